@@ -1,0 +1,197 @@
+"""One contract for every attribution method: a registered subclass with declared parameters.
+
+A method receives a Context (shared model, input, target, layer, progress callback) and returns a
+map. It must not mutate the shared model: hook-free autograd, hooks under `ctx.lm.lock`, or work
+on a private copy (see DEVELOPERS.md).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import InterpretError
+from ..models import LoadedModel
+from .target import Target
+
+Progress = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class Param:
+    """A method parameter, described well enough to draw a widget and parse a CLI value."""
+
+    name: str
+    kind: str  # "int", "float", "choice" or "bool"
+    default: Any
+    low: float | None = None
+    high: float | None = None
+    choices: tuple = ()
+    help: str = ""
+
+    def parse(self, value: Any) -> Any:
+        """Validate a value (or its text form) and return it in the parameter's type."""
+        try:
+            if self.kind == "int":
+                value = int(value)
+            elif self.kind == "float":
+                value = float(value)
+            elif self.kind == "bool":
+                value = value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
+            elif self.kind == "choice":
+                value = type(self.default)(value) if not isinstance(value, type(self.default)) else value
+        except (TypeError, ValueError) as exc:
+            raise InterpretError(f"Parameter '{self.name}' expects {self.kind}, got {value!r}.") from exc
+        if self.kind == "choice" and value not in self.choices:
+            raise InterpretError(f"Parameter '{self.name}' must be one of {', '.join(map(str, self.choices))}; got {value!r}.")
+        if self.kind in ("int", "float"):
+            if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
+                raise InterpretError(f"Parameter '{self.name}' must lie in [{self.low}, {self.high}]; got {value}.")
+        return value
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "default": self.default, "low": self.low, "high": self.high,
+                "choices": list(self.choices), "help": self.help}
+
+
+@dataclass
+class Context:
+    """Everything a method needs for one map."""
+
+    lm: LoadedModel
+    x: torch.Tensor  # 1 x 3 x H x W, normalised, on the model's device
+    target: Target
+    layer: str | None = None
+    progress: Progress = field(default=lambda fraction: None)
+
+    def score(self, logits: torch.Tensor) -> torch.Tensor:
+        return self.target.score(logits)
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """A computed map as plain arrays: what every page, metric and CLI command consumes."""
+
+    method: str
+    target: int
+    target_label: str
+    params: tuple[tuple[str, Any], ...]
+    values: np.ndarray = field(repr=False)  # float32 H x W at the input resolution the model sees
+    signed: bool
+    seconds: float
+    layer: str | None = None
+    objective: str = "logit"
+    contrast: int | None = None
+
+    @property
+    def status(self) -> str:
+        """'ok', 'nan' (non-finite values), 'blank' (all zero) or 'constant'."""
+        return map_status(self.values)
+
+    def caption(self) -> str:
+        settings = ", ".join(f"{k}={v}" for k, v in self.params)
+        layer = f" @ {self.layer}" if self.layer else ""
+        return f"{self.method}{layer} · {self.target_label}" + (f" · {settings}" if settings else "") + f" · {self.seconds:.2f} s"
+
+
+def map_status(values: np.ndarray) -> str:
+    if not np.all(np.isfinite(values)):
+        return "nan"
+    if not np.any(values):
+        return "blank"
+    if float(values.max() - values.min()) <= 1e-12 * max(1.0, float(np.abs(values).max())):
+        return "constant"
+    return "ok"
+
+
+class AttributionMethod:
+    """Base class: subclasses set the class attributes and implement `compute`."""
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    family: ClassVar[str] = "gradient"  # "gradient", "cam" or "perturbation"
+    signed: ClassVar[bool] = True
+    uses_layer: ClassVar[bool] = False
+    params: ClassVar[tuple[Param, ...]] = ()
+    description: ClassVar[str] = ""
+
+    def compute(self, ctx: Context, **params: Any) -> torch.Tensor:
+        """A map as a tensor of shape H x W (any resolution; resized to the input) or 3 x H x W."""
+        raise NotImplementedError
+
+    def passes(self, **params: Any) -> int:
+        """How many forward + backward passes the method needs (its speed floor)."""
+        return 1
+
+    def resolve_params(self, given: dict[str, Any] | None) -> dict[str, Any]:
+        given = dict(given or {})
+        known = {p.name: p for p in self.params}
+        unknown = set(given) - set(known)
+        if unknown:
+            raise InterpretError(f"{self.name} has no parameter {', '.join(sorted(unknown))}; it takes: {', '.join(known) or 'none'}.")
+        return {name: p.parse(given[name]) if name in given else p.default for name, p in known.items()}
+
+    def describe(self) -> dict:
+        return {"name": self.name, "label": self.label, "family": self.family, "signed": self.signed,
+                "uses_layer": self.uses_layer, "description": self.description, "params": [p.as_dict() for p in self.params]}
+
+
+REGISTRY: dict[str, AttributionMethod] = {}
+
+
+def register(cls: type[AttributionMethod]) -> type[AttributionMethod]:
+    """Class decorator: make a method available by its name everywhere (UI, CLI, metrics)."""
+    REGISTRY[cls.name] = cls()
+    return cls
+
+
+def get_method(name: str) -> AttributionMethod:
+    if name not in REGISTRY:
+        raise InterpretError(f"Unknown method '{name}'. Methods: {', '.join(REGISTRY)}.")
+    return REGISTRY[name]
+
+
+def to_input_resolution(result: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
+    """Reduce a method's output to one float32 H x W map at the model's input size."""
+    result = result.detach().float()
+    if result.ndim == 4:
+        result = result[0]
+    if result.ndim == 3:
+        result = result.sum(0)
+    if tuple(result.shape) != tuple(size):
+        result = F.interpolate(result[None, None], size=size, mode="bilinear", align_corners=False)[0, 0]
+    return result.cpu().numpy().astype(np.float32)
+
+
+def attribute(
+    lm: LoadedModel,
+    x: torch.Tensor,
+    method: str,
+    target: int | Target,
+    layer: str | None = None,
+    params: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> Attribution:
+    """Compute one map for one preprocessed image (1 x 3 x H x W)."""
+    impl = get_method(method)
+    resolved = impl.resolve_params(params)
+    target = target if isinstance(target, Target) else Target(int(target))
+    if impl.uses_layer and layer is None:
+        from ..layers import default_cam_layer
+
+        layer = default_cam_layer(lm)
+    ctx = Context(lm=lm, x=lm.input_tensor(x[:1]), target=target, layer=layer if impl.uses_layer else None,
+                  progress=progress or (lambda fraction: None))
+    start = time.perf_counter()
+    result = impl.compute(ctx, **resolved)
+    values = to_input_resolution(result, tuple(x.shape[-2:]))
+    seconds = time.perf_counter() - start
+    ctx.progress(1.0)
+    return Attribution(
+        method=method, target=target.index, target_label=lm.label(target.index), params=tuple(resolved.items()),
+        values=values, signed=impl.signed, seconds=seconds, layer=ctx.layer, objective=target.objective, contrast=target.contrast,
+    )

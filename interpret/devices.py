@@ -1,0 +1,52 @@
+"""The compute devices this machine really has."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .errors import DeviceError
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    id: str  # what torch.device() takes: "cpu", "cuda:0", "mps"
+    label: str  # what a person reads
+
+
+def available_devices() -> list[DeviceInfo]:
+    """GPUs first (each CUDA device with name and memory, then MPS), CPU last."""
+    devices = []
+    if torch.cuda.is_available():
+        for i in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(i)
+            devices.append(DeviceInfo(f"cuda:{i}", f"cuda:{i} · {props.name} · {props.total_memory / 2**30:.0f} GiB"))
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append(DeviceInfo("mps", "mps · Apple GPU"))
+    devices.append(DeviceInfo("cpu", "cpu"))
+    return devices
+
+
+def default_device() -> str:
+    """The first GPU if there is one, else the CPU."""
+    return available_devices()[0].id
+
+
+def resolve_device(name: str | None) -> torch.device:
+    """Check that a device name exists on this machine and return it."""
+    name = (name or default_device()).strip()
+    known = {d.id for d in available_devices()}
+    if name == "cuda":
+        name = "cuda:0"
+    if name not in known:
+        raise DeviceError(f"Device '{name}' is not available here. Available: {', '.join(sorted(known))}.")
+    return torch.device(name)
+
+
+def describe_device_failure(exc: BaseException, device: str) -> str:
+    """One clear sentence for an error raised while computing on a device."""
+    text = str(exc).split("\n")[0]
+    if "out of memory" in text.lower():
+        return f"The device {device} ran out of memory. Switch the device to cpu in the sidebar, or use a smaller model or image."
+    return f"The computation failed on {device}: {text}. Switch the device to cpu in the sidebar and try again."

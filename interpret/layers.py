@@ -1,0 +1,115 @@
+"""The model's layers with their output shapes, and sensible default layers."""
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .capture import first_tensor
+from .models import LoadedModel
+from .spatial import spatial_kind
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    name: str
+    type: str
+    output_shape: tuple[int, ...]  # without the batch dimension
+    params: int  # parameters of the module and its children
+    spatial: str | None  # 'nchw', 'nhwc', 'tokens' or None
+    order: int  # position in the forward pass (first output = 0)
+    depth: int  # number of dots in the name
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} · {self.type} · {tuple(self.output_shape)}"
+
+
+_CACHE: "weakref.WeakKeyDictionary[LoadedModel, tuple[LayerInfo, ...]]" = weakref.WeakKeyDictionary()
+
+
+def list_layers(lm: LoadedModel) -> tuple[LayerInfo, ...]:
+    """Every named module that returns a tensor, in the order its output is produced."""
+    if lm in _CACHE:
+        return _CACHE[lm]
+    if not lm.scriptable:
+        return ()
+    shapes: dict[str, tuple[int, ...]] = {}
+    order: list[str] = []
+    handles = []
+    modules = dict(lm.model.named_modules())
+
+    def make_hook(name: str):
+        def hook(module, args, output):
+            tensor = first_tensor(output)
+            if tensor is not None and name not in shapes:
+                shapes[name] = tuple(tensor.shape)
+                order.append(name)
+
+        return hook
+
+    size = lm.preprocessing.crop_size
+    with lm.lock:
+        try:
+            for name, module in modules.items():
+                if name:
+                    handles.append(module.register_forward_hook(make_hook(name)))
+            with torch.inference_mode():
+                lm.model(torch.zeros(1, 3, size, size, device=lm.device))
+        finally:
+            for handle in handles:
+                handle.remove()
+    layers = tuple(
+        LayerInfo(
+            name=name,
+            type=type(modules[name]).__name__,
+            output_shape=shapes[name][1:],
+            params=sum(p.numel() for p in modules[name].parameters()),
+            spatial=spatial_kind(shapes[name]),
+            order=i,
+            depth=name.count("."),
+        )
+        for i, name in enumerate(order)
+    )
+    _CACHE[lm] = layers
+    return layers
+
+
+def _is_block(model: nn.Module, name: str) -> bool:
+    """A module held directly by a plain Sequential/ModuleList: a network 'block'."""
+    parent_name, _, _ = name.rpartition(".")
+    module = model.get_submodule(name)
+    parent = model.get_submodule(parent_name) if parent_name else model
+    return type(parent) in (nn.Sequential, nn.ModuleList) and type(module) not in (nn.Sequential, nn.ModuleList)
+
+
+def _outer_blocks(lm: LoadedModel) -> list[LayerInfo]:
+    """Spatial blocks that are not inside another block (a ResNet's layerN.i, not its downsample.0)."""
+    blocks = [l for l in list_layers(lm) if l.spatial and _is_block(lm.model, l.name)]
+    names = {b.name for b in blocks}
+    return [b for b in blocks if not any(b.name.startswith(n + ".") for n in names)]
+
+
+def default_feature_layer(lm: LoadedModel) -> str | None:
+    """A middle block with a spatial output (layer2.1 on ResNet-18, as in the origin article)."""
+    layers = _outer_blocks(lm)
+    if not layers:
+        layers = [l for l in list_layers(lm) if l.spatial]
+    return layers[(len(layers) - 1) // 2].name if layers else None
+
+
+def default_cam_layer(lm: LoadedModel) -> str | None:
+    """The last layer whose output is still spatial: where CAMs are usually computed."""
+    layers = [l for l in list_layers(lm) if l.spatial]
+    return layers[-1].name if layers else None
+
+
+def layer_info(lm: LoadedModel, name: str) -> LayerInfo:
+    from .errors import LayerError
+
+    for layer in list_layers(lm):
+        if layer.name == name:
+            return layer
+    raise LayerError(f"The model has no layer named '{name}' that returns a tensor.")

@@ -1,0 +1,130 @@
+"""Model sources behind one call: load_model(spec, device, weights=..., class_names=...).
+
+Specs: `bundled:efficientnet_lite0` (default, offline), `torchvision:NAME`, `timm:NAME`, or
+`file:PATH` / a path to a TorchScript file. `weights` may be None (pretrained), "random"
+(random initialisation, seeded), a path, or the bytes of a state dict for the chosen architecture.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..devices import resolve_device
+from ..errors import ModelLoadError
+from ..preprocess import Preprocessing
+from .bundled import BUNDLED, load_bundled
+from .checkpoints import head_size, is_torchscript, load_into, read_state_dict
+from .classes import default_classes, fit_class_names, parse_class_names
+from .loaded import LoadedModel, freeze
+from .timm_zoo import build_timm, timm_names
+from .torchvision_zoo import build_torchvision, torchvision_names
+
+DEFAULT_SPEC = "bundled:efficientnet_lite0"
+SOURCES = ("bundled", "torchvision", "timm", "file")
+
+__all__ = [
+    "DEFAULT_SPEC", "LoadedModel", "load_model", "parse_spec", "parse_class_names",
+    "torchvision_names", "timm_names", "BUNDLED", "SOURCES",
+]
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    """'torchvision:resnet18' -> ('torchvision', 'resnet18'); a bare path -> ('file', path)."""
+    spec = spec.strip()
+    source, sep, name = spec.partition(":")
+    if sep and source in SOURCES and name:
+        return source, name
+    if Path(spec).suffix or Path(spec).exists():
+        return "file", spec
+    raise ModelLoadError(
+        f"'{spec}' is not a model spec. Use bundled:efficientnet_lite0, torchvision:NAME, timm:NAME, or a path to a TorchScript file."
+    )
+
+
+def _read(weights: str | Path | bytes, what: str = "weights") -> tuple[bytes, str]:
+    if isinstance(weights, bytes):
+        return weights, what
+    path = Path(weights)
+    if not path.is_file():
+        raise ModelLoadError(f"The file '{path}' does not exist.")
+    return path.read_bytes(), path.name
+
+
+def _zoo_model(source: str, name: str, weights, weights_name: str) -> tuple[nn.Module, Preprocessing, list[str] | None]:
+    build = build_torchvision if source == "torchvision" else build_timm
+    if weights is None:
+        return build(name, pretrained=True)
+    if isinstance(weights, str) and weights == "random":
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            model, pre, _ = build(name, pretrained=False)
+        return model, pre, None
+    data, filename = _read(weights, weights_name)
+    state = read_state_dict(data, filename)
+    reference, pre, _ = build(name, pretrained=False)
+    classes = head_size(reference, state)
+    model = build(name, pretrained=False, num_classes=classes)[0] if classes else reference
+    return load_into(model, state, filename), pre, None
+
+
+def _torchscript(data: bytes, filename: str, device: torch.device) -> nn.Module:
+    if not is_torchscript(data):
+        try:
+            read_state_dict(data, filename)
+        except ModelLoadError:
+            raise
+        raise ModelLoadError(
+            f"'{filename}' holds weights (a state dict), not a whole model: choose its architecture "
+            "(torchvision or timm) and give this file as its weights."
+        )
+    try:
+        return torch.jit.load(io.BytesIO(data), map_location=device)
+    except Exception as exc:
+        raise ModelLoadError(f"'{filename}' is not a loadable TorchScript model: {str(exc)[:200]}") from exc
+
+
+def _count_outputs(model: nn.Module, pre: Preprocessing, device: torch.device) -> int:
+    with torch.inference_mode():
+        out = model(torch.zeros(1, 3, pre.crop_size, pre.crop_size, device=device))
+    if not isinstance(out, torch.Tensor) or out.ndim != 2:
+        raise ModelLoadError("The model does not return a 2-D tensor of class scores (batch x classes).")
+    return int(out.shape[1])
+
+
+def _label(spec: str, source: str, weights, weights_name: str) -> str:
+    if weights is None or source == "file":
+        return spec
+    if isinstance(weights, str) and weights == "random":
+        return f"{spec} (random weights)"
+    return f"{spec} ({weights_name if isinstance(weights, bytes) else Path(weights).name})"
+
+
+def load_model(
+    spec: str,
+    device: str | None = "cpu",
+    weights: str | Path | bytes | None = None,
+    weights_name: str = "weights",
+    class_names: tuple[str, ...] | None = None,
+) -> LoadedModel:
+    """Build, load, freeze and move a model; raise ModelLoadError with a readable message on failure."""
+    dev = resolve_device(device)
+    source, name = parse_spec(spec)
+    scriptable = True
+    if source == "bundled":
+        model, pre = load_bundled(name)
+        categories = None
+    elif source in ("torchvision", "timm"):
+        model, pre, categories = _zoo_model(source, name, weights, weights_name)
+    else:
+        data, filename = _read(weights if weights is not None else name, Path(name).name)
+        model = _torchscript(data, filename, dev)
+        pre, categories, scriptable = Preprocessing(), None, False
+    model = freeze(model.to(dev))
+    outputs = _count_outputs(model, pre, dev)
+    if class_names is None and categories is not None and len(categories) == outputs:
+        class_names = tuple(categories)
+    names = fit_class_names(class_names, outputs) if class_names is not None else default_classes(outputs)
+    return LoadedModel(spec=_label(spec, source, weights, weights_name), model=model, preprocessing=pre, class_names=names, device=dev, scriptable=scriptable)

@@ -1,0 +1,32 @@
+"""Top-k predictions for one image or a batch."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .models import LoadedModel
+
+
+@dataclass(frozen=True)
+class Prediction:
+    index: int
+    label: str
+    prob: float
+
+
+def probabilities(lm: LoadedModel, x: torch.Tensor) -> torch.Tensor:
+    """Softmax probabilities (N x classes, on the CPU) for a preprocessed batch."""
+    with torch.inference_mode():
+        return lm.model(lm.input_tensor(x)).float().softmax(-1).cpu()
+
+
+def top_k(lm: LoadedModel, x: torch.Tensor, k: int = 5) -> list[list[Prediction]]:
+    """The k most probable classes of each image in the batch, most probable first."""
+    probs = probabilities(lm, x)
+    k = max(1, min(k, probs.shape[1]))
+    values, indices = probs.topk(k, dim=1)
+    return [
+        [Prediction(int(i), lm.label(int(i)), float(v)) for v, i in zip(row_v, row_i)]
+        for row_v, row_i in zip(values, indices)
+    ]

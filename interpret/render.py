@@ -1,0 +1,118 @@
+"""Maps and activations to RGB arrays: colour maps, overlays and channel mosaics (no matplotlib figures)."""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+MODES = ("absolute", "positive", "negative", "signed")
+DIVERGING = "RdBu_r"
+
+
+@lru_cache(maxsize=32)
+def colormap_lut(name: str) -> np.ndarray:
+    """A 256 x 3 uint8 lookup table for a matplotlib colour map."""
+    import matplotlib
+
+    return (matplotlib.colormaps[name](np.linspace(0, 1, 256))[:, :3] * 255).round().astype(np.uint8)
+
+
+def select(values: np.ndarray, mode: str) -> np.ndarray:
+    """Apply a sign mode: keep the positive part, the negative part (as magnitudes), |v|, or v."""
+    if mode == "positive":
+        return np.maximum(values, 0)
+    if mode == "negative":
+        return np.maximum(-values, 0)
+    if mode == "absolute":
+        return np.abs(values)
+    if mode == "signed":
+        return values
+    raise ValueError(f"mode must be one of {MODES}")
+
+
+def scale_of(values: np.ndarray, mode: str, clip_percentile: float = 99.5) -> float:
+    """The magnitude mapped to full colour: a high percentile of |selected values| (robust to outliers)."""
+    selected = np.abs(select(np.nan_to_num(values), mode))
+    scale = float(np.percentile(selected, clip_percentile)) if selected.size else 0.0
+    return scale if scale > 0 else float(selected.max(initial=0.0))
+
+
+def normalise(values: np.ndarray, mode: str = "absolute", clip_percentile: float = 99.5, scale: float | None = None) -> np.ndarray:
+    """Values to [0, 1] (or [-1, 1] for 'signed'), clipped at `scale` (default: the percentile)."""
+    selected = select(np.nan_to_num(values.astype(np.float32)), mode)
+    scale = scale_of(values, mode, clip_percentile) if scale is None else scale
+    if scale <= 0:
+        return np.zeros_like(selected)
+    low = -1.0 if mode == "signed" else 0.0
+    return np.clip(selected / scale, low, 1.0)
+
+
+def colorize(values: np.ndarray, mode: str = "absolute", cmap: str | None = None,
+             clip_percentile: float = 99.5, scale: float | None = None) -> np.ndarray:
+    """A map as an RGB uint8 image; signed maps use a diverging colour map centred on zero."""
+    unit = normalise(values, mode, clip_percentile, scale)
+    if mode == "signed":
+        unit = (unit + 1) / 2
+        cmap = cmap or DIVERGING
+    lut = colormap_lut(cmap or "inferno")
+    return lut[np.round(unit * 255).astype(np.uint8)]
+
+
+def resize(array: np.ndarray, size: tuple[int, int], nearest: bool = False) -> np.ndarray:
+    """Resize an H x W (float) or H x W x 3 (uint8) array to (height, width)."""
+    height, width = size
+    if array.shape[:2] == (height, width):
+        return array
+    resample = Image.Resampling.NEAREST if nearest else Image.Resampling.BILINEAR
+    if array.ndim == 2:
+        return np.asarray(Image.fromarray(array.astype(np.float32), "F").resize((width, height), resample))
+    return np.asarray(Image.fromarray(array).resize((width, height), resample))
+
+
+def overlay(photo: np.ndarray, heat_rgb: np.ndarray, alpha: float = 0.5, weight: np.ndarray | None = None) -> np.ndarray:
+    """Blend a coloured map over a photo; `weight` (0..1 per pixel) lets weak regions show the photo."""
+    heat = resize(heat_rgb, photo.shape[:2]).astype(np.float32)
+    a = np.full(photo.shape[:2], alpha, np.float32)
+    if weight is not None:
+        a = a * np.clip(resize(weight.astype(np.float32), photo.shape[:2]), 0, 1)
+    blended = photo.astype(np.float32) * (1 - a[..., None]) + heat * a[..., None]
+    return blended.round().clip(0, 255).astype(np.uint8)
+
+
+def mosaic(channels: np.ndarray, columns: int | None = None, shared_scale: bool = False, cmap: str = "viridis",
+           tile: int | None = None, labels: list[str] | None = None, pad: int = 2) -> np.ndarray:
+    """Every channel (C x H x W) as one RGB grid, each tile scaled on its own or all on one scale."""
+    count, h, w = channels.shape
+    columns = columns or max(1, math.ceil(math.sqrt(count)))
+    rows = math.ceil(count / columns)
+    data = np.nan_to_num(channels.astype(np.float32))
+    if shared_scale:
+        low, high = float(data.min()), float(data.max())
+        unit = (data - low) / (high - low) if high > low else np.zeros_like(data)
+    else:
+        low = data.reshape(count, -1).min(1)[:, None, None]
+        high = data.reshape(count, -1).max(1)[:, None, None]
+        span = np.where(high > low, high - low, 1.0)
+        unit = np.where(high > low, (data - low) / span, 0.0)
+    tiles = colormap_lut(cmap)[np.round(unit * 255).astype(np.uint8)]  # C x h x w x 3
+    if tile and tile != h:
+        scale = max(1, round(tile / h))
+        tiles = tiles.repeat(scale, axis=1).repeat(scale, axis=2)
+        h, w = tiles.shape[1:3]
+    grid = np.full((rows * (h + pad) + pad, columns * (w + pad) + pad, 3), 255, np.uint8)
+    for i in range(count):
+        r, c = divmod(i, columns)
+        y, x = pad + r * (h + pad), pad + c * (w + pad)
+        grid[y:y + h, x:x + w] = tiles[i]
+    if labels is not None and h >= 24:
+        image = Image.fromarray(grid)
+        draw = ImageDraw.Draw(image)
+        for i, text in enumerate(labels[:count]):
+            r, c = divmod(i, columns)
+            x, y = pad + c * (w + pad) + 1, pad + r * (h + pad)
+            draw.rectangle((x, y, x + 6 * len(text) + 2, y + 11), fill=(0, 0, 0))
+            draw.text((x + 1, y), text, fill=(255, 255, 255))
+        grid = np.asarray(image)
+    return grid
