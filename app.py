@@ -1,0 +1,16 @@
+"""interpret: why does this image model decide what it decides? Entry point: `streamlit run app.py`."""
+import streamlit as st
+
+from interpret.ui.sidebar import draw_sidebar
+
+st.set_page_config(page_title="interpret", page_icon="🔎", layout="wide")
+
+PAGES = [
+    st.Page("pages/overview.py", title="Predictions", icon="🏷️", default=True),
+    st.Page("pages/saliency.py", title="Saliency", icon="🔥"),
+    st.Page("pages/feature_maps.py", title="Feature maps", icon="🧩"),
+]
+
+navigation = st.navigation(PAGES)
+draw_sidebar()
+navigation.run()

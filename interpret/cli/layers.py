@@ -1,0 +1,28 @@
+"""`layers`: every layer with its type and output shape."""
+from __future__ import annotations
+
+import argparse
+
+from ..layers import default_cam_layer, default_feature_layer, list_layers
+from .common import add_model_arguments, model_from_args, print_json
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("layers", help="list the model's layers and output shapes")
+    add_model_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    lm = model_from_args(args)
+    layers = list_layers(lm)
+    if args.json:
+        print_json([{"name": l.name, "type": l.type, "output_shape": list(l.output_shape)} for l in layers])
+        return 0
+    width = max((len(l.name) for l in layers), default=4)
+    for l in layers:
+        mark = "*" if l.spatial else " "
+        print(f"{mark} {l.name:<{width}}  {l.type:<24} {tuple(l.output_shape)}")
+    print(f"\n* spatial output · default feature layer: {default_feature_layer(lm)} · default CAM layer: {default_cam_layer(lm)}")
+    return 0

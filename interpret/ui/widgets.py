@@ -1,0 +1,62 @@
+"""Widgets every page shares: target class, layer, and how maps are displayed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from ..layers import list_layers
+from ..models import LoadedModel
+from ..render import MODES
+
+
+def _model_scope(lm: LoadedModel) -> str:
+    return f"{lm.spec}|{lm.num_classes}"
+
+
+def class_picker(lm: LoadedModel, key: str, default: int, label: str = "Target class") -> int:
+    """A searchable list of class names; its first entry follows `default` (e.g. the prediction)."""
+    options = [None, *range(lm.num_classes)]
+    choice = st.selectbox(
+        label,
+        options,
+        format_func=lambda i: f"predicted: {lm.label(default)} ({default})" if i is None else f"{lm.label(i)} ({i})",
+        key=f"{key}|{_model_scope(lm)}",
+        help="Type to search the class names.",
+    )
+    return default if choice is None else int(choice)
+
+
+def layer_picker(lm: LoadedModel, key: str, default: str | None = None, spatial_only: bool = True,
+                 label: str = "Layer") -> str | None:
+    """A layer chosen from the model's layers, each shown with its type and output shape."""
+    layers = [l for l in list_layers(lm) if l.spatial or not spatial_only]
+    if not layers:
+        st.info("This model exposes no layers that can be captured (a TorchScript file?).")
+        return None
+    names = [l.name for l in layers]
+    by_name = {l.name: l for l in layers}
+    index = names.index(default) if default in names else len(names) - 1
+    return st.selectbox(label, names, index=index, format_func=lambda n: by_name[n].label,
+                        key=f"{key}|{_model_scope(lm)}", help="Type to search; shapes exclude the batch dimension.")
+
+
+@dataclass(frozen=True)
+class DisplaySettings:
+    mode: str = "absolute"
+    cmap: str = "inferno"
+    alpha: float = 0.5
+    clip_percentile: float = 99.5
+    shared_scale: bool = False
+
+
+def display_controls(key: str, default_mode: str = "absolute") -> DisplaySettings:
+    """How maps are drawn; changing these only re-renders, never recomputes."""
+    cols = st.columns(5)
+    mode = cols[0].selectbox("Sign", MODES, index=MODES.index(default_mode), key=f"{key}-mode",
+                             help="signed uses a diverging colour map centred on zero")
+    cmap = cols[1].selectbox("Colour map", ["inferno", "viridis", "jet", "magma", "gray", "RdBu_r", "coolwarm"], key=f"{key}-cmap")
+    alpha = cols[2].slider("Opacity", 0.0, 1.0, 0.5, 0.05, key=f"{key}-alpha")
+    clip = cols[3].slider("Clip percentile", 90.0, 100.0, 99.5, 0.1, key=f"{key}-clip")
+    shared = cols[4].toggle("Shared scale", value=False, key=f"{key}-shared", help="one colour scale for all maps on screen")
+    return DisplaySettings(mode, cmap, alpha, clip, shared)

@@ -1,0 +1,49 @@
+"""Shared fixtures: the bundled model and sample photos (loaded once), and a real browser session."""
+from __future__ import annotations
+
+import pytest
+
+from browser_support import browser_available, chromium_page, streamlit_server
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: end-to-end test in a real headless Chromium")
+
+
+@pytest.fixture(scope="session")
+def bundled():
+    from interpret.models import load_model
+
+    return load_model("bundled:efficientnet_lite0")
+
+
+@pytest.fixture(scope="session")
+def resnet18():
+    from interpret.models import load_model
+
+    return load_model("torchvision:resnet18", weights="random")
+
+
+@pytest.fixture(scope="session")
+def coffee():
+    from interpret.samples import load_sample
+
+    return load_sample("coffee")
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    if not browser_available():
+        pytest.skip("Chromium or Playwright is not installed")
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture()
+def app_page(app_url):
+    """A fresh browser tab on the app's start page, after its first prediction is drawn."""
+    from playwright.sync_api import expect
+
+    with chromium_page(app_url) as page:
+        expect(page.get_by_text("Top prediction").first).to_be_visible()
+        yield page
