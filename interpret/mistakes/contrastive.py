@@ -1,0 +1,35 @@
+"""Why A rather than B: maps of the predicted class, of the true class, and of their score difference.
+
+The contrastive map attributes f_A(x) - f_B(x) (`Target(index=A, contrast=B)`), one pass of the chosen
+method on the difference; for methods linear in the score (gradient, gradient x input) it equals the
+difference of the two class maps, for the others it is its own explanation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+
+from ..attribution import Attribution, Target, attribute
+from ..models import LoadedModel
+
+
+@dataclass(frozen=True)
+class ContrastiveExplanation:
+    predicted: Attribution  # why the model said A
+    true: Attribution  # what speaks for B
+    contrast: Attribution  # why A rather than B
+
+
+def explain_mistake(lm: LoadedModel, x: torch.Tensor, predicted: int, true: int, method: str,
+                    objective: str = "logit", layer: str | None = None, params: dict[str, Any] | None = None,
+                    progress: Callable[[float], None] | None = None) -> ContrastiveExplanation:
+    """Three maps of one image (1 x 3 x H x W, preprocessed) with the same method and settings."""
+    report = progress or (lambda fraction: None)
+    maps = []
+    targets = (Target(predicted, objective), Target(true, objective), Target(predicted, objective, contrast=true))
+    for i, target in enumerate(targets):
+        step = lambda f, i=i: report((i + f) / len(targets))  # noqa: E731
+        maps.append(attribute(lm, x, method, target, layer=layer, params=params, progress=step))
+    return ContrastiveExplanation(*maps)

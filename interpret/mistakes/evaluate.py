@@ -1,0 +1,136 @@
+"""Batched, stoppable, resumable inference over a labelled set, keeping only the top-k per image.
+
+Images are decoded one batch ahead in a background thread (PIL releases the GIL while decoding and
+resizing) so that decoding overlaps the forward pass; only the current and the next batch of pixels
+exist at any time, so memory grows with the number of images by the stored predictions alone.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..errors import InterpretError
+from ..images import decode_image
+from ..models import LoadedModel
+from .filetree import Reader
+from .imageset import ImageSet
+from .labels import LabelMatch, match_labels
+
+Progress = Callable[[float], "bool | None"]  # return False to stop after the current batch
+
+PENDING, OK, FAILED = 0, 1, 2
+
+
+@dataclass
+class Evaluation:
+    """Per image: true class, the k most probable classes with their probabilities, the true class's."""
+
+    set_name: str
+    fingerprint: str
+    class_names: tuple[str, ...] = field(repr=False)
+    paths: list[str] = field(repr=False)
+    labels: np.ndarray = field(repr=False)  # (N,) int64 true class
+    top_index: np.ndarray = field(repr=False)  # (N, k) int64
+    top_prob: np.ndarray = field(repr=False)  # (N, k) float32
+    true_prob: np.ndarray = field(repr=False)  # (N,) float32
+    status: np.ndarray = field(repr=False)  # (N,) int8: PENDING, OK or FAILED
+    match: LabelMatch
+    skipped: dict[str, list[str]]
+    errors: dict[str, str] = field(default_factory=dict)  # path -> why it could not be decoded
+    user_labels: list[str] = field(default_factory=list, repr=False)  # the label as written, per image
+    seconds: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return len(self.paths)
+
+    @property
+    def done(self) -> int:
+        return int((self.status != PENDING).sum())
+
+    @property
+    def complete(self) -> bool:
+        return self.done == self.total
+
+    @property
+    def ok(self) -> np.ndarray:
+        """Indices of the images that were evaluated successfully."""
+        return np.flatnonzero(self.status == OK)
+
+    def label(self, index: int) -> str:
+        return self.class_names[index]
+
+
+def _decode_batch(read: Reader, paths: list[str], lm: LoadedModel) -> tuple[np.ndarray, list[bool], dict[str, str]]:
+    pixels, fine, errors = [], [], {}
+    for path in paths:
+        try:
+            pixels.append(lm.preprocessing.model_view(decode_image(read(path), path)))
+            fine.append(True)
+        except InterpretError as exc:
+            errors[path] = str(exc)
+            fine.append(False)
+    return (np.stack(pixels) if pixels else np.zeros((0, 0, 0, 3), np.uint8)), fine, errors
+
+
+def _forward(lm: LoadedModel, pixels: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    with torch.inference_mode():
+        logits = lm.model(lm.input_tensor(lm.preprocessing.normalize(pixels)))
+        probs = logits.float().softmax(-1)
+        top_prob, top_index = probs.topk(k, dim=1)
+        true = probs.gather(1, torch.as_tensor(labels, device=probs.device).view(-1, 1))[:, 0]
+    return top_index.cpu().numpy(), top_prob.cpu().numpy(), true.cpu().numpy()
+
+
+def start(lm: LoadedModel, image_set: ImageSet, k: int = 5) -> Evaluation:
+    """An empty evaluation: labels matched, nothing computed yet."""
+    match = match_labels((item.label for item in image_set.items), lm.class_names)
+    items = [item for item in image_set.items if item.label in match.indices]
+    if not items:
+        problems = " ".join(match.describe_problems(lm.class_names)[:3])
+        raise InterpretError(f"No label of '{image_set.name}' matches a class of this model. {problems}")
+    n, k = len(items), max(1, min(k, lm.num_classes))
+    return Evaluation(
+        set_name=image_set.name, fingerprint=image_set.fingerprint, class_names=lm.class_names,
+        paths=[item.path for item in items], labels=np.array([match.indices[item.label] for item in items], np.int64),
+        top_index=np.full((n, k), -1, np.int64), top_prob=np.zeros((n, k), np.float32), true_prob=np.zeros(n, np.float32),
+        status=np.zeros(n, np.int8), match=match, skipped=image_set.skipped, user_labels=[item.label for item in items],
+    )
+
+
+def evaluate(lm: LoadedModel, image_set: ImageSet, batch_size: int = 32, k: int = 5,
+             progress: Progress | None = None, resume: Evaluation | None = None) -> Evaluation:
+    """Predict every labelled image in batches on the model's device.
+
+    `progress(fraction)` is called after each batch; if it returns False the run stops there and the
+    partial evaluation is returned (pass it back as `resume` to go on where it stopped).
+    """
+    import time
+
+    ev = resume if resume is not None else start(lm, image_set, k)
+    pending = np.flatnonzero(ev.status == PENDING)
+    batches = [pending[i:i + batch_size] for i in range(0, len(pending), batch_size)]
+    began = time.perf_counter()
+    with image_set.tree.reader() as read, ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode") as pool:
+        decode = lambda rows: pool.submit(_decode_batch, read, [ev.paths[i] for i in rows], lm)  # noqa: E731
+        upcoming = decode(batches[0]) if batches else None
+        for b, rows in enumerate(batches):
+            pixels, fine, errors = upcoming.result()
+            upcoming = decode(batches[b + 1]) if b + 1 < len(batches) else None
+            good = rows[np.array(fine, bool)]
+            if len(good):
+                top_index, top_prob, true = _forward(lm, pixels, ev.labels[good], ev.top_index.shape[1])
+                ev.top_index[good], ev.top_prob[good], ev.true_prob[good] = top_index, top_prob, true
+                ev.status[good] = OK
+            ev.status[rows[~np.array(fine, bool)]] = FAILED
+            ev.errors.update(errors)
+            ev.seconds += time.perf_counter() - began
+            began = time.perf_counter()
+            if progress is not None and progress(ev.done / ev.total) is False and upcoming is not None:
+                upcoming.cancel()
+                break
+    return ev

@@ -1,0 +1,60 @@
+"""Every image's result as CSV, and a summary (accuracy, confusion pairs, worst mistakes) as plain data."""
+from __future__ import annotations
+
+import csv
+import io
+
+from .calibration import calibration
+from .evaluate import FAILED, OK, Evaluation
+from .metrics import accuracy, confusion_pairs, mistakes
+
+COLUMNS = ("path", "label", "true_class", "true_index", "prediction", "prediction_index", "probability",
+           "correct", "true_class_probability", "in_top5", "error")
+
+
+def result_rows(ev: Evaluation) -> list[dict]:
+    """One dict per image in the set's order (failed images carry their error, pending ones are left out)."""
+    rows = []
+    k = min(5, ev.top_index.shape[1])
+    for i, path in enumerate(ev.paths):
+        row = {"path": path, "label": ev.user_labels[i], "true_class": ev.label(int(ev.labels[i])), "true_index": int(ev.labels[i])}
+        if ev.status[i] == OK:
+            pred = int(ev.top_index[i, 0])
+            row.update(prediction=ev.label(pred), prediction_index=pred, probability=round(float(ev.top_prob[i, 0]), 6),
+                       correct=pred == int(ev.labels[i]), true_class_probability=round(float(ev.true_prob[i]), 6),
+                       in_top5=bool((ev.top_index[i, :k] == ev.labels[i]).any()), error="")
+        elif ev.status[i] == FAILED:
+            row.update(prediction="", prediction_index="", probability="", correct="", true_class_probability="",
+                       in_top5="", error=ev.errors.get(path, "could not be decoded"))
+        else:
+            continue
+        rows.append(row)
+    return rows
+
+
+def to_csv(ev: Evaluation) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(result_rows(ev))
+    return buffer.getvalue()
+
+
+def summary(ev: Evaluation, top_mistakes: int = 20) -> dict:
+    """What the CLI prints: accuracy, confusion pairs with counts, most confident mistakes, what was left out."""
+    acc = accuracy(ev)
+    return {
+        "set": ev.set_name,
+        "images": acc.count,
+        "top1": acc.top1,
+        f"top{acc.k}": acc.top5,
+        "ece": calibration(ev).ece,
+        "confusion_pairs": [{"true": ev.label(t), "predicted": ev.label(p), "count": n} for t, p, n in confusion_pairs(ev)],
+        "mistakes": [{"path": ev.paths[i], "true": ev.label(int(ev.labels[i])), "predicted": ev.label(int(ev.top_index[i, 0])),
+                      "probability": float(ev.top_prob[i, 0]), "true_class_probability": float(ev.true_prob[i])}
+                     for i in mistakes(ev)[:top_mistakes]],
+        "unreadable": ev.errors,
+        "unmatched_labels": ev.match.describe_problems(ev.class_names),
+        "skipped": {reason: len(names) for reason, names in ev.skipped.items()},
+        "complete": ev.complete,
+    }

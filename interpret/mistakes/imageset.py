@@ -1,0 +1,145 @@
+"""A labelled image set from a file tree: class-named folders (ImageFolder) or a CSV of path,label."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from ..errors import ImageError
+from ..images import ACCEPTED
+from .filetree import FileTree, FolderTree, ZipTree
+from .safezip import ZipLimits, safe_member_path
+
+IMAGE_SUFFIXES = tuple(f".{s}" for s in ACCEPTED)
+MAX_CSV_BYTES = 20 * 2**20
+
+
+@dataclass(frozen=True)
+class LabelledImage:
+    path: str  # relative path inside the set
+    label: str  # the label as the user wrote it
+
+
+@dataclass
+class ImageSet:
+    """The images with their labels, what was skipped and why, and a fingerprint for caching."""
+
+    name: str
+    items: list[LabelledImage]
+    tree: FileTree = field(repr=False)
+    skipped: dict[str, list[str]] = field(default_factory=dict)
+    layout: str = "folders"  # "folders" or "csv"
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 over every (path, label, file identity): same files and labels -> same key."""
+        rows = [(item.path, item.label, self.tree.files[item.path]) for item in self.items]
+        return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+
+    def labels(self) -> list[str]:
+        return sorted({item.label for item in self.items})
+
+    def skipped_summary(self) -> str:
+        """One line such as '3 not images, 1 unsafe path', or '' when nothing was skipped."""
+        return ", ".join(f"{len(names)} {reason}" for reason, names in self.skipped.items())
+
+
+def _is_image(path: str) -> bool:
+    name = PurePosixPath(path).name
+    return path.lower().endswith(IMAGE_SUFFIXES) and not name.startswith(".") and "__MACOSX" not in PurePosixPath(path).parts
+
+
+def _skip(skipped: dict[str, list[str]], reason: str, path: str) -> None:
+    skipped.setdefault(reason, []).append(path)
+
+
+def _read_csv(text: str, name: str) -> list[tuple[str, str]]:
+    rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
+    if rows and [c.strip().lower() for c in rows[0][:2]] == ["path", "label"]:
+        rows = rows[1:]
+    bad = [i for i, r in enumerate(rows) if len(r) < 2 or not r[0].strip() or not r[1].strip()]
+    if bad:
+        raise ImageError(f"'{name}' must have two columns, path and label; row {bad[0] + 1} does not.")
+    return [(r[0].strip(), r[1].strip()) for r in rows]
+
+
+def _from_csv(tree: FileTree, csv_path: str, skipped: dict[str, list[str]]) -> list[LabelledImage]:
+    with tree.reader() as read:
+        data = read(csv_path)
+    if len(data) > MAX_CSV_BYTES:
+        raise ImageError(f"'{csv_path}' is larger than {MAX_CSV_BYTES // 2**20} MB.")
+    try:
+        rows = _read_csv(data.decode("utf-8-sig"), csv_path)
+    except UnicodeDecodeError as exc:
+        raise ImageError(f"'{csv_path}' is not UTF-8 text.") from exc
+    base = PurePosixPath(csv_path).parent
+    items, listed = [], set()
+    for path, label in rows:
+        joined = safe_member_path(str(base / path)) if not path.startswith(("/", "\\")) else None
+        if joined is None:
+            _skip(skipped, "unsafe path in the CSV", path)
+        elif joined not in tree.files:
+            _skip(skipped, "listed in the CSV but missing", path)
+        elif not _is_image(joined):
+            _skip(skipped, "not images", path)
+        else:
+            items.append(LabelledImage(joined, label))
+            listed.add(joined)
+    for path in tree.files:
+        if path != csv_path and _is_image(path) and path not in listed:
+            _skip(skipped, "images not in the CSV", path)
+    return items
+
+
+def from_tree(tree: FileTree) -> ImageSet:
+    """Read the layout: a CSV (path,label) if the tree holds exactly one, else class-named folders."""
+    skipped = {reason: list(names) for reason, names in tree.skipped.items()}
+    csvs = [p for p in tree.files if p.lower().endswith(".csv") and "__MACOSX" not in PurePosixPath(p).parts]
+    if len(csvs) > 1:
+        raise ImageError(f"'{tree.name}' holds {len(csvs)} CSV files ({', '.join(sorted(csvs)[:3])}); give exactly one path,label CSV.")
+    if csvs:
+        items = _from_csv(tree, csvs[0], skipped)
+        for path in tree.files:
+            if path != csvs[0] and not _is_image(path):
+                _skip(skipped, "not images", path)
+        layout = "csv"
+    else:
+        items = []
+        for path in sorted(tree.files):
+            if not _is_image(path):
+                _skip(skipped, "not images", path)
+            elif "/" not in path:
+                _skip(skipped, "images outside a class folder", path)
+            else:
+                items.append(LabelledImage(path, PurePosixPath(path).parent.name))
+        layout = "folders"
+    if not items:
+        detail = "; ".join(f"{len(v)} {k}" for k, v in skipped.items())
+        raise ImageError(f"'{tree.name}' holds no labelled images" + (f" ({detail})" if detail else "") +
+                         ". Use class-named folders of images, or images with a path,label CSV.")
+    return ImageSet(Path(tree.name).name or tree.name, items, tree, skipped, layout)
+
+
+def open_zip(data: bytes, name: str = "images.zip", limits: ZipLimits = ZipLimits()) -> ImageSet:
+    """A labelled set from the bytes of an untrusted zip, read in memory (never extracted)."""
+    return from_tree(ZipTree(data, name, limits))
+
+
+def open_path(path: str | Path) -> ImageSet:
+    """A labelled set from a local .zip file, a folder, or a path,label CSV file (paths relative to it)."""
+    path = Path(str(path).strip()).expanduser()
+    if path.is_file() and path.suffix.lower() == ".zip":
+        return open_zip(path.read_bytes(), path.name)
+    if path.is_file() and path.suffix.lower() == ".csv":
+        tree = FolderTree(path.parent)
+        relative = path.name
+        others = [p for p in tree.files if p.lower().endswith(".csv") and p != relative]
+        for other in others:  # the CSV named is the one that counts
+            del tree.files[other]
+        return from_tree(tree)
+    if path.is_dir():
+        return from_tree(FolderTree(path))
+    raise ImageError(f"'{path}' is neither a folder, a .zip file nor a .csv file.")

@@ -1,0 +1,99 @@
+"""Reading an untrusted zip in memory: nothing is extracted to disk, every size is bounded.
+
+Python's zipfile already stops at a member's declared size and checks its CRC; on top of that we
+refuse archives that declare too much, skip members whose names could escape a folder (../,
+absolute paths, drive letters), symlinks and encrypted members, and count the bytes really read.
+"""
+from __future__ import annotations
+
+import io
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from ..errors import ImageError
+from ..images import MAX_BYTES
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """Bounds for one archive: member count, bytes per member and declared bytes in all."""
+
+    max_members: int = 50_000
+    max_file_bytes: int = MAX_BYTES
+    max_total_bytes: int = 4 * 2**30
+
+
+@dataclass(frozen=True)
+class ZipMember:
+    path: str  # normalised, relative, '/'-separated
+    info: zipfile.ZipInfo
+
+
+def safe_member_path(name: str) -> str | None:
+    """The member's relative path, or None where it could land outside the folder it is read into."""
+    name = name.replace("\\", "/")
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        return None
+    parts = [p for p in PurePosixPath(name).parts if p not in ("", ".")]
+    if not parts or ".." in parts:
+        return None
+    return "/".join(parts)
+
+
+def _is_symlink(info: zipfile.ZipInfo) -> bool:
+    return info.create_system == 3 and stat.S_ISLNK(info.external_attr >> 16)
+
+
+def open_archive(data: bytes, name: str = "archive.zip") -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+        raise ImageError(f"'{name}' is not a readable zip file ({str(exc)[:120]}).") from exc
+
+
+def scan_zip(archive: zipfile.ZipFile, name: str, limits: ZipLimits) -> tuple[list[ZipMember], dict[str, list[str]]]:
+    """The members that may be read, and the skipped ones by reason; refuse archives over the limits."""
+    infos = [i for i in archive.infolist() if not i.is_dir()]
+    if len(infos) > limits.max_members:
+        raise ImageError(f"'{name}' holds {len(infos)} files; archives of up to {limits.max_members} files are accepted.")
+    declared = sum(i.file_size for i in infos)
+    if declared > limits.max_total_bytes:
+        raise ImageError(f"'{name}' unpacks to {declared / 2**20:.0f} MB; archives up to "
+                         f"{limits.max_total_bytes / 2**20:.0f} MB unpacked are accepted (a zip bomb?).")
+    members: list[ZipMember] = []
+    skipped: dict[str, list[str]] = {}
+    for info in infos:
+        path = safe_member_path(info.filename)
+        if path is None or _is_symlink(info):
+            reason = "unsafe path" if path is None else "symbolic link"
+        elif info.flag_bits & 0x1:
+            reason = "encrypted"
+        elif info.file_size > limits.max_file_bytes:
+            reason = "too large"
+        else:
+            members.append(ZipMember(path, info))
+            continue
+        skipped.setdefault(reason, []).append(info.filename)
+    return members, skipped
+
+
+def read_member(archive: zipfile.ZipFile, member: ZipMember, limits: ZipLimits) -> bytes:
+    """A member's bytes, counted while reading: never more than its declared size or the per-file limit."""
+    cap = min(member.info.file_size, limits.max_file_bytes)
+    buffer = bytearray()
+    try:
+        with archive.open(member.info) as stream:
+            while True:
+                chunk = stream.read(min(CHUNK, cap + 1 - len(buffer)))
+                if not chunk:
+                    break
+                buffer += chunk
+                if len(buffer) > cap:
+                    raise ImageError(f"'{member.path}' unpacks to more than its declared {cap} bytes and was refused.")
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as exc:
+        raise ImageError(f"'{member.path}' is damaged inside the archive ({str(exc)[:120]}).") from exc
+    return bytes(buffer)
