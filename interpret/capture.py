@@ -1,10 +1,13 @@
 """Capturing layer outputs with hooks that live only inside a context manager.
 
-The model is shared by every session: whoever registers hooks holds the model's lock until they are
-removed (see LoadedModel), so no other thread ever runs through them.
+The model is shared by every session, and a hook registered on a shared module fires for every
+thread that runs through it. So each hook here acts only for the thread that registered it (other
+sessions' forward passes go through untouched), and whoever registers hooks also holds the model's
+lock until they are removed (see LoadedModel).
 """
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -45,13 +48,16 @@ def capture(model: nn.Module, names: list[str], keep_graph: bool = False) -> Ite
     keep_graph=False stores detached clones (a later in-place ReLU cannot overwrite them).
     keep_graph=True stores the output itself, part of the autograd graph, and feeds a clone
     downstream, so gradients can be taken with respect to it and in-place ops leave it intact.
-    Hooks are removed on exit, whatever happens.
+    Hooks act only for the calling thread and are removed on exit, whatever happens.
     """
     captured: dict[str, torch.Tensor] = {}
     handles = []
+    owner = threading.get_ident()
 
     def make_hook(name: str):
         def hook(module, args, output):
+            if threading.get_ident() != owner:
+                return None
             tensor = first_tensor(output)
             if tensor is None:
                 return None

@@ -1,6 +1,7 @@
 """The model's layers with their output shapes, and sensible default layers."""
 from __future__ import annotations
 
+import threading
 import weakref
 from dataclasses import dataclass
 
@@ -41,10 +42,12 @@ def list_layers(lm: LoadedModel) -> tuple[LayerInfo, ...]:
     handles = []
     modules = dict(lm.model.named_modules())
 
+    owner = threading.get_ident()
+
     def make_hook(name: str):
         def hook(module, args, output):
             tensor = first_tensor(output)
-            if tensor is not None and name not in shapes:
+            if threading.get_ident() == owner and tensor is not None and name not in shapes:
                 shapes[name] = tuple(tensor.shape)
                 order.append(name)
 
