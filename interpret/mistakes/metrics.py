@@ -66,6 +66,8 @@ def confusion(ev: Evaluation, max_columns: int = 40) -> Confusion:
     present = set(rows)
     extra = [c for c, _ in Counter(p for p in preds.tolist() if p not in present).most_common()]
     room = max(0, max_columns - len(rows))
+    if len(extra) > room:
+        room = max(0, room - 1)  # one column is kept for "other"
     columns = rows + extra[:room] + ([-1] if len(extra) > room else [])
     where = {c: j for j, c in enumerate(columns)}
     counts = np.zeros((len(rows), len(columns)), np.int64)
