@@ -82,14 +82,20 @@ def overlay(photo: np.ndarray, heat_rgb: np.ndarray, alpha: float = 0.5, weight:
 
 
 def mosaic(channels: np.ndarray, columns: int | None = None, shared_scale: bool = False, cmap: str = "viridis",
-           tile: int | None = None, labels: list[str] | None = None, pad: int = 2) -> np.ndarray:
-    """Every channel (C x H x W) as one RGB grid, each tile scaled on its own or all on one scale."""
+           tile: int | None = None, labels: list[str] | None = None, pad: int = 2,
+           value_range: tuple[float, float] | None = None) -> np.ndarray:
+    """Every channel (C x H x W) as one RGB grid, each tile scaled on its own or all on one scale.
+
+    `value_range` (low, high) fixes the shared scale, e.g. to a whole layer's range when only one
+    page of its channels is drawn, so that colours mean the same on every page.
+    """
     count, h, w = channels.shape
     columns = columns or max(1, math.ceil(math.sqrt(count)))
     rows = math.ceil(count / columns)
     data = np.nan_to_num(channels.astype(np.float32))
     if shared_scale:
-        low, high = float(data.min()), float(data.max())
+        low, high = value_range if value_range is not None else (float(data.min()), float(data.max()))
+        data = np.clip(data, low, high)
         unit = (data - low) / (high - low) if high > low else np.zeros_like(data)
     else:
         low = data.reshape(count, -1).min(1)[:, None, None]

@@ -1,0 +1,57 @@
+"""One layer's output for a batch of photos, as channels-first arrays: all a page needs to show it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..capture import capture_layers
+from ..models import LoadedModel
+from ..spatial import as_grid, spatial_kind
+
+
+@dataclass(frozen=True)
+class LayerActivations:
+    """The output of one layer: N x C x H x W for spatial outputs (ViT tokens as grids), else N x C.
+
+    `kind` is the raw output's layout ('nchw', 'nhwc', 'tokens' or None), `raw_shape` its shape
+    without the batch dimension; `logits` are the model's outputs from the same forward pass.
+    """
+
+    layer: str
+    values: np.ndarray
+    kind: str | None
+    raw_shape: tuple[int, ...]
+    logits: np.ndarray | None = None
+
+    @property
+    def spatial(self) -> bool:
+        return self.values.ndim == 4
+
+    @property
+    def channels(self) -> int:
+        return self.values.shape[1]
+
+    def image(self, i: int = 0) -> np.ndarray:
+        """The activations of photo `i`: C x H x W, or C for a non-spatial layer."""
+        return self.values[i]
+
+
+def channels_first(output: torch.Tensor) -> tuple[np.ndarray, str | None]:
+    """A raw layer output (N x ...) as float32 N x C x H x W (spatial) or N x units, and its layout."""
+    kind = spatial_kind(tuple(output.shape))
+    grid = as_grid(output) if kind else None
+    if grid is None:
+        values = output.reshape(output.shape[0], -1)
+    else:
+        values = grid
+    return values.detach().float().cpu().contiguous().numpy(), kind
+
+
+def layer_activations(lm: LoadedModel, x: torch.Tensor, layer: str) -> LayerActivations:
+    """Capture one layer for a preprocessed batch in one forward pass (nothing else is kept)."""
+    captured, logits = capture_layers(lm, x, [layer])
+    output = captured[layer]
+    values, kind = channels_first(output)
+    return LayerActivations(layer, values, kind, tuple(output.shape[1:]), logits.float().numpy())
