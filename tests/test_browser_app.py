@@ -1,0 +1,20 @@
+"""The app in a real headless Chromium: start page, Saliency and Feature maps on the default model."""
+import pytest
+from playwright.sync_api import expect
+
+from browser_support import open_page
+
+pytestmark = pytest.mark.browser
+
+
+def test_start_page_shows_the_default_model_and_its_prediction(app_page):
+    expect(app_page.get_by_text("Top prediction: espresso").first).to_be_visible()
+    expect(app_page.locator("[data-testid='stImage']").first).to_be_visible()
+    expect(app_page.get_by_text("bundled:efficientnet_lite0").first).to_be_visible()
+
+
+def test_saliency_and_feature_pages_draw_images(app_page):
+    for title in ("Saliency", "Feature maps"):
+        open_page(app_page, title)
+        expect(app_page.locator("[data-testid='stImage'] img").first).to_be_visible(timeout=120_000)
+        expect(app_page.locator("[data-testid='stException']")).to_have_count(0)
