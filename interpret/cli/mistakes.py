@@ -1,0 +1,60 @@
+"""`mistakes PATH`: accuracy on a labelled set, the confusion pairs, and the most confident mistakes."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..mistakes import accuracy, demo_set, evaluate, open_path, summary, to_csv
+from .common import CliError, add_model_arguments, model_from_args, print_json
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("mistakes", help="accuracy, confusions and confident mistakes on a labelled image set")
+    parser.add_argument("path", metavar="PATH",
+                        help="a folder of class-named subfolders, a .zip of them, a path,label CSV file, or 'demo'")
+    add_model_arguments(parser)
+    parser.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default 32)")
+    parser.add_argument("--top", type=int, default=10, help="how many confident mistakes to list (default 10)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--csv", metavar="FILE", help="write every image's label, prediction, probability and correctness")
+    parser.set_defaults(run=run)
+
+
+def _progress(fraction: float) -> None:
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\revaluating… {fraction:6.1%}" + ("\n" if fraction >= 1 else ""))
+        sys.stderr.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.batch_size < 1 or args.top < 0:
+        raise CliError("--batch-size must be at least 1 and --top at least 0.")
+    if args.csv and not Path(args.csv).resolve().parent.is_dir():
+        raise CliError(f"Cannot write '{args.csv}': its folder does not exist.")
+    image_set = demo_set() if args.path == "demo" else open_path(args.path)
+    lm = model_from_args(args)
+    ev = evaluate(lm, image_set, batch_size=args.batch_size, progress=_progress)
+    if args.csv:
+        Path(args.csv).write_text(to_csv(ev), encoding="utf-8")
+    report = summary(ev, top_mistakes=args.top)
+    if args.json:
+        print_json(report)
+        return 0
+    acc = accuracy(ev)
+    print(f"{report['set']}: {acc.count} images · top-1 {acc.top1:.1%} · top-{acc.k} {acc.top5:.1%} · ECE {report['ece']:.3f}")
+    for line in report["unmatched_labels"]:
+        print(f"left out: {line}")
+    for path, why in report["unreadable"].items():
+        print(f"unreadable: {why}")
+    if report["skipped"]:
+        print("skipped: " + ", ".join(f"{n} {reason}" for reason, n in report["skipped"].items()))
+    print("\nconfusion pairs (true -> predicted: count)")
+    for pair in report["confusion_pairs"] or [{"true": "none", "predicted": "none", "count": 0}]:
+        print(f"  {pair['true']} -> {pair['predicted']}: {pair['count']}")
+    print("\nmost confident mistakes")
+    for m in report["mistakes"]:
+        print(f"  {m['probability']:6.1%}  {m['path']}: {m['true']} taken for {m['predicted']} (true class {m['true_class_probability']:.1%})")
+    if not report["mistakes"]:
+        print("  none")
+    return 0

@@ -1,0 +1,46 @@
+"""`python -m interpret mistakes PATH`: accuracy, confusion pairs, confident mistakes, CSV and JSON."""
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from interpret.cli import main
+from interpret.mistakes import DEMO_LABELS
+from test_mistakes_zip import CAT, COFFEE, make_zip
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_demo_set_as_json_with_csv(tmp_path):
+    out = tmp_path / "results.csv"
+    done = subprocess.run([sys.executable, "-m", "interpret", "mistakes", "demo", "--json", "--csv", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["images"] == 3 * len(DEMO_LABELS) and report["complete"]
+    assert 0 < report["top1"] < 1 and report["top5"] >= report["top1"]
+    assert sum(p["count"] for p in report["confusion_pairs"]) == len(report["mistakes"]) > 0
+    probs = [m["probability"] for m in report["mistakes"]]
+    assert probs == sorted(probs, reverse=True)
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == report["images"]
+    assert sum(r["correct"] == "True" for r in rows) == round(report["top1"] * len(rows))
+
+
+def test_text_report_of_a_zip_names_left_out_labels(tmp_path, capsys):
+    archive = tmp_path / "set.zip"
+    archive.write_bytes(make_zip({"espresso/a.png": COFFEE, "tabby/b.png": CAT, "kitty/c.png": CAT, "notes.txt": b"x"}))
+    assert main(["mistakes", str(archive), "--top", "5"]) == 0
+    text = capsys.readouterr().out
+    assert "2 images" in text and "top-1" in text
+    assert "'kitty' matches no class" in text and "1 not images" in text
+    assert "most confident mistakes" in text
+
+
+def test_bad_paths_and_arguments_are_one_line_errors(tmp_path, capsys):
+    assert main(["mistakes", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "neither a folder" in err and "Traceback" not in err
+    assert main(["mistakes", "demo", "--batch-size", "0"]) == 2
+    assert "--batch-size" in capsys.readouterr().err
