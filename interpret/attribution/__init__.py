@@ -1,5 +1,5 @@
 """Attribution methods behind one `attribute()` call; importing this package registers them all."""
-from . import gradients  # noqa: F401  (registers methods)
+from . import cams, deeplift, gradients, guided, path, perturbation  # noqa: F401  (registers methods)
 from .base import REGISTRY, Attribution, AttributionMethod, Context, Param, attribute, get_method, map_status, register
 from .target import OBJECTIVES, Target
 

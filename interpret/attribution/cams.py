@@ -1,0 +1,208 @@
+"""Class activation maps from one layer: Grad-CAM and its relatives, Score-CAM and Eigen-CAM.
+
+Own code rather than Captum / pytorch-grad-cam / torchcam: Captum's LayerGradCam crashed under
+threads on a shared model, pytorch-grad-cam mutates the model and back-propagates into every
+parameter (about 3x slower), torchcam leaves hooks on the model. Here the layer output is captured
+with `interpret.capture.capture` under the model's lock (hooks exist only during the forward pass),
+and torch.autograd.grad goes from the score back to that layer only. Formulas follow the papers and
+pytorch-grad-cam 1.5.7 (tests compare the maps). Token outputs (ViT, Swin) become a grid with
+`interpret.spatial.as_grid`, class and register tokens dropped.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..capture import capture, capture_layers
+from ..errors import LayerError
+from ..spatial import as_grid
+from .base import AttributionMethod, Context, Param, register
+from .guided import guided_gradient
+
+SCORE_BATCH = 32  # masked images per forward pass in Score-CAM (no gradients: little memory)
+
+
+def _grid(ctx: Context, tensor: torch.Tensor) -> torch.Tensor:
+    grid = as_grid(tensor)
+    if grid is None:
+        raise LayerError(f"The layer '{ctx.layer}' has no spatial output (shape {tuple(tensor.shape[1:])}); "
+                         "choose a convolutional layer or a transformer block.")
+    return grid
+
+
+def _captured(ctx: Context, captured: dict, logits) -> torch.Tensor:
+    if ctx.layer not in captured:
+        raise LayerError(f"The layer '{ctx.layer}' did not produce a tensor in the forward pass.")
+    return captured[ctx.layer]
+
+
+def activations_and_gradients(ctx: Context) -> tuple[torch.Tensor, torch.Tensor]:
+    """The layer's output and d score / d output, both as 1 x K x h x w grids."""
+    x = ctx.x.detach().requires_grad_(True)
+    with ctx.lm.lock, torch.enable_grad(), capture(ctx.lm.model, [ctx.layer], keep_graph=True) as captured:
+        logits = ctx.lm.model(x)
+    activation = _captured(ctx, captured, logits)
+    with torch.enable_grad():
+        (grad,) = torch.autograd.grad(ctx.score(logits).sum(), activation)
+    return _grid(ctx, activation.detach()).float(), _grid(ctx, grad).float()
+
+
+def activations(ctx: Context) -> torch.Tensor:
+    """The layer's output as a 1 x K x h x w grid (one inference pass, no gradients)."""
+    captured, logits = capture_layers(ctx.lm, ctx.x, [ctx.layer])
+    return _grid(ctx, _captured(ctx, captured, logits)).float().to(ctx.x.device)
+
+
+class _GradCAMFamily(AttributionMethod):
+    family = "cam"
+    signed = False
+    uses_layer = True
+
+    def cam(self, a: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        """h x w map (before the final ReLU) from activations and gradients (1 x K x h x w)."""
+        raise NotImplementedError
+
+    def compute(self, ctx: Context) -> torch.Tensor:
+        a, g = activations_and_gradients(ctx)
+        return self.cam(a, g).clamp_min(0)
+
+
+@register
+class GradCAM(_GradCAMFamily):
+    name = "gradcam"
+    label = "Grad-CAM"
+    description = "Layer channels weighted by their mean gradient, summed, ReLU (Selvaraju et al. 2017)."
+
+    def cam(self, a, g):
+        return (g.mean((2, 3), keepdim=True) * a).sum(1)[0]
+
+
+@register
+class GradCAMPlusPlus(_GradCAMFamily):
+    name = "gradcam_pp"
+    label = "Grad-CAM++"
+    description = "Channels weighted by positive gradients with pixel-wise coefficients (Chattopadhay et al. 2018, eq. 19)."
+
+    def cam(self, a, g):
+        g2 = g.square()
+        g3 = g2 * g
+        alpha = g2 / (2 * g2 + a.sum((2, 3), keepdim=True) * g3 + 1e-6)
+        alpha = torch.where(g != 0, alpha, torch.zeros_like(alpha))
+        weights = (g.clamp_min(0) * alpha).sum((2, 3), keepdim=True)
+        return (weights * a).sum(1)[0]
+
+
+@register
+class XGradCAM(_GradCAMFamily):
+    name = "xgradcam"
+    label = "XGrad-CAM"
+    description = "Channels weighted by gradient x activation normalised by the channel's total activation (Fu et al. 2020)."
+
+    def cam(self, a, g):
+        weights = (g * a).sum((2, 3), keepdim=True) / (a.sum((2, 3), keepdim=True) + 1e-7)
+        return (weights * a).sum(1)[0]
+
+
+@register
+class LayerCAM(_GradCAMFamily):
+    name = "layercam"
+    label = "LayerCAM"
+    description = "Activations weighted pixel by pixel by their positive gradients (Jiang et al. 2021)."
+
+    def cam(self, a, g):
+        return (g.clamp_min(0) * a).sum(1)[0]
+
+
+@register
+class HiResCAM(_GradCAMFamily):
+    name = "hirescam"
+    label = "HiResCAM"
+    description = "Gradient times activation, element-wise, summed over channels (Draelos & Carin 2020)."
+
+    def cam(self, a, g):
+        return (g * a).sum(1)[0]
+
+
+@register
+class GuidedGradCAM(AttributionMethod):
+    name = "guided_gradcam"
+    label = "Guided Grad-CAM"
+    family = "cam"
+    uses_layer = True
+    description = "Guided Backprop multiplied by the upsampled Grad-CAM map (Selvaraju et al. 2017)."
+
+    def passes(self, **_) -> int:
+        return 2
+
+    def compute(self, ctx: Context) -> torch.Tensor:
+        cam = REGISTRY_CAM.compute(ctx)
+        cam = F.interpolate(cam[None, None], size=ctx.x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
+        return guided_gradient(ctx) * cam
+
+
+REGISTRY_CAM = GradCAM()
+
+
+def principal_projection(a: torch.Tensor) -> torch.Tensor:
+    """Centred activations (h*w x K) projected on their first principal direction (thin SVD).
+
+    The SVD's sign is arbitrary: it is chosen so that the map correlates positively with the
+    channel-summed activation (strongly active regions come out positive).
+    """
+    k, h, w = a.shape[1:]
+    rows = a[0].reshape(k, h * w).T.double()
+    rows = torch.nan_to_num(rows) - torch.nan_to_num(rows).mean(0)
+    _, _, vh = torch.linalg.svd(rows, full_matrices=False)
+    projection = (rows @ vh[0]).reshape(h, w)
+    total = a[0].sum(0).double()
+    if float(((projection - projection.mean()) * (total - total.mean())).sum()) < 0:
+        projection = -projection
+    return projection.float()
+
+
+@register
+class EigenCAM(AttributionMethod):
+    name = "eigencam"
+    label = "Eigen-CAM"
+    family = "cam"
+    signed = False
+    uses_layer = True
+    description = "The layer's first principal component, class-independent (Muhammad & Yeasin 2020)."
+
+    def compute(self, ctx: Context) -> torch.Tensor:
+        return principal_projection(activations(ctx)).clamp_min(0)
+
+
+@register
+class ScoreCAM(AttributionMethod):
+    name = "scorecam"
+    label = "Score-CAM"
+    family = "cam"
+    signed = False
+    uses_layer = True
+    description = ("Each channel, upsampled and scaled to [0, 1], masks the image; the target scores of the masked "
+                   "images (softmax over channels) weight the channels (Wang et al. 2020). One forward per channel.")
+    params = (Param("channels", "int", 0, 0, 100000,
+                    help="Use only the channels with the largest mean activation (0 = all, as in the paper)."),)
+
+    def passes(self, channels: int = 0, **_) -> int:
+        return channels or 512
+
+    def compute(self, ctx: Context, channels: int = 0) -> torch.Tensor:
+        a = activations(ctx)
+        keep = torch.arange(a.shape[1], device=a.device)
+        if channels and channels < a.shape[1]:
+            keep = a[0].mean((1, 2)).topk(channels).indices
+        scores = torch.empty(len(keep), device=a.device)
+        with torch.no_grad():
+            for start in range(0, len(keep), SCORE_BATCH):
+                maps = a[0, keep[start:start + SCORE_BATCH]][:, None]
+                # align_corners=True as pytorch-grad-cam's UpsamplingBilinear2d, so the maps agree
+                maps = F.interpolate(maps, size=ctx.x.shape[-2:], mode="bilinear", align_corners=True)
+                low = maps.amin((2, 3), keepdim=True)
+                high = maps.amax((2, 3), keepdim=True)
+                masks = (maps - low) / (high - low + 1e-8)
+                scores[start:start + len(masks)] = ctx.score(ctx.lm.model(ctx.x * masks)).float()
+                ctx.progress(min(1.0, (start + len(masks)) / len(keep)))
+        weights = scores.softmax(0)
+        return (weights[:, None, None] * a[0, keep]).sum(0).clamp_min(0)
