@@ -11,6 +11,7 @@ from ..errors import InterpretError
 COMMANDS = {
     "predict": "predict",
     "layers": "layers",
+    "features": "features",
     "mistakes": "mistakes",
 }
 

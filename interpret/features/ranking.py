@@ -20,18 +20,19 @@ SORT_LABELS = {
 }
 
 
-def grad_x_activation(lm: LoadedModel, x: torch.Tensor, layer: str, target: int | Target) -> tuple[LayerActivations, np.ndarray]:
+def grad_x_activation(lm: LoadedModel, x: torch.Tensor, layer: str, target: int | Target | None = None) -> tuple[LayerActivations, np.ndarray]:
     """The layer's activations and, per image and channel, sum over space of d score / d A * A.
 
     A channel with a large positive value pushes the target score up for this photo. The hooks of
     `capture` live only while `lm.lock` is held; the gradient is taken with torch.autograd.grad
     with respect to the captured output only, so no parameter ever receives a .grad.
+    target=None takes each image's predicted class (read from `activations.logits`).
     Returns (activations, scores N x C).
     """
     if not lm.scriptable:
         raise LayerError("Layers of a TorchScript model cannot be captured; load the architecture with a weights file instead.")
-    target = target if isinstance(target, Target) else Target(int(target))
-    if not 0 <= target.index < lm.num_classes:
+    target = target if isinstance(target, Target) or target is None else Target(int(target))
+    if target is not None and not 0 <= target.index < lm.num_classes:
         raise LayerError(f"Class index {target.index} is out of range: this model has {lm.num_classes} classes.")
     with lm.lock, torch.enable_grad(), capture(lm.model, [layer], keep_graph=True) as captured:
         inputs = lm.input_tensor(x).detach().requires_grad_(True)
@@ -39,7 +40,11 @@ def grad_x_activation(lm: LoadedModel, x: torch.Tensor, layer: str, target: int 
         output = captured.get(layer)
         if output is None:
             raise LayerError(f"The layer '{layer}' did not produce a tensor in the forward pass.")
-        (grad,) = torch.autograd.grad(target.score(logits).sum(), output, allow_unused=True)
+        if target is None:
+            score = logits.float().gather(1, logits.detach().argmax(1, keepdim=True))
+        else:
+            score = target.score(logits)
+        (grad,) = torch.autograd.grad(score.sum(), output, allow_unused=True)
     grad = torch.zeros_like(output) if grad is None else grad
     values, kind = channels_first(output)
     grads, _ = channels_first(grad)

@@ -1,0 +1,298 @@
+"""Streamlit parts of the Feature maps page: layer browser, channel mosaic, one channel, comparisons.
+
+Everything computed is cached per (model key, image sha256, layer[, target]); a page that shows one
+layer holds only that layer's activations (one entry per photo shown).
+"""
+from __future__ import annotations
+
+import io
+import threading
+from collections import OrderedDict
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from ..features import (PER_PAGE, SORT_LABELS, SORTS, FeatureVisualization, LayerActivations, channel_mosaic,
+                        channel_order, channel_stats, grad_x_activation, histogram, layer_activations, page_count,
+                        visualize_channel)
+from ..features.parameterization import PARAMETERIZATIONS
+from ..images import InputImage
+from ..layers import LayerInfo, default_cam_layer, default_feature_layer, layer_info, list_layers
+from ..models import LoadedModel
+from ..render import colorize, normalise, overlay
+from .overview_view import cached_top_k
+from .state import model_key as _model_key
+from .widgets import class_picker
+
+CMAPS = ["viridis", "inferno", "magma", "gray", "jet"]
+
+
+# ---------------------------------------------------------------- cached computations
+
+
+@st.cache_data(max_entries=48, show_spinner="Capturing the layer…")
+def cached_activations(model_key: str, sha: str, layer: str, _lm: LoadedModel, _image: InputImage) -> LayerActivations:
+    """One photo's activations of one layer (C x H x W or C), from one forward pass."""
+    return layer_activations(_lm, _lm.preprocessing.to_tensor(_image.image), layer)
+
+
+@st.cache_data(max_entries=48, show_spinner="Computing gradient × activation…")
+def cached_grad_scores(model_key: str, sha: str, layer: str, target: int, _lm: LoadedModel, _image: InputImage) -> np.ndarray:
+    """Per channel: sum over space of d score(target) / d A * A, for one photo."""
+    _, scores = grad_x_activation(_lm, _lm.preprocessing.to_tensor(_image.image), layer, target)
+    return scores[0]
+
+
+class _VisStore:
+    """Finished feature visualisations shared by all sessions (a bounded LRU keyed by strings).
+
+    Not st.cache_data: the optimisation updates a progress bar while it runs, and st calls made
+    inside a cached function are recorded and replayed on every later hit. A stopped run stores nothing.
+    """
+
+    def __init__(self, size: int = 64):
+        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key: str) -> FeatureVisualization | None:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+            return self.items.get(key)
+
+    def put(self, key: str, value: FeatureVisualization) -> None:
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+@st.cache_resource
+def _vis_store() -> _VisStore:
+    return _VisStore()
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def npy_bytes(values: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, values)
+    return buffer.getvalue()
+
+
+def channel_overlay(lm: LoadedModel, image: InputImage, channel_map: np.ndarray, cmap: str, alpha: float = 0.6) -> np.ndarray:
+    """One channel upsampled onto the pixels the model sees; weak places let the photo show."""
+    photo = lm.preprocessing.model_view(image.image)
+    mode = "signed" if channel_map.min() < 0 < channel_map.max() else "positive"
+    heat = colorize(channel_map, mode, None if mode == "signed" else cmap, clip_percentile=100.0)
+    weight = np.abs(normalise(channel_map, "absolute" if mode == "signed" else mode, 100.0))
+    return overlay(photo, heat, alpha, weight=0.35 + 0.65 * weight)
+
+
+def _scope(lm: LoadedModel) -> str:
+    return f"{lm.spec}|{lm.num_classes}"
+
+
+# ---------------------------------------------------------------- layer browser
+
+
+def layer_tree_rows(layers: tuple[LayerInfo, ...], query: str = "", spatial_only: bool = False) -> list[dict]:
+    """The model's modules as indented tree rows, filtered by a case-insensitive query on name or type."""
+    query = query.strip().lower()
+    rows = []
+    for l in layers:
+        if spatial_only and not l.spatial:
+            continue
+        if query and query not in l.name.lower() and query not in l.type.lower():
+            continue
+        short = l.name.rsplit(".", 1)[-1]
+        rows.append({
+            "module": ("│ " * l.depth) + ("└ " if l.depth else "") + short,
+            "name": l.name, "type": l.type, "output shape": " × ".join(map(str, l.output_shape)),
+            "parameters": l.params, "spatial": "▦ " + l.spatial if l.spatial else "",
+        })
+    return rows
+
+
+def layer_browser(lm: LoadedModel, key: str = "fm") -> str | None:
+    """A searchable tree of the model's layers and a picker for the one to show (default: a middle block)."""
+    layers = list_layers(lm)
+    if not layers:
+        st.info("This model exposes no layers that can be captured (a TorchScript file?).")
+        return None
+    scope = _scope(lm)
+    left, right = st.columns([3, 1])
+    query = left.text_input("Search layers", key=f"{key}-search|{scope}", placeholder="name or type, e.g. layer2 or Conv2d")
+    spatial_only = right.toggle("Spatial outputs only", value=False, key=f"{key}-spatial|{scope}")
+    rows = layer_tree_rows(layers, query, spatial_only)
+    with st.expander(f"Model structure: {len(rows)} of {len(layers)} layers (▦ = spatial output)", expanded=False):
+        st.dataframe(rows, hide_index=True, width="stretch", height=320,
+                     column_config={"parameters": st.column_config.NumberColumn(format="localized")})
+    names = [r["name"] for r in rows]
+    if not names:
+        st.warning(f"No layer matches '{query}'.")
+        return None
+    default = default_feature_layer(lm)
+    by_name = {l.name: l for l in layers}
+    return st.selectbox("Layer", names, index=names.index(default) if default in names else 0,
+                        format_func=lambda n: by_name[n].label + (" ▦" if by_name[n].spatial else ""),
+                        key=f"{key}-layer|{scope}", help="Type to search. ▦ marks layers with a spatial output.")
+
+
+# ---------------------------------------------------------------- channel ordering
+
+
+def order_controls(lm: LoadedModel, image: InputImage, key: str = "fm") -> tuple[str, int | None]:
+    """Sort choice and, for 'grad', the target class (default: the predicted class)."""
+    left, right = st.columns(2)
+    by = left.selectbox("Sort channels by", SORTS, format_func=SORT_LABELS.get, key=f"{key}-sort",
+                        help="Top channels first. 'drive on the target class' = gradient × activation summed over space.")
+    target = None
+    if by == "grad":
+        with right:
+            predicted = cached_top_k(_model_key(), image.sha256, 1, lm, image)[0]["index"]
+            target = class_picker(lm, f"{key}-target", predicted)
+    return by, target
+
+
+def ordered(lm: LoadedModel, image: InputImage, layer: str, by: str, target: int | None) -> tuple[LayerActivations, np.ndarray, np.ndarray | None]:
+    """(activations, channel order top first, grad × activation scores or None) for one photo and layer."""
+    acts = cached_activations(_model_key(), image.sha256, layer, lm, image)
+    scores = cached_grad_scores(_model_key(), image.sha256, layer, int(target), lm, image) if by == "grad" else None
+    return acts, channel_order(acts.image(0), by, scores), scores
+
+
+# ---------------------------------------------------------------- views
+
+
+def mosaic_view(acts: LayerActivations, order: np.ndarray, image: InputImage, key: str = "fm") -> str:
+    """All channels as one mosaic, paged above PER_PAGE tiles, with PNG and .npy downloads; returns the colour map."""
+    values = acts.image(0)
+    cols = st.columns([1, 1, 1, 2])
+    shared = cols[0].toggle("Shared scale", value=False, key=f"{key}-shared",
+                            help="Off: each tile uses its own range. On: one range for the whole layer.")
+    cmap = cols[1].selectbox("Colour map", CMAPS, key=f"{key}-cmap")
+    pages = page_count(len(order))
+    page = cols[2].number_input(f"Page (of {pages})", 1, pages, 1, key=f"{key}-page|{acts.layer}") - 1 if pages > 1 else 0
+    picture = channel_mosaic(values, order, int(page), shared_scale=shared, cmap=cmap)
+    first, last = int(page) * PER_PAGE + 1, min(len(order), (int(page) + 1) * PER_PAGE)
+    st.image(picture, caption=f"{acts.layer}: channels {first}–{last} of {len(order)} · {values.shape[1]}×{values.shape[2]} each"
+             f" · {'shared' if shared else 'per-channel'} scale · number = channel index", width="stretch")
+    stem = f"{image.name.rsplit('.', 1)[0]}_{acts.layer}"
+    d1, d2 = cols[3].columns(2)
+    d1.download_button("Mosaic PNG", png_bytes(picture), f"{stem}_mosaic.png", "image/png", key=f"{key}-dl-png")
+    d2.download_button("Activations .npy", npy_bytes(values), f"{stem}.npy", "application/octet-stream", key=f"{key}-dl-npy",
+                       help=f"float32, channels first: {' × '.join(map(str, values.shape))}")
+    return cmap
+
+
+def channel_picker(order: np.ndarray, key: str, layer: str) -> int:
+    """One channel; the list follows the current sort, so the top channel is the default."""
+    return int(st.selectbox("Channel (in the current order)", [int(c) for c in order], key=f"{key}-channel|{layer}",
+                            help="Type a channel index to jump to it."))
+
+
+def channel_view(lm: LoadedModel, image: InputImage, acts: LayerActivations, channel: int,
+                 grad_scores: np.ndarray | None, cmap: str = "viridis") -> None:
+    """One channel large over the photo, its statistics, and the histogram of the whole layer."""
+    values = acts.image(0)
+    left, right = st.columns(2)
+    left.image(channel_overlay(lm, image, values[channel], cmap), width="stretch",
+               caption=f"channel {channel} of {acts.layer}, upsampled from {values.shape[1]}×{values.shape[2]} onto the photo")
+    stats = channel_stats(values, channel)
+    with right:
+        m = st.columns(4 if grad_scores is not None else 3)
+        m[0].metric("Mean", f"{stats.mean:.3g}")
+        m[1].metric("Max", f"{stats.max:.3g}")
+        m[2].metric("Zeros (≤ 0)", f"{stats.zeros:.1%}")
+        if grad_scores is not None:
+            m[3].metric("Grad × act", f"{float(grad_scores[channel]):.3g}")
+        counts, edges = histogram(values)
+        st.caption(f"Histogram of all {values.size:,} activations of {acts.layer} (channel {channel}: mean {stats.mean:.3g})")
+        st.bar_chart({"activation": ((edges[:-1] + edges[1:]) / 2).round(3), "count": counts}, x="activation", y="count",
+                     sort=False, height=220)
+
+
+def across_photos_view(lm: LoadedModel, images: list[InputImage], layer: str, channel: int, cmap: str) -> None:
+    """The same channel for every loaded photo, side by side (each photo's capture is cached on its own)."""
+    pictures, captions = [], []
+    for im in images:
+        acts = cached_activations(_model_key(), im.sha256, layer, lm, im)
+        values = acts.image(0)
+        if channel >= values.shape[0]:
+            continue
+        pictures.append(channel_overlay(lm, im, values[channel], cmap))
+        captions.append(f"{im.name} · mean {values[channel].mean():.3g} · max {values[channel].max():.3g}")
+    st.image(pictures, caption=captions, width=220)
+
+
+def units_view(acts: LayerActivations, order: np.ndarray, image: InputImage, top: int = 20, key: str = "fm") -> None:
+    """A layer without a spatial output (linear, pooled): its top units as a bar chart."""
+    values = acts.image(0)
+    chosen = order[:top]
+    st.bar_chart({"unit": [f"#{int(c)}" for c in chosen], "activation": values[chosen]}, x="unit", y="activation",
+                 sort=False, height=320)
+    st.caption(f"{acts.layer} has no spatial output ({' × '.join(map(str, acts.raw_shape))}): the top {len(chosen)} of "
+               f"{len(values)} units in the current order.")
+    st.download_button("Activations .npy", npy_bytes(values), f"{image.name.rsplit('.', 1)[0]}_{acts.layer}.npy",
+                       "application/octet-stream", key=f"{key}-dl-npy")
+
+
+def compare_view(lm: LoadedModel, image: InputImage, layer: str, by: str, target: int | None,
+                 cmap: str, key: str = "fm", count: int = 64) -> None:
+    """Two layers side by side, each as the mosaic of its top `count` channels in the current order."""
+    layers = [l for l in list_layers(lm) if l.spatial]
+    names = [l.name for l in layers]
+    if not names:
+        return
+    default = default_cam_layer(lm)
+    other = st.selectbox("Compare with", names, index=names.index(default) if default in names else len(names) - 1,
+                         format_func=lambda n: layer_info(lm, n).label, key=f"{key}-compare|{_scope(lm)}")
+    columns = st.columns(2)
+    for column, name in zip(columns, [layer, other]):
+        info = layer_info(lm, name)
+        if not info.spatial:
+            column.info(f"{name} has no spatial output.")
+            continue
+        acts, order, _ = ordered(lm, image, name, by, target)
+        column.image(channel_mosaic(acts.image(0), order[:count], cmap=cmap), width="stretch",
+                     caption=f"{name} · top {min(count, len(order))} of {len(order)} channels by {SORT_LABELS[by]}")
+
+
+def visualization_view(lm: LoadedModel, layer: str, channel: int, key: str = "fm") -> None:
+    """'What does this channel look for?': activation maximisation, run on request, stoppable, cached."""
+    cols = st.columns(4)
+    steps = cols[0].select_slider("Steps", [32, 64, 128, 256, 512], value=128, key=f"{key}-vis-steps")
+    param = cols[1].selectbox("Image parameterisation", PARAMETERIZATIONS, key=f"{key}-vis-param",
+                              help="fourier: 1/f-scaled Fourier coefficients (smoother images); pixel: raw pixels")
+    decorrelate = cols[2].toggle("Decorrelated colours", value=True, key=f"{key}-vis-decorrelate")
+    transforms = cols[3].toggle("Robustness transforms", value=True, key=f"{key}-vis-transforms",
+                                help="random padding, jitter, scale and rotation at every step")
+    store = _vis_store()
+    cache_key = f"{_model_key()}|{layer}|{channel}|{steps}|{param}|{decorrelate}|{transforms}"
+    result = store.get(cache_key)
+    if result is None:
+        start = st.button(f"Visualise channel {channel} of {layer}", key=f"{key}-vis-run", type="primary")
+        st.caption("Runs on this machine's CPU/GPU on a private copy of the model; any click (e.g. Stop) interrupts it.")
+        if start:
+            st.button("Stop", key=f"{key}-vis-stop")
+            bar = st.progress(0.0, text="Optimising the image…")
+            result = visualize_channel(lm, layer, channel, steps=steps, parameterization=param, decorrelate=decorrelate,
+                                       transforms=transforms, progress=lambda f: bar.progress(f, text=f"Optimising the image… {f:.0%}"))
+            store.put(cache_key, result)
+            bar.empty()
+    if result is not None:
+        left, right = st.columns(2)
+        left.image(result.image, width="stretch",
+                   caption=f"What channel {channel} of {layer} looks for ({steps} steps, {param}, {result.seconds:.1f} s)")
+        right.line_chart({"step": list(range(1, len(result.objective) + 1)), "mean activation": list(result.objective)},
+                         x="step", y="mean activation", height=240)
+        right.download_button("Visualisation PNG", png_bytes(result.image), f"{layer}_{channel}_visualisation.png",
+                              "image/png", key=f"{key}-vis-dl")
