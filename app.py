@@ -9,6 +9,7 @@ PAGES = [
     st.Page("pages/overview.py", title="Predictions", icon="🏷️", default=True),
     st.Page("pages/saliency.py", title="Saliency", icon="🔥"),
     st.Page("pages/feature_maps.py", title="Feature maps", icon="🧩"),
+    st.Page("pages/mistakes.py", title="Mistakes", icon="❌"),
 ]
 
 navigation = st.navigation(PAGES)

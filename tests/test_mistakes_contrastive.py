@@ -5,13 +5,14 @@ import pytest
 from interpret.mistakes import explain_mistake
 
 
-def test_contrastive_gradient_equals_the_difference_of_the_class_maps(bundled):
+@pytest.mark.parametrize("method", ["gradient", "grad_x_input"])
+def test_contrastive_map_equals_the_difference_of_the_class_maps_for_linear_methods(bundled, method):
     from interpret.samples import load_sample
 
     x = bundled.preprocessing.to_tensor(load_sample("chelsea").image)
     tiger, tabby = bundled.find_class("tiger cat"), bundled.find_class("tabby")
     fractions = []
-    result = explain_mistake(bundled, x, predicted=tiger, true=tabby, method="gradient", progress=fractions.append)
+    result = explain_mistake(bundled, x, predicted=tiger, true=tabby, method=method, progress=fractions.append)
     assert (result.predicted.target, result.true.target) == (tiger, tabby)
     assert (result.contrast.target, result.contrast.contrast) == (tiger, tabby)
     difference = result.predicted.values - result.true.values

@@ -77,11 +77,11 @@ def confusion(ev: Evaluation, max_columns: int = 40) -> Confusion:
     return Confusion(rows, columns, counts)
 
 
-def confusion_pairs(ev: Evaluation) -> list[tuple[int, int, int]]:
-    """(true, predicted, count) for every wrong pair, most frequent first."""
+def confusion_pairs(ev: Evaluation, wrong_only: bool = True) -> list[tuple[int, int, int]]:
+    """(true, predicted, count) for every wrong pair (or every pair), most frequent first."""
     ok = ev.ok
-    wrong = ok[~correct(ev)[ok]]
-    pairs = Counter(zip(ev.labels[wrong].tolist(), predicted(ev)[wrong].tolist()))
+    rows = ok[~correct(ev)[ok]] if wrong_only else ok
+    pairs = Counter(zip(ev.labels[rows].tolist(), predicted(ev)[rows].tolist()))
     return [(t, p, n) for (t, p), n in sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 

@@ -1,0 +1,355 @@
+"""Streamlit parts of the Mistakes page: choosing a labelled set, evaluating it, and showing its errors."""
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from ..attribution import REGISTRY
+from ..errors import InterpretError
+from ..images import decode_image
+from ..layers import default_cam_layer
+from ..mistakes import (ContrastiveExplanation, Evaluation, ImageSet, accuracy, calibration, confusion, confusion_pairs, demo_set, evaluate,
+                        explain_mistake, images_of_pair, least_sure, mistakes, open_path, open_zip, per_class, result_rows,
+                        start, to_csv)
+from ..models import LoadedModel
+from ..render import colorize, overlay
+from .errors import show_error
+from .widgets import layer_picker
+
+SOURCES = {"demo": "Demo set (sample photos)", "zip": "Upload a .zip", "path": "Folder, .zip or CSV on this machine"}
+STOPPED_KEY = "mistakes_stopped"
+
+
+# ---------------------------------------------------------------- choosing the set
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def _demo() -> ImageSet:
+    return demo_set()
+
+
+@st.cache_resource(max_entries=4, show_spinner="Reading the archive…")
+def _zip_set(sha: str, name: str, _data: bytes) -> ImageSet:
+    return open_zip(_data, name)
+
+
+def set_picker() -> ImageSet | None:
+    """The labelled set the user chose; problems with it are shown, never raised."""
+    source = st.radio("Labelled images", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="mistakes-source")
+    try:
+        if source == "demo":
+            st.caption("Six sample photos, each also mirrored and cropped, labelled as a person would: "
+                       "Chelsea is a tabby and Grace Hopper wears a military uniform.")
+            return _demo()
+        if source == "zip":
+            file = st.file_uploader("Zip of class-named folders, or of images with a path,label CSV", type=["zip"],
+                                    key="mistakes-zip")
+            if file is None:
+                st.info("Upload a .zip: one folder per class (named like the model's classes, or by class index), "
+                        "or images plus one CSV with columns path,label.")
+                return None
+            data = file.getvalue()
+            return _zip_set(hashlib.sha256(data).hexdigest(), file.name, data)
+        path = st.text_input("Path", key="mistakes-path", placeholder="/data/my_images  or  /data/set.zip  or  /data/labels.csv")
+        if not path.strip():
+            st.info("Type the path of a folder of class-named subfolders, a .zip of them, or a path,label CSV file.")
+            return None
+        return open_path(path)
+    except InterpretError as exc:
+        show_error(exc)
+        return None
+
+
+def set_notes(image_set: ImageSet, ev: Evaluation) -> None:
+    """What was skipped, left out or unreadable, in a few lines."""
+    notes = []
+    if image_set.skipped:
+        notes.append(f"Skipped: {image_set.skipped_summary()}.")
+    notes += ev.match.describe_problems(ev.class_names)
+    if ev.errors:
+        notes.append(f"{len(ev.errors)} images could not be decoded: " + "; ".join(list(ev.errors.values())[:3]))
+    if notes:
+        with st.expander(f"⚠️ {len(notes)} note(s) about this set", expanded=bool(ev.match.unmatched or ev.match.ambiguous)):
+            for note in notes:
+                st.write(f"- {note}")
+
+
+# ---------------------------------------------------------------- evaluating it
+
+class _Store:
+    """Results by string key, shared by all sessions, least recently used dropped first.
+
+    Used instead of st.cache_data because an evaluation stopped half-way must survive the interrupted
+    script (it is stored before it starts and filled in place, batch by batch), and because progress
+    bars drawn inside an st.cache_data function would be replayed on every cache hit.
+    """
+
+    def __init__(self, size: int):
+        self.size, self.items, self.locks, self.guard = size, OrderedDict(), {}, threading.Lock()
+
+    def get(self, key: str) -> Evaluation | None:
+        with self.guard:
+            if key in self.items:
+                self.items.move_to_end(key)
+            return self.items.get(key)
+
+    def put(self, key: str, ev: Evaluation) -> None:
+        with self.guard:
+            self.items[key] = ev
+            while len(self.items) > self.size:
+                old, _ = self.items.popitem(last=False)
+                self.locks.pop(old, None)
+
+    def lock(self, key: str) -> threading.Lock:
+        with self.guard:
+            return self.locks.setdefault(key, threading.Lock())
+
+
+@st.cache_resource
+def _evaluations() -> _Store:
+    return _Store(8)
+
+
+@st.cache_resource
+def _explanations() -> _Store:
+    return _Store(32)
+
+
+def _stop(key: str) -> None:
+    st.session_state[STOPPED_KEY] = key
+
+
+def _resume() -> None:
+    st.session_state.pop(STOPPED_KEY, None)
+
+
+def evaluation(lm: LoadedModel, model_key: str, image_set: ImageSet, batch_size: int = 32) -> Evaluation | None:
+    """The set's evaluation, computed once per (model, device, set): batched, with progress and a Stop button."""
+    key = f"{model_key}|{image_set.fingerprint}"
+    store = _evaluations()
+    ev = store.get(key)
+    if ev is not None and ev.complete:
+        return ev
+    if st.session_state.get(STOPPED_KEY) == key and ev is not None:
+        st.warning(f"Stopped after {ev.done} of {ev.total} images: the scores below cover those only.")
+        st.button("Continue", key="mistakes-continue", on_click=_resume)
+        return ev
+    st.button("Stop", key="mistakes-stop", on_click=_stop, args=(key,), help="Stop after the current batch; "
+              "the images done so far are kept and shown.")
+    bar = st.progress(0.0, text=f"Evaluating {image_set.name}…")
+    with store.lock(key):
+        ev = store.get(key)
+        if ev is None:
+            ev = start(lm, image_set)
+            store.put(key, ev)
+        if not ev.complete:
+            evaluate(lm, image_set, batch_size=batch_size, resume=ev,
+                     progress=lambda f: bar.progress(f, text=f"Evaluating {image_set.name}: {ev.done} of {ev.total} images"))
+    bar.empty()
+    return ev
+
+
+# ---------------------------------------------------------------- scores
+
+def _names(ev: Evaluation, indices: list[int]) -> list[str]:
+    return ["other classes" if i < 0 else f"{ev.label(i)} ({i})" for i in indices]
+
+
+def scores_view(ev: Evaluation) -> None:
+    acc = accuracy(ev)
+    cal = calibration(ev)
+    cols = st.columns(4)
+    cols[0].metric("Images", acc.count)
+    cols[1].metric("Top-1 accuracy", f"{acc.top1:.1%}")
+    cols[2].metric(f"Top-{acc.k} accuracy", f"{acc.top5:.1%}")
+    cols[3].metric("Mistakes", int(len(mistakes(ev))))
+    st.caption(f"Expected calibration error {cal.ece:.3f} · {ev.seconds:.1f} s of inference "
+               f"({acc.count / max(ev.seconds, 1e-9):.0f} images/s)")
+    st.subheader("Per-class accuracy")
+    st.dataframe(per_class(ev), hide_index=True, width="stretch", column_config={
+        "accuracy": st.column_config.ProgressColumn("accuracy", min_value=0.0, max_value=1.0, format="%.2f")})
+
+
+def confusion_view(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, key: str = "mistakes") -> tuple[int, int] | None:
+    """The confusion among the classes present; a clicked cell (or the chosen pair) lists its images."""
+    matrix = confusion(ev)
+    table = pd.DataFrame(matrix.counts, index=_names(ev, matrix.rows), columns=_names(ev, matrix.columns))
+    table.index.name = "true ↓ / predicted →"
+    st.caption("Rows: true classes in the set. Columns: the same classes, then the other classes predicted. "
+               "Click a cell, or choose a pair below, to see its images.")
+    event = st.dataframe(table.style.background_gradient(cmap="Blues", axis=None), width="stretch",
+                         on_select="rerun", selection_mode="single-cell", key=f"{key}-matrix")
+    pairs = confusion_pairs(ev, wrong_only=False)
+    cells = getattr(getattr(event, "selection", None), "cells", None) or []
+    chosen = None
+    if cells:
+        row, column = cells[0]
+        j = list(table.columns).index(column) if column in table.columns else -1
+        if 0 <= row < len(matrix.rows) and j >= 0 and matrix.columns[j] >= 0:
+            chosen = (matrix.rows[row], matrix.columns[j])
+    labels = {(t, p): f"{ev.label(t)} → {ev.label(p)}: {n} image{'s' if n != 1 else ''}" + (" (right)" if t == p else "")
+              for t, p, n in pairs}
+    if chosen is None or chosen not in labels:
+        options = sorted(labels, key=lambda tp: (tp[0] == tp[1], -len(images_of_pair(ev, *tp))))
+        chosen = st.selectbox("True → predicted", options, format_func=labels.get, key=f"{key}-pair")
+    if chosen is not None:
+        rows = images_of_pair(ev, *chosen)
+        st.write(f"**{labels[chosen]}**")
+        gallery(lm, image_set, ev, rows, key=f"{key}-pair-gallery")
+    return chosen
+
+
+# ---------------------------------------------------------------- images
+
+@st.cache_data(max_entries=2048, show_spinner=False)
+def _model_view(fingerprint: str, path: str, crop: int, _lm: LoadedModel, _image_set: ImageSet) -> np.ndarray:
+    with _image_set.tree.reader() as read:
+        return _lm.preprocessing.model_view(decode_image(read(path), path))
+
+
+def pixels(lm: LoadedModel, image_set: ImageSet, path: str) -> np.ndarray:
+    """The pixels the model saw for one image of the set (decoded again on demand, cached)."""
+    return _model_view(image_set.fingerprint, path, lm.preprocessing.crop_size, lm, image_set)
+
+
+def caption(ev: Evaluation, i: int, rank: int | None = None) -> str:
+    pred, true = int(ev.top_index[i, 0]), int(ev.labels[i])
+    head = f"#{rank} · " if rank is not None else ""
+    mark = "✓" if pred == true else "✗"
+    return f"{head}{mark} {ev.label(pred)} {ev.top_prob[i, 0]:.0%} · true: {ev.label(true)} ({ev.true_prob[i]:.0%})"
+
+
+def gallery(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, rows: np.ndarray, key: str, limit: int = 24,
+            numbered: bool = False) -> None:
+    """Thumbnails with prediction, probability and true label; more on request."""
+    if not len(rows):
+        st.info("No images here.")
+        return
+    shown = rows[:limit]
+    if len(rows) > limit:
+        count = st.slider("Images shown", limit, int(len(rows)), limit, step=limit, key=f"{key}-count")
+        shown = rows[:count]
+    images, captions = [], []
+    for rank, i in enumerate(shown, 1):
+        try:
+            images.append(pixels(lm, image_set, ev.paths[i]))
+        except InterpretError:
+            continue
+        captions.append(f"{caption(ev, int(i), rank if numbered else None)} · {ev.paths[i]}")
+    st.image(images, caption=captions, width=180)
+
+
+# ---------------------------------------------------------------- one mistake, explained
+
+def method_controls(lm: LoadedModel, key: str = "mistakes") -> tuple[str, dict, str | None, str]:
+    """An attribution method from the registry, its parameters, its layer if it needs one, and the objective."""
+    names = list(REGISTRY)
+    default = names.index("gradient") if "gradient" in names else 0
+    cols = st.columns(3)
+    method = cols[0].selectbox("Method", names, index=default, format_func=lambda n: REGISTRY[n].label, key=f"{key}-method")
+    objective = cols[1].selectbox("Score explained", ["logit", "probability"], key=f"{key}-objective",
+                                  help="logit: the class score before the softmax; probability: after it")
+    impl = REGISTRY[method]
+    layer = None
+    if impl.uses_layer:
+        with cols[2]:
+            layer = layer_picker(lm, key=f"{key}-layer", default=default_cam_layer(lm))
+    params = {}
+    if impl.params:
+        with st.expander("Method settings"):
+            for p in impl.params:
+                widget_key = f"{key}-{method}-{p.name}"
+                if p.kind == "choice":
+                    params[p.name] = st.selectbox(p.name, p.choices, index=list(p.choices).index(p.default), help=p.help, key=widget_key)
+                elif p.kind == "bool":
+                    params[p.name] = st.toggle(p.name, value=bool(p.default), help=p.help, key=widget_key)
+                elif p.kind == "int":
+                    params[p.name] = int(st.number_input(p.name, int(p.low) if p.low is not None else None,
+                                                         int(p.high) if p.high is not None else None, int(p.default),
+                                                         help=p.help, key=widget_key))
+                else:
+                    params[p.name] = float(st.number_input(p.name, p.low, p.high, float(p.default), help=p.help, key=widget_key))
+    return method, params, layer, objective
+
+
+def _explain(lm: LoadedModel, key: str, photo: np.ndarray, predicted: int, true: int, method: str, params: dict,
+             layer: str | None, objective: str) -> ContrastiveExplanation:
+    """The three maps, computed once per (model, set, image, method, settings)."""
+    store = _explanations()
+    with store.lock(key):
+        result = store.get(key)
+        if result is None:
+            bar = st.progress(0.0, text=f"Computing {REGISTRY[method].label} for the two classes and their contrast…")
+            result = explain_mistake(lm, lm.preprocessing.normalize(photo), predicted, true, method, objective=objective,
+                                     layer=layer, params=params, progress=lambda f: bar.progress(min(1.0, f)))
+            bar.empty()
+            store.put(key, result)
+    return result
+
+
+def explain_view(lm: LoadedModel, model_key: str, image_set: ImageSet, ev: Evaluation, key: str = "mistakes") -> None:
+    """One mistake: maps for the predicted and the true class side by side, and 'why A rather than B'."""
+    wrong = mistakes(ev)
+    if not len(wrong):
+        st.success("No mistakes to explain: every image is predicted right.")
+        return
+    labels = {int(i): f"#{r} · {ev.paths[i]} · {caption(ev, int(i))}" for r, i in enumerate(wrong, 1)}
+    i = st.selectbox("Mistake", list(labels), format_func=labels.get, key=f"{key}-mistake")
+    method, params, layer, objective = method_controls(lm, key)
+    pred, true = int(ev.top_index[i, 0]), int(ev.labels[i])
+    photo = pixels(lm, image_set, ev.paths[i])
+    key = "|".join(map(str, (model_key, image_set.fingerprint, ev.paths[i], pred, true, method, sorted(params.items()), layer, objective)))
+    result = _explain(lm, key, photo, pred, true, method, params, layer, objective)
+    maps = {"predicted": result.predicted, "true": result.true, "contrast": result.contrast}
+    signed = REGISTRY[method].signed
+    mode = "signed" if signed else "absolute"
+    titles = {"predicted": f"Why '{ev.label(pred)}' (predicted)", "true": f"Why '{ev.label(true)}' (true label)",
+              "contrast": f"Why '{ev.label(pred)}' rather than '{ev.label(true)}'"}
+    cols = st.columns(4)
+    cols[0].image(photo, caption=f"{ev.paths[i]}: what the model sees", width="stretch")
+    for col, (name, attribution) in zip(cols[1:], maps.items()):
+        heat = colorize(attribution.values, mode=mode)
+        col.image(overlay(photo, heat, 0.6), caption=f"{titles[name]} · {attribution.status}", width="stretch")
+    st.caption(f"{REGISTRY[method].label} of the {objective}; the contrastive map attributes "
+               f"{objective}('{ev.label(pred)}') − {objective}('{ev.label(true)}')"
+               + (" (red raises the difference, blue lowers it)." if signed else "."))
+    k = ev.top_index.shape[1]
+    chart = pd.DataFrame({"class": [f"{ev.label(int(c))} ({int(c)})" for c in ev.top_index[i]],
+                          "probability": ev.top_prob[i].astype(float)})
+    if true not in ev.top_index[i]:
+        chart.loc[len(chart)] = [f"{ev.label(true)} ({true}) · true", float(ev.true_prob[i])]
+    st.write(f"**Top-{k} probabilities**" + (" and the true class" if len(chart) > k else ""))
+    st.bar_chart(chart, x="class", y="probability", horizontal=True, sort="-probability", height=220)
+
+
+# ---------------------------------------------------------------- calibration and export
+
+def calibration_view(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, key: str = "mistakes") -> None:
+    cal = calibration(ev)
+    st.metric("Expected calibration error (10 bins)", f"{cal.ece:.3f}",
+              help="Σ over confidence bins of (share of images) × |accuracy − mean confidence|; 0 means confidence can be taken at its word.")
+    table = pd.DataFrame(cal.rows()).set_index("bin")
+    left, right = st.columns(2)
+    left.write("**Reliability diagram**: accuracy per confidence bin (a calibrated model follows its mean confidence)")
+    left.bar_chart(table[["accuracy", "mean confidence"]].fillna(0.0), stack=False, height=260)
+    right.write("**Confidence histogram**: images per bin of top-1 probability")
+    right.bar_chart(table[["images"]], height=260)
+    st.subheader("Least sure")
+    gallery(lm, image_set, ev, least_sure(ev, 12), key=f"{key}-unsure")
+
+
+def mistakes_gallery(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, key: str = "mistakes") -> None:
+    """Every wrong prediction, most confident first, numbered as in the 'Mistake' list of the Explain tab."""
+    st.caption("Most confident first: prediction and its probability, then the true label and the probability given to it.")
+    gallery(lm, image_set, ev, mistakes(ev), key=f"{key}-wrong", numbered=True)
+
+
+def results_view(ev: Evaluation) -> None:
+    rows = result_rows(ev)
+    st.dataframe(rows, hide_index=True, width="stretch")
+    st.download_button("Download CSV", to_csv(ev), file_name=f"{ev.set_name.rsplit('.', 1)[0]}-predictions.csv",
+                       mime="text/csv", key="mistakes-csv")

@@ -1,0 +1,87 @@
+"""The Mistakes page in AppTest: the demo set with no upload, and an uploaded zip."""
+import os
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from test_mistakes_zip import CAT, COFFEE, make_zip
+
+TIMEOUT = 240
+APP = os.environ.get("MISTAKES_APP") or str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for e in at.markdown] + [e.value for e in at.caption] + [e.label for e in at.metric] + \
+            [e.value for e in at.metric] + [e.value for e in at.warning] + [e.value for e in at.info]
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.fixture(scope="module")
+def page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page("pages/mistakes.py").run()
+    return at
+
+
+def test_demo_set_shows_scores_mistakes_and_a_contrastive_explanation(page):
+    assert not page.exception, page.exception
+    assert not page.error, [e.value for e in page.error]
+    metrics = {m.label: m.value for m in page.metric}
+    assert metrics["Images"] == "18"
+    assert 0 < float(metrics["Top-1 accuracy"].rstrip("%")) < 100
+    assert int(metrics["Mistakes"]) >= 1
+    text = texts(page)
+    assert "the contrastive map attributes logit(" in text
+    mistake = page.selectbox(key="mistakes-mistake")
+    assert "true:" in mistake.format_func(mistake.value)
+    assert page.get("arrow_vega_lite_chart") or page.get("vega_lite_chart")  # top-k and calibration charts
+    assert page.get("download_button")
+
+
+def test_choosing_a_pair_lists_its_images(page):
+    pair = page.selectbox(key="mistakes-pair")
+    assert "→" in pair.format_func(pair.value) and "(right)" not in pair.format_func(pair.value)  # a mistake first
+    assert any("(right)" in o for o in pair.options)
+    from interpret.models.classes import imagenet_classes
+
+    missile = imagenet_classes().index("missile")
+    pair.set_value((missile, missile)).run()
+    assert not page.exception
+    assert any("missile → missile" in m.value and "(right)" in m.value for m in page.markdown)
+
+
+def test_every_registered_method_is_offered_and_a_cam_explains_the_mistake(page):
+    from interpret.attribution import REGISTRY
+
+    method = page.selectbox(key="mistakes-method")
+    assert len(method.options) == len(REGISTRY)
+    method.set_value("gradcam").run()
+    page.selectbox(key="mistakes-objective").set_value("probability").run()
+    assert not page.exception and not page.error, [e.value for e in page.error]
+    assert "Grad-CAM of the probability" in texts(page)
+
+
+def test_an_uploaded_zip_is_evaluated_and_bad_labels_are_reported():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page("pages/mistakes.py").run()
+    at.radio(key="mistakes-source").set_value("zip").run()
+    data = make_zip({"espresso/a.png": COFFEE, "tabby/b.png": CAT, "kitty/c.png": CAT, "readme.txt": b"x"})
+    at.file_uploader(key="mistakes-zip").set_value([("mine.zip", data, "application/zip")]).run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Images"] == "2"
+    text = texts(at)
+    assert "'kitty' matches no class" in text and "1 not images" in text
+
+
+def test_a_bad_zip_is_one_clear_error():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page("pages/mistakes.py").run()
+    at.radio(key="mistakes-source").set_value("zip").run()
+    at.file_uploader(key="mistakes-zip").set_value([("bad.zip", b"not a zip", "application/zip")]).run()
+    assert not at.exception
+    assert any("not a readable zip" in e.value for e in at.error)
