@@ -1,0 +1,71 @@
+"""Feature visualisation: the channel's activation grows, the shared model is untouched, a stop is clean."""
+import numpy as np
+import pytest
+import torch
+
+from interpret.errors import LayerError
+from interpret.features import private_copy, visualize_channel
+from interpret.features.parameterization import ImageParam
+from interpret.features.transforms import robust_transform
+
+
+def untouched(lm) -> bool:
+    return (not lm.model.training
+            and all(p.grad is None and not p.requires_grad for p in lm.model.parameters())
+            and not any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks for m in lm.model.modules()))
+
+
+def test_optimising_raises_the_channel_activation_on_the_real_model_and_leaves_it_untouched(bundled):
+    before = {k: v.clone() for k, v in bundled.model.state_dict().items()}
+    fractions = []
+    result = visualize_channel(bundled, "blocks.2", 5, steps=12, progress=fractions.append)
+    assert result.image.shape == (224, 224, 3) and result.image.dtype == np.uint8
+    assert result.image.std() > 5  # not a flat grey
+    assert np.mean(result.objective[-3:]) > result.objective[0] + 0.5
+    assert fractions[-1] == 1.0 and len(fractions) == 12
+    assert untouched(bundled)
+    assert all(torch.equal(before[k], v) for k, v in bundled.model.state_dict().items())
+
+
+def test_results_are_deterministic_for_a_seed_and_stopping_leaves_nothing_behind(resnet18):
+    copy = private_copy(resnet18)
+    kwargs = dict(steps=3, parameterization="pixel", model=copy)
+    a = visualize_channel(resnet18, "layer1.0", 3, **kwargs)
+    b = visualize_channel(resnet18, "layer1.0", 3, **kwargs)
+    np.testing.assert_array_equal(a.image, b.image)
+
+    class Stop(Exception):
+        pass
+
+    def stop(fraction):
+        raise Stop
+
+    with pytest.raises(Stop):
+        visualize_channel(resnet18, "layer1.0", 3, steps=50, model=copy, progress=stop)
+    assert not any(m._forward_hooks for m in copy.modules())
+    assert untouched(resnet18)
+
+
+def test_a_channel_that_does_not_exist_is_a_clear_error(resnet18):
+    with pytest.raises(LayerError, match="Channel 64 does not exist"):
+        visualize_channel(resnet18, "layer1", 64, steps=1)
+    assert untouched(resnet18)
+
+
+def test_the_fourier_parameterisation_starts_smoother_than_pixels():
+    def roughness(image):  # mean absolute difference of neighbouring pixels
+        return float((image[..., 1:] - image[..., :-1]).abs().mean())
+
+    with torch.no_grad():
+        fourier, pixel = ImageParam(64, "fourier")(), ImageParam(64, "pixel")()
+    assert fourier.shape == pixel.shape == (1, 3, 64, 64)
+    assert 0 <= float(fourier.min()) and float(fourier.max()) <= 1
+    assert roughness(fourier) < roughness(pixel)
+
+
+def test_robustness_transforms_move_the_image_and_keep_its_size():
+    image = torch.rand(1, 3, 64, 64)
+    generator = torch.Generator().manual_seed(0)
+    moved = robust_transform(image, 64, generator)
+    assert moved.shape == image.shape
+    assert not torch.allclose(moved, image)
