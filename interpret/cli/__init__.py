@@ -13,6 +13,8 @@ COMMANDS = {
     "layers": "layers",
     "features": "features",
     "mistakes": "mistakes",
+    "explain": "explain",
+    "methods": "methods",
 }
 
 

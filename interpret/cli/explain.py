@@ -1,0 +1,74 @@
+"""`explain`: one attribution map for one image, as an overlay PNG, a raw .npy array and/or JSON."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..attribution import OBJECTIVES, REGISTRY, Target, attribute, get_method
+from ..layers import layer_info
+from ..predict import top_k
+from ..render import MODES, colorize, overlay
+from .common import CliError, add_model_arguments, model_from_args, print_json, read_image
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("explain", help="compute an attribution map (saliency, CAM, ...) for one image")
+    parser.add_argument("image", help="an image file, or sample:NAME")
+    parser.add_argument("--method", default="gradient", help=f"one of: {', '.join(REGISTRY)} (default gradient)")
+    parser.add_argument("--layer", help="layer for CAM methods (default: the last spatial layer)")
+    parser.add_argument("--target", help="class index or name (default: the predicted class)")
+    parser.add_argument("--objective", default="logit", choices=OBJECTIVES, help="what is explained (default logit)")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="a method parameter (repeatable)")
+    parser.add_argument("--out", help="write the map over the photo as a PNG")
+    parser.add_argument("--npy", help="write the raw map (float32, the model's input resolution) as .npy")
+    parser.add_argument("--mode", choices=MODES, help="sign shown in the PNG (default absolute for signed maps, positive otherwise)")
+    parser.add_argument("--cmap", default="inferno", help="colour map of the PNG (default inferno)")
+    parser.add_argument("--alpha", type=float, default=0.5, help="opacity of the map over the photo (default 0.5)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_model_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def parse_params(pairs: list[str]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise CliError(f"--param expects KEY=VALUE, got '{pair}'.")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def run(args: argparse.Namespace) -> int:
+    method = get_method(args.method)
+    params = method.resolve_params(parse_params(args.param))  # bad parameters fail before the model loads
+    image = read_image(args.image)
+    lm = model_from_args(args)
+    x = lm.preprocessing.to_tensor(image.image)
+    index = lm.find_class(args.target) if args.target is not None else top_k(lm, x, 1)[0][0].index
+    layer = layer_info(lm, args.layer).name if args.layer and method.uses_layer else None
+    result = attribute(lm, x, method.name, Target(index, args.objective), layer=layer, params=params)
+    if args.npy:
+        np.save(args.npy, result.values)
+    if args.out:
+        mode = args.mode or ("absolute" if result.signed else "positive")
+        photo = lm.preprocessing.model_view(image.image)
+        Image.fromarray(overlay(photo, colorize(result.values, mode, args.cmap), args.alpha)).save(args.out, format="PNG")
+    if result.status != "ok":
+        sys.stderr.write(f"warning: the map is {result.status} ({'not finite' if result.status == 'nan' else 'no signal'}).\n")
+    if args.json:
+        print_json({
+            "image": image.name, "model": lm.spec, "method": result.method, "target": result.target,
+            "target_label": result.target_label, "objective": result.objective, "layer": result.layer,
+            "params": dict(result.params), "signed": result.signed, "seconds": round(result.seconds, 4),
+            "status": result.status, "shape": list(result.values.shape),
+            "min": float(np.nanmin(result.values)), "max": float(np.nanmax(result.values)),
+            "out": str(Path(args.out)) if args.out else None, "npy": str(Path(args.npy)) if args.npy else None,
+        })
+    else:
+        print(result.caption() + ("" if result.status == "ok" else f" · {result.status}"))
+    return 0
