@@ -1,0 +1,57 @@
+"""The Saliency page in AppTest: several methods side by side, and display changes that never recompute."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from interpret.attribution import REGISTRY
+from interpret.ui import saliency_view
+
+METHODS = ["gradient", "grad_x_input", "guided_backprop", "gradcam", "eigencam"]
+
+
+def images(at: AppTest) -> list:
+    return list(at.get("image"))
+
+
+@pytest.fixture(scope="module")
+def page() -> AppTest:
+    at = AppTest.from_file(str(Path(__file__).parents[1] / "app.py"), default_timeout=300)
+    at.run()
+    at.switch_page("pages/saliency.py").run()
+    at.multiselect(key="sal-methods").set_value(METHODS).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_one_overlay_and_one_heat_map_per_method(page):
+    assert not page.error, [e.value for e in page.error]
+    shown = images(page)
+    assert len(shown) == 2 * len(METHODS)
+    captions = " ".join(str(image.proto.imgs[0].caption) for image in shown)
+    for method in METHODS:
+        assert REGISTRY[method].label in captions
+    assert "espresso" in captions  # the predicted class is the default target
+    assert len(page.get("download_button")) == 2 * len(METHODS)
+
+
+def test_display_settings_redraw_from_the_cached_maps(page):
+    before = saliency_view.computations["count"]
+    page.selectbox(key="sal-display-mode").set_value("signed").run()
+    page.selectbox(key="sal-display-cmap").set_value("viridis").run()
+    page.slider(key="sal-display-alpha").set_value(0.8).run()
+    page.toggle(key="sal-display-shared").set_value(True).run()
+    page.toggle(key="sal-heat").set_value(False).run()
+    assert not page.exception
+    assert saliency_view.computations["count"] == before  # every map came from st.cache_data
+    assert len(images(page)) == len(METHODS)
+
+
+def test_the_loss_objective_for_another_class_recomputes(page):
+    before = saliency_view.computations["count"]
+    page.radio(key="sal-objective").set_value("loss").run()
+    assert not page.exception
+    assert saliency_view.computations["count"] == before + len(METHODS)
+    assert "(loss)" in " ".join(str(image.proto.imgs[0].caption) for image in images(page))
