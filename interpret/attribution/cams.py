@@ -194,7 +194,7 @@ class ScoreCAM(AttributionMethod):
         if channels and channels < a.shape[1]:
             keep = a[0].mean((1, 2)).topk(channels).indices
         scores = torch.empty(len(keep), device=a.device)
-        with torch.no_grad():
+        with torch.inference_mode():
             for start in range(0, len(keep), SCORE_BATCH):
                 maps = a[0, keep[start:start + SCORE_BATCH]][:, None]
                 # align_corners=True as pytorch-grad-cam's UpsamplingBilinear2d, so the maps agree

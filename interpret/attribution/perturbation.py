@@ -22,7 +22,7 @@ FORWARD_BATCH = 32  # perturbed images per forward pass (no gradients: little me
 def batched_scores(ctx: Context, count: int, make, batch: int = FORWARD_BATCH) -> torch.Tensor:
     """Target scores of `count` perturbed images built `batch` at a time by make(start, stop)."""
     scores = torch.empty(count, device=ctx.x.device)
-    with torch.no_grad():
+    with torch.inference_mode():
         for start in range(0, count, batch):
             stop = min(count, start + batch)
             scores[start:stop] = ctx.score(ctx.lm.model(make(start, stop))).float()
@@ -60,7 +60,7 @@ class Occlusion(AttributionMethod):
         wh, ww = min(window, h), min(window, w)
         fill_image = baseline_of(ctx, fill, blur)
         positions = [(top, left) for top in window_starts(h, wh, stride) for left in window_starts(w, ww, stride)]
-        with torch.no_grad():
+        with torch.inference_mode():
             clean = ctx.score(ctx.lm.model(x)).float()[0]
 
         def make(start: int, stop: int) -> torch.Tensor:
@@ -109,7 +109,7 @@ class RISE(AttributionMethod):
                 return logits.float().softmax(-1)[:, ctx.target.index]
             return ctx.score(logits).float()
 
-        with torch.no_grad():
+        with torch.inference_mode():
             for start in range(0, masks, FORWARD_BATCH):
                 n = min(FORWARD_BATCH, masks - start)
                 grid = (torch.rand((n, 1, cells, cells), generator=gen, device=x.device) < keep).float()

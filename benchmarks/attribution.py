@@ -1,0 +1,177 @@
+"""Attribution speed next to Captum / pytorch-grad-cam / torchcam, and next to the floor, in one process.
+
+    python benchmarks/attribution.py [--models resnet18,resnet50] [--quick] [--methods gradient,gradcam]
+
+torchvision ResNets with random weights, one 224 px image, CPU. Per method: our median time, the
+fastest peer's median, their ratio, and our time over the floor = (one forward + backward to the
+input, measured here) x the passes the method needs. Forward-only methods (Occlusion, RISE,
+Score-CAM) and CAMs (backward to a layer only) can be below 1 x floor.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+warnings.filterwarnings("ignore")
+
+from interpret.attribution import REGISTRY, attribute  # noqa: E402
+from interpret.attribution.base import Context  # noqa: E402
+from interpret.attribution.deeplift import split_copy  # noqa: E402
+from interpret.attribution.target import Target  # noqa: E402
+from interpret.models import load_model  # noqa: E402
+
+TARGET = 3
+
+
+def seconds(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def median_times(fns: dict[str, callable], repeats: int) -> dict[str, float]:
+    """Median seconds of each call, interleaved round by round so that load from other processes hits
+    all of them alike; one warm-up round; calls over 3 s are timed once (their warm-up run)."""
+    first = {name: seconds(fn) for name, fn in fns.items()}
+    times = {name: [] for name in fns}
+    for _ in range(repeats if max(first.values()) <= 3 else 0):
+        for name, fn in fns.items():
+            times[name].append(seconds(fn))
+    return {name: statistics.median(times[name]) if times[name] else first[name] for name in fns}
+
+
+def ours_params(method: str, quick: bool) -> dict:
+    return {"rise": {"masks": 256 if quick else 1000}}.get(method, {})
+
+
+def peers(lm, x: torch.Tensor, quick: bool) -> dict[str, dict[str, callable]]:
+    """method -> {peer name: a call that computes the same map}."""
+    from captum.attr import (Deconvolution, DeepLift, GradientShap, GuidedBackprop, GuidedGradCam, InputXGradient,
+                             IntegratedGradients, LayerGradCam, NoiseTunnel, Occlusion, Saliency)
+    import pytorch_grad_cam as pgc
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+    import torchcam.methods as tc
+
+    frozen = lm.model
+    trainable = copy.deepcopy(lm.model)  # pytorch-grad-cam back-propagates into parameters
+    for p in trainable.parameters():
+        p.requires_grad_(True)
+    black = lm.preprocessing.zero_pixel().expand_as(x).clone()
+    sigma = 0.15 * float(x.max() - x.min())
+    noise = torch.rand(8, *x.shape[1:], generator=torch.Generator().manual_seed(0))
+    size = x.shape[-2:]
+
+    def captum_gradcam():
+        cam = LayerGradCam(frozen, frozen.layer4).attribute(x.clone().requires_grad_(), target=TARGET, relu_attributions=True)
+        return F.interpolate(cam, size=size, mode="bilinear", align_corners=False)
+
+    def pgc_call(name, layer="layer4"):
+        cam = getattr(pgc, name)(model=trainable, target_layers=[trainable.get_submodule(layer)])
+        return lambda: cam(input_tensor=x.clone(), targets=[ClassifierOutputTarget(TARGET)])
+
+    def torchcam_call(name):
+        def run():
+            extractor = getattr(tc, name)(frozen, target_layer="layer4", input_shape=tuple(x.shape[1:]))
+            try:
+                with torch.enable_grad():
+                    scores = frozen(x.clone().requires_grad_())
+                    cam = extractor(TARGET, scores)[0]
+                return F.interpolate(cam[None], size=size, mode="bilinear", align_corners=False)
+            finally:
+                extractor.remove_hooks()
+        return run
+
+    def noise_tunnel(kind):
+        return lambda: NoiseTunnel(Saliency(frozen)).attribute(x.clone(), nt_type=kind, nt_samples=16, nt_samples_batch_size=8,
+                                                               stdevs=sigma, target=TARGET, abs=False)
+
+    ctx = Context(lm, x, Target(TARGET))
+    split = split_copy(ctx)
+    result = {
+        "gradient": {"Captum Saliency": lambda: Saliency(frozen).attribute(x.clone(), target=TARGET, abs=False)},
+        "grad_x_input": {"Captum InputXGradient": lambda: InputXGradient(frozen).attribute(x.clone(), target=TARGET)},
+        "smoothgrad": {"Captum NoiseTunnel": noise_tunnel("smoothgrad")},
+        "smoothgrad_sq": {"Captum NoiseTunnel": noise_tunnel("smoothgrad_sq")},
+        "vargrad": {"Captum NoiseTunnel": noise_tunnel("vargrad")},
+        "integrated_gradients": {"Captum IG (batch 8)": lambda: IntegratedGradients(frozen).attribute(
+            x.clone(), baselines=black, target=TARGET, n_steps=32, internal_batch_size=8)},
+        "expected_gradients": {"Captum GradientShap": lambda: GradientShap(frozen).attribute(
+            x.clone(), baselines=noise, target=TARGET, n_samples=32)},
+        "guided_backprop": {"Captum": lambda: GuidedBackprop(frozen).attribute(x.clone(), target=TARGET)},
+        "deconvolution": {"Captum": lambda: Deconvolution(frozen).attribute(x.clone(), target=TARGET)},
+        "deeplift": {"Captum (fails on the model; on the split copy)": lambda: DeepLift(split).attribute(
+            x.clone(), baselines=black, target=TARGET)},
+        "gradcam": {"Captum LayerGradCam": captum_gradcam, "pytorch-grad-cam": pgc_call("GradCAM"), "torchcam": torchcam_call("GradCAM")},
+        "gradcam_pp": {"pytorch-grad-cam": pgc_call("GradCAMPlusPlus"), "torchcam": torchcam_call("GradCAMpp")},
+        "xgradcam": {"pytorch-grad-cam": pgc_call("XGradCAM"), "torchcam": torchcam_call("XGradCAM")},
+        "layercam": {"pytorch-grad-cam": pgc_call("LayerCAM"), "torchcam": torchcam_call("LayerCAM")},
+        "hirescam": {"pytorch-grad-cam": pgc_call("HiResCAM")},
+        "guided_gradcam": {"Captum GuidedGradCam": lambda: GuidedGradCam(frozen, frozen.layer4).attribute(
+            x.clone(), target=TARGET, interpolate_mode="bilinear")},
+        "eigencam": {"pytorch-grad-cam": pgc_call("EigenCAM")},
+        "scorecam": {"torchcam": torchcam_call("ScoreCAM")} if quick else
+                    {"pytorch-grad-cam": pgc_call("ScoreCAM"), "torchcam": torchcam_call("ScoreCAM")},
+        "occlusion": {"Captum (32 per eval)": lambda: Occlusion(frozen).attribute(
+            x.clone(), sliding_window_shapes=(3, 32, 32), strides=(3, 16, 16), baselines=0, target=TARGET, perturbations_per_eval=32)},
+    }
+    return result
+
+
+def passes(lm, method: str, params: dict) -> int:
+    if method == "scorecam":
+        return lm.model.layer4[-1].conv1.in_channels if not hasattr(lm.model.layer4[-1], "conv3") else lm.model.layer4[-1].conv3.out_channels
+    impl = REGISTRY[method]
+    return impl.passes(**impl.resolve_params(params))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="resnet18,resnet50")
+    parser.add_argument("--methods", default=",".join(REGISTRY))
+    parser.add_argument("--quick", action="store_true", help="2 repeats, fewer RISE masks, one Score-CAM peer")
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--size", type=int, default=224)
+    args = parser.parse_args()
+    repeats = args.repeats or (2 if args.quick else 5)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.size} px, repeats {repeats}")
+    for name in args.models.split(","):
+        lm = load_model(f"torchvision:{name}", weights="random")
+        x = torch.randn(1, 3, args.size, args.size, generator=torch.Generator().manual_seed(0))
+
+        def forward_backward():
+            xx = x.clone().requires_grad_()
+            torch.autograd.grad(lm.model(xx)[:, TARGET].sum(), xx)
+
+        floor = median_times({"floor": forward_backward}, max(repeats, 5))["floor"]
+        print(f"\n## {name}: forward + backward to the input = {floor * 1000:.0f} ms (re-measured with each method)\n")
+        print("| method | ours (s) | fastest peer (s) | peer | ours / peer | passes | ours / floor |")
+        print("|---|---|---|---|---|---|---|")
+        table = peers(lm, x, args.quick)
+        for method in args.methods.split(","):
+            params = ours_params(method, args.quick)
+            layer = "layer4" if REGISTRY[method].uses_layer else None
+            calls = {"ours": lambda: attribute(lm, x, method, TARGET, layer=layer, params=params),
+                     "floor": forward_backward, **table.get(method, {})}
+            measured = median_times(calls, repeats)
+            ours, floor = measured.pop("ours"), measured.pop("floor")
+            peer_times = measured
+            n = passes(lm, method, params)
+            if peer_times:
+                best = min(peer_times, key=peer_times.get)
+                peer_text = f"{peer_times[best]:.3f} | {best} | {ours / peer_times[best]:.2f}"
+            else:
+                peer_text = "– | none | –"
+            print(f"| {method} | {ours:.3f} | {peer_text} | {n} | {ours / (floor * n):.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
