@@ -1,5 +1,6 @@
 """The app end to end in AppTest: default model, sample photo, predictions, bad inputs, every page."""
 import io
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -8,10 +9,11 @@ from streamlit.testing.v1 import AppTest
 from interpret.samples import sample_bytes
 
 TIMEOUT = 180
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 def fresh_app() -> AppTest:
-    at = AppTest.from_file("app.py", default_timeout=TIMEOUT)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
     return at
 
@@ -33,7 +35,7 @@ def app() -> AppTest:
 def test_starts_on_the_bundled_model_with_a_sample_photo_and_predictions(app):
     assert not app.exception
     assert "Top prediction: espresso" in texts(app)
-    assert len(app.get("imgs")) >= 1
+    assert len(app.get("image")) == 2  # the photo and the tensor the model sees
     assert app.sidebar.selectbox(key="sb-source").value == "bundled"
 
 
