@@ -23,7 +23,7 @@ else:
             else:
                 cmap = fv.mosaic_view(acts, order, image)
                 st.subheader("One channel")
-                channel = fv.channel_picker(order, "fm", layer)
+                channel = fv.channel_picker(order, layer, by, target)
                 fv.channel_view(lm, image, acts, channel, scores, cmap)
                 photos, compare, look = st.tabs(["Same channel, all photos", "Two layers side by side",
                                                  "What does this channel look for?"])

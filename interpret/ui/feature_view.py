@@ -6,14 +6,12 @@ layer holds only that layer's activations (one entry per photo shown).
 from __future__ import annotations
 
 import io
-import threading
-from collections import OrderedDict
 
 import numpy as np
 import streamlit as st
 from PIL import Image
 
-from ..features import (PER_PAGE, SORT_LABELS, SORTS, FeatureVisualization, LayerActivations, channel_mosaic,
+from ..features import (PER_PAGE, SORT_LABELS, SORTS, LayerActivations, channel_mosaic,
                         channel_order, channel_stats, grad_x_activation, histogram, layer_activations, page_count,
                         visualize_channel)
 from ..features.parameterization import PARAMETERIZATIONS
@@ -22,6 +20,7 @@ from ..layers import LayerInfo, default_cam_layer, default_feature_layer, layer_
 from ..models import LoadedModel
 from ..render import colorize, normalise, overlay
 from .overview_view import cached_top_k
+from .shared_lru import SharedLRU
 from .state import model_key as _model_key
 from .widgets import class_picker
 
@@ -44,32 +43,11 @@ def cached_grad_scores(model_key: str, sha: str, layer: str, target: int, _lm: L
     return scores[0]
 
 
-class _VisStore:
-    """Finished feature visualisations shared by all sessions (a bounded LRU keyed by strings).
-
-    Not st.cache_data: the optimisation updates a progress bar while it runs, and st calls made
-    inside a cached function are recorded and replayed on every later hit. A stopped run stores nothing.
-    """
-
-    def __init__(self, size: int = 64):
-        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
-
-    def get(self, key: str) -> FeatureVisualization | None:
-        with self.lock:
-            if key in self.items:
-                self.items.move_to_end(key)
-            return self.items.get(key)
-
-    def put(self, key: str, value: FeatureVisualization) -> None:
-        with self.lock:
-            self.items[key] = value
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-
-
 @st.cache_resource
-def _vis_store() -> _VisStore:
-    return _VisStore()
+def _vis_store() -> SharedLRU:
+    """Finished feature visualisations shared by all sessions (not st.cache_data: the optimisation
+    draws a progress bar while it runs; a stopped run stores nothing)."""
+    return SharedLRU(64)
 
 
 # ---------------------------------------------------------------- small helpers
@@ -193,9 +171,9 @@ def mosaic_view(acts: LayerActivations, order: np.ndarray, image: InputImage, ke
     return cmap
 
 
-def channel_picker(order: np.ndarray, key: str, layer: str) -> int:
-    """One channel; the list follows the current sort, so the top channel is the default."""
-    return int(st.selectbox("Channel (in the current order)", [int(c) for c in order], key=f"{key}-channel|{layer}",
+def channel_picker(order: np.ndarray, layer: str, by: str, target: int | None, key: str = "fm") -> int:
+    """One channel; the list follows the current sort, and a new sort starts again at its top channel."""
+    return int(st.selectbox("Channel (in the current order)", [int(c) for c in order], key=f"{key}-channel|{layer}|{by}|{target}",
                             help="Type a channel index to jump to it."))
 
 

@@ -1,0 +1,89 @@
+"""The Feature maps page in AppTest: default model, a torchvision ResNet-18 and a ViT (random weights)."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from interpret.layers import default_feature_layer
+
+TIMEOUT = 300
+
+
+def captions(at: AppTest) -> list[str]:
+    """Captions of every image and caption element on the page."""
+    texts = [c.value for c in at.caption]
+    for image in at.get("image"):
+        texts += list(image.captions)
+    return texts
+
+
+def has(at: AppTest, text: str) -> bool:
+    return any(text in c for c in captions(at))
+
+
+def healthy(at: AppTest) -> bool:
+    return not at.exception and not [e.value for e in at.error]
+
+
+@pytest.fixture(scope="module")
+def app() -> AppTest:
+    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page("pages/feature_maps.py").run()
+    return at
+
+
+def scope(at: AppTest) -> str:
+    return next(s.key.split("|", 1)[1] for s in at.selectbox if s.key and s.key.startswith("fm-layer|"))
+
+
+def test_default_model_shows_the_middle_layer_as_a_mosaic_with_one_channel_large(app, bundled):
+    assert healthy(app), (app.exception, [e.value for e in app.error])
+    layer = default_feature_layer(bundled)
+    assert app.selectbox(key=f"fm-layer|{scope(app)}").value == layer
+    assert has(app, f"{layer}: channels 1–80 of 80")
+    assert has(app, f"channel 0 of {layer}, upsampled")
+    assert {m.label for m in app.metric} >= {"Mean", "Max", "Zeros (≤ 0)"}
+    assert {b.label for b in app.get("download_button")} >= {"Mosaic PNG", "Activations .npy"}
+    assert has(app, "coffee.png · mean")  # the same channel across the loaded photos
+    assert has(app, "top 64 of 1280 channels")  # the second layer of the comparison
+
+
+def test_sorting_by_drive_on_the_class_puts_the_top_channel_first(app):
+    app.selectbox(key="fm-sort").set_value("grad").run()
+    assert healthy(app)
+    assert "Grad × act" in {m.label for m in app.metric}
+    layer = app.selectbox(key=f"fm-layer|{scope(app)}").value
+    first = next(s for s in app.selectbox if s.key and s.key.startswith(f"fm-channel|{layer}|grad|")).options[0]
+    assert has(app, f"channel {first} of {layer}, upsampled")
+    app.selectbox(key="fm-sort").set_value("index").run()
+
+
+def test_resnet18_with_random_weights_pages_its_channels_and_visualises_one(app):
+    app.sidebar.selectbox(key="sb-source").set_value("torchvision").run()
+    app.sidebar.radio(key="sb-weights").set_value("random").run()
+    assert healthy(app)
+    key = f"fm-layer|{scope(app)}"
+    assert app.selectbox(key=key).value == "layer2.1"
+    assert has(app, "layer2.1: channels 1–128 of 128 · 28×28 each")
+    app.selectbox(key=key).set_value("layer4").run()
+    app.number_input(key="fm-page|layer4").set_value(2).run()
+    assert healthy(app) and has(app, "layer4: channels 257–512 of 512")
+    app.selectbox(key=key).set_value("layer1.0").run()
+    app.select_slider(key="fm-vis-steps").set_value(32).run()
+    app.button(key="fm-vis-run").click().run()
+    assert healthy(app)
+    assert has(app, "What channel 0 of layer1.0 looks for (32 steps")
+
+
+def test_a_linear_layer_is_a_bar_chart_of_its_top_units(app):
+    app.selectbox(key=f"fm-layer|{scope(app)}").set_value("fc").run()
+    assert healthy(app)
+    assert has(app, "fc has no spatial output (1000): the top 20 of 1000 units")
+
+
+def test_a_vision_transformer_shows_its_tokens_as_grids(app):
+    app.sidebar.selectbox(key="sb-source").set_value("timm").run()
+    app.sidebar.selectbox(key="sb-arch-timm").set_value("vit_tiny_patch16_224").run()
+    app.sidebar.radio(key="sb-weights").set_value("random").run()
+    assert healthy(app), (app.exception, [e.value for e in app.error])
+    assert app.selectbox(key=f"fm-layer|{scope(app)}").value == "blocks.5"
+    assert has(app, "blocks.5: channels 1–192 of 192 · 14×14 each")
