@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 
 import numpy as np
 import pandas as pd
@@ -19,6 +17,8 @@ from ..mistakes import (ContrastiveExplanation, Evaluation, ImageSet, accuracy, 
 from ..models import LoadedModel
 from ..render import colorize, overlay
 from .errors import show_error
+from .saliency_view import param_widgets
+from .shared_lru import SharedLRU
 from .widgets import layer_picker
 
 SOURCES = {"demo": "Demo set (sample photos)", "zip": "Upload a .zip", "path": "Folder, .zip or CSV on this machine"}
@@ -80,43 +80,17 @@ def set_notes(image_set: ImageSet, ev: Evaluation) -> None:
 
 # ---------------------------------------------------------------- evaluating it
 
-class _Store:
-    """Results by string key, shared by all sessions, least recently used dropped first.
-
-    Used instead of st.cache_data because an evaluation stopped half-way must survive the interrupted
-    script (it is stored before it starts and filled in place, batch by batch), and because progress
-    bars drawn inside an st.cache_data function would be replayed on every cache hit.
-    """
-
-    def __init__(self, size: int):
-        self.size, self.items, self.locks, self.guard = size, OrderedDict(), {}, threading.Lock()
-
-    def get(self, key: str) -> Evaluation | None:
-        with self.guard:
-            if key in self.items:
-                self.items.move_to_end(key)
-            return self.items.get(key)
-
-    def put(self, key: str, ev: Evaluation) -> None:
-        with self.guard:
-            self.items[key] = ev
-            while len(self.items) > self.size:
-                old, _ = self.items.popitem(last=False)
-                self.locks.pop(old, None)
-
-    def lock(self, key: str) -> threading.Lock:
-        with self.guard:
-            return self.locks.setdefault(key, threading.Lock())
+@st.cache_resource
+def _evaluations() -> SharedLRU:
+    """Evaluations by (model key, set fingerprint). Not st.cache_data: a run stopped half-way must
+    survive the interrupted script, so the evaluation is stored before it starts and filled in place."""
+    return SharedLRU(8)
 
 
 @st.cache_resource
-def _evaluations() -> _Store:
-    return _Store(8)
-
-
-@st.cache_resource
-def _explanations() -> _Store:
-    return _Store(32)
+def _explanations() -> SharedLRU:
+    """Contrastive explanations (three maps) by model, set, image, method and settings."""
+    return SharedLRU(32)
 
 
 def _stop(key: str) -> None:
@@ -261,18 +235,7 @@ def method_controls(lm: LoadedModel, key: str = "mistakes") -> tuple[str, dict, 
     params = {}
     if impl.params:
         with st.expander("Method settings"):
-            for p in impl.params:
-                widget_key = f"{key}-{method}-{p.name}"
-                if p.kind == "choice":
-                    params[p.name] = st.selectbox(p.name, p.choices, index=list(p.choices).index(p.default), help=p.help, key=widget_key)
-                elif p.kind == "bool":
-                    params[p.name] = st.toggle(p.name, value=bool(p.default), help=p.help, key=widget_key)
-                elif p.kind == "int":
-                    params[p.name] = int(st.number_input(p.name, int(p.low) if p.low is not None else None,
-                                                         int(p.high) if p.high is not None else None, int(p.default),
-                                                         help=p.help, key=widget_key))
-                else:
-                    params[p.name] = float(st.number_input(p.name, p.low, p.high, float(p.default), help=p.help, key=widget_key))
+            params = param_widgets(method, key)
     return method, params, layer, objective
 
 
