@@ -15,17 +15,5 @@ if lm is None:
 elif image_set is not None:
     with user_errors(str(lm.device)):
         ev = view.evaluation(lm, model_key(), image_set)
-        view.set_notes(image_set, ev)
-        view.scores_view(ev)
-        scores, wrong, explain, calibration, results = st.tabs(
-            ["Confusion", "Wrong predictions", "Explain a mistake", "Calibration", "All results"])
-        with scores:
-            view.confusion_view(lm, image_set, ev)
-        with wrong:
-            view.mistakes_gallery(lm, image_set, ev)
-        with explain:
-            view.explain_view(lm, model_key(), image_set, ev)
-        with calibration:
-            view.calibration_view(lm, image_set, ev)
-        with results:
-            view.results_view(ev)
+        if ev is not None:
+            view.report(lm, model_key(), image_set, ev)

@@ -16,7 +16,7 @@ from ..mistakes import (ContrastiveExplanation, Evaluation, ImageSet, accuracy, 
                         start, to_csv)
 from ..models import LoadedModel
 from ..render import colorize, overlay
-from .errors import show_error
+from .errors import show_error, user_errors
 from .saliency_view import param_widgets
 from .shared_lru import SharedLRU
 from .widgets import layer_picker
@@ -102,17 +102,20 @@ def _resume() -> None:
 
 
 def evaluation(lm: LoadedModel, model_key: str, image_set: ImageSet, batch_size: int = 32) -> Evaluation | None:
-    """The set's evaluation, computed once per (model, device, set): batched, with progress and a Stop button."""
+    """The set's evaluation, computed once per (model, device, set): batched, with progress and a Stop button.
+
+    None when there is nothing to show yet (stopped before the first batch, or no image decodable)."""
     key = f"{model_key}|{image_set.fingerprint}"
     store = _evaluations()
     ev = store.get(key)
     if ev is not None and ev.complete:
         return ev
     if st.session_state.get(STOPPED_KEY) == key and ev is not None:
-        st.warning(f"Stopped after {ev.done} of {ev.total} images: the scores below cover those only.")
-        st.button("Continue", key="mistakes-continue", on_click=_resume)
-        return ev
-    st.button("Stop", key="mistakes-stop", on_click=_stop, args=(key,), help="Stop after the current batch; "
+        st.warning(f"Stopped after {ev.done} of {ev.total} images" +
+                   (": the scores below cover those only." if len(ev.ok) else "."))
+        st.button("Continue evaluation", key="mistakes-continue", on_click=_resume)
+        return ev if len(ev.ok) else None
+    st.button("Stop evaluation", key="mistakes-stop", on_click=_stop, args=(key,), help="Stop after the current batch; "
               "the images done so far are kept and shown.")
     bar = st.progress(0.0, text=f"Evaluating {image_set.name}…")
     with store.lock(key):
@@ -124,6 +127,9 @@ def evaluation(lm: LoadedModel, model_key: str, image_set: ImageSet, batch_size:
             evaluate(lm, image_set, batch_size=batch_size, resume=ev,
                      progress=lambda f: bar.progress(f, text=f"Evaluating {image_set.name}: {ev.done} of {ev.total} images"))
     bar.empty()
+    if not len(ev.ok):
+        st.error(f"None of the {ev.total} labelled images could be decoded: " + "; ".join(list(ev.errors.values())[:2]))
+        return None
     return ev
 
 
@@ -316,3 +322,21 @@ def results_view(ev: Evaluation) -> None:
     st.dataframe(rows, hide_index=True, width="stretch")
     st.download_button("Download CSV", to_csv(ev), file_name=f"{ev.set_name.rsplit('.', 1)[0]}-predictions.csv",
                        mime="text/csv", key="mistakes-csv")
+
+
+def report(lm: LoadedModel, model_key: str, image_set: ImageSet, ev: Evaluation) -> None:
+    """Everything about one evaluated set: notes, scores, and one tab per view."""
+    set_notes(image_set, ev)
+    scores_view(ev)
+    confusion_tab, wrong, explain, calibration_tab, results = st.tabs(
+        ["Confusion", "Wrong predictions", "Explain a mistake", "Calibration", "All results"])
+    with confusion_tab:
+        confusion_view(lm, image_set, ev)
+    with wrong:
+        mistakes_gallery(lm, image_set, ev)
+    with explain, user_errors(str(lm.device)):  # a method that does not fit this model leaves the other tabs drawn
+        explain_view(lm, model_key, image_set, ev)
+    with calibration_tab:
+        calibration_view(lm, image_set, ev)
+    with results:
+        results_view(ev)
