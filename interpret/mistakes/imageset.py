@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 from ..errors import ImageError
@@ -33,7 +34,7 @@ class ImageSet:
     skipped: dict[str, list[str]] = field(default_factory=dict)
     layout: str = "folders"  # "folders" or "csv"
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """sha256 over every (path, label, file identity): same files and labels -> same key."""
         rows = [(item.path, item.label, self.tree.files[item.path]) for item in self.items]
