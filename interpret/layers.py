@@ -10,7 +10,7 @@ from torch import nn
 
 from .capture import first_tensor
 from .models import LoadedModel
-from .spatial import spatial_kind
+from .spatial import spatial_kind, token_grid_side
 
 
 @dataclass(frozen=True)
@@ -104,9 +104,22 @@ def default_feature_layer(lm: LoadedModel) -> str | None:
 
 
 def default_cam_layer(lm: LoadedModel) -> str | None:
-    """The last layer whose output is still spatial: where CAMs are usually computed."""
+    """The last layer whose output is still spatial: where CAMs are usually computed.
+
+    Transformers that classify from a class token are the exception: after the last block only that
+    token reaches the head, so gradients at the patch tokens are zero there. Their default is the
+    first layer inside the last block (its first norm), as is usual for ViT CAMs.
+    """
     layers = [l for l in list_layers(lm) if l.spatial]
-    return layers[-1].name if layers else None
+    if not layers:
+        return None
+    last = layers[-1]
+    if last.spatial == "tokens" and (token_grid_side(last.output_shape[0]) or (0, 0))[1] > 0:
+        blocks = [l for l in _outer_blocks(lm) if l.spatial == "tokens"]
+        inside = [l for l in layers if blocks and l.name.startswith(blocks[-1].name + ".")]
+        if inside:
+            return min(inside, key=lambda l: l.order).name
+    return last.name
 
 
 def layer_info(lm: LoadedModel, name: str) -> LayerInfo:
