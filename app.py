@@ -10,6 +10,7 @@ PAGES = [
     st.Page("pages/saliency.py", title="Saliency", icon="🔥"),
     st.Page("pages/feature_maps.py", title="Feature maps", icon="🧩"),
     st.Page("pages/mistakes.py", title="Mistakes", icon="❌"),
+    st.Page("pages/trust.py", title="Trust", icon="⚖️"),
 ]
 
 navigation = st.navigation(PAGES)

@@ -33,6 +33,7 @@ CONTAINERS = (nn.Sequential, nn.ModuleList)
 class SanityStage:
     """The map after re-initialising `modules` (and every stage above them)."""
 
+    index: int  # 0 = the classifier alone
     name: str
     modules: tuple[str, ...]
     values: np.ndarray
@@ -54,12 +55,13 @@ class SanityResult:
     @property
     def top(self) -> SanityStage | None:
         """The stage the verdict reads: the top TOP_STAGES stages randomised."""
-        return self.stages[TOP_STAGES - 1] if len(self.stages) >= TOP_STAGES else None
+        return next((s for s in self.stages if s.index == TOP_STAGES - 1), None)
 
     @property
     def bottom(self) -> SanityStage | None:
         """The last stage computed (every layer random when the check ran to the end)."""
-        return self.stages[-1] if self.stages and not self.stopped else None
+        last = self.stages[-1] if self.stages else None
+        return last if last is not None and last.index == self.total_stages - 1 else None
 
     @property
     def verdict(self) -> str:
@@ -87,23 +89,36 @@ def _is_norm(module: nn.Module) -> bool:
     return "Norm" in type(module).__name__
 
 
-def randomisation_stages(model: nn.Module) -> list[tuple[str, tuple[str, ...]]]:
+GRANULARITIES = ("block", "group")
+
+
+def randomisation_stages(model: nn.Module, granularity: str = "block") -> list[tuple[str, tuple[str, ...]]]:
     """(label, module names) per stage, from the classifier down to the first layer.
 
-    A stage is a block: a module that is neither a container nor a leaf (a ResNet BasicBlock, an
-    EfficientNet block). Containers of blocks are opened; containers of plain layers (VGG features)
-    give one stage per parameterised layer. A normalisation layer joins the layer before it.
+    "block": a stage is a block, a module that is neither a container nor a plain layer (a ResNet
+    BasicBlock, an EfficientNet block); containers of blocks are opened. "group": a container of
+    blocks (a ResNet's layer3, an EfficientNet's blocks.5) is one stage, fewer maps to compute.
+    Containers of plain layers (VGG features) give one stage per parameterised layer. A
+    normalisation layer joins the layer before it.
     """
+    if granularity not in GRANULARITIES:
+        raise ValueError(f"granularity must be one of {GRANULARITIES}")
     units: list[list[str]] = []
+
+    def opens(container: nn.Module) -> bool:
+        children = [c for c in container.children() if _has_params(c)]
+        if not any(list(c.children()) for c in children):
+            return True  # plain layers: one stage each
+        return granularity == "block" or any(isinstance(c, CONTAINERS) for c in children)
 
     def walk(module: nn.Module, prefix: str) -> None:
         for name, child in module.named_children():
             full = prefix + name
             if not _has_params(child):
                 continue
-            if isinstance(child, CONTAINERS):
+            if isinstance(child, CONTAINERS) and opens(child):
                 walk(child, full + ".")
-            elif _is_norm(child) and units and not list(child.children()):
+            elif _is_norm(child) and units:
                 units[-1].append(full)
             else:
                 units.append([full])
@@ -148,18 +163,27 @@ def cascading_randomisation(
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
     max_stages: int | None = None,
+    only: tuple[int, ...] | None = None,
+    granularity: str = "block",
+    map_fn: Callable[[LoadedModel], np.ndarray] | None = None,
 ) -> SanityResult:
-    """Recompute `original` (same method, target, layer, params) after each randomisation stage."""
+    """Recompute `original` (same method, target, layer, params) after each randomisation stage.
+
+    `only` (stage indices, -1 = the last) limits which stages get a map (the others are still
+    randomised, cumulatively); `map_fn(model)` replaces `attribute` for maps that are not a
+    registered method (the reference maps of the benchmarks).
+    """
     progress = progress or (lambda fraction: None)
     should_stop = should_stop or (lambda: False)
     start = time.perf_counter()
     twin = private_copy(lm)
-    stages = randomisation_stages(twin.model)
+    stages = randomisation_stages(twin.model, granularity)
     if max_stages is not None:
         stages = stages[:max_stages]
     generator = torch.Generator().manual_seed(seed)
     target = Target(original.target, original.objective, original.contrast)
     reinit_seconds = time.perf_counter() - start
+    wanted = None if only is None else {i % len(stages) for i in only}
     done: list[SanityStage] = []
     stopped = False
     for i, (label, names) in enumerate(stages):
@@ -170,11 +194,16 @@ def cascading_randomisation(
         for name in names:
             reinitialise(twin.model.get_submodule(name), generator)
         reinit_seconds += time.perf_counter() - t0
+        if wanted is not None and i not in wanted:
+            continue
         t0 = time.perf_counter()
-        values = attribute(twin, x, original.method, target, layer=original.layer, params=dict(original.params)).values
+        if map_fn is not None:
+            values = map_fn(twin)
+        else:
+            values = attribute(twin, x, original.method, target, layer=original.layer, params=dict(original.params)).values
         seconds = time.perf_counter() - t0
         done.append(SanityStage(
-            name=label, modules=names, values=values,
+            index=i, name=label, modules=names, values=values,
             spearman_abs=spearman(original.values, values, absolute=True),
             spearman_signed=spearman(original.values, values, absolute=False),
             ssim=ssim(original.values, values), seconds=seconds,

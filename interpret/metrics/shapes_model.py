@@ -76,7 +76,7 @@ def accuracy(lm: LoadedModel, data: ShapesData, batch: int = 256) -> tuple[float
 
 
 def train_shapes(train: ShapesData, test: ShapesData, seed: int = 0, epochs: int = 8, width: int = 16,
-                 batch: int = 64, lr: float = 4e-3, progress: Callable[[float], None] | None = None, report: bool = False) -> TrainedShapes:
+                 batch: int = 64, lr: float = 4e-3, progress: Callable[[float], None] | None = None) -> TrainedShapes:
     """Train ShapesNet with Adam and a one-cycle schedule; returns it frozen, as a LoadedModel."""
     start = time.perf_counter()
     progress = progress or (lambda fraction: None)
@@ -104,11 +104,7 @@ def train_shapes(train: ShapesData, test: ShapesData, seed: int = 0, epochs: int
             optimiser.step()
             schedule.step()
         progress((epoch + 1) / epochs)
-        if report:
-            model.eval()
-            with torch.inference_mode():
-                print(epoch, float((model(pre.normalize(test.images)).argmax(1).numpy() == test.labels).mean()), flush=True)
-            model.train()
+
     model.zero_grad(set_to_none=True)
     lm = LoadedModel(spec=f"synthetic:shapes (seed {seed})", model=freeze(model), preprocessing=pre,
                      class_names=CLASSES, device=torch.device("cpu"), lock=threading.RLock())

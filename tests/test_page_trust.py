@@ -1,0 +1,53 @@
+"""The Trust page in AppTest on the default model: faithfulness beside reference maps, and sanity verdicts."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from interpret.attribution import REGISTRY
+from interpret.ui import trust_view
+
+WANTED = [m for m in ("gradient", "gradcam", "integrated_gradients", "guided_backprop") if m in REGISTRY]
+
+
+@pytest.fixture(scope="module")
+def page() -> AppTest:
+    at = AppTest.from_file(str(Path(__file__).parents[1] / "app.py"), default_timeout=400)
+    at.run()
+    at.switch_page("pages/trust.py").run()
+    at.multiselect(key="trust-methods").set_value(WANTED).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_the_table_scores_every_method_beside_the_three_reference_maps(page):
+    assert not page.error, [e.value for e in page.error]
+    table = page.dataframe[0].value
+    labels = [REGISTRY[m].label for m in WANTED]
+    assert list(table["map"]) == labels + ["reference: random", "reference: centre", "reference: sobel"]
+    for column in ("insertion ↑", "deletion ↓"):
+        assert table[column].between(0, 1).all()
+    # the random map is near chance and no map covers the whole class probability
+    assert set(table["sanity"][: len(WANTED)]) <= {"passes", "flagged"}
+    assert (table["sanity"][len(WANTED):] == "model-free").all()
+
+
+def test_sanity_strip_shows_each_stage_with_a_verdict(page):
+    text = " ".join(m.value for m in page.markdown)
+    for method in WANTED:
+        assert REGISTRY[method].label in text
+    assert "passes" in text or "flagged" in text
+    captions = [str(c) for image in page.get("image") for c in [image.proto.imgs[0].caption]]
+    assert any(c.startswith("classifier") for c in captions)  # the first stage re-initialises the classifier
+    assert any(c.startswith("conv_stem") for c in captions)  # and the last one the first layer
+
+
+def test_road_toggle_adds_the_road_column(page):
+    page.multiselect(key="trust-methods").set_value(WANTED[:1]).run()
+    page.toggle(key="trust-road").set_value(True).run()
+    assert not page.exception, page.exception
+    table = page.dataframe[0].value
+    assert "ROAD ↑" in table.columns
+    assert table["ROAD ↑"].between(-0.5, 0.5).all()
