@@ -15,11 +15,11 @@ from ..mistakes import (ContrastiveExplanation, Evaluation, ImageSet, accuracy, 
                         explain_mistake, images_of_pair, least_sure, mistakes, open_path, open_zip, per_class, result_rows,
                         start, to_csv)
 from ..models import LoadedModel
-from ..render import colorize, overlay
+from ..render import scale_of
 from .errors import show_error, user_errors
-from .saliency_view import param_widgets
+from .saliency_view import param_widgets, shown_image
 from .shared_lru import SharedLRU
-from .widgets import layer_picker
+from .widgets import display_controls, layer_picker
 
 SOURCES = {"demo": "Demo set (sample photos)", "zip": "Upload a .zip", "path": "Folder, .zip or CSV on this machine"}
 STOPPED_KEY = "mistakes_stopped"
@@ -115,8 +115,9 @@ def evaluation(lm: LoadedModel, model_key: str, image_set: ImageSet, batch_size:
                    (": the scores below cover those only." if len(ev.ok) else "."))
         st.button("Continue evaluation", key="mistakes-continue", on_click=_resume)
         return ev if len(ev.ok) else None
-    st.button("Stop evaluation", key="mistakes-stop", on_click=_stop, args=(key,), help="Stop after the current batch; "
-              "the images done so far are kept and shown.")
+    stop = st.empty()
+    stop.button("Stop evaluation", key="mistakes-stop", on_click=_stop, args=(key,), help="Stop after the current batch; "
+                "the images done so far are kept and shown.")
     bar = st.progress(0.0, text=f"Evaluating {image_set.name}…")
     with store.lock(key):
         ev = store.get(key)
@@ -127,6 +128,7 @@ def evaluation(lm: LoadedModel, model_key: str, image_set: ImageSet, batch_size:
             evaluate(lm, image_set, batch_size=batch_size, resume=ev,
                      progress=lambda f: bar.progress(f, text=f"Evaluating {image_set.name}: {ev.done} of {ev.total} images"))
     bar.empty()
+    stop.empty()
     if not len(ev.ok):
         st.error(f"None of the {ev.total} labelled images could be decoded: " + "; ".join(list(ev.errors.values())[:2]))
         return None
@@ -275,17 +277,20 @@ def explain_view(lm: LoadedModel, model_key: str, image_set: ImageSet, ev: Evalu
     result = _explain(lm, key, photo, pred, true, method, params, layer, objective)
     maps = {"predicted": result.predicted, "true": result.true, "contrast": result.contrast}
     signed = REGISTRY[method].signed
-    mode = "signed" if signed else "absolute"
+    settings = display_controls(f"{key}-display", default_mode="signed" if signed else "absolute")
+    scale = max(scale_of(m.values, settings.mode, settings.clip_percentile) for m in maps.values()) \
+        if settings.shared_scale else None
     titles = {"predicted": f"Why '{ev.label(pred)}' (predicted)", "true": f"Why '{ev.label(true)}' (true label)",
               "contrast": f"Why '{ev.label(pred)}' rather than '{ev.label(true)}'"}
     cols = st.columns(4)
     cols[0].image(photo, caption=f"{ev.paths[i]}: what the model sees", width="stretch")
     for col, (name, attribution) in zip(cols[1:], maps.items()):
-        heat = colorize(attribution.values, mode=mode)
-        col.image(overlay(photo, heat, 0.6), caption=f"{titles[name]} · {attribution.status}", width="stretch")
+        shown, _ = shown_image(attribution.values, photo, settings, scale)
+        status = "" if attribution.status == "ok" else f" · map is {attribution.status}"
+        col.image(shown, caption=f"{titles[name]}{status}", width="stretch")
     st.caption(f"{REGISTRY[method].label} of the {objective}; the contrastive map attributes "
                f"{objective}('{ev.label(pred)}') − {objective}('{ev.label(true)}')"
-               + (" (red raises the difference, blue lowers it)." if signed else "."))
+               + (" (with the signed colour map, red raises the difference and blue lowers it)." if signed else "."))
     k = ev.top_index.shape[1]
     chart = pd.DataFrame({"class": [f"{ev.label(int(c))} ({int(c)})" for c in ev.top_index[i]],
                           "probability": ev.top_prob[i].astype(float)})
