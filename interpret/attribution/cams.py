@@ -135,12 +135,10 @@ class GuidedGradCAM(AttributionMethod):
         return 2
 
     def compute(self, ctx: Context) -> torch.Tensor:
-        cam = REGISTRY_CAM.compute(ctx)
+        cam = GradCAM().compute(ctx)
         cam = F.interpolate(cam[None, None], size=ctx.x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
         return guided_gradient(ctx) * cam
 
-
-REGISTRY_CAM = GradCAM()
 
 
 def principal_projection(a: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,6 @@ max(a, b) = a + ReLU(b - a), which the ReLU rescale rule propagates exactly.
 from __future__ import annotations
 
 import copy
-import operator
 
 import torch
 import torch.nn.functional as F

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from .base import AttributionMethod, Context, Param, register
-from .baselines import BASELINE, BLUR, BASELINES, baseline_of, black, gaussian_blur, uniform_noise
+from .baselines import BASELINE, BASELINES, BLUR, baseline_of, uniform_noise
 from .gradients import SEED, batched_gradients, generator
 
 STEPS = Param("steps", "int", 32, 2, 1024, help="Points on the path from the baseline to the image (Gauss-Legendre rule).")

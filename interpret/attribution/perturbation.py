@@ -51,7 +51,7 @@ class Occlusion(AttributionMethod):
         BLUR,
     )
 
-    def passes(self, window: int = 32, stride: int = 16, **_) -> int:
+    def passes(self, window: int = 32, stride: int = 16, **_) -> int:  # forwards at 224 px
         return len(window_starts(224, window, stride)) ** 2
 
     def compute(self, ctx: Context, window: int = 32, stride: int = 16, fill: str = "mean", blur: float = 10.0) -> torch.Tensor:
