@@ -71,8 +71,9 @@ def streamlit_server(timeout: float = 120.0) -> Iterator[str]:
 @contextmanager
 def chromium_page(url: str, width: int = 1400, height: int = 1000):
     """A Playwright page in Debian's Chromium (never a downloaded browser)."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=120_000)  # a cold model load on 2 busy cores takes tens of seconds
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
