@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from test_cli import in_process
+
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "interpret", *args], capture_output=True, text=True, timeout=300)
@@ -33,15 +35,6 @@ def test_features_writes_the_mosaic_and_activations_and_lists_the_top_channels(t
     mosaic = Image.open(png)
     assert mosaic.mode == "RGB" and mosaic.size[0] > 12 * 28  # 128 labelled tiles, about 12 x 11
 
-
-def in_process(capsys, *args: str) -> tuple[int, str]:
-    from interpret.cli import main
-
-    try:
-        code = main(list(args))
-    except SystemExit as exit_:  # argparse's own errors
-        code = exit_.code
-    return code, capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args, message", [

@@ -10,12 +10,7 @@ from torchvision.models.feature_extraction import create_feature_extractor
 from interpret.errors import LayerError
 from interpret.features import grad_x_activation, layer_activations
 from interpret.models import load_model
-
-
-def untouched(lm) -> bool:
-    return (not lm.model.training
-            and all(p.grad is None and not p.requires_grad for p in lm.model.parameters())
-            and not any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks for m in lm.model.modules()))
+from test_shared_model import untouched
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,7 @@ from interpret.errors import LayerError
 from interpret.features import private_copy, visualize_channel
 from interpret.features.parameterization import ImageParam
 from interpret.features.transforms import robust_transform
-
-
-def untouched(lm) -> bool:
-    return (not lm.model.training
-            and all(p.grad is None and not p.requires_grad for p in lm.model.parameters())
-            and not any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks for m in lm.model.modules()))
+from test_shared_model import untouched
 
 
 def test_optimising_raises_the_channel_activation_on_the_real_model_and_leaves_it_untouched(bundled):

@@ -9,7 +9,6 @@ import io
 
 import numpy as np
 import streamlit as st
-from PIL import Image
 
 from ..features import (PER_PAGE, SORT_LABELS, SORTS, LayerActivations, channel_mosaic,
                         channel_order, channel_stats, grad_x_activation, histogram, layer_activations, page_count,
@@ -20,6 +19,7 @@ from ..layers import LayerInfo, default_cam_layer, default_feature_layer, layer_
 from ..models import LoadedModel
 from ..render import colorize, normalise, overlay
 from .overview_view import cached_top_k
+from .saliency_view import npy_bytes, png_bytes
 from .shared_lru import SharedLRU
 from .state import model_key as _model_key
 from .widgets import class_picker
@@ -51,18 +51,6 @@ def _vis_store() -> SharedLRU:
 
 
 # ---------------------------------------------------------------- small helpers
-
-
-def png_bytes(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def npy_bytes(values: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, values)
-    return buffer.getvalue()
 
 
 def channel_overlay(lm: LoadedModel, image: InputImage, channel_map: np.ndarray, cmap: str, alpha: float = 0.6) -> np.ndarray:
