@@ -11,9 +11,9 @@ from ..attribution import REGISTRY
 from ..errors import InterpretError
 from ..images import decode_image
 from ..layers import default_cam_layer
-from ..mistakes import (ContrastiveExplanation, Evaluation, ImageSet, accuracy, calibration, confusion, confusion_pairs, demo_set, evaluate,
-                        explain_mistake, images_of_pair, least_sure, mistakes, open_path, open_zip, per_class, result_rows,
-                        start, to_csv)
+from ..mistakes import (ContrastiveExplanation, Evaluation, ImageSet, accuracy, calibration, confusion, confusion_pairs,
+                        demo_set, evaluate, explain_mistake, images_of_pair, least_sure, mistakes, open_path, open_zip,
+                        per_class, result_rows, start, to_csv)
 from ..models import LoadedModel
 from ..render import scale_of
 from .errors import show_error, user_errors
@@ -188,14 +188,14 @@ def confusion_view(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, key: st
 # ---------------------------------------------------------------- images
 
 @st.cache_data(max_entries=2048, show_spinner=False)
-def _model_view(fingerprint: str, path: str, crop: int, _lm: LoadedModel, _image_set: ImageSet) -> np.ndarray:
+def _model_view(fingerprint: str, path: str, preprocessing: str, _lm: LoadedModel, _image_set: ImageSet) -> np.ndarray:
     with _image_set.tree.reader() as read:
         return _lm.preprocessing.model_view(decode_image(read(path), path))
 
 
 def pixels(lm: LoadedModel, image_set: ImageSet, path: str) -> np.ndarray:
     """The pixels the model saw for one image of the set (decoded again on demand, cached)."""
-    return _model_view(image_set.fingerprint, path, lm.preprocessing.crop_size, lm, image_set)
+    return _model_view(image_set.fingerprint, path, repr(lm.preprocessing), lm, image_set)
 
 
 def caption(ev: Evaluation, i: int, rank: int | None = None) -> str:
