@@ -35,11 +35,14 @@ def test_the_table_scores_every_method_beside_the_three_reference_maps(page):
 
 
 def test_sanity_strip_shows_each_stage_with_a_verdict(page):
+    page.multiselect(key="trust-methods").set_value(WANTED[:2]).run()
+    page.button(key="trust-run").click().run()
+    assert not page.exception, page.exception
     text = " ".join(m.value for m in page.markdown)
-    for method in WANTED:
+    for method in WANTED[:2]:
         assert REGISTRY[method].label in text
     assert "passes" in text or "flagged" in text
-    captions = [str(c) for image in page.get("image") for c in [image.proto.imgs[0].caption]]
+    captions = [str(img.caption) for image in page.get("image") for img in image.proto.imgs]
     assert any(c.startswith("classifier") for c in captions)  # the first stage re-initialises the classifier
     assert any(c.startswith("conv_stem") for c in captions)  # and the last one the first layer
 

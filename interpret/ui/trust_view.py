@@ -167,15 +167,24 @@ def sanity_strip(result: SanityResult, mode: str = "absolute") -> None:
     st.image(images, caption=captions, width=120)
 
 
+RUN_KEY = "trust-sanity-run"
+
+
+def _run() -> None:
+    st.session_state[RUN_KEY] = True
+    st.session_state.pop(STOP_KEY, None)
+
+
 def sanity_section(lm: LoadedModel, image: InputImage, attributions: list[Attribution], key: str = "trust") -> None:
-    """Full cascading randomisation per method: stoppable, cached, with the strip and the verdict."""
-    granularity = st.radio("Randomise", GRANULARITIES, horizontal=True, key=f"{key}-granularity",
+    """Full cascading randomisation per method, on demand: stoppable, cached, the strip and the verdict."""
+    granularity = st.radio("Randomise", GRANULARITIES, index=GRANULARITIES.index("group"), horizontal=True,
+                           key=f"{key}-granularity",
                            format_func=lambda g: {"block": "block by block", "group": "group by group (faster)"}[g])
-    if st.session_state.get(STOP_KEY):
-        st.warning("Sanity check stopped.")
-        if st.button("Run the sanity check again", key=f"{key}-resume"):
-            st.session_state.pop(STOP_KEY, None)
-            st.rerun()
+    if not st.session_state.get(RUN_KEY) or st.session_state.get(STOP_KEY):
+        if st.session_state.get(STOP_KEY):
+            st.warning("Sanity check stopped; methods already finished stay cached.")
+        st.button("Run the sanity check", key=f"{key}-run", on_click=_run,
+                  help="Recomputes each map once per randomisation stage, on a private copy of the model.")
         return
     st.button("Stop", key=f"{key}-stop", on_click=_stop, help="Stop the sanity check; finished methods stay cached.")
     results = sanity_results(lm, image, attributions, granularity=granularity)
