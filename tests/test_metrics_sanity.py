@@ -1,0 +1,77 @@
+"""Cascading randomisation: runs on a private copy, leaves the shared model exactly as it was."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from interpret.attribution import REGISTRY, attribute
+from interpret.metrics import cascading_randomisation, randomisation_stages, sobel_map
+
+
+def snapshot(model: torch.nn.Module) -> dict:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def hooks(model: torch.nn.Module) -> int:
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks) for m in model.modules())
+
+
+@pytest.fixture(scope="module")
+def x() -> torch.Tensor:
+    return torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+
+
+def test_stages_run_from_the_classifier_down_to_the_first_layer(resnet18):
+    stages = [label for label, _ in randomisation_stages(resnet18.model)]
+    assert stages[0] == "fc" and stages[-1] == "conv1+bn1"
+    assert stages[1:-1] == ["layer4.1", "layer4.0", "layer3.1", "layer3.0", "layer2.1", "layer2.0", "layer1.1", "layer1.0"]
+    groups = [label for label, _ in randomisation_stages(resnet18.model, "group")]
+    assert groups == ["fc", "layer4", "layer3", "layer2", "layer1", "conv1+bn1"]
+
+
+@pytest.mark.parametrize("method", [m for m in ("gradient", "guided_backprop", "gradcam") if m in REGISTRY])
+def test_shared_model_is_untouched(resnet18, x, method):
+    before = snapshot(resnet18.model)
+    original = attribute(resnet18, x, method, 3)
+    seen = []
+    result = cascading_randomisation(resnet18, x, original, progress=seen.append, granularity="group")
+    after = resnet18.model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert hooks(resnet18.model) == 0
+    assert all(p.grad is None and not p.requires_grad for p in resnet18.model.parameters())
+    assert not resnet18.model.training
+    assert [s.name for s in result.stages] == ["fc", "layer4", "layer3", "layer2", "layer1", "conv1+bn1"]
+    assert seen == pytest.approx([(i + 1) / 6 for i in range(6)])
+    assert result.verdict in ("passes", "flagged") and not result.stopped
+    # the map from the shared model is still the original one
+    np.testing.assert_allclose(attribute(resnet18, x, method, 3).values, original.values, rtol=1e-5, atol=1e-7)
+
+
+def test_randomised_maps_differ_and_similarities_are_consistent(resnet18, x):
+    original = attribute(resnet18, x, "gradient", 3)
+    result = cascading_randomisation(resnet18, x, original, granularity="group")
+    last = result.stages[-1]
+    assert not np.allclose(last.values, original.values)
+    assert -1 <= last.spearman_signed <= 1 and -1 <= last.spearman_abs <= 1 and last.ssim <= 1
+    again = cascading_randomisation(resnet18, x, original, granularity="group")  # seeded: the same maps
+    np.testing.assert_allclose(again.stages[-1].values, last.values, rtol=1e-5, atol=1e-7)
+
+
+def test_a_model_free_map_is_flagged(resnet18, x):
+    pixels = resnet18.preprocessing.denormalize(x)
+    edges = sobel_map(pixels)
+    original = attribute(resnet18, x, "gradient", 3)
+    original = type(original)("sobel", 3, "", (), edges, False, 0.0)
+    result = cascading_randomisation(resnet18, x, original, map_fn=lambda twin: edges, only=(0, -1))
+    assert [s.index for s in result.stages] == [0, 9]
+    assert result.stages[0].spearman_abs == pytest.approx(1.0) and result.stages[-1].ssim == pytest.approx(1.0)
+    assert result.verdict == "flagged"
+
+
+def test_stop_after_the_first_stage(resnet18, x):
+    original = attribute(resnet18, x, "gradient", 3)
+    calls = []
+    result = cascading_randomisation(resnet18, x, original, progress=calls.append, should_stop=lambda: len(calls) >= 1)
+    assert result.stopped and len(result.stages) == 1 and result.total_stages == 10
+    assert result.top is not None and result.bottom is None
