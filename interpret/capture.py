@@ -42,12 +42,15 @@ def _replace_first(output, tensor):
 
 
 @contextmanager
-def capture(model: nn.Module, names: list[str], keep_graph: bool = False) -> Iterator[dict[str, torch.Tensor]]:
+def capture(model: nn.Module, names: list[str], keep_graph: bool = False,
+            leaf: bool = False) -> Iterator[dict[str, torch.Tensor]]:
     """Record the outputs of the named modules during forward passes inside the block.
 
     keep_graph=False stores detached clones (a later in-place ReLU cannot overwrite them).
     keep_graph=True stores the output itself, part of the autograd graph, and feeds a clone
     downstream, so gradients can be taken with respect to it and in-place ops leave it intact.
+    leaf=True (with keep_graph) stores the output as a new leaf that requires grad: the layers before
+    it record no graph (about a forward pass cheaper) and gradients stop there.
     Hooks act only for the calling thread and are removed on exit, whatever happens.
     """
     captured: dict[str, torch.Tensor] = {}
@@ -62,6 +65,8 @@ def capture(model: nn.Module, names: list[str], keep_graph: bool = False) -> Ite
             if tensor is None:
                 return None
             if keep_graph:
+                if leaf:
+                    tensor = tensor.detach().requires_grad_(True)
                 captured[name] = tensor
                 return _replace_first(output, tensor.clone())
             captured[name] = tensor.detach().clone()

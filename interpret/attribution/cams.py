@@ -37,10 +37,13 @@ def _captured(ctx: Context, captured: dict, logits) -> torch.Tensor:
 
 
 def activations_and_gradients(ctx: Context) -> tuple[torch.Tensor, torch.Tensor]:
-    """The layer's output and d score / d output, both as 1 x K x h x w grids."""
-    x = ctx.x.detach().requires_grad_(True)
-    with ctx.lm.lock, torch.enable_grad(), capture(ctx.lm.model, [ctx.layer], keep_graph=True) as captured:
-        logits = ctx.lm.model(x)
+    """The layer's output and d score / d output, both as 1 x K x h x w grids.
+
+    The output is captured as a leaf: layers before it record no graph, and the backward pass
+    covers only the layers after it.
+    """
+    with ctx.lm.lock, torch.enable_grad(), capture(ctx.lm.model, [ctx.layer], keep_graph=True, leaf=True) as captured:
+        logits = ctx.lm.model(ctx.x.detach())
     activation = _captured(ctx, captured, logits)
     with torch.enable_grad():
         (grad,) = torch.autograd.grad(ctx.score(logits).sum(), activation)
