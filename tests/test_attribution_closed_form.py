@@ -72,7 +72,7 @@ def _score_difference(lm, x, baseline, target):
 def test_integrated_gradients_completeness_on_resnet(resnet18, baseline):
     """Attributions sum to f(x) - f(baseline) within 1 % at enough steps, on a real nonlinear network."""
     torch.manual_seed(0)
-    x = torch.randn(1, 3, 64, 64)
+    x = torch.randn(1, 3, 48, 48)
     base = baseline_of(Context(resnet18, x, Target(0)), baseline)
     with torch.no_grad():
         target = int((resnet18.model(x) - resnet18.model(base))[0].abs().argmax())  # a class the change matters to
