@@ -77,7 +77,7 @@ def test_an_uploaded_zip_is_evaluated_and_bad_labels_are_reported():
     assert "'kitty' matches no class" in text and "1 not images" in text
 
 
-def test_a_bad_zip_is_one_clear_error():
+def test_a_bad_zip_is_one_clear_error_and_a_local_folder_works(tmp_path):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
     at.switch_page("pages/mistakes.py").run()
@@ -85,3 +85,10 @@ def test_a_bad_zip_is_one_clear_error():
     at.file_uploader(key="mistakes-zip").set_value([("bad.zip", b"not a zip", "application/zip")]).run()
     assert not at.exception
     assert any("not a readable zip" in e.value for e in at.error)
+    for path, data in {"espresso/a.png": COFFEE, "281/b.png": CAT}.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_bytes(data)
+    at.radio(key="mistakes-source").set_value("path").run()
+    at.text_input(key="mistakes-path").input(str(tmp_path)).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert {m.label: m.value for m in at.metric}["Images"] == "2"
