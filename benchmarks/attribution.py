@@ -5,7 +5,8 @@
 torchvision ResNets with random weights, one 224 px image, CPU. Per method: our median time, the
 fastest peer's median, their ratio, and our time over the floor = (one forward + backward to the
 input, measured here) x the passes the method needs. Forward-only methods (Occlusion, RISE,
-Score-CAM) and CAMs (backward to a layer only) can be below 1 x floor.
+Score-CAM) and CAMs (backward to a layer only) can be below 1 x floor. Ratios are medians of
+per-round ratios (calls are interleaved round by round), so they hold up on a loaded machine.
 """
 from __future__ import annotations
 
@@ -38,15 +39,19 @@ def seconds(fn) -> float:
     return time.perf_counter() - start
 
 
-def median_times(fns: dict[str, callable], repeats: int) -> dict[str, float]:
-    """Median seconds of each call, interleaved round by round so that load from other processes hits
-    all of them alike; one warm-up round; calls over 3 s are timed once (their warm-up run)."""
+def median_times(fns: dict[str, callable], repeats: int) -> tuple[dict[str, float], list[dict[str, float]]]:
+    """Median seconds of each call and the per-round times. Rounds are interleaved, so load from other
+    processes hits all calls of a round alike (compare calls round by round); one warm-up round;
+    calls over 3 s are timed once (their warm-up run)."""
     first = {name: seconds(fn) for name, fn in fns.items()}
-    times = {name: [] for name in fns}
-    for _ in range(repeats if max(first.values()) <= 3 else 0):
-        for name, fn in fns.items():
-            times[name].append(seconds(fn))
-    return {name: statistics.median(times[name]) if times[name] else first[name] for name in fns}
+    rounds = [{name: seconds(fn) for name, fn in fns.items()} for _ in range(repeats if max(first.values()) <= 3 else 0)]
+    rounds = rounds or [first]
+    return {name: statistics.median(r[name] for r in rounds) for name in fns}, rounds
+
+
+def paired_ratio(rounds: list[dict[str, float]], a: str, b: str) -> float:
+    """The median over rounds of time(a) / time(b): robust to load that changes between rounds."""
+    return statistics.median(r[a] / r[b] for r in rounds)
 
 
 def ours_params(method: str, quick: bool) -> dict:
@@ -140,7 +145,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 repeats, fewer RISE masks, one Score-CAM peer")
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     repeats = args.repeats or (2 if args.quick else 5)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.size} px, repeats {repeats}")
     for name in args.models.split(","):
@@ -151,7 +159,7 @@ def main() -> None:
             xx = x.clone().requires_grad_()
             torch.autograd.grad(lm.model(xx)[:, TARGET].sum(), xx)
 
-        floor = median_times({"floor": forward_backward}, max(repeats, 5))["floor"]
+        floor = median_times({"floor": forward_backward}, max(repeats, 5))[0]["floor"]
         print(f"\n## {name}: forward + backward to the input = {floor * 1000:.0f} ms (re-measured with each method)\n")
         print("| method | ours (s) | fastest peer (s) | peer | ours / peer | passes | ours / floor |")
         print("|---|---|---|---|---|---|---|")
@@ -161,16 +169,17 @@ def main() -> None:
             layer = "layer4" if REGISTRY[method].uses_layer else None
             calls = {"ours": lambda: attribute(lm, x, method, TARGET, layer=layer, params=params),
                      "floor": forward_backward, **table.get(method, {})}
-            measured = median_times(calls, repeats)
-            ours, floor = measured.pop("ours"), measured.pop("floor")
-            peer_times = measured
+            measured, rounds = median_times(calls, repeats)
+            ours = measured.pop("ours")
+            measured.pop("floor")
             n = passes(lm, method, params)
-            if peer_times:
-                best = min(peer_times, key=peer_times.get)
-                peer_text = f"{peer_times[best]:.3f} | {best} | {ours / peer_times[best]:.2f}"
+            floor_ratio = paired_ratio(rounds, "ours", "floor") / n
+            if measured:
+                best = min(measured, key=measured.get)
+                peer_text = f"{measured[best]:.3f} | {best} | {paired_ratio(rounds, 'ours', best):.2f}"
             else:
                 peer_text = "– | none | –"
-            print(f"| {method} | {ours:.3f} | {peer_text} | {n} | {ours / (floor * n):.2f} |", flush=True)
+            print(f"| {method} | {ours:.3f} | {peer_text} | {n} | {floor_ratio:.2f} |", flush=True)
 
 
 if __name__ == "__main__":
