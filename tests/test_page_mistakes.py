@@ -1,5 +1,4 @@
 """The Mistakes page in AppTest: the demo set with no upload, and an uploaded zip."""
-import os
 from pathlib import Path
 
 import pytest
@@ -8,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 from test_mistakes_zip import CAT, COFFEE, make_zip
 
 TIMEOUT = 240
-APP = os.environ.get("MISTAKES_APP") or str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 def texts(at: AppTest) -> str:
