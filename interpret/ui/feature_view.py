@@ -53,13 +53,16 @@ def _vis_store() -> SharedLRU:
 # ---------------------------------------------------------------- small helpers
 
 
-def channel_overlay(lm: LoadedModel, image: InputImage, channel_map: np.ndarray, cmap: str, alpha: float = 0.6) -> np.ndarray:
-    """One channel upsampled onto the pixels the model sees; weak places let the photo show."""
+def channel_overlay(lm: LoadedModel, image: InputImage, channel_map: np.ndarray, cmap: str, alpha: float = 0.75) -> np.ndarray:
+    """Where one channel fires (its positive part), upsampled onto the pixels the model sees.
+
+    Places where it is silent let the photo show; a channel that is nowhere positive is drawn by magnitude.
+    """
     photo = lm.preprocessing.model_view(image.image)
-    mode = "signed" if channel_map.min() < 0 < channel_map.max() else "positive"
-    heat = colorize(channel_map, mode, None if mode == "signed" else cmap, clip_percentile=100.0)
-    weight = np.abs(normalise(channel_map, "absolute" if mode == "signed" else mode, 100.0))
-    return overlay(photo, heat, alpha, weight=0.35 + 0.65 * weight)
+    mode = "positive" if channel_map.max() > 0 else "absolute"
+    heat = colorize(channel_map, mode, cmap, clip_percentile=99.5)
+    weight = normalise(channel_map, mode, 99.5)
+    return overlay(photo, heat, alpha, weight=0.2 + 0.8 * weight)
 
 
 def _scope(lm: LoadedModel) -> str:
@@ -171,7 +174,7 @@ def channel_view(lm: LoadedModel, image: InputImage, acts: LayerActivations, cha
     values = acts.image(0)
     left, right = st.columns(2)
     left.image(channel_overlay(lm, image, values[channel], cmap), width="stretch",
-               caption=f"channel {channel} of {acts.layer}, upsampled from {values.shape[1]}×{values.shape[2]} onto the photo")
+               caption=f"channel {channel} of {acts.layer}, upsampled from {values.shape[1]}×{values.shape[2]} onto the photo (bright = strongly positive)")
     stats = channel_stats(values, channel)
     with right:
         m = st.columns(4 if grad_scores is not None else 3)
@@ -182,8 +185,8 @@ def channel_view(lm: LoadedModel, image: InputImage, acts: LayerActivations, cha
             m[3].metric("Grad × act", f"{float(grad_scores[channel]):.3g}")
         counts, edges = histogram(values)
         st.caption(f"Histogram of all {values.size:,} activations of {acts.layer} (channel {channel}: mean {stats.mean:.3g})")
-        st.bar_chart({"activation": ((edges[:-1] + edges[1:]) / 2).round(3), "count": counts}, x="activation", y="count",
-                     sort=False, height=220)
+        centres = [f"{v:.3g}" for v in (edges[:-1] + edges[1:]) / 2]
+        st.bar_chart({"activation": centres, "count": counts}, x="activation", y="count", sort=False, height=220)
 
 
 def across_photos_view(lm: LoadedModel, images: list[InputImage], layer: str, channel: int, cmap: str) -> None:
