@@ -115,15 +115,14 @@ def split_copy(ctx: Context) -> nn.Module:
     return private_copy(ctx.lm, "deeplift", transform)
 
 
-def deeplift(ctx: Context, baseline: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(1 x 3 x H x W attributions, convergence delta) for the target score."""
+def deeplift(ctx: Context, baseline: torch.Tensor) -> torch.Tensor:
+    """1 x 3 x H x W attributions for the target score (no convergence delta: it costs another forward)."""
     from captum.attr import DeepLift
 
     model = split_copy(ctx)
     with copy_lock(ctx.lm, "deeplift"), torch.enable_grad():
-        attributions, delta = DeepLift(_Score(model, ctx)).attribute(
-            ctx.x.detach().clone(), baselines=baseline, target=0, return_convergence_delta=True)
-    return attributions.detach(), delta.detach()
+        attributions = DeepLift(_Score(model, ctx)).attribute(ctx.x.detach().clone(), baselines=baseline, target=0)
+    return attributions.detach()
 
 
 @register
@@ -138,5 +137,5 @@ class DeepLIFT(AttributionMethod):
         return 2
 
     def compute(self, ctx: Context, baseline: str = "black", blur: float = 10.0, seed: int = 0) -> torch.Tensor:
-        attributions, _ = deeplift(ctx, baseline_of(ctx, baseline, blur, generator(ctx, seed)))
+        attributions = deeplift(ctx, baseline_of(ctx, baseline, blur, generator(ctx, seed)))
         return attributions[0]
