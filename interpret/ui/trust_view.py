@@ -119,8 +119,8 @@ def trust_table(scores: dict[str, dict], sanity: dict[str, SanityResult]) -> pd.
             "insertion − best reference": s["insertion"] - best_insertion,
             "deletion − best reference": s["deletion"] - best_deletion,
             "sanity": check.verdict if check is not None else ("model-free" if label in references else ""),
-            "Spearman |·| after randomising": top.spearman_abs if top else None,
-            "Spearman signed": top.spearman_signed if top else None,
+            "Spearman after randomising": check.similarity(top) if top else None,
+            "Spearman |·|": top.spearman_abs if top else None,
             "SSIM": top.ssim if top else None,
         })
     table = pd.DataFrame(rows)
@@ -149,7 +149,8 @@ def render_trust_table(lm: LoadedModel, image: InputImage, attributions: list[At
     st.caption(f"Probability of '{predicted}' (the class predicted on the clean image) as the most relevant pixels are "
                f"deleted (filled with the dataset mean) or inserted into a blurred copy, {steps} steps; areas in [0, 1]. "
                "Reference maps: random, centred Gaussian, Sobel edges. Sanity: the method's map after re-initialising "
-               "the classifier; flagged when it keeps a rank correlation of 0.5 or more with the original.")
+               "the classifier; flagged when it keeps a rank correlation of 0.5 or more with the original (of signed maps "
+               "for signed methods).")
     return table
 
 
@@ -163,7 +164,7 @@ def curves_frame(scores: dict[str, dict], kind: str) -> pd.DataFrame:
 def sanity_strip(result: SanityResult, mode: str = "absolute") -> None:
     """The original map, then the map after each randomisation stage, each with its similarity."""
     images = [colorize(result.original, mode)] + [colorize(s.values, mode) for s in result.stages]
-    captions = ["original"] + [f"{s.name}: ρ={s.spearman_abs:.2f}, SSIM={s.ssim:.2f}" for s in result.stages]
+    captions = ["original"] + [f"{s.name}: ρ={result.similarity(s):.2f}, SSIM={s.ssim:.2f}" for s in result.stages]
     st.image(images, caption=captions, width=120)
 
 

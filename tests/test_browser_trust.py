@@ -1,0 +1,24 @@
+"""The Trust page in a real headless Chromium: the scores table, the curves, and the sanity strip with verdicts."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from browser_support import open_page
+
+pytestmark = pytest.mark.browser
+expect.set_options(timeout=180_000)  # maps, scores and randomised copies on 2 busy cores
+
+
+def test_trust_table_curves_and_sanity_verdicts(app_page):
+    open_page(app_page, "Trust")
+    expect(app_page.get_by_text("Faithfulness and sanity").first).to_be_visible(timeout=300_000)
+    expect(app_page.locator("[data-testid='stDataFrame']")).to_have_count(1)
+    expect(app_page.get_by_text("Deletion and insertion curves").first).to_be_visible()
+    expect(app_page.locator("[data-testid='stVegaLiteChart']")).to_have_count(2)
+    app_page.get_by_role("button", name="Run the sanity check").click()
+    expect(app_page.get_by_text(re.compile(r"(passes|flagged)$")).first).to_be_visible(timeout=600_000)
+    expect(app_page.get_by_text("Guided Backprop").last).to_be_visible()
+    expect(app_page.locator("[data-testid='stImage']").first).to_be_visible()
+    expect(app_page.locator("[data-testid='stException']")).to_have_count(0)
+    expect(app_page.locator("[data-testid='stAlertContentError']")).to_have_count(0)
