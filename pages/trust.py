@@ -47,5 +47,5 @@ else:
             st.subheader("Sanity check: cascading randomisation")
             st.caption("On a private copy of the model, the classifier is re-initialised first, then each block down "
                        "to the first layer; the map is recomputed after each stage (ρ: Spearman rank correlation of "
-                       "absolute maps with the original).")
+                       "the map (signed for signed methods) with the original).")
             trust_view.sanity_section(lm, image, attributions, key="trust")
