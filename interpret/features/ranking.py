@@ -24,8 +24,8 @@ def grad_x_activation(lm: LoadedModel, x: torch.Tensor, layer: str, target: int 
     """The layer's activations and, per image and channel, sum over space of d score / d A * A.
 
     A channel with a large positive value pushes the target score up for this photo. The hooks of
-    `capture` live only while `lm.lock` is held; the gradient is taken with torch.autograd.grad
-    with respect to the captured output only, so no parameter ever receives a .grad.
+    `capture` live only while `lm.lock` is held; the captured output is a fresh leaf and the gradient
+    is taken with torch.autograd.grad with respect to it only, so no parameter ever receives a .grad.
     target=None takes each image's predicted class (read from `activations.logits`).
     Returns (activations, scores N x C).
     """
@@ -34,9 +34,8 @@ def grad_x_activation(lm: LoadedModel, x: torch.Tensor, layer: str, target: int 
     target = target if isinstance(target, Target) or target is None else Target(int(target))
     if target is not None and not 0 <= target.index < lm.num_classes:
         raise LayerError(f"Class index {target.index} is out of range: this model has {lm.num_classes} classes.")
-    with lm.lock, torch.enable_grad(), capture(lm.model, [layer], keep_graph=True) as captured:
-        inputs = lm.input_tensor(x).detach().requires_grad_(True)
-        logits = lm.model(inputs)
+    with lm.lock, torch.enable_grad(), capture(lm.model, [layer], keep_graph=True, leaf=True) as captured:
+        logits = lm.model(lm.input_tensor(x))  # the layer's output is a leaf: no graph is recorded before it
         output = captured.get(layer)
         if output is None:
             raise LayerError(f"The layer '{layer}' did not produce a tensor in the forward pass.")
