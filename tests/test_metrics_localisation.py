@@ -75,3 +75,14 @@ def test_similarity():
     assert abs(spearman(a, rng.standard_normal((20, 20)))) < 0.2
     assert ssim(a, a) == pytest.approx(1.0)
     assert ssim(a, rng.standard_normal((20, 20))) < 0.3
+
+
+def test_spearman_equals_scipy_with_and_without_ties():
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((30, 30))
+    b = np.maximum(a + rng.standard_normal((30, 30)), 0)  # many tied zeros
+    for absolute in (True, False):
+        x, y = (np.abs(a), np.abs(b)) if absolute else (a, b)
+        assert spearman(a, b, absolute) == pytest.approx(spearmanr(x.ravel(), y.ravel())[0], abs=1e-12)

@@ -21,7 +21,7 @@ from torch import nn
 from ..attribution import Attribution, Target, attribute
 from ..models import LoadedModel
 from ..models.loaded import freeze
-from .similarity import spearman, ssim
+from .similarity import ranks, spearman_of_ranks, ssim
 
 Progress = Callable[[float], None]
 SIMILAR = 0.5  # Spearman at or above this once the top layers are random: the map did not change
@@ -194,6 +194,7 @@ def cascading_randomisation(
     target = Target(original.target, original.objective, original.contrast)
     reinit_seconds = time.perf_counter() - start
     wanted = None if only is None else {i % len(stages) for i in only}
+    original_abs, original_signed = ranks(original.values, True), ranks(original.values, False)  # ranked once
     done: list[SanityStage] = []
     stopped = False
     for i, (label, names) in enumerate(stages):
@@ -214,8 +215,8 @@ def cascading_randomisation(
         seconds = time.perf_counter() - t0
         done.append(SanityStage(
             index=i, name=label, modules=names, values=values,
-            spearman_abs=spearman(original.values, values, absolute=True),
-            spearman_signed=spearman(original.values, values, absolute=False),
+            spearman_abs=spearman_of_ranks(original_abs, ranks(values, True)),
+            spearman_signed=spearman_of_ranks(original_signed, ranks(values, False)),
             ssim=ssim(original.values, values), seconds=seconds,
         ))
         progress((i + 1) / len(stages))

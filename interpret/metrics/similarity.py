@@ -6,16 +6,33 @@ from scipy.stats import rankdata
 from skimage.metrics import structural_similarity
 
 
-def spearman(a: np.ndarray, b: np.ndarray, absolute: bool = True) -> float:
-    """Rank correlation of two maps (of their absolute values by default); 0 when one is constant."""
-    a = np.nan_to_num(np.asarray(a, dtype=np.float64)).ravel()
-    b = np.nan_to_num(np.asarray(b, dtype=np.float64)).ravel()
+def ranks(values: np.ndarray, absolute: bool = True) -> np.ndarray:
+    """Centred ranks of a map's pixels (ties share their mean rank): the input of `spearman_of_ranks`.
+
+    One argsort when no two values are equal (the usual case), scipy's tie handling otherwise
+    (ReLU'd maps hold many zeros).
+    """
+    v = np.nan_to_num(np.asarray(values, dtype=np.float64)).ravel()
     if absolute:
-        a, b = np.abs(a), np.abs(b)
-    ra, rb = rankdata(a), rankdata(b)
-    ra, rb = ra - ra.mean(), rb - rb.mean()
+        v = np.abs(v)
+    order = np.argsort(v)
+    ordered = v[order]
+    if np.all(ordered[1:] != ordered[:-1]):
+        r = np.empty(v.size)
+        r[order] = np.arange(1, v.size + 1)
+    else:
+        r = rankdata(v)
+    return r - r.mean()
+
+
+def spearman_of_ranks(ra: np.ndarray, rb: np.ndarray) -> float:
     denom = float(np.sqrt((ra * ra).sum() * (rb * rb).sum()))
     return float((ra * rb).sum() / denom) if denom > 0 else 0.0
+
+
+def spearman(a: np.ndarray, b: np.ndarray, absolute: bool = True) -> float:
+    """Rank correlation of two maps (of their absolute values by default); 0 when one is constant."""
+    return spearman_of_ranks(ranks(a, absolute), ranks(b, absolute))
 
 
 def _unit(values: np.ndarray) -> np.ndarray:
