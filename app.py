@@ -6,11 +6,11 @@ from interpret.ui.sidebar import draw_sidebar
 st.set_page_config(page_title="interpret", page_icon="🔎", layout="wide")
 
 PAGES = [
-    st.Page("pages/overview.py", title="Predictions", icon="🏷️", default=True),
-    st.Page("pages/saliency.py", title="Saliency", icon="🔥"),
-    st.Page("pages/feature_maps.py", title="Feature maps", icon="🧩"),
-    st.Page("pages/mistakes.py", title="Mistakes", icon="❌"),
-    st.Page("pages/trust.py", title="Trust", icon="⚖️"),
+    st.Page("pages/overview.py", title="Predictions", icon=":material/label:", default=True),
+    st.Page("pages/saliency.py", title="Saliency", icon=":material/local_fire_department:"),
+    st.Page("pages/feature_maps.py", title="Feature maps", icon=":material/grid_view:"),
+    st.Page("pages/mistakes.py", title="Mistakes", icon=":material/error:"),
+    st.Page("pages/trust.py", title="Trust", icon=":material/verified:"),
 ]
 
 navigation = st.navigation(PAGES)

@@ -3,16 +3,14 @@ import streamlit as st
 
 from interpret.ui import mistakes_view as view
 from interpret.ui.errors import user_errors
-from interpret.ui.state import current_model, model_error, model_key
+from interpret.ui.page import require_model, start_page
+from interpret.ui.state import model_key
 
-st.title("Mistakes")
-st.caption("Why did it get this wrong? Give labelled images: see the accuracy, what is confused with what, "
+start_page("Mistakes", "Why did it get this wrong? Give labelled images: see the accuracy, what is confused with what, "
            "how far the confidence can be trusted, and explain one mistake against the right answer.")
-lm = current_model()
 image_set = view.set_picker()
-if lm is None:
-    st.error(model_error() or "Choose a model in the sidebar.")
-elif image_set is not None:
+lm = require_model()
+if image_set is not None:
     with user_errors(str(lm.device)):
         ev = view.evaluation(lm, model_key(), image_set)
         if ev is not None:

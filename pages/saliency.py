@@ -2,26 +2,25 @@
 import streamlit as st
 
 from interpret.ui import saliency_view as view
+from interpret.ui import trust_view
 from interpret.ui.errors import user_errors
 from interpret.ui.overview_view import cached_top_k
-from interpret.ui.state import current_image, current_model, model_error, model_key
+from interpret.ui.page import require_image, require_model, start_page
+from interpret.ui.state import model_key
 
-st.title("Saliency")
-st.caption("The gradient of the class score (or of the loss for a chosen label) and other attribution methods, "
-           "as heat maps over the photo. Changing only a display setting never recomputes a map.")
-lm = current_model()
-image = current_image()
-if lm is None:
-    st.error(model_error() or "Choose a model in the sidebar.")
-elif image is None:
-    st.info("Choose a sample photo or upload an image in the sidebar.")
-else:
-    with user_errors(str(lm.device)):
-        predicted = cached_top_k(model_key(), image.sha256, 1, lm, image)[0]["index"]
-        target = view.target_view(lm, predicted)
-        methods = view.method_picker()
-        params, layer = view.settings_view(lm, methods)
-        settings, show_heat = view.display_view()
-        attributions = view.compute_maps(lm, model_key(), image, methods, params, target, layer)
-        shown = view.render_comparison(lm, image, attributions, settings, show_heat)
-        # Hook for issue 6: a 'Trust' table about the maps in `shown` goes here, below the comparison.
+start_page("Saliency", "The gradient of the class score (or of the loss for a chosen label) and other attribution "
+           "methods, as heat maps over the photo. Changing only a display setting never recomputes a map.")
+lm = require_model()
+image = require_image()
+with user_errors(str(lm.device)):
+    predicted = cached_top_k(model_key(), image.sha256, 1, lm, image)[0]["index"]
+    target = view.target_view(lm, predicted)
+    methods = view.method_picker()
+    params, layer = view.settings_view(lm, methods)
+    settings, show_heat = view.display_view()
+    attributions = view.compute_maps(lm, model_key(), image, methods, params, target, layer)
+    shown = view.render_comparison(lm, image, attributions, settings, show_heat)
+    if shown and st.toggle("Trust: faithfulness and sanity of these maps", value=False, key="saliency-trust-on",
+                           help="Deletion/insertion beside random, Gaussian and edge maps, and whether each map "
+                                "survives a randomised classifier. Details on the Trust page."):
+        trust_view.render_trust_table(lm, image, shown, key="saliency-trust")
