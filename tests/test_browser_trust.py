@@ -17,7 +17,7 @@ def test_trust_table_curves_and_sanity_verdicts(app_page):
     expect(app_page.get_by_text("Deletion and insertion curves").first).to_be_visible()
     expect(app_page.locator("[data-testid='stVegaLiteChart']")).to_have_count(2)
     app_page.get_by_role("button", name="Run the sanity check").click()
-    expect(app_page.get_by_text(re.compile(r"(passes|flagged)$")).first).to_be_visible(timeout=600_000)
+    expect(app_page.get_by_text(re.compile(r"— .+ (passes|flagged)")).first).to_be_visible(timeout=600_000)
     expect(app_page.get_by_text("Guided Backprop").last).to_be_visible()
     expect(app_page.locator("[data-testid='stImage']").first).to_be_visible()
     expect(app_page.locator("[data-testid='stException']")).to_have_count(0)
