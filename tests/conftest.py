@@ -8,25 +8,6 @@ from browser_support import browser_available, chromium_page, streamlit_server
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "browser: end-to-end test in a real headless Chromium")
-    _run_the_entry_script_on_every_apptest_run()
-
-
-def _run_the_entry_script_on_every_apptest_run() -> None:
-    """Make AppTest rerun app.py (sidebar included) like the real server does.
-
-    Streamlit treats an app with a `pages/` folder as a legacy multipage app until st.navigation runs,
-    and then never again in that process. AppTest forgets this before every run, so from its second
-    run on it executes the page file alone and the shared sidebar vanishes. The real server does not.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.testing.v1 import app_test
-
-    class NavigationPagesManager(PagesManager):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            PagesManager.uses_pages_directory = False
-
-    app_test.PagesManager = NavigationPagesManager
 
 
 @pytest.fixture(scope="session")

@@ -18,3 +18,12 @@ def test_saliency_and_feature_pages_draw_images(app_page):
         open_page(app_page, title)
         expect(app_page.locator("[data-testid='stImage'] img").first).to_be_visible(timeout=120_000)
         expect(app_page.locator("[data-testid='stException']")).to_have_count(0)
+
+
+def test_a_fresh_server_opened_on_a_page_url_shows_that_page_inside_the_app():
+    from browser_support import chromium_page, streamlit_server
+
+    with streamlit_server() as url, chromium_page(f"{url}/feature_maps") as page:
+        expect(page.get_by_role("heading", name="Feature maps").first).to_be_visible()
+        expect(page.get_by_text("Sample photos").first).to_be_visible()  # the shared sidebar is there
+        expect(page.get_by_role("link", name="Predictions")).to_have_count(1)  # st.navigation's pages, not the folder's
