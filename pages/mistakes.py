@@ -1,5 +1,4 @@
 """Mistakes: accuracy on a labelled set, its confusions and calibration, and why one mistake happened."""
-import streamlit as st
 
 from interpret.ui import mistakes_view as view
 from interpret.ui.errors import user_errors

@@ -7,7 +7,6 @@ other session's temporary hooks are copied along.
 """
 from __future__ import annotations
 
-import copy
 import threading
 import weakref
 from typing import Callable
@@ -15,6 +14,7 @@ from typing import Callable
 from torch import nn
 
 from ..models import LoadedModel
+from ..models.loaded import freeze, private_model
 
 _COPIES: "weakref.WeakKeyDictionary[LoadedModel, dict[str, nn.Module]]" = weakref.WeakKeyDictionary()
 _LOCKS: dict[tuple[int, str], threading.RLock] = {}
@@ -27,14 +27,12 @@ def private_copy(lm: LoadedModel, kind: str, transform: Callable[[nn.Module], nn
         cached = _COPIES.get(lm, {}).get(kind)
     if cached is not None:
         return cached
-    with lm.lock:  # no foreign hooks exist while we hold the lock, so none are copied
+    with lm.lock:  # held across check and build, so each (model, kind) is built once
         with _GUARD:
             cached = _COPIES.get(lm, {}).get(kind)
         if cached is not None:
             return cached
-        model = transform(copy.deepcopy(lm.model)).eval()
-        for p in model.parameters():
-            p.requires_grad_(False)
+        model = freeze(transform(private_model(lm)))
         with _GUARD:
             _COPIES.setdefault(lm, {})[kind] = model
         return model

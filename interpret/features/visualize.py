@@ -6,7 +6,6 @@ layer never touches the shared model, and the shared model's lock is held only f
 """
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -18,6 +17,7 @@ from torch import nn
 from ..capture import first_tensor, get_module
 from ..errors import LayerError
 from ..models import LoadedModel
+from ..models.loaded import private_model
 from ..spatial import as_grid
 from .parameterization import ImageParam
 from .transforms import robust_transform
@@ -44,12 +44,7 @@ def private_copy(lm: LoadedModel) -> nn.Module:
     """A deepcopy of the shared model that this caller may hook and change freely."""
     if not lm.scriptable:
         raise LayerError("Feature visualisation needs the model's layers; a TorchScript model does not expose them.")
-    with lm.lock:
-        model = copy.deepcopy(lm.model)
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model
+    return private_model(lm)
 
 
 def _channel_value(output: torch.Tensor, channel: int) -> torch.Tensor:

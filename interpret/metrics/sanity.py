@@ -7,7 +7,6 @@ random does not depend on what the model learned there, and is flagged.
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 import threading
 import time
@@ -20,7 +19,7 @@ from torch import nn
 
 from ..attribution import Attribution, Target, attribute
 from ..models import LoadedModel
-from ..models.loaded import freeze
+from ..models.loaded import private_model
 from .similarity import ranks, spearman_of_ranks, ssim
 
 Progress = Callable[[float], None]
@@ -160,9 +159,7 @@ def reinitialise(module: nn.Module, generator: torch.Generator) -> None:
 
 def private_copy(lm: LoadedModel) -> LoadedModel:
     """A deep copy of the model in its own LoadedModel (own lock), frozen and in eval mode."""
-    with lm.lock:
-        model = copy.deepcopy(lm.model)
-    return dataclasses.replace(lm, model=freeze(model), lock=threading.RLock())
+    return dataclasses.replace(lm, model=private_model(lm), lock=threading.RLock())
 
 
 def cascading_randomisation(

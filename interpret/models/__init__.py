@@ -72,10 +72,7 @@ def _zoo_model(source: str, name: str, weights, weights_name: str) -> tuple[nn.M
 
 def _torchscript(data: bytes, filename: str, device: torch.device) -> nn.Module:
     if not is_torchscript(data):
-        try:
-            read_state_dict(data, filename)
-        except ModelLoadError:
-            raise
+        read_state_dict(data, filename)  # refuses unsafe or unreadable files with their own message
         raise ModelLoadError(
             f"'{filename}' holds weights (a state dict), not a whole model: choose its architecture "
             "(torchvision or timm) and give this file as its weights."

@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import pickle
 import zipfile
-from pathlib import Path
 
 import torch
 from torch import nn

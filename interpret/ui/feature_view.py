@@ -5,7 +5,6 @@ layer holds only that layer's activations (one entry per photo shown).
 """
 from __future__ import annotations
 
-import io
 
 import numpy as np
 import streamlit as st

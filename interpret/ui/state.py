@@ -8,7 +8,7 @@ import streamlit as st
 
 from ..errors import InterpretError
 from ..images import InputImage, load_image
-from ..models import LoadedModel, load_model, parse_class_names
+from ..models import LoadedModel, load_model
 from ..samples import load_sample
 
 MODEL_KEY = "interpret_model_request"
