@@ -1,6 +1,7 @@
 """A reduced, seeded run of the ground-truth benchmark (benchmarks/quality.py) as a regression test.
 
-Small data set and short training, one seed, 30 images: the thresholds leave room for that noise.
+Smaller data set and shorter training, one seed, 30 images: the thresholds leave room for that noise
+(this run measured accuracy 0.996, Grad-CAM pointing 0.97, AUROC 0.976, ROAD 0.38).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def results():
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny convolutions: one thread is faster, and much faster on a busy CPU
     try:
-        trained = train_shapes(make_dataset(1500, seed=101), test := make_dataset(240, seed=102), seed=0, epochs=5)
+        trained = train_shapes(make_dataset(1500, seed=101), test := make_dataset(240, seed=102), seed=0, epochs=8)
         scores = evaluate(trained.lm, test, METHODS, images=30, sanity_images=8, percentiles=(20, 50, 80))
     finally:
         torch.set_num_threads(threads)
@@ -30,7 +31,7 @@ def results():
 
 def test_the_small_cnn_learns_the_shapes(results):
     trained, _ = results
-    assert trained.test_accuracy >= 0.85
+    assert trained.test_accuracy >= 0.95
 
 
 def test_metrics_on_reference_maps(results):
@@ -45,11 +46,11 @@ def test_metrics_on_reference_maps(results):
 def test_gradcam_finds_the_object_and_beats_the_references(results):
     _, scores = results
     cam = scores["gradcam"]
-    assert cam.mean("pointing_3px") >= 0.8
-    assert cam.mean("auroc") >= 0.85
+    assert cam.mean("pointing_3px") >= 0.85
+    assert cam.mean("auroc") >= 0.93
     assert cam.mean("insertion") > scores["sobel"].mean("insertion")
     assert cam.mean("insertion") > scores["random"].mean("insertion")
-    assert cam.mean("road") > 0.1
+    assert cam.mean("road") > 0.25
     assert cam.mean("rand_top") < 0.5  # its map changes once the classifier is random
 
 

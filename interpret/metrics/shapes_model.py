@@ -1,9 +1,10 @@
 """A small CNN for the synthetic shapes, trained on the CPU in about a minute, usable as a LoadedModel.
 
-Five conv blocks (conv, batch norm, ReLU; the first two with stride 2, the last two dilated so that
-the last block sees a whole shape),
-global average pooling and a linear classifier: Grad-CAM's default layer is the last block (12 x 12),
-and the sanity check randomises fc, then block5 down to block1.
+Four conv blocks (conv, batch norm, ReLU; the first two followed by 2 x 2 max pooling), global
+average pooling and a linear classifier: Grad-CAM's default layer is the last block (12 x 12), and
+the sanity check randomises fc, then block4 down to block1. Max pooling rather than strided or
+dilated convolutions keeps the last block's receptive field tight (23 px), so its map hugs the
+shape; with strided and dilated blocks Grad-CAM's AUROC stayed at 0.95.
 """
 from __future__ import annotations
 
@@ -23,29 +24,29 @@ from .synthetic import CLASSES, SIZE, ShapesData
 
 
 class ConvBlock(nn.Module):
-    def __init__(self, inputs: int, outputs: int, stride: int = 1, dilation: int = 1):
+    def __init__(self, inputs: int, outputs: int, pool: bool = False):
         super().__init__()
-        self.conv = nn.Conv2d(inputs, outputs, 3, stride=stride, padding=dilation, dilation=dilation, bias=False)
+        self.conv = nn.Conv2d(inputs, outputs, 3, padding=1, bias=False)
         self.bn = nn.BatchNorm2d(outputs)
         self.relu = nn.ReLU()
+        self.pool = nn.MaxPool2d(2) if pool else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.relu(self.bn(self.conv(x)))
+        return self.pool(self.relu(self.bn(self.conv(x))))
 
 
 class ShapesNet(nn.Module):
     def __init__(self, classes: int = len(CLASSES), width: int = 16):
         super().__init__()
-        self.block1 = ConvBlock(3, width, stride=2)
-        self.block2 = ConvBlock(width, 2 * width, stride=2)
-        self.block3 = ConvBlock(2 * width, 3 * width)
-        self.block4 = ConvBlock(3 * width, 3 * width, dilation=2)
-        self.block5 = ConvBlock(3 * width, 3 * width, dilation=2)
+        self.block1 = ConvBlock(3, width, pool=True)
+        self.block2 = ConvBlock(width, 2 * width, pool=True)
+        self.block3 = ConvBlock(2 * width, 4 * width)
+        self.block4 = ConvBlock(4 * width, 4 * width)
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(3 * width, classes)
+        self.fc = nn.Linear(4 * width, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.block5(self.block4(self.block3(self.block2(self.block1(x)))))
+        x = self.block4(self.block3(self.block2(self.block1(x))))
         return self.fc(self.pool(x).flatten(1))
 
 
@@ -75,7 +76,7 @@ def accuracy(lm: LoadedModel, data: ShapesData, batch: int = 256) -> tuple[float
     return float((predicted == data.labels).mean()), predicted
 
 
-def train_shapes(train: ShapesData, test: ShapesData, seed: int = 0, epochs: int = 8, width: int = 16,
+def train_shapes(train: ShapesData, test: ShapesData, seed: int = 0, epochs: int = 12, width: int = 16,
                  batch: int = 64, lr: float = 4e-3, progress: Callable[[float], None] | None = None) -> TrainedShapes:
     """Train ShapesNet with Adam and a one-cycle schedule; returns it frozen, as a LoadedModel."""
     start = time.perf_counter()
