@@ -75,3 +75,14 @@ def test_stop_after_the_first_stage(resnet18, x):
     result = cascading_randomisation(resnet18, x, original, progress=calls.append, should_stop=lambda: len(calls) >= 1)
     assert result.stopped and len(result.stages) == 1 and result.total_stages == 10
     assert result.top is not None and result.bottom is None
+
+
+def test_the_verdict_reads_the_median_of_several_random_classifiers(resnet18, x):
+    original = attribute(resnet18, x, "gradcam", 3)
+    result = cascading_randomisation(resnet18, x, original, granularity="group", max_stages=2)
+    top = result.top
+    assert len(top.draws) == 3 and top.spearman_abs == sorted(top.draws)[1]
+    assert result.stages[1].draws == ()  # only the verdict's stage is drawn several times
+    assert "median of 3 random draws" in result.explain()
+    single = cascading_randomisation(resnet18, x, original, granularity="group", max_stages=1, draws=1)
+    assert single.top.draws == () and single.top.spearman_abs in top.draws  # the same seeded first draw

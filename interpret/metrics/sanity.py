@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..attribution import Attribution, Target, attribute
+from ..attribution import REGISTRY, Attribution, Target, attribute
 from ..models import LoadedModel
 from ..models.loaded import private_model
 from .similarity import ranks, spearman_of_ranks, ssim
@@ -25,6 +25,11 @@ from .similarity import ranks, spearman_of_ranks, ssim
 Progress = Callable[[float], None]
 SIMILAR = 0.5  # Spearman at or above this once the top layers are random: the map did not change
 TOP_STAGES = 1  # the verdict looks at the map once this many stages (from the classifier down) are random
+# Random classifiers drawn for the verdict's stage; the verdict reads their median. One draw is a coin
+# toss for CAMs: a CAM is linear in the classifier row, and a random row whose projection on the
+# channels' shared "object energy" is positive gives back nearly the original map (EfficientNet-Lite0,
+# coffee photo: Grad-CAM's Spearman over six single draws ranged from -0.42 to 0.92).
+TOP_DRAWS = 3
 CONTAINERS = (nn.Sequential, nn.ModuleList)
 
 
@@ -39,7 +44,8 @@ class SanityStage:
     spearman_abs: float
     spearman_signed: float
     ssim: float
-    seconds: float  # to recompute the map
+    seconds: float  # to recompute the map (every draw)
+    draws: tuple[float, ...] = ()  # the verdict's similarity for each random draw, when several were made
 
 
 @dataclass(frozen=True)
@@ -56,8 +62,9 @@ class SanityResult:
         """The rank correlation the verdict reads: of the signed maps for signed methods, else of |map|.
 
         (Absolute gradient-like maps keep the image's edges even on a random model, Adebayo et al.'s
-        caveat; their signs do not. On the synthetic benchmark Gradient, IG and SmoothGrad fall to about
-        0 signed while Guided Backprop stays at 0.9 and Guided Grad-CAM at 0.65.)
+        caveat; their signs do not. On the synthetic shapes (12 images, classifier random) Gradient, IG
+        and SmoothGrad fall to 0.03-0.12 signed (0.26-0.50 absolute) while Guided Backprop stays at 0.88
+        and Guided Grad-CAM at 0.62.)
         """
         return stage.spearman_signed if self.signed else stage.spearman_abs
 
@@ -84,10 +91,16 @@ class SanityResult:
         top = self.top
         if top is None:
             return "Stopped before the top layers were randomised."
+        spread = (f" (median of {len(top.draws)} random draws, {min(top.draws):.2f} to {max(top.draws):.2f})"
+                  if len(top.draws) > 1 else "")
         if self.verdict == "flagged":
-            return (f"Flagged: with {top.name} re-initialised the map keeps a rank correlation of {self.similarity(top):.2f} "
-                    "with the original, so it barely depends on what the model learned there.")
-        return f"Passes: with {top.name} re-initialised the map's rank correlation with the original drops to {self.similarity(top):.2f}."
+            why = (" A CAM is the layer's channels weighted by the class: when the channels share one spatial pattern,"
+                   " random weights give it back, so the map shows where the layer is active more than what the class"
+                   " needs." if getattr(REGISTRY.get(self.method), "family", "") == "cam" else "")
+            return (f"Flagged: with {top.name} re-initialised the map keeps a rank correlation of {self.similarity(top):.2f}"
+                    f"{spread} with the original, so it barely depends on what the model learned there.{why}")
+        return (f"Passes: with {top.name} re-initialised the map's rank correlation with the original drops to "
+                f"{self.similarity(top):.2f}{spread}.")
 
 
 def _has_params(module: nn.Module) -> bool:
@@ -173,12 +186,14 @@ def cascading_randomisation(
     only: tuple[int, ...] | None = None,
     granularity: str = "block",
     map_fn: Callable[[LoadedModel], np.ndarray] | None = None,
+    draws: int = TOP_DRAWS,
 ) -> SanityResult:
     """Recompute `original` (same method, target, layer, params) after each randomisation stage.
 
     `only` (stage indices, -1 = the last) limits which stages get a map (the others are still
     randomised, cumulatively); `map_fn(model)` replaces `attribute` for maps that are not a
-    registered method (the reference maps of the benchmarks).
+    registered method (the reference maps of the benchmarks). The verdict's stage is drawn `draws`
+    times and keeps the draw of median similarity (the stages below build on the last draw).
     """
     progress = progress or (lambda fraction: None)
     should_stop = should_stop or (lambda: False)
@@ -192,30 +207,49 @@ def cascading_randomisation(
     reinit_seconds = time.perf_counter() - start
     wanted = None if only is None else {i % len(stages) for i in only}
     original_abs, original_signed = ranks(original.values, True), ranks(original.values, False)  # ranked once
+
+    def reinitialise_all(names: tuple[str, ...]) -> None:
+        nonlocal reinit_seconds
+        t0 = time.perf_counter()
+        for name in names:
+            reinitialise(twin.model.get_submodule(name), generator)
+        reinit_seconds += time.perf_counter() - t0
+
+    def compare(index: int, label: str, names: tuple[str, ...]) -> SanityStage:
+        t0 = time.perf_counter()
+        if map_fn is not None:
+            values = map_fn(twin)
+        else:
+            values = attribute(twin, x, original.method, target, layer=original.layer, params=dict(original.params)).values
+        return SanityStage(
+            index=index, name=label, modules=names, values=values,
+            spearman_abs=spearman_of_ranks(original_abs, ranks(values, True)),
+            spearman_signed=spearman_of_ranks(original_signed, ranks(values, False)),
+            ssim=ssim(original.values, values), seconds=time.perf_counter() - t0,
+        )
+
+    def similarity(stage: SanityStage) -> float:
+        return stage.spearman_signed if original.signed else stage.spearman_abs
+
     done: list[SanityStage] = []
     stopped = False
     for i, (label, names) in enumerate(stages):
         if should_stop():
             stopped = True
             break
-        t0 = time.perf_counter()
-        for name in names:
-            reinitialise(twin.model.get_submodule(name), generator)
-        reinit_seconds += time.perf_counter() - t0
+        reinitialise_all(names)
         if wanted is not None and i not in wanted:
             continue
-        t0 = time.perf_counter()
-        if map_fn is not None:
-            values = map_fn(twin)
-        else:
-            values = attribute(twin, x, original.method, target, layer=original.layer, params=dict(original.params)).values
-        seconds = time.perf_counter() - t0
-        done.append(SanityStage(
-            index=i, name=label, modules=names, values=values,
-            spearman_abs=spearman_of_ranks(original_abs, ranks(values, True)),
-            spearman_signed=spearman_of_ranks(original_signed, ranks(values, False)),
-            ssim=ssim(original.values, values), seconds=seconds,
-        ))
+        stage = compare(i, label, names)
+        if i == TOP_STAGES - 1 and draws > 1:
+            tried = [stage]
+            for _ in range(draws - 1):
+                reinitialise_all(names)
+                tried.append(compare(i, label, names))
+            stage = dataclasses.replace(sorted(tried, key=similarity)[len(tried) // 2],
+                                        seconds=sum(t.seconds for t in tried),
+                                        draws=tuple(similarity(t) for t in tried))
+        done.append(stage)
         progress((i + 1) / len(stages))
     return SanityResult(method=original.method, original=original.values, stages=tuple(done), total_stages=len(stages),
                         reinit_seconds=reinit_seconds, stopped=stopped, signed=original.signed)

@@ -120,6 +120,7 @@ def trust_table(scores: dict[str, dict], sanity: dict[str, SanityResult]) -> pd.
             "deletion − best reference": s["deletion"] - best_deletion,
             "sanity": check.verdict if check is not None else ("model-free" if label in references else ""),
             "Spearman after randomising": check.similarity(top) if top else None,
+            "over the random draws": f"{min(top.draws):.2f} to {max(top.draws):.2f}" if top and top.draws else None,
             "Spearman |·|": top.spearman_abs if top else None,
             "SSIM": top.ssim if top else None,
         })
