@@ -86,3 +86,17 @@ def test_spearman_equals_scipy_with_and_without_ties():
     for absolute in (True, False):
         x, y = (np.abs(a), np.abs(b)) if absolute else (a, b)
         assert spearman(a, b, absolute) == pytest.approx(spearmanr(x.ravel(), y.ravel())[0], abs=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(224, 224), (48, 48), (12, 12), (6, 9)])
+def test_ssim_equals_scikit_image(shape):
+    from skimage.metrics import structural_similarity
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(shape).astype(np.float32)
+    b = a + 0.5 * rng.standard_normal(shape).astype(np.float32)
+    unit = [np.abs(m) / np.abs(m).max() for m in (a, b)]
+    window = min(7, min(shape) if min(shape) % 2 else min(shape) - 1)
+    expected = structural_similarity(*unit, data_range=1.0, win_size=window)
+    assert ssim(a, b) == pytest.approx(expected, abs=1e-6)  # the reference ran in float32
+    assert ssim(a, a) == pytest.approx(1.0)

@@ -170,6 +170,12 @@ def reinitialise(module: nn.Module, generator: torch.Generator) -> None:
                 sub.reset_running_stats()
 
 
+def both_ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ranks of |map| and of the signed map; one sort when the map has no negative value."""
+    absolute = ranks(values, True)
+    return absolute, (absolute if np.min(values) >= 0 else ranks(values, False))
+
+
 def private_copy(lm: LoadedModel) -> LoadedModel:
     """A deep copy of the model in its own LoadedModel (own lock), frozen and in eval mode."""
     return dataclasses.replace(lm, model=private_model(lm), lock=threading.RLock())
@@ -206,7 +212,7 @@ def cascading_randomisation(
     target = Target(original.target, original.objective, original.contrast)
     reinit_seconds = time.perf_counter() - start
     wanted = None if only is None else {i % len(stages) for i in only}
-    original_abs, original_signed = ranks(original.values, True), ranks(original.values, False)  # ranked once
+    original_abs, original_signed = both_ranks(original.values)  # ranked once
 
     def reinitialise_all(names: tuple[str, ...]) -> None:
         nonlocal reinit_seconds
@@ -221,10 +227,11 @@ def cascading_randomisation(
             values = map_fn(twin)
         else:
             values = attribute(twin, x, original.method, target, layer=original.layer, params=dict(original.params)).values
+        absolute, signed = both_ranks(values)
         return SanityStage(
             index=index, name=label, modules=names, values=values,
-            spearman_abs=spearman_of_ranks(original_abs, ranks(values, True)),
-            spearman_signed=spearman_of_ranks(original_signed, ranks(values, False)),
+            spearman_abs=spearman_of_ranks(original_abs, absolute),
+            spearman_signed=spearman_of_ranks(original_signed, signed),
             ssim=ssim(original.values, values), seconds=time.perf_counter() - t0,
         )
 
