@@ -130,10 +130,10 @@ def make_image(rng: np.random.Generator, label: int, distractor: bool, size: int
     image = background.copy()
     mask = _place(rng, CLASSES[label], size, RADIUS, None)
     image[mask] = _colour(rng, float(background[mask].mean()))
-    other = np.zeros_like(mask)
-    placed = _place(rng, "crescent", size, (6, 10), mask) if distractor else None
-    if placed is not None:  # no room left beside a large shape: the image goes without a distractor
-        other = placed
+    other = _place(rng, "crescent", size, (6, 10), mask) if distractor else None
+    if other is None:  # none drawn, or no room beside a large shape
+        other = np.zeros_like(mask)
+    else:
         image[other] = _colour(rng, float(background[other].mean()))
     return (np.clip(image, 0, 1) * 255).round().astype(np.uint8), mask, other
 
