@@ -30,6 +30,7 @@ def test_the_table_scores_every_method_beside_the_three_reference_maps(page):
         assert table[column].between(0, 1).all()
     # the random map is near chance and no map covers the whole class probability
     assert set(table["sanity"][: len(WANTED)]) <= {"passes", "flagged"}
+    assert table["over the random draws"][: len(WANTED)].str.contains(" to ").all()  # the verdict's spread is shown
     assert (table["sanity"][len(WANTED):] == "model-free").all()
 
 
