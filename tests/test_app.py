@@ -1,21 +1,12 @@
 """The app end to end in AppTest: default model, sample photo, predictions, bad inputs, every page."""
 import io
-from pathlib import Path
 
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from app_support import open_app
 from interpret.samples import sample_bytes
-
-TIMEOUT = 180
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
-
-def fresh_app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    return at
 
 
 def texts(at: AppTest) -> str:
@@ -29,7 +20,7 @@ def errors(at: AppTest) -> list[str]:
 
 @pytest.fixture(scope="module")
 def app() -> AppTest:
-    return fresh_app()
+    return open_app()
 
 
 def test_starts_on_the_bundled_model_with_a_sample_photo_and_predictions(app):
@@ -47,7 +38,7 @@ def test_every_page_renders_without_exception(app):
 
 
 def test_a_broken_upload_is_reported_and_the_rest_keeps_working():
-    at = fresh_app()
+    at = open_app()
     at.sidebar.file_uploader(key="sb-uploads").set_value([("broken.jpg", b"\xff\xd8\xff\xe0 not really a jpeg", "image/jpeg")]).run()
     assert not at.exception
     assert any("broken.jpg" in e for e in errors(at))
@@ -55,7 +46,7 @@ def test_a_broken_upload_is_reported_and_the_rest_keeps_working():
 
 
 def test_an_uploaded_photo_is_predicted():
-    at = fresh_app()
+    at = open_app()
     buffer = io.BytesIO()
     Image.open(io.BytesIO(sample_bytes("rocket"))).save(buffer, format="JPEG")
     at.sidebar.file_uploader(key="sb-uploads").set_value([("my_rocket.jpg", buffer.getvalue(), "image/jpeg")]).run()
@@ -65,7 +56,7 @@ def test_an_uploaded_photo_is_predicted():
 
 
 def test_unavailable_weights_give_one_clear_message_and_the_images_stay():
-    at = fresh_app()
+    at = open_app()
     at.sidebar.selectbox(key="sb-source").set_value("torchvision").run()
     # this machine has no network: pretrained weights that are not cached cannot load
     if not any("cannot be reached" in e or "failed" in e for e in errors(at)):
@@ -80,7 +71,7 @@ def test_unavailable_weights_give_one_clear_message_and_the_images_stay():
 
 
 def test_a_model_file_that_does_not_load_is_reported():
-    at = fresh_app()
+    at = open_app()
     at.sidebar.selectbox(key="sb-source").set_value("file").run()
     at.sidebar.file_uploader(key="sb-model-file").set_value(("model.pt", b"garbage", "application/octet-stream")).run()
     assert not at.exception

@@ -2,6 +2,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_support import open_app
 from interpret.layers import default_feature_layer
 
 TIMEOUT = 300
@@ -25,10 +26,7 @@ def healthy(at: AppTest) -> bool:
 
 @pytest.fixture(scope="module")
 def app() -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page("pages/feature_maps.py").run()
-    return at
+    return open_app("pages/feature_maps.py", TIMEOUT)
 
 
 def scope(at: AppTest) -> str:

@@ -1,13 +1,11 @@
 """The Mistakes page in AppTest: the demo set with no upload, and an uploaded zip."""
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_support import open_app
 from test_mistakes_zip import CAT, COFFEE, make_zip
 
 TIMEOUT = 240
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 def texts(at: AppTest) -> str:
@@ -18,10 +16,7 @@ def texts(at: AppTest) -> str:
 
 @pytest.fixture(scope="module")
 def page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page("pages/mistakes.py").run()
-    return at
+    return open_app("pages/mistakes.py", TIMEOUT)
 
 
 def test_demo_set_shows_scores_mistakes_and_a_contrastive_explanation(page):
@@ -63,9 +58,7 @@ def test_every_registered_method_is_offered_and_a_cam_explains_the_mistake(page)
 
 
 def test_an_uploaded_zip_is_evaluated_and_bad_labels_are_reported():
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page("pages/mistakes.py").run()
+    at = open_app("pages/mistakes.py", TIMEOUT)
     at.radio(key="mistakes-source").set_value("zip").run()
     data = make_zip({"espresso/a.png": COFFEE, "tabby/b.png": CAT, "kitty/c.png": CAT, "readme.txt": b"x"})
     at.file_uploader(key="mistakes-zip").set_value([("mine.zip", data, "application/zip")]).run()
@@ -77,9 +70,7 @@ def test_an_uploaded_zip_is_evaluated_and_bad_labels_are_reported():
 
 
 def test_a_bad_zip_is_one_clear_error_and_a_local_folder_works(tmp_path):
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page("pages/mistakes.py").run()
+    at = open_app("pages/mistakes.py", TIMEOUT)
     at.radio(key="mistakes-source").set_value("zip").run()
     at.file_uploader(key="mistakes-zip").set_value([("bad.zip", b"not a zip", "application/zip")]).run()
     assert not at.exception

@@ -1,11 +1,10 @@
 """The Saliency page in AppTest: several methods side by side, and display changes that never recompute."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_support import open_app
 from interpret.attribution import REGISTRY
 from interpret.ui import saliency_view
 
@@ -18,9 +17,7 @@ def images(at: AppTest) -> list:
 
 @pytest.fixture(scope="module")
 def page() -> AppTest:
-    at = AppTest.from_file(str(Path(__file__).parents[1] / "app.py"), default_timeout=300)
-    at.run()
-    at.switch_page("pages/saliency.py").run()
+    at = open_app("pages/saliency.py", 300)
     at.multiselect(key="sal-methods").set_value(METHODS).run()
     assert not at.exception, at.exception
     return at

@@ -1,11 +1,10 @@
 """The Trust page in AppTest on the default model: faithfulness beside reference maps, and sanity verdicts."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_support import open_app
 from interpret.attribution import REGISTRY
 
 WANTED = [m for m in ("gradient", "gradcam", "integrated_gradients", "guided_backprop") if m in REGISTRY]
@@ -13,9 +12,7 @@ WANTED = [m for m in ("gradient", "gradcam", "integrated_gradients", "guided_bac
 
 @pytest.fixture(scope="module")
 def page() -> AppTest:
-    at = AppTest.from_file(str(Path(__file__).parents[1] / "app.py"), default_timeout=400)
-    at.run()
-    at.switch_page("pages/trust.py").run()
+    at = open_app("pages/trust.py", 400)
     at.multiselect(key="trust-methods").set_value(WANTED).run()
     assert not at.exception, at.exception
     return at
