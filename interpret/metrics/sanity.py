@@ -47,6 +47,16 @@ class SanityStage:
     seconds: float  # to recompute the map (every draw)
     draws: tuple[float, ...] = ()  # the verdict's similarity for each random draw, when several were made
 
+    def similarity(self, signed: bool) -> float:
+        """The rank correlation a verdict reads: of the signed maps for signed methods, else of |map|.
+
+        (Absolute gradient-like maps keep the image's edges even on a random model, Adebayo et al.'s
+        caveat; their signs do not. On the synthetic shapes (12 images, classifier random) Gradient, IG
+        and SmoothGrad fall to 0.03-0.12 signed (0.26-0.50 absolute) while Guided Backprop stays at 0.88
+        and Guided Grad-CAM at 0.62.)
+        """
+        return self.spearman_signed if signed else self.spearman_abs
+
 
 @dataclass(frozen=True)
 class SanityResult:
@@ -59,14 +69,8 @@ class SanityResult:
     signed: bool = True  # the method's maps are signed: compare them with their signs
 
     def similarity(self, stage: SanityStage) -> float:
-        """The rank correlation the verdict reads: of the signed maps for signed methods, else of |map|.
-
-        (Absolute gradient-like maps keep the image's edges even on a random model, Adebayo et al.'s
-        caveat; their signs do not. On the synthetic shapes (12 images, classifier random) Gradient, IG
-        and SmoothGrad fall to 0.03-0.12 signed (0.26-0.50 absolute) while Guided Backprop stays at 0.88
-        and Guided Grad-CAM at 0.62.)
-        """
-        return stage.spearman_signed if self.signed else stage.spearman_abs
+        """The rank correlation the verdict reads for this method (see `SanityStage.similarity`)."""
+        return stage.similarity(self.signed)
 
     @property
     def top(self) -> SanityStage | None:
@@ -235,9 +239,6 @@ def cascading_randomisation(
             ssim=ssim(original.values, values), seconds=time.perf_counter() - t0,
         )
 
-    def similarity(stage: SanityStage) -> float:
-        return stage.spearman_signed if original.signed else stage.spearman_abs
-
     done: list[SanityStage] = []
     stopped = False
     for i, (label, names) in enumerate(stages):
@@ -253,9 +254,9 @@ def cascading_randomisation(
             for _ in range(draws - 1):
                 reinitialise_all(names)
                 tried.append(compare(i, label, names))
-            stage = dataclasses.replace(sorted(tried, key=similarity)[len(tried) // 2],
+            stage = dataclasses.replace(sorted(tried, key=lambda t: t.similarity(original.signed))[len(tried) // 2],
                                         seconds=sum(t.seconds for t in tried),
-                                        draws=tuple(similarity(t) for t in tried))
+                                        draws=tuple(t.similarity(original.signed) for t in tried))
         done.append(stage)
         progress((i + 1) / len(stages))
     return SanityResult(method=original.method, original=original.values, stages=tuple(done), total_stages=len(stages),
