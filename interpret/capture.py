@@ -85,7 +85,7 @@ def capture(model: nn.Module, names: list[str], keep_graph: bool = False,
 
 def capture_layers(lm: LoadedModel, x: torch.Tensor, names: list[str]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """One inference forward pass; returns ({layer: output on CPU}, logits on CPU)."""
-    if not lm.scriptable:
+    if not lm.hookable:
         raise LayerError("Layers of a TorchScript model cannot be captured; load the architecture with a weights file instead.")
     with lm.lock, torch.inference_mode(), capture(lm.model, names) as captured:
         logits = lm.model(lm.input_tensor(x))

@@ -35,7 +35,7 @@ def list_layers(lm: LoadedModel) -> tuple[LayerInfo, ...]:
     """Every named module that returns a tensor, in the order its output is produced."""
     if lm in _CACHE:
         return _CACHE[lm]
-    if not lm.scriptable:
+    if not lm.hookable:
         return ()
     shapes: dict[str, tuple[int, ...]] = {}
     order: list[str] = []

@@ -48,7 +48,7 @@ def test_scores_agree_with_each_other(evaluation):
     acc = accuracy(evaluation)
     right = evaluation.top_index[:, 0] == evaluation.labels
     assert acc.top1 == pytest.approx(right.mean())
-    assert acc.top5 >= acc.top1
+    assert acc.top_k >= acc.top1
     rows = per_class(evaluation)
     assert sum(r["images"] for r in rows) == acc.count
     assert sum(r["correct"] for r in rows) == right.sum()

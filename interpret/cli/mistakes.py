@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         print_json(report)
         return 0
     acc = accuracy(ev)
-    print(f"{report['set']}: {acc.count} images · top-1 {acc.top1:.1%} · top-{acc.k} {acc.top5:.1%} · ECE {report['ece']:.3f}")
+    print(f"{report['set']}: {acc.count} images · top-1 {acc.top1:.1%} · top-{acc.k} {acc.top_k:.1%} · ECE {report['ece']:.3f}")
     for line in report["unmatched_labels"]:
         print(f"left out: {line}")
     for path, why in report["unreadable"].items():

@@ -29,7 +29,7 @@ def grad_x_activation(lm: LoadedModel, x: torch.Tensor, layer: str, target: int 
     target=None takes each image's predicted class (read from `activations.logits`).
     Returns (activations, scores N x C).
     """
-    if not lm.scriptable:
+    if not lm.hookable:
         raise LayerError("Layers of a TorchScript model cannot be captured; load the architecture with a weights file instead.")
     target = target if isinstance(target, Target) or target is None else Target(int(target))
     if target is not None and not 0 <= target.index < lm.num_classes:

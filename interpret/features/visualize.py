@@ -42,7 +42,7 @@ class _Reached(Exception):
 
 def private_copy(lm: LoadedModel) -> nn.Module:
     """A deepcopy of the shared model that this caller may hook and change freely."""
-    if not lm.scriptable:
+    if not lm.hookable:
         raise LayerError("Feature visualisation needs the model's layers; a TorchScript model does not expose them.")
     return private_model(lm)
 

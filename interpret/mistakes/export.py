@@ -9,7 +9,7 @@ from .evaluate import FAILED, OK, Evaluation
 from .metrics import accuracy, confusion_pairs, mistakes
 
 COLUMNS = ("path", "label", "true_class", "true_index", "prediction", "prediction_index", "probability",
-           "correct", "true_class_probability", "in_top5", "error")
+           "correct", "true_class_probability", "in_top_k", "error")
 
 
 def result_rows(ev: Evaluation) -> list[dict]:
@@ -22,10 +22,10 @@ def result_rows(ev: Evaluation) -> list[dict]:
             pred = int(ev.top_index[i, 0])
             row.update(prediction=ev.label(pred), prediction_index=pred, probability=round(float(ev.top_prob[i, 0]), 6),
                        correct=pred == int(ev.labels[i]), true_class_probability=round(float(ev.true_prob[i]), 6),
-                       in_top5=bool((ev.top_index[i, :k] == ev.labels[i]).any()), error="")
+                       in_top_k=bool((ev.top_index[i, :k] == ev.labels[i]).any()), error="")
         elif ev.status[i] == FAILED:
             row.update(prediction="", prediction_index="", probability="", correct="", true_class_probability="",
-                       in_top5="", error=ev.errors.get(path, "could not be decoded"))
+                       in_top_k="", error=ev.errors.get(path, "could not be decoded"))
         else:
             continue
         rows.append(row)
@@ -47,7 +47,7 @@ def summary(ev: Evaluation, top_mistakes: int = 20) -> dict:
         "set": ev.set_name,
         "images": acc.count,
         "top1": acc.top1,
-        f"top{acc.k}": acc.top5,
+        f"top{acc.k}": acc.top_k,
         "ece": calibration(ev).ece,
         "confusion_pairs": [{"true": ev.label(t), "predicted": ev.label(p), "count": n} for t, p, n in confusion_pairs(ev)],
         "mistakes": [{"path": ev.paths[i], "true": ev.label(int(ev.labels[i])), "predicted": ev.label(int(ev.top_index[i, 0])),

@@ -12,7 +12,7 @@ from .evaluate import Evaluation
 @dataclass(frozen=True)
 class Accuracy:
     top1: float
-    top5: float
+    top_k: float
     count: int
     k: int  # the k of "top-k" actually stored (5 unless the model has fewer classes)
 
@@ -41,8 +41,8 @@ def accuracy(ev: Evaluation) -> Accuracy:
     if not len(ok):
         return Accuracy(0.0, 0.0, 0, k)
     top1 = float(correct(ev)[ok].mean())
-    top5 = float((ev.top_index[ok, :k] == ev.labels[ok, None]).any(1).mean())
-    return Accuracy(top1, top5, len(ok), k)
+    top_k = float((ev.top_index[ok, :k] == ev.labels[ok, None]).any(1).mean())
+    return Accuracy(top1, top_k, len(ok), k)
 
 
 def per_class(ev: Evaluation) -> list[dict]:

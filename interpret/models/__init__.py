@@ -6,6 +6,7 @@ Specs: `bundled:efficientnet_lite0` (default, offline), `torchvision:NAME`, `tim
 """
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 
@@ -109,7 +110,7 @@ def load_model(
     """Build, load, freeze and move a model; raise ModelLoadError with a readable message on failure."""
     dev = resolve_device(device)
     source, name = parse_spec(spec)
-    scriptable = True
+    hookable = True
     if source == "bundled":
         model, pre = load_bundled(name)
         categories = None
@@ -118,10 +119,24 @@ def load_model(
     else:
         data, filename = _read(weights if weights is not None else name, Path(name).name)
         model = _torchscript(data, filename, dev)
-        pre, categories, scriptable = Preprocessing(), None, False
+        pre, categories, hookable = Preprocessing(), None, False
     model = freeze(model.to(dev))
     outputs = _count_outputs(model, pre, dev)
     if class_names is None and categories is not None and len(categories) == outputs:
         class_names = tuple(categories)
     names = fit_class_names(class_names, outputs) if class_names is not None else default_classes(outputs)
-    return LoadedModel(spec=_label(spec, source, weights, weights_name), model=model, preprocessing=pre, class_names=names, device=dev, scriptable=scriptable)
+    label = _label(spec, source, weights, weights_name)
+    return LoadedModel(spec=label, model=model, preprocessing=pre, class_names=names, device=dev, hookable=hookable,
+                       key=model_key(spec, dev, weights, names))
+
+
+def model_key(spec: str, device: torch.device, weights: str | Path | bytes | None, class_names: tuple[str, ...]) -> str:
+    """A stable identity of a loaded model: the same inputs give the same key in every process."""
+    if isinstance(weights, bytes):
+        weights_id = hashlib.sha256(weights).hexdigest()
+    elif weights is None or weights == "random":
+        weights_id = weights or "pretrained"
+    else:
+        weights_id = hashlib.sha256(Path(weights).read_bytes()).hexdigest()
+    names_id = hashlib.sha256("\n".join(class_names).encode()).hexdigest()
+    return f"{spec.strip()}|{device}|{weights_id}|{names_id}"

@@ -25,8 +25,13 @@ class LoadedModel:
     preprocessing: Preprocessing
     class_names: tuple[str, ...]
     device: torch.device
-    scriptable: bool = True  # False for TorchScript files: no module hooks, no layer capture
+    hookable: bool = True  # False for TorchScript files: no module hooks, no layer capture
+    key: str = ""  # identifies what was loaded (spec, device, weights, class names): the cache key of results
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", f"{self.spec}|{self.device}|{hash(self.class_names):x}")
 
     @property
     def num_classes(self) -> int:

@@ -147,7 +147,7 @@ def scores_view(ev: Evaluation) -> None:
     cols = st.columns(4)
     cols[0].metric("Images", acc.count)
     cols[1].metric("Top-1 accuracy", f"{acc.top1:.1%}")
-    cols[2].metric(f"Top-{acc.k} accuracy", f"{acc.top5:.1%}")
+    cols[2].metric(f"Top-{acc.k} accuracy", f"{acc.top_k:.1%}")
     cols[3].metric("Mistakes", int(len(mistakes(ev))))
     st.caption(f"Expected calibration error {cal.ece:.3f} · {ev.seconds:.1f} s of inference "
                f"({acc.count / max(ev.seconds, 1e-9):.0f} images/s)")
