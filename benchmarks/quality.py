@@ -6,6 +6,7 @@ centre, Sobel, true mask) on the first 150 correctly classified test images (ran
 on the first 40). Prints one Markdown table per seed.
 
     python benchmarks/quality.py                # two seeds in parallel processes, full size
+    python -m benchmarks.quality --help         # the same, as a module
     python benchmarks/quality.py --seeds 0 --images 30 --sanity-images 10
 """
 from __future__ import annotations
@@ -23,9 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from interpret.attribution import REGISTRY  # noqa: E402
-from interpret.metrics.groundtruth import evaluate, format_table  # noqa: E402
-from interpret.metrics.shapes_model import train_shapes  # noqa: E402
-from interpret.metrics.synthetic import make_dataset  # noqa: E402
+from benchmarks.shapes import evaluate, format_table, make_dataset, train_shapes  # noqa: E402
 
 MIN_ACCURACY = 0.95
 

@@ -8,10 +8,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from benchmarks.shapes import evaluate, format_table, make_dataset, train_shapes
 from interpret.attribution import REGISTRY
-from interpret.metrics.groundtruth import evaluate, format_table
-from interpret.metrics.shapes_model import train_shapes
-from interpret.metrics.synthetic import make_dataset
 
 METHODS = [m for m in ("gradient", "gradcam", "guided_backprop", "integrated_gradients") if m in REGISTRY]
 

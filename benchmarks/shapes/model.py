@@ -17,9 +17,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..models import LoadedModel
-from ..models.loaded import freeze
-from ..preprocess import Preprocessing
+from interpret.models import LoadedModel
+from interpret.models.loaded import freeze
+from interpret.preprocess import Preprocessing
+
 from .synthetic import CLASSES, SIZE, ShapesData
 
 

@@ -1,6 +1,6 @@
 """The ground-truth protocol: every map of every method scored against known object masks.
 
-Used by benchmarks/quality.py (full size, two seeds) and by the regression test (reduced). Each
+Used by benchmarks/quality.py (full size, two seeds) and by tests/test_quality_regression.py (reduced). Each
 image is scored by the same metrics for the registered methods and for reference maps (random,
 centre, Sobel and the true mask), so every metric is checked against maps whose score is known.
 """
@@ -13,13 +13,14 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..attribution import REGISTRY, Attribution, attribute
-from ..models import LoadedModel
-from .faithfulness import DEFAULT_STEPS, FaithfulnessProbe
-from .localisation import auroc, mass_accuracy, pointing_game, rank_accuracy
-from .reference import centre_map, random_map, sobel_map
-from .road import PERCENTILES, road
-from .sanity import cascading_randomisation
+from interpret.attribution import REGISTRY, Attribution, attribute
+from interpret.metrics import (FaithfulnessProbe, auroc, centre_map, mass_accuracy, pointing_game, random_map,
+                               rank_accuracy, sobel_map)
+from interpret.metrics.faithfulness import DEFAULT_STEPS
+from interpret.metrics.road import PERCENTILES, road
+from interpret.metrics.sanity import cascading_randomisation
+from interpret.models import LoadedModel
+
 from .synthetic import ShapesData
 
 REFERENCES = ("random", "centre", "sobel", "mask")
@@ -108,14 +109,3 @@ def evaluate(lm: LoadedModel, data: ShapesData, methods: list[str] | None = None
         progress((n + 1) / len(chosen))
     return results
 
-
-def format_table(results: dict[str, MethodScores], title: str = "") -> str:
-    """A Markdown table, one row per method or reference map."""
-    head = "| method | " + " | ".join(COLUMNS) + " | s/map |"
-    lines = ([f"**{title}**", ""] if title else []) + [head, "|" + "---|" * (len(COLUMNS) + 2)]
-    for name, scores in results.items():
-        count = max(1, len(scores.values["auroc"]))
-        cells = " | ".join(f"{scores.mean(c):.3f}" for c in COLUMNS)
-        label = f"*{name}*" if name in REFERENCES else name
-        lines.append(f"| {label} | {cells} | {scores.seconds / count:.3f} |")
-    return "\n".join(lines)
