@@ -7,7 +7,8 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw
 
-MODES = ("absolute", "positive", "negative", "signed")
+from .signs import select
+
 DIVERGING = "RdBu_r"
 
 
@@ -19,29 +20,16 @@ def colormap_lut(name: str) -> np.ndarray:
     return (matplotlib.colormaps[name](np.linspace(0, 1, 256))[:, :3] * 255).round().astype(np.uint8)
 
 
-def select(values: np.ndarray, mode: str) -> np.ndarray:
-    """Apply a sign mode: keep the positive part, the negative part (as magnitudes), |v|, or v."""
-    if mode == "positive":
-        return np.maximum(values, 0)
-    if mode == "negative":
-        return np.maximum(-values, 0)
-    if mode == "absolute":
-        return np.abs(values)
-    if mode == "signed":
-        return values
-    raise ValueError(f"mode must be one of {MODES}")
-
-
 def scale_of(values: np.ndarray, mode: str, clip_percentile: float = 99.5) -> float:
     """The magnitude mapped to full colour: a high percentile of |selected values| (robust to outliers)."""
-    selected = np.abs(select(np.nan_to_num(values), mode))
+    selected = np.abs(select(values, mode))
     scale = float(np.percentile(selected, clip_percentile)) if selected.size else 0.0
     return scale if scale > 0 else float(selected.max(initial=0.0))
 
 
 def normalise(values: np.ndarray, mode: str = "absolute", clip_percentile: float = 99.5, scale: float | None = None) -> np.ndarray:
     """Values to [0, 1] (or [-1, 1] for 'signed'), clipped at `scale` (default: the percentile)."""
-    selected = select(np.nan_to_num(values.astype(np.float32)), mode)
+    selected = select(values, mode, np.float32)
     scale = scale_of(values, mode, clip_percentile) if scale is None else scale
     if scale <= 0:
         return np.zeros_like(selected)

@@ -11,7 +11,8 @@ from PIL import Image
 from ..attribution import OBJECTIVES, REGISTRY, Target, attribute, get_method
 from ..layers import layer_info
 from ..predict import top_k
-from ..render import MODES, colorize, overlay
+from ..render import colorize, overlay
+from ..signs import MODES
 from .common import CliError, add_model_arguments, model_from_args, print_json, read_image
 
 

@@ -5,7 +5,7 @@ Torch-level code only (no streamlit); the app, the CLI and the benchmarks all us
 """
 from .faithfulness import Curve, FaithfulnessProbe
 from .localisation import auroc, mass_accuracy, pointing_game, rank_accuracy
-from .ranking import pixel_order, relevance
+from .ranking import pixel_order
 from .reference import REFERENCE_MAPS, centre_map, random_map, reference_maps, sobel_map
 from .road import RoadScore, impute_linear
 from .sanity import SanityResult, SanityStage, cascading_randomisation, randomisation_stages
@@ -14,7 +14,7 @@ from .similarity import spearman, ssim
 __all__ = [
     "Curve", "FaithfulnessProbe", "RoadScore", "impute_linear",
     "auroc", "mass_accuracy", "pointing_game", "rank_accuracy",
-    "pixel_order", "relevance",
+    "pixel_order",
     "REFERENCE_MAPS", "centre_map", "random_map", "reference_maps", "sobel_map",
     "SanityResult", "SanityStage", "cascading_randomisation", "randomisation_stages",
     "spearman", "ssim",

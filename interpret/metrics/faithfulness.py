@@ -15,7 +15,8 @@ import torch
 from torchvision.transforms.functional import gaussian_blur
 
 from ..models import LoadedModel
-from .ranking import pixel_rank, relevance
+from ..signs import select
+from .ranking import pixel_rank
 
 BLUR_KERNEL = 11
 BLUR_SIGMA = 5.0
@@ -72,7 +73,7 @@ class FaithfulnessProbe:
 
     def step_masks(self, values: np.ndarray, counts: np.ndarray, mode: str = "absolute", seed: int = 0) -> torch.Tensor:
         """Boolean K x 1 x H x W masks of the `counts[k]` most relevant pixels."""
-        rank = torch.from_numpy(pixel_rank(relevance(values, mode), seed)).to(self.x.device)
+        rank = torch.from_numpy(pixel_rank(select(values, mode, np.float64), seed)).to(self.x.device)
         counts = torch.as_tensor(np.asarray(counts), device=self.x.device).view(-1, 1, 1, 1)
         return rank[None, None] < counts
 

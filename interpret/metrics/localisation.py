@@ -9,7 +9,8 @@ import numpy as np
 from scipy.ndimage import distance_transform_edt
 from scipy.stats import rankdata
 
-from .ranking import pixel_order, relevance
+from ..signs import select
+from .ranking import pixel_order
 
 
 def _mask(mask: np.ndarray) -> np.ndarray:
@@ -22,7 +23,7 @@ def _mask(mask: np.ndarray) -> np.ndarray:
 def pointing_game(values: np.ndarray, mask: np.ndarray, tolerance: float = 0.0, mode: str = "absolute") -> bool:
     """A hit when the map's maximum lies within `tolerance` pixels of the object (0 = on it)."""
     mask = _mask(mask)
-    rel = relevance(values, mode)
+    rel = select(values, mode, np.float64)
     y, x = np.unravel_index(int(np.argmax(rel)), rel.shape)
     return bool(distance_transform_edt(~mask)[y, x] <= tolerance)
 
@@ -33,20 +34,20 @@ def auroc(values: np.ndarray, mask: np.ndarray, mode: str = "absolute") -> float
     positives, negatives = int(mask.sum()), int((~mask).sum())
     if negatives == 0:
         raise ValueError("the object mask covers the whole image")
-    ranks = rankdata(relevance(values, mode).ravel())
+    ranks = rankdata(select(values, mode, np.float64).ravel())
     return float((ranks[mask].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
 def rank_accuracy(values: np.ndarray, mask: np.ndarray, mode: str = "absolute", seed: int = 0) -> float:
     """Share of the K most relevant pixels that lie on the object, K = the object's size."""
     mask = _mask(mask).ravel()
-    top = pixel_order(relevance(values, mode), seed)[: int(mask.sum())]
+    top = pixel_order(select(values, mode, np.float64), seed)[: int(mask.sum())]
     return float(mask[top].mean())
 
 
 def mass_accuracy(values: np.ndarray, mask: np.ndarray, mode: str = "absolute") -> float:
     """Share of the (positive) relevance that falls on the object; 0 for an all-zero map."""
     mask = _mask(mask)
-    rel = np.maximum(relevance(values, mode), 0)
+    rel = np.maximum(select(values, mode, np.float64), 0)
     total = float(rel.sum())
     return float(rel[mask].sum() / total) if total > 0 else 0.0

@@ -1,22 +1,11 @@
-"""Which pixels a map calls most relevant, in a reproducible order (ties broken by a seeded shuffle)."""
+"""Which pixels a map calls most relevant, in a reproducible order (ties broken by a seeded shuffle).
+
+The metrics rank `interpret.signs.select(values, mode, np.float64)`: |map| by default (fair to signed
+gradient maps), or one sign's part, or the signed values.
+"""
 from __future__ import annotations
 
 import numpy as np
-
-RELEVANCE_MODES = ("absolute", "positive", "signed")
-
-
-def relevance(values: np.ndarray, mode: str = "absolute") -> np.ndarray:
-    """The per-pixel relevance a metric ranks by: |map| (default, fair to signed gradient maps),
-    its positive part, or the signed values themselves."""
-    values = np.nan_to_num(np.asarray(values, dtype=np.float64))
-    if mode == "absolute":
-        return np.abs(values)
-    if mode == "positive":
-        return np.maximum(values, 0)
-    if mode == "signed":
-        return values
-    raise ValueError(f"mode must be one of {RELEVANCE_MODES}")
 
 
 def pixel_order(values: np.ndarray, seed: int = 0) -> np.ndarray:

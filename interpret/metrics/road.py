@@ -20,8 +20,9 @@ import scipy.sparse as sp
 import torch
 from scipy.sparse.linalg import splu
 
+from ..signs import select
 from .faithfulness import FaithfulnessProbe
-from .ranking import pixel_rank, relevance
+from .ranking import pixel_rank
 
 PERCENTILES = (10, 20, 30, 40, 50, 60, 70, 80, 90)
 NOISE = 0.01
@@ -97,7 +98,7 @@ def road(probe: FaithfulnessProbe, values: np.ndarray, percentiles: tuple[int, .
          noise: float = NOISE, mode: str = "absolute", seed: int = 0) -> RoadScore:
     """ROAD MoRF / LeRF probabilities of the probe's class for one map: one batched forward pass."""
     total = int(np.prod(probe.shape))
-    rank = pixel_rank(relevance(values, mode), seed)
+    rank = pixel_rank(select(values, mode, np.float64), seed)
     counts = np.array([int(round(p / 100 * total)) for p in percentiles])
     most = rank[None] < counts[:, None, None]
     least = rank[None] >= (total - counts)[:, None, None]

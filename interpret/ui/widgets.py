@@ -7,7 +7,7 @@ import streamlit as st
 
 from ..layers import list_layers
 from ..models import LoadedModel
-from ..render import MODES
+from ..signs import MODES
 
 
 def _model_scope(lm: LoadedModel) -> str:
