@@ -1,21 +1,26 @@
-"""Capturing layer outputs with hooks that live only inside a context manager.
+"""The one way to hook a model: record layer outputs inside a context manager, optionally stopping early.
 
 The model is shared by every session, and a hook registered on a shared module fires for every
 thread that runs through it. So each hook here acts only for the thread that registered it (other
 sessions' forward passes go through untouched), and whoever registers hooks also holds the model's
-lock until they are removed (see LoadedModel).
+lock (or a private copy's lock, see interpret.models.private) until they are removed.
+
+`stop=True` ends the forward pass as soon as every requested layer has produced its output (as
+baukit's `Trace(stop=True)`): callers that need an early layer do not pay for the rest of the network.
 """
 from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 import torch
 from torch import nn
 
 from .errors import LayerError
 from .models import LoadedModel
+
+KEEPS = ("clone", "graph", "leaf", "shape")
 
 
 def get_module(model: nn.Module, name: str) -> nn.Module:
@@ -41,19 +46,52 @@ def _replace_first(output, tensor):
     return type(output)([tensor, *output[1:]])
 
 
+class _StopForward(Exception):
+    """Raised by a hook once every requested layer has produced its output; caught by `capture`."""
+
+
+class Captured(dict):
+    """Layer name -> captured output, filled during forward passes inside `capture`'s block.
+
+    `order` lists the layers in the order of their first output, `shapes` holds the shape of each
+    layer's first output (batch dimension included), `stopped` tells whether a pass ended early.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.order: list[str] = []
+        self.shapes: dict[str, tuple[int, ...]] = {}
+        self.stopped = False
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the model; its output, or None when the pass stopped after the last requested layer."""
+        try:
+            return self.model(*args, **kwargs)
+        except _StopForward:
+            self.stopped = True
+            return None
+
+
 @contextmanager
-def capture(model: nn.Module, names: list[str], keep_graph: bool = False,
-            leaf: bool = False) -> Iterator[dict[str, torch.Tensor]]:
+def capture(model: nn.Module, names: list[str], keep: str = "clone", stop: bool = False) -> Iterator[Captured]:
     """Record the outputs of the named modules during forward passes inside the block.
 
-    keep_graph=False stores detached clones (a later in-place ReLU cannot overwrite them).
-    keep_graph=True stores the output itself, part of the autograd graph, and feeds a clone
-    downstream, so gradients can be taken with respect to it and in-place ops leave it intact.
-    leaf=True (with keep_graph) stores the output as a new leaf that requires grad: the layers before
-    it record no graph (about a forward pass cheaper) and gradients stop there.
-    Hooks act only for the calling thread and are removed on exit, whatever happens.
+    keep="clone" stores detached clones (a later in-place ReLU cannot overwrite them);
+    keep="graph" stores the output itself, part of the autograd graph, and feeds a clone downstream,
+    so gradients can be taken with respect to it and in-place ops leave it intact;
+    keep="leaf" stores the output as a new leaf that requires grad: the layers before it record no
+    graph (about a forward pass cheaper) and gradients stop there;
+    keep="shape" stores nothing but `order` and `shapes`.
+    A module called twice keeps its last output. stop=True ends a pass once every named layer has
+    produced an output: `captured.run(x)` returns None then, and a bare `model(x)` in the block
+    leaves the block (the rest of it is skipped). Hooks act only for the calling thread and are
+    removed on exit, whatever happens.
     """
-    captured: dict[str, torch.Tensor] = {}
+    if keep not in KEEPS:
+        raise ValueError(f"keep must be one of {KEEPS}, not {keep!r}")
+    captured = Captured(model)
+    wanted = dict.fromkeys(names)  # unique, in the caller's order
     handles = []
     owner = threading.get_ident()
 
@@ -64,33 +102,45 @@ def capture(model: nn.Module, names: list[str], keep_graph: bool = False,
             tensor = first_tensor(output)
             if tensor is None:
                 return None
-            if keep_graph:
-                if leaf:
-                    tensor = tensor.detach().requires_grad_(True)
+            if name not in captured.shapes:
+                captured.shapes[name] = tuple(tensor.shape)
+                captured.order.append(name)
+            if keep == "clone":
+                captured[name] = tensor.detach().clone()
+            elif keep == "leaf":
+                tensor = tensor.detach().requires_grad_(True)
                 captured[name] = tensor
-                return _replace_first(output, tensor.clone())
-            captured[name] = tensor.detach().clone()
-            return None
+            elif keep == "graph":
+                captured[name] = tensor
+            if stop and len(captured.shapes) == len(wanted):
+                raise _StopForward
+            return _replace_first(output, tensor.clone()) if keep in ("graph", "leaf") else None
 
         return hook
 
     try:
-        for name in names:
+        for name in wanted:
             handles.append(get_module(model, name).register_forward_hook(make_hook(name)))
         yield captured
+    except _StopForward:
+        captured.stopped = True
     finally:
         for handle in handles:
             handle.remove()
 
 
-def capture_layers(lm: LoadedModel, x: torch.Tensor, names: list[str]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """One inference forward pass; returns ({layer: output on CPU}, logits on CPU)."""
+def capture_layers(lm: LoadedModel, x: torch.Tensor, names: list[str],
+                   stop: bool = False) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+    """One inference forward pass; returns ({layer: output on CPU}, logits on CPU).
+
+    stop=True ends the pass after the last requested layer; the logits are None then.
+    """
     if not lm.hookable:
         raise LayerError("Layers of a TorchScript model cannot be captured; load the architecture with a weights file instead.")
-    with lm.lock, torch.inference_mode(), capture(lm.model, names) as captured:
-        logits = lm.model(lm.input_tensor(x))
+    with lm.lock, torch.inference_mode(), capture(lm.model, names, stop=stop) as captured:
+        logits = captured.run(lm.input_tensor(x))
         result = {name: t.cpu() for name, t in captured.items()}
     missing = [n for n in names if n not in result]
     if missing:
         raise LayerError(f"The layer '{missing[0]}' did not produce a tensor in the forward pass.")
-    return result, logits.cpu()
+    return result, None if logits is None else logits.cpu()

@@ -1,14 +1,13 @@
 """The model's layers with their output shapes, and sensible default layers."""
 from __future__ import annotations
 
-import threading
 import weakref
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from .capture import first_tensor
+from .capture import capture
 from .models import LoadedModel
 from .spatial import spatial_kind, token_grid_side
 
@@ -37,33 +36,11 @@ def list_layers(lm: LoadedModel) -> tuple[LayerInfo, ...]:
         return _CACHE[lm]
     if not lm.hookable:
         return ()
-    shapes: dict[str, tuple[int, ...]] = {}
-    order: list[str] = []
-    handles = []
     modules = dict(lm.model.named_modules())
-
-    owner = threading.get_ident()
-
-    def make_hook(name: str):
-        def hook(module, args, output):
-            tensor = first_tensor(output)
-            if threading.get_ident() == owner and tensor is not None and name not in shapes:
-                shapes[name] = tuple(tensor.shape)
-                order.append(name)
-
-        return hook
-
     size = lm.preprocessing.crop_size
-    with lm.lock:
-        try:
-            for name, module in modules.items():
-                if name:
-                    handles.append(module.register_forward_hook(make_hook(name)))
-            with torch.inference_mode():
-                lm.model(torch.zeros(1, 3, size, size, device=lm.device))
-        finally:
-            for handle in handles:
-                handle.remove()
+    with lm.lock, torch.inference_mode(), capture(lm.model, [n for n in modules if n], keep="shape") as captured:
+        captured.run(torch.zeros(1, 3, size, size, device=lm.device))
+    shapes, order = captured.shapes, captured.order
     layers = tuple(
         LayerInfo(
             name=name,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -16,6 +17,12 @@ _RESAMPLE = {
     "bicubic": Image.Resampling.BICUBIC,
     "lanczos": Image.Resampling.LANCZOS,
 }
+
+
+@lru_cache(maxsize=64)
+def _stats(mean: tuple[float, ...], std: tuple[float, ...], device: str, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    return (torch.tensor(mean, device=device, dtype=dtype).view(1, 3, 1, 1),
+            torch.tensor(std, device=device, dtype=dtype).view(1, 3, 1, 1))
 
 
 @dataclass(frozen=True)
@@ -40,15 +47,28 @@ class Preprocessing:
         image = image.crop((left, top, left + self.crop_size, top + self.crop_size))
         return np.array(image, dtype=np.uint8)
 
+    def stats(self, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, std) as 1x3x1x1 tensors on `device` (built once per device and dtype: never modify them)."""
+        return _stats(tuple(self.mean), tuple(self.std), str(torch.device(device)), dtype)
+
+    def standardise(self, unit: torch.Tensor) -> torch.Tensor:
+        """Pixels in [0, 1] (NCHW tensor) -> the normalised input the model is fed, on the same device."""
+        mean, std = self.stats(unit.device, unit.dtype)
+        return (unit - mean) / std
+
+    def unstandardise(self, x: torch.Tensor) -> torch.Tensor:
+        """A normalised NCHW (or CHW) tensor -> pixels in [0, 1] (not clipped), same device and shape."""
+        mean, std = self.stats(x.device, x.dtype)
+        if x.ndim == 3:
+            mean, std = mean[0], std[0]
+        return x * std + mean
+
     def normalize(self, pixels: np.ndarray) -> torch.Tensor:
         """uint8 HxWx3 (or NxHxWx3) pixels -> normalised float tensor NCHW."""
         x = torch.from_numpy(np.ascontiguousarray(pixels)).float().div_(255.0)
         if x.ndim == 3:
             x = x.unsqueeze(0)
-        x = x.permute(0, 3, 1, 2)
-        mean = torch.tensor(self.mean).view(1, 3, 1, 1)
-        std = torch.tensor(self.std).view(1, 3, 1, 1)
-        return ((x - mean) / std).contiguous()
+        return self.standardise(x.permute(0, 3, 1, 2)).contiguous()
 
     def to_tensor(self, image: Image.Image) -> torch.Tensor:
         """A PIL image -> the 1x3xHxW tensor the model is fed."""
@@ -59,11 +79,10 @@ class Preprocessing:
         x = x.detach().cpu().float()
         if x.ndim == 4:
             x = x[0]
-        mean = torch.tensor(self.mean).view(3, 1, 1)
-        std = torch.tensor(self.std).view(3, 1, 1)
-        pixels = (x * std + mean).clamp(0, 1).mul(255).round().byte()
+        pixels = self.unstandardise(x).clamp(0, 1).mul(255).round().byte()
         return pixels.permute(1, 2, 0).numpy()
 
-    def zero_pixel(self) -> torch.Tensor:
+    def zero_pixel(self, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """The normalised value of a black pixel, per channel (shape 1x3x1x1)."""
-        return (-torch.tensor(self.mean) / torch.tensor(self.std)).view(1, 3, 1, 1)
+        mean, std = self.stats(device, dtype)
+        return -mean / std

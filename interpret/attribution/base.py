@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -16,9 +16,8 @@ import torch.nn.functional as F
 
 from ..errors import InterpretError
 from ..models import LoadedModel
+from ..progress import Progress, report
 from .target import Target
-
-Progress = Callable[[float], None]
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ class Context:
     x: torch.Tensor  # 1 x 3 x H x W, normalised, on the model's device
     target: Target
     layer: str | None = None
-    progress: Progress = field(default=lambda fraction: None)
+    progress: Progress | None = None  # called through interpret.progress.report; may raise Cancelled
 
     def score(self, logits: torch.Tensor) -> torch.Tensor:
         return self.target.score(logits)
@@ -185,12 +184,12 @@ def attribute(
 
         layer = default_cam_layer(lm)
     ctx = Context(lm=lm, x=lm.input_tensor(x[:1]), target=target, layer=layer if impl.uses_layer else None,
-                  progress=progress or (lambda fraction: None))
+                  progress=progress)
     start = time.perf_counter()
     result = impl.compute(ctx, **resolved)
     values = to_input_resolution(result, tuple(x.shape[-2:]))
     seconds = time.perf_counter() - start
-    ctx.progress(1.0)
+    report(ctx.progress, 1.0)
     return Attribution(
         method=method, target=target.index, target_label=lm.label(target.index), params=tuple(resolved.items()),
         values=values, signed=impl.signed, seconds=seconds, layer=ctx.layer, objective=target.objective, contrast=target.contrast,

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from ..capture import capture, capture_layers
 from ..errors import LayerError
 from ..spatial import as_grid
+from ..progress import report
 from .base import AttributionMethod, Context, Param, register
 from .guided import guided_gradient
 
@@ -30,7 +31,7 @@ def _grid(ctx: Context, tensor: torch.Tensor) -> torch.Tensor:
     return grid
 
 
-def _captured(ctx: Context, captured: dict, logits) -> torch.Tensor:
+def _captured(ctx: Context, captured: dict) -> torch.Tensor:
     if ctx.layer not in captured:
         raise LayerError(f"The layer '{ctx.layer}' did not produce a tensor in the forward pass.")
     return captured[ctx.layer]
@@ -42,18 +43,18 @@ def activations_and_gradients(ctx: Context) -> tuple[torch.Tensor, torch.Tensor]
     The output is captured as a leaf: layers before it record no graph, and the backward pass
     covers only the layers after it.
     """
-    with ctx.lm.lock, torch.enable_grad(), capture(ctx.lm.model, [ctx.layer], keep_graph=True, leaf=True) as captured:
+    with ctx.lm.lock, torch.enable_grad(), capture(ctx.lm.model, [ctx.layer], keep="leaf") as captured:
         logits = ctx.lm.model(ctx.x.detach())
-    activation = _captured(ctx, captured, logits)
+    activation = _captured(ctx, captured)
     with torch.enable_grad():
         (grad,) = torch.autograd.grad(ctx.score(logits).sum(), activation)
     return _grid(ctx, activation.detach()).float(), _grid(ctx, grad).float()
 
 
 def activations(ctx: Context) -> torch.Tensor:
-    """The layer's output as a 1 x K x h x w grid (one inference pass, no gradients)."""
-    captured, logits = capture_layers(ctx.lm, ctx.x, [ctx.layer])
-    return _grid(ctx, _captured(ctx, captured, logits)).float().to(ctx.x.device)
+    """The layer's output as a 1 x K x h x w grid (one inference pass up to the layer, no gradients)."""
+    captured, _ = capture_layers(ctx.lm, ctx.x, [ctx.layer], stop=True)
+    return _grid(ctx, _captured(ctx, captured)).float().to(ctx.x.device)
 
 
 class _GradCAMFamily(AttributionMethod):
@@ -204,6 +205,6 @@ class ScoreCAM(AttributionMethod):
                 high = maps.amax((2, 3), keepdim=True)
                 masks = (maps - low) / (high - low + 1e-8)
                 scores[start:start + len(masks)] = ctx.score(ctx.lm.model(ctx.x * masks)).float()
-                ctx.progress(min(1.0, (start + len(masks)) / len(keep)))
+                report(ctx.progress, (start + len(masks)) / len(keep))
         weights = scores.softmax(0)
         return (weights[:, None, None] * a[0, keep]).sum(0).clamp_min(0)

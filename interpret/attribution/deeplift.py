@@ -1,10 +1,11 @@
-"""DeepLIFT (rescale rule) through Captum, on a private copy with one ReLU module per use.
+"""DeepLIFT (rescale rule) through Captum, on a modified copy with one ReLU module per use.
 
 Captum's DeepLift implements the rules well (ReLU rescale, MaxPool, summation-to-delta) but stores
 per-module state in hooks: it refuses modules used twice (torchvision ResNets reuse each block's
-ReLU) and its hooks must never sit on the shared model. So it runs on a private copy, rewritten with
-torch.fx so that every ReLU call has its own module (ReLU6 = ReLU(x) - ReLU(x - 6), so its two kinks
-are both rescaled), under that copy's own lock: the shared model and its lock stay free.
+ReLU) and its hooks must never sit on the shared model. So it runs on a shared variant of the model
+(interpret.models.private, built once per model), rewritten with torch.fx so that every ReLU call
+has its own module (ReLU6 = ReLU(x) - ReLU(x - 6), so its two kinks are both rescaled), under the
+variant's own lock while Captum's hooks exist: the shared model and its lock stay free.
 Captum's own MaxPool rule breaks summation-to-delta for non-zero baselines (measured: 0.05 of a
 0.6 logit difference on ResNet-18 with a black baseline), so max pooling is rewritten as a chain
 max(a, b) = a + ReLU(b - a), which the ReLU rescale rule propagates exactly.
@@ -18,10 +19,12 @@ import torch.nn.functional as F
 from torch import fx, nn
 
 from ..errors import InterpretError
+from ..models import LoadedModel
+from ..models.private import shared_variant
 from .base import AttributionMethod, Context, register
 from .baselines import BASELINE, BLUR, baseline_of
 from .gradients import SEED, generator
-from .private import copy_lock, private_copy, replace_modules
+from .rewrite import replace_modules
 
 SPLIT = (nn.ReLU, nn.MaxPool2d, nn.MaxPool1d, nn.ELU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Softplus)
 FUNCTIONAL_RELU = (F.relu, torch.relu, torch.relu_, F.relu_)
@@ -105,23 +108,25 @@ class _Score(nn.Module):
         return self.objective(self.model(x))[:, None]
 
 
-def split_copy(ctx: Context) -> nn.Module:
+def split_copy(ctx: Context) -> LoadedModel:
+    """The shared model rewritten by `one_module_per_use`, built once per model, with its own lock."""
+
     def transform(model: nn.Module) -> nn.Module:
         try:
             return one_module_per_use(model)
         except Exception as exc:  # torch.fx cannot trace data-dependent control flow
             raise InterpretError(f"DeepLIFT needs a model that torch.fx can trace; this one cannot be traced ({str(exc)[:120]}).") from exc
 
-    return private_copy(ctx.lm, "deeplift", transform)
+    return shared_variant(ctx.lm, "deeplift", transform)
 
 
 def deeplift(ctx: Context, baseline: torch.Tensor) -> torch.Tensor:
     """1 x 3 x H x W attributions for the target score (no convergence delta: it costs another forward)."""
     from captum.attr import DeepLift
 
-    model = split_copy(ctx)
-    with copy_lock(ctx.lm, "deeplift"), torch.enable_grad():
-        attributions = DeepLift(_Score(model, ctx)).attribute(ctx.x.detach().clone(), baselines=baseline, target=0)
+    variant = split_copy(ctx)
+    with variant.lock, torch.enable_grad():  # Captum's hooks live on the variant while its lock is held
+        attributions = DeepLift(_Score(variant.model, ctx)).attribute(ctx.x.detach().clone(), baselines=baseline, target=0)
     return attributions.detach()
 
 

@@ -10,6 +10,7 @@ from typing import Callable
 
 import torch
 
+from ..progress import report
 from .base import AttributionMethod, Context, Param, register
 
 GRAD_BATCH = 8  # samples per forward + backward: bounded memory (ResNet-50 at 224 px < 3 GB), good CPU speed
@@ -31,7 +32,7 @@ def batched_gradients(ctx: Context, count: int, make: Callable[[int, int], torch
         stop = min(count, start + batch)
         inputs = make(start, stop)
         consume(inputs, input_gradient(ctx, inputs), start)
-        ctx.progress(stop / count)
+        report(ctx.progress, stop / count)
 
 
 def generator(ctx: Context, seed: int) -> torch.Generator:

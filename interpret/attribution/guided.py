@@ -2,8 +2,9 @@
 
 Own code rather than Captum's GuidedBackprop / Deconvolution: those register backward hooks on the
 model's ReLU modules, which every other session's pass through the shared model would see. Here a
-private copy (made once per model) has its ReLUs replaced by modules with a custom backward, so the
-pass needs no hooks and no lock, and results never depend on what other threads do.
+shared variant of the model (interpret.models.private, built once per model) has its ReLUs replaced
+by modules with a custom backward, so the pass needs no hooks and no lock, and results never depend
+on what other threads do.
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from torch import nn
 
 from .base import AttributionMethod, Context, register
 from .gradients import input_gradient
-from .private import private_copy, replace_modules
+from ..models.private import shared_variant
+from .rewrite import replace_modules
 
 RELUS = (nn.ReLU, nn.ReLU6)
 
@@ -50,7 +52,7 @@ def modified_copy(ctx: Context, deconv: bool) -> nn.Module:
         return replace_modules(model, lambda m: type(m) in RELUS,
                                lambda m: ModifiedReLU(6.0 if isinstance(m, nn.ReLU6) else None, deconv))
 
-    return private_copy(ctx.lm, "deconvolution" if deconv else "guided_backprop", transform)
+    return shared_variant(ctx.lm, "deconvolution" if deconv else "guided_backprop", transform).model
 
 
 def guided_gradient(ctx: Context, deconv: bool = False) -> torch.Tensor:

@@ -12,6 +12,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from ..progress import report
 from .base import AttributionMethod, Context, Param, register
 from .baselines import BLUR, baseline_of
 from .gradients import SEED, generator
@@ -26,7 +27,7 @@ def batched_scores(ctx: Context, count: int, make, batch: int = FORWARD_BATCH) -
         for start in range(0, count, batch):
             stop = min(count, start + batch)
             scores[start:stop] = ctx.score(ctx.lm.model(make(start, stop))).float()
-            ctx.progress(stop / count)
+            report(ctx.progress, stop / count)
     return scores
 
 
@@ -117,5 +118,5 @@ class RISE(AttributionMethod):
                 shifts = torch.randint(0, ch * cw, (n,), generator=gen, device=x.device).tolist()
                 batch = torch.stack([up[i, 0, s // cw:s // cw + h, s % cw:s % cw + w] for i, s in enumerate(shifts)])
                 total += (score(ctx.lm.model(x * batch[:, None])).view(-1, 1, 1) * batch).sum(0)
-                ctx.progress(min(1.0, (start + n) / masks))
+                report(ctx.progress, (start + n) / masks)
         return total / (masks * keep)

@@ -3,11 +3,11 @@ from .activations import LayerActivations, channels_first, layer_activations
 from .mosaic import PER_PAGE, channel_mosaic, page_count
 from .ranking import SORT_LABELS, SORTS, channel_order, grad_x_activation, sort_keys
 from .stats import ChannelStats, all_channel_stats, channel_stats, histogram
-from .visualize import FeatureVisualization, private_copy, visualize_channel
+from .visualize import FeatureVisualization, visualize_channel
 
 __all__ = [
     "LayerActivations", "channels_first", "layer_activations", "PER_PAGE", "channel_mosaic", "page_count",
     "SORT_LABELS", "SORTS", "channel_order", "grad_x_activation", "sort_keys", "ChannelStats",
-    "all_channel_stats", "channel_stats", "histogram", "FeatureVisualization", "private_copy",
+    "all_channel_stats", "channel_stats", "histogram", "FeatureVisualization",
     "visualize_channel",
 ]

@@ -34,7 +34,7 @@ def grad_x_activation(lm: LoadedModel, x: torch.Tensor, layer: str, target: int 
     target = target if isinstance(target, Target) or target is None else Target(int(target))
     if target is not None and not 0 <= target.index < lm.num_classes:
         raise LayerError(f"Class index {target.index} is out of range: this model has {lm.num_classes} classes.")
-    with lm.lock, torch.enable_grad(), capture(lm.model, [layer], keep_graph=True, leaf=True) as captured:
+    with lm.lock, torch.enable_grad(), capture(lm.model, [layer], keep="leaf") as captured:
         logits = lm.model(lm.input_tensor(x))  # the layer's output is a leaf: no graph is recorded before it
         output = captured.get(layer)
         if output is None:
