@@ -4,9 +4,11 @@ import pytest
 import torch
 
 from interpret.errors import LayerError
-from interpret.features import private_copy, visualize_channel
+from interpret.features import visualize_channel
 from interpret.features.parameterization import ImageParam
 from interpret.features.transforms import robust_transform
+from interpret.models.private import private_copy
+from interpret.progress import Cancelled
 from test_shared_model import untouched
 
 
@@ -24,20 +26,23 @@ def test_optimising_raises_the_channel_activation_on_the_real_model_and_leaves_i
 
 def test_results_are_deterministic_for_a_seed_and_stopping_leaves_nothing_behind(resnet18):
     copy = private_copy(resnet18)
-    kwargs = dict(steps=3, parameterization="pixel", model=copy)
+    kwargs = dict(steps=3, parameterization="pixel", private=copy)
     a = visualize_channel(resnet18, "layer1.0", 3, **kwargs)
     b = visualize_channel(resnet18, "layer1.0", 3, **kwargs)
     np.testing.assert_array_equal(a.image, b.image)
 
-    class Stop(Exception):
-        pass
+    seen = []
 
     def stop(fraction):
-        raise Stop
+        seen.append(fraction)
+        if len(seen) == 2:
+            raise Cancelled
 
-    with pytest.raises(Stop):
-        visualize_channel(resnet18, "layer1.0", 3, steps=50, model=copy, progress=stop)
-    assert not any(m._forward_hooks for m in copy.modules())
+    with pytest.raises(Cancelled):
+        visualize_channel(resnet18, "layer1.0", 3, steps=50, private=copy, progress=stop)
+    assert seen == [1 / 50, 2 / 50]
+    assert not any(m._forward_hooks for m in copy.model.modules())
+    assert not copy.lock._is_owned()
     assert untouched(resnet18)
 
 

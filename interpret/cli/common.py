@@ -23,6 +23,16 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")
 
 
+def add_progress_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--progress", action="store_true",
+                        help="draw a progress bar on stderr (the default when stderr is a terminal)")
+
+
+def wants_progress(args: argparse.Namespace) -> bool:
+    """A progress bar on stderr: asked for, or stderr is a terminal (pipes and tests stay clean)."""
+    return bool(getattr(args, "progress", False)) or sys.stderr.isatty()
+
+
 def model_from_args(args: argparse.Namespace) -> LoadedModel:
     names = None
     if getattr(args, "classes", None):

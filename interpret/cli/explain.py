@@ -11,9 +11,11 @@ from PIL import Image
 from ..attribution import OBJECTIVES, REGISTRY, Target, attribute, get_method
 from ..layers import layer_info
 from ..predict import top_k
+from ..progress import tqdm_progress
 from ..render import colorize, overlay
 from ..signs import MODES
-from .common import CliError, add_model_arguments, model_from_args, print_json, read_image
+from .common import (CliError, add_model_arguments, add_progress_argument, model_from_args, print_json, read_image,
+                     wants_progress)
 
 
 def add_parser(subparsers) -> None:
@@ -30,6 +32,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--cmap", default="inferno", help="colour map of the PNG (default inferno)")
     parser.add_argument("--alpha", type=float, default=0.5, help="opacity of the map over the photo (default 0.5)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_progress_argument(parser)
     add_model_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -52,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     x = lm.preprocessing.to_tensor(image.image)
     index = lm.find_class(args.target) if args.target is not None else top_k(lm, x, 1)[0][0].index
     layer = layer_info(lm, args.layer).name if args.layer and method.uses_layer else None
-    result = attribute(lm, x, method.name, Target(index, args.objective), layer=layer, params=params)
+    with tqdm_progress(method.label, enabled=wants_progress(args)) as progress:
+        result = attribute(lm, x, method.name, Target(index, args.objective), layer=layer, params=params, progress=progress)
     if args.npy:
         np.save(args.npy, result.values)
     if args.out:

@@ -5,9 +5,12 @@ import argparse
 
 import numpy as np
 
-from ..features import SORTS, all_channel_stats, channel_mosaic, channel_order, grad_x_activation, layer_activations
+from ..features import (SORTS, all_channel_stats, channel_mosaic, channel_order, grad_x_activation, layer_activations,
+                        visualize_channel)
 from ..layers import layer_info
-from .common import CliError, add_model_arguments, model_from_args, print_json, read_image
+from ..progress import tqdm_progress
+from .common import (CliError, add_model_arguments, add_progress_argument, model_from_args, print_json, read_image,
+                     wants_progress)
 
 
 def add_parser(subparsers) -> None:
@@ -24,6 +27,11 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--shared-scale", action="store_true", help="one colour scale for every tile of the mosaic")
     parser.add_argument("--npy", help="write the layer's activations (float32, channels first) to this .npy file")
     parser.add_argument("--json", action="store_true", help="print per-channel statistics of the top channels as JSON")
+    parser.add_argument("--visualize", type=int, metavar="CHANNEL",
+                        help="also optimise an image that makes this channel as active as possible (needs --vis-out)")
+    parser.add_argument("--vis-out", help="the PNG for --visualize")
+    parser.add_argument("--steps", type=int, default=128, help="optimisation steps for --visualize (default 128)")
+    add_progress_argument(parser)
     parser.set_defaults(run=run)
 
 
@@ -32,8 +40,13 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--top must be at least 1.")
     if args.target is not None and args.sort != "grad":
         raise CliError("--target only applies to --sort grad.")
-    if args.out and not args.out.lower().endswith(".png"):
-        raise CliError("--out must name a .png file.")
+    for flag, path in (("--out", args.out), ("--vis-out", args.vis_out)):
+        if path and not path.lower().endswith(".png"):
+            raise CliError(f"{flag} must name a .png file.")
+    if (args.visualize is None) != (args.vis_out is None):
+        raise CliError("--visualize CHANNEL and --vis-out FILE.png go together.")
+    if args.steps < 1:
+        raise CliError("--steps must be at least 1.")
     image = read_image(args.image)
     lm = model_from_args(args)
     info = layer_info(lm, args.layer)
@@ -66,6 +79,15 @@ def run(args: argparse.Namespace) -> int:
     summary = {"image": args.image, "layer": args.layer, "type": info.type, "shape": list(values.shape),
                "sort": args.sort, "target": target, "target_label": lm.label(target) if target is not None else None,
                "channels": rows}
+    if args.visualize is not None:
+        with tqdm_progress(f"Visualising channel {args.visualize}", enabled=wants_progress(args)) as progress:
+            vis = visualize_channel(lm, args.layer, args.visualize, steps=args.steps, progress=progress)
+        from PIL import Image
+
+        Image.fromarray(vis.image).save(args.vis_out)
+        summary["visualization"] = {"channel": vis.channel, "steps": len(vis.objective), "out": args.vis_out,
+                                    "first_activation": round(vis.objective[0], 6),
+                                    "last_activation": round(vis.objective[-1], 6), "seconds": round(vis.seconds, 3)}
     if args.json:
         print_json(summary)
         return 0
@@ -74,7 +96,11 @@ def run(args: argparse.Namespace) -> int:
     for row in rows:
         extra = f"  grad x act {row['grad_x_activation']:+.4g}" if "grad_x_activation" in row else ""
         print(f"  channel {row['channel']:>4}  mean {row['mean']:+.4g}  max {row['max']:+.4g}  zeros {row['zeros']:.1%}{extra}")
-    for path, what in ((args.out, "mosaic"), (args.npy, "activations")):
+    if args.visualize is not None:
+        vis_info = summary["visualization"]
+        print(f"channel {args.visualize}: mean activation {vis_info['first_activation']:+.4g} -> "
+              f"{vis_info['last_activation']:+.4g} after {vis_info['steps']} steps")
+    for path, what in ((args.out, "mosaic"), (args.npy, "activations"), (args.vis_out, "visualisation")):
         if path:
             print(f"wrote the {what} to {path}")
     return 0
