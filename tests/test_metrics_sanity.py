@@ -6,7 +6,11 @@ import pytest
 import torch
 
 from interpret.attribution import REGISTRY, attribute
-from interpret.metrics import cascading_randomisation, randomisation_stages, sobel_map
+from interpret.metrics import SanityOptions, Verdict, cascading_randomisation, randomisation_stages, sobel_map
+from interpret.progress import Cancelled
+from interpret.ui.verdicts import explain
+
+GROUPS = SanityOptions(granularity="group")
 
 
 def snapshot(model: torch.nn.Module) -> dict:
@@ -35,7 +39,7 @@ def test_shared_model_is_untouched(resnet18, x, method):
     before = snapshot(resnet18.model)
     original = attribute(resnet18, x, method, 3)
     seen = []
-    result = cascading_randomisation(resnet18, x, original, progress=seen.append, granularity="group")
+    result = cascading_randomisation(resnet18, x, original, GROUPS, progress=seen.append)
     after = resnet18.model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert hooks(resnet18.model) == 0
@@ -50,11 +54,11 @@ def test_shared_model_is_untouched(resnet18, x, method):
 
 def test_randomised_maps_differ_and_similarities_are_consistent(resnet18, x):
     original = attribute(resnet18, x, "gradient", 3)
-    result = cascading_randomisation(resnet18, x, original, granularity="group")
+    result = cascading_randomisation(resnet18, x, original, GROUPS)
     last = result.stages[-1]
     assert not np.allclose(last.values, original.values)
     assert -1 <= last.spearman_signed <= 1 and -1 <= last.spearman_abs <= 1 and last.ssim <= 1
-    again = cascading_randomisation(resnet18, x, original, granularity="group")  # seeded: the same maps
+    again = cascading_randomisation(resnet18, x, original, GROUPS)  # seeded: the same maps
     np.testing.assert_allclose(again.stages[-1].values, last.values, rtol=1e-5, atol=1e-7)
 
 
@@ -63,7 +67,7 @@ def test_a_model_free_map_is_flagged(resnet18, x):
     edges = sobel_map(pixels)
     original = attribute(resnet18, x, "gradient", 3)
     original = type(original)("sobel", 3, "", (), edges, False, 0.0)
-    result = cascading_randomisation(resnet18, x, original, map_fn=lambda twin: edges, only=(0, -1))
+    result = cascading_randomisation(resnet18, x, original, SanityOptions(only=(0, -1)), map_fn=lambda twin: edges)
     assert [s.index for s in result.stages] == [0, 9]
     assert result.stages[0].spearman_abs == pytest.approx(1.0) and result.stages[-1].ssim == pytest.approx(1.0)
     assert result.verdict == "flagged"
@@ -72,17 +76,34 @@ def test_a_model_free_map_is_flagged(resnet18, x):
 def test_stop_after_the_first_stage(resnet18, x):
     original = attribute(resnet18, x, "gradient", 3)
     calls = []
-    result = cascading_randomisation(resnet18, x, original, progress=calls.append, should_stop=lambda: len(calls) >= 1)
+
+    def progress(fraction: float) -> None:
+        calls.append(fraction)
+        raise Cancelled()
+
+    result = cascading_randomisation(resnet18, x, original, progress=progress)
+    assert calls == [pytest.approx(1 / 10)]
     assert result.stopped and len(result.stages) == 1 and result.total_stages == 10
     assert result.top is not None and result.bottom is None
 
 
+def test_stopped_before_the_verdicts_stage_is_incomplete(resnet18, x):
+    original = attribute(resnet18, x, "gradient", 3)
+
+    def cancel(fraction: float) -> None:
+        raise Cancelled()
+
+    result = cascading_randomisation(resnet18, x, original, SanityOptions(only=(-1,)), progress=cancel)
+    assert result.stopped and result.stages == () and result.verdict == Verdict.INCOMPLETE == "incomplete"
+    assert explain(result) == "Stopped before the top layers were randomised."
+
+
 def test_the_verdict_reads_the_median_of_several_random_classifiers(resnet18, x):
     original = attribute(resnet18, x, "gradcam", 3)
-    result = cascading_randomisation(resnet18, x, original, granularity="group", max_stages=2)
+    result = cascading_randomisation(resnet18, x, original, SanityOptions(granularity="group", max_stages=2))
     top = result.top
     assert len(top.draws) == 3 and top.spearman_abs == sorted(top.draws)[1]
     assert result.stages[1].draws == ()  # only the verdict's stage is drawn several times
-    assert "median of 3 random draws" in result.explain()
-    single = cascading_randomisation(resnet18, x, original, granularity="group", max_stages=1, draws=1)
+    assert "median of 3 random draws" in explain(result)
+    single = cascading_randomisation(resnet18, x, original, SanityOptions(granularity="group", max_stages=1, draws=1))
     assert single.top.draws == () and single.top.spearman_abs in top.draws  # the same seeded first draw

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable
-
 import numpy as np
 import torch
 
@@ -18,8 +16,9 @@ from interpret.metrics import (FaithfulnessProbe, auroc, centre_map, mass_accura
                                rank_accuracy, sobel_map)
 from interpret.metrics.faithfulness import DEFAULT_STEPS
 from interpret.metrics.road import PERCENTILES, road
-from interpret.metrics.sanity import cascading_randomisation
+from interpret.metrics.sanity import SanityOptions, cascading_randomisation
 from interpret.models import LoadedModel
+from interpret.progress import Progress, report
 
 from .synthetic import ShapesData
 
@@ -69,10 +68,9 @@ def correctly_classified(lm: LoadedModel, data: ShapesData, count: int) -> np.nd
 
 def evaluate(lm: LoadedModel, data: ShapesData, methods: list[str] | None = None, images: int = 150,
              sanity_images: int = 40, steps: int = DEFAULT_STEPS, percentiles: tuple[int, ...] = PERCENTILES,
-             progress: Callable[[float], None] | None = None) -> dict[str, MethodScores]:
+             progress: Progress | None = None) -> dict[str, MethodScores]:
     """Score every method and reference map on the first `images` correctly classified images."""
     methods = list(REGISTRY) if methods is None else methods
-    progress = progress or (lambda fraction: None)
     chosen = correctly_classified(lm, data, images)
     results = {name: MethodScores(name) for name in [*methods, *REFERENCES]}
     for n, i in enumerate(chosen):
@@ -103,9 +101,9 @@ def evaluate(lm: LoadedModel, data: ShapesData, methods: list[str] | None = None
             for name, values in maps.items():
                 original = originals.get(name) or Attribution(name, label, "", (), values, False, 0.0)
                 map_fn = None if name in originals else (lambda twin, v=values: v)
-                result = cascading_randomisation(lm, x, original, seed=int(i), only=(0, -1), map_fn=map_fn)
+                result = cascading_randomisation(lm, x, original, SanityOptions(seed=int(i), only=(0, -1)), map_fn=map_fn)
                 results[name].add("rand_top", result.stages[0].spearman_abs)
                 results[name].add("rand_all", result.stages[-1].spearman_abs)
-        progress((n + 1) / len(chosen))
+        report(progress, (n + 1) / len(chosen))
     return results
 

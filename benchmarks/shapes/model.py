@@ -11,8 +11,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
-
 import numpy as np
 import torch
 from torch import nn
@@ -20,6 +18,7 @@ from torch import nn
 from interpret.models import LoadedModel
 from interpret.models.loaded import freeze
 from interpret.preprocess import Preprocessing
+from interpret.progress import Progress, report
 
 from .synthetic import CLASSES, SIZE, ShapesData
 
@@ -78,10 +77,9 @@ def accuracy(lm: LoadedModel, data: ShapesData, batch: int = 256) -> tuple[float
 
 
 def train_shapes(train: ShapesData, test: ShapesData, seed: int = 0, epochs: int = 12, width: int = 16,
-                 batch: int = 64, lr: float = 4e-3, progress: Callable[[float], None] | None = None) -> TrainedShapes:
+                 batch: int = 64, lr: float = 4e-3, progress: Progress | None = None) -> TrainedShapes:
     """Train ShapesNet with Adam and a one-cycle schedule; returns it frozen, as a LoadedModel."""
     start = time.perf_counter()
-    progress = progress or (lambda fraction: None)
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
@@ -106,7 +104,7 @@ def train_shapes(train: ShapesData, test: ShapesData, seed: int = 0, epochs: int
             loss.backward()
             optimiser.step()
             schedule.step()
-        progress((epoch + 1) / epochs)
+        report(progress, (epoch + 1) / epochs)
 
     model.zero_grad(set_to_none=True)
     lm = LoadedModel(spec=f"synthetic:shapes (seed {seed})", model=freeze(model), preprocessing=pre,

@@ -4,25 +4,29 @@ The classifier is re-initialised first, then each block down to the first layer,
 a private deep copy of the model (the shared one is never touched). After each stage the same map is
 recomputed and compared with the original: a map that still looks the same once the top layers are
 random does not depend on what the model learned there, and is flagged.
+
+Results are data (similarities, a `Verdict`); the sentences that explain them to a user live in
+`interpret/ui/verdicts.py`.
 """
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..attribution import REGISTRY, Attribution, Target, attribute
+from ..attribution import Attribution, Target, attribute
 from ..models import LoadedModel
-from ..models.loaded import private_model
+from ..models.private import private_copy
+from ..progress import Cancelled, Progress, report
 from .similarity import ranks, spearman_of_ranks, ssim
 
-Progress = Callable[[float], None]
+MapFn = Callable[[LoadedModel], np.ndarray]  # the map of a randomised model (for maps that are not a method's)
 SIMILAR = 0.5  # Spearman at or above this once the top layers are random: the map did not change
 TOP_STAGES = 1  # the verdict looks at the map once this many stages (from the classifier down) are random
 # Random classifiers drawn for the verdict's stage; the verdict reads their median. One draw is a coin
@@ -31,6 +35,14 @@ TOP_STAGES = 1  # the verdict looks at the map once this many stages (from the c
 # coffee photo: Grad-CAM's Spearman over six single draws ranged from -0.42 to 0.92).
 TOP_DRAWS = 3
 CONTAINERS = (nn.Sequential, nn.ModuleList)
+
+
+class Verdict(StrEnum):
+    """What the check says of a method's map (a str: compares and prints as its value)."""
+
+    PASSES = "passes"
+    FLAGGED = "flagged"
+    INCOMPLETE = "incomplete"
 
 
 @dataclass(frozen=True)
@@ -84,27 +96,12 @@ class SanityResult:
         return last if last is not None and last.index == self.total_stages - 1 else None
 
     @property
-    def verdict(self) -> str:
-        """'passes' (the map changes once the top layers are random), 'flagged' or 'incomplete'."""
+    def verdict(self) -> Verdict:
+        """PASSES (the map changes once the top layers are random), FLAGGED, or INCOMPLETE (stopped before)."""
         top = self.top
         if top is None:
-            return "incomplete"
-        return "flagged" if self.similarity(top) >= SIMILAR else "passes"
-
-    def explain(self) -> str:
-        top = self.top
-        if top is None:
-            return "Stopped before the top layers were randomised."
-        spread = (f" (median of {len(top.draws)} random draws, {min(top.draws):.2f} to {max(top.draws):.2f})"
-                  if len(top.draws) > 1 else "")
-        if self.verdict == "flagged":
-            why = (" A CAM is the layer's channels weighted by the class: when the channels share one spatial pattern,"
-                   " random weights give it back, so the map shows where the layer is active more than what the class"
-                   " needs." if getattr(REGISTRY.get(self.method), "family", "") == "cam" else "")
-            return (f"Flagged: with {top.name} re-initialised the map keeps a rank correlation of {self.similarity(top):.2f}"
-                    f"{spread} with the original, so it barely depends on what the model learned there.{why}")
-        return (f"Passes: with {top.name} re-initialised the map's rank correlation with the original drops to "
-                f"{self.similarity(top):.2f}{spread}.")
+            return Verdict.INCOMPLETE
+        return Verdict.FLAGGED if self.similarity(top) >= SIMILAR else Verdict.PASSES
 
 
 def _has_params(module: nn.Module) -> bool:
@@ -180,84 +177,107 @@ def both_ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return absolute, (absolute if np.min(values) >= 0 else ranks(values, False))
 
 
-def private_copy(lm: LoadedModel) -> LoadedModel:
-    """A deep copy of the model in its own LoadedModel (own lock), frozen and in eval mode."""
-    return dataclasses.replace(lm, model=private_model(lm), lock=threading.RLock())
-
-
-def cascading_randomisation(
-    lm: LoadedModel,
-    x: torch.Tensor,
-    original: Attribution,
-    seed: int = 0,
-    progress: Progress | None = None,
-    should_stop: Callable[[], bool] | None = None,
-    max_stages: int | None = None,
-    only: tuple[int, ...] | None = None,
-    granularity: str = "block",
-    map_fn: Callable[[LoadedModel], np.ndarray] | None = None,
-    draws: int = TOP_DRAWS,
-) -> SanityResult:
-    """Recompute `original` (same method, target, layer, params) after each randomisation stage.
+@dataclass(frozen=True)
+class SanityOptions:
+    """The knobs of one check.
 
     `only` (stage indices, -1 = the last) limits which stages get a map (the others are still
-    randomised, cumulatively); `map_fn(model)` replaces `attribute` for maps that are not a
-    registered method (the reference maps of the benchmarks). The verdict's stage is drawn `draws`
-    times and keeps the draw of median similarity (the stages below build on the last draw).
+    randomised, cumulatively); `max_stages` cuts the list of stages; the verdict's stage is drawn
+    `draws` times and keeps the draw of median similarity (the stages below build on the last draw).
     """
-    progress = progress or (lambda fraction: None)
-    should_stop = should_stop or (lambda: False)
-    start = time.perf_counter()
-    twin = private_copy(lm)
-    stages = randomisation_stages(twin.model, granularity)
-    if max_stages is not None:
-        stages = stages[:max_stages]
-    generator = torch.Generator().manual_seed(seed)
-    target = Target(original.target, original.objective, original.contrast)
-    reinit_seconds = time.perf_counter() - start
-    wanted = None if only is None else {i % len(stages) for i in only}
-    original_abs, original_signed = both_ranks(original.values)  # ranked once
 
-    def reinitialise_all(names: tuple[str, ...]) -> None:
-        nonlocal reinit_seconds
-        t0 = time.perf_counter()
+    seed: int = 0
+    granularity: str = "block"
+    max_stages: int | None = None
+    only: tuple[int, ...] | None = None
+    draws: int = TOP_DRAWS
+
+    def stages(self, model: nn.Module) -> list[tuple[str, tuple[str, ...]]]:
+        stages = randomisation_stages(model, self.granularity)
+        return stages if self.max_stages is None else stages[:self.max_stages]
+
+    def wanted(self, index: int, count: int) -> bool:
+        """Whether stage `index` of `count` gets a map."""
+        return self.only is None or index in {i % count for i in self.only}
+
+    def draws_at(self, index: int) -> int:
+        return max(1, self.draws) if index == TOP_STAGES - 1 else 1
+
+
+class Randomiser:
+    """A private copy of the model, re-initialised cumulatively from one seeded generator.
+
+    `seconds` counts the copy and every re-initialisation (the check's cost beyond its maps).
+    """
+
+    def __init__(self, lm: LoadedModel, seed: int):
+        start = time.perf_counter()
+        self.twin = private_copy(lm)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.seconds = time.perf_counter() - start
+
+    def randomise(self, names: tuple[str, ...]) -> None:
+        start = time.perf_counter()
         for name in names:
-            reinitialise(twin.model.get_submodule(name), generator)
-        reinit_seconds += time.perf_counter() - t0
+            reinitialise(self.twin.model.get_submodule(name), self.generator)
+        self.seconds += time.perf_counter() - start
 
-    def compare(index: int, label: str, names: tuple[str, ...]) -> SanityStage:
-        t0 = time.perf_counter()
-        if map_fn is not None:
-            values = map_fn(twin)
-        else:
-            values = attribute(twin, x, original.method, target, layer=original.layer, params=dict(original.params)).values
-        absolute, signed = both_ranks(values)
-        return SanityStage(
-            index=index, name=label, modules=names, values=values,
-            spearman_abs=spearman_of_ranks(original_abs, absolute),
-            spearman_signed=spearman_of_ranks(original_signed, signed),
-            ssim=ssim(original.values, values), seconds=time.perf_counter() - t0,
-        )
 
+def recompute(twin: LoadedModel, x: torch.Tensor, original: Attribution) -> np.ndarray:
+    """The original's method, target, layer and params, on the (randomised) twin."""
+    target = Target(original.target, original.objective, original.contrast)
+    return attribute(twin, x, original.method, target, layer=original.layer, params=dict(original.params)).values
+
+
+def compare(original: Attribution, original_ranks: tuple[np.ndarray, np.ndarray], values: np.ndarray,
+            index: int, label: str, names: tuple[str, ...], seconds: float) -> SanityStage:
+    """One stage's map beside the original: rank correlations (of |map| and signed) and SSIM."""
+    absolute, signed = both_ranks(values)
+    return SanityStage(index=index, name=label, modules=names, values=values,
+                       spearman_abs=spearman_of_ranks(original_ranks[0], absolute),
+                       spearman_signed=spearman_of_ranks(original_ranks[1], signed),
+                       ssim=ssim(original.values, values), seconds=seconds)
+
+
+def median_draw(tried: list[SanityStage], signed: bool) -> SanityStage:
+    """The draw of median similarity, carrying every draw's similarity and their summed time."""
+    if len(tried) == 1:
+        return tried[0]
+    middle = sorted(tried, key=lambda t: t.similarity(signed))[len(tried) // 2]
+    return dataclasses.replace(middle, seconds=sum(t.seconds for t in tried),
+                               draws=tuple(t.similarity(signed) for t in tried))
+
+
+def cascading_randomisation(lm: LoadedModel, x: torch.Tensor, original: Attribution,
+                            options: SanityOptions = SanityOptions(), progress: Progress | None = None,
+                            map_fn: MapFn | None = None) -> SanityResult:
+    """Recompute `original` (same method, target, layer, params) after each randomisation stage.
+
+    `map_fn(twin)` replaces the recomputation for maps that are not a registered method (the
+    reference maps of the benchmarks). `progress(fraction)` is called after each stage; raising
+    `interpret.progress.Cancelled` from it stops the check there, and the result holds the stages
+    finished so far with `stopped=True`.
+    """
+    randomiser = Randomiser(lm, options.seed)
+    stages = options.stages(randomiser.twin.model)
+    map_of = map_fn or (lambda twin: recompute(twin, x, original))
+    original_ranks = both_ranks(original.values)  # ranked once
     done: list[SanityStage] = []
     stopped = False
-    for i, (label, names) in enumerate(stages):
-        if should_stop():
-            stopped = True
-            break
-        reinitialise_all(names)
-        if wanted is not None and i not in wanted:
-            continue
-        stage = compare(i, label, names)
-        if i == TOP_STAGES - 1 and draws > 1:
-            tried = [stage]
-            for _ in range(draws - 1):
-                reinitialise_all(names)
-                tried.append(compare(i, label, names))
-            stage = dataclasses.replace(sorted(tried, key=lambda t: t.similarity(original.signed))[len(tried) // 2],
-                                        seconds=sum(t.seconds for t in tried),
-                                        draws=tuple(t.similarity(original.signed) for t in tried))
-        done.append(stage)
-        progress((i + 1) / len(stages))
+    try:
+        for i, (label, names) in enumerate(stages):
+            randomiser.randomise(names)
+            if options.wanted(i, len(stages)):
+                tried = []
+                for draw in range(options.draws_at(i)):
+                    if draw:
+                        randomiser.randomise(names)
+                    t0 = time.perf_counter()
+                    values = map_of(randomiser.twin)
+                    tried.append(compare(original, original_ranks, values, i, label, names, time.perf_counter() - t0))
+                done.append(median_draw(tried, original.signed))
+            report(progress, (i + 1) / len(stages))
+    except Cancelled:
+        stopped = True
     return SanityResult(method=original.method, original=original.values, stages=tuple(done), total_stages=len(stages),
-                        reinit_seconds=reinit_seconds, stopped=stopped, signed=original.signed)
+                        reinit_seconds=randomiser.seconds, stopped=stopped, signed=original.signed)

@@ -17,11 +17,12 @@ from ..images import InputImage
 from ..metrics import FaithfulnessProbe, reference_maps
 from ..metrics.faithfulness import DEFAULT_STEPS
 from ..metrics.road import road
-from ..metrics.sanity import GRANULARITIES, TOP_STAGES, SanityResult, cascading_randomisation
+from ..metrics.sanity import GRANULARITIES, TOP_STAGES, SanityOptions, SanityResult, cascading_randomisation
 from ..models import LoadedModel
 from ..render import colorize
 from .saliency_view import _not_recorded
 from .state import model_key
+from .verdicts import explain
 
 STOP_KEY = "trust-stopped"
 
@@ -61,7 +62,8 @@ def cached_sanity(model_key: str, sha: str, key: tuple, granularity: str, max_st
                   _progress: Callable[[float], None]) -> SanityResult:
     """The cascading randomisation of one map's method, on a private copy of the model."""
     x = _lm.preprocessing.to_tensor(_image.image)
-    return cascading_randomisation(_lm, x, _attribution, progress=_progress, granularity=granularity, max_stages=max_stages)
+    return cascading_randomisation(_lm, x, _attribution, SanityOptions(granularity=granularity, max_stages=max_stages),
+                                   progress=_progress)
 
 
 def _progress_bar(text: str) -> tuple[Callable[[float], None], "st.delta_generator.DeltaGenerator"]:
@@ -193,5 +195,5 @@ def sanity_section(lm: LoadedModel, image: InputImage, attributions: list[Attrib
     for label, result in results.items():
         icon = "✅" if result.verdict == "passes" else "⚠️"
         st.markdown(f"**{label}** — {icon} {result.verdict}")
-        st.caption(result.explain())
+        st.caption(explain(result))
         sanity_strip(result)
