@@ -1,7 +1,7 @@
 """interpret: why does this image model decide what it decides? Entry point: `streamlit run app.py`."""
 import streamlit as st
 
-from interpret.ui.sidebar import draw_sidebar
+from interpret.ui.shell import app_shell  # light: streamlit only
 
 st.set_page_config(page_title="interpret", page_icon="🔎", layout="wide")
 
@@ -13,6 +13,11 @@ PAGES = [
     st.Page("pages/trust.py", title="Trust", icon=":material/verified:"),
 ]
 
+# Drawn before the heavy imports below: on a cold start the browser shows the pages while torch loads.
 navigation = st.navigation(PAGES)
-draw_sidebar()
-navigation.run()
+
+from interpret.ui.sidebar import draw_sidebar  # noqa: E402  (imports torch: after the navigation on purpose)
+
+with app_shell():
+    draw_sidebar()
+    navigation.run()

@@ -1,4 +1,9 @@
 """Feature maps: browse the model's layers and see what each channel responds to in the photos."""
+# ruff: noqa: E402  (the shell check runs before the heavy imports)
+from interpret.ui.shell import ensure_shell
+
+ensure_shell()
+
 import streamlit as st
 
 from interpret.ui import feature_view as fv

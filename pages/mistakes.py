@@ -1,9 +1,12 @@
 """Mistakes: accuracy on a labelled set, its confusions and calibration, and why one mistake happened."""
+# ruff: noqa: E402  (the shell check runs before the heavy imports)
+from interpret.ui.shell import ensure_shell
+
+ensure_shell()
 
 from interpret.ui import mistakes_view as view
 from interpret.ui.errors import user_errors
 from interpret.ui.page import require_model, start_page
-from interpret.ui.state import model_key
 
 start_page("Mistakes", "Why did it get this wrong? Give labelled images: see the accuracy, what is confused with what, "
            "how far the confidence can be trusted, and explain one mistake against the right answer.")
@@ -11,6 +14,6 @@ image_set = view.set_picker()
 lm = require_model()
 if image_set is not None:
     with user_errors(str(lm.device)):
-        ev = view.evaluation(lm, model_key(), image_set)
+        ev = view.evaluation(lm, image_set)
         if ev is not None:
-            view.report(lm, model_key(), image_set, ev)
+            view.report(lm, image_set, ev)

@@ -1,24 +1,28 @@
 """Saliency: which pixels drive the decision, by several attribution methods side by side."""
+# ruff: noqa: E402  (the shell check runs before the heavy imports)
+from interpret.ui.shell import ensure_shell
+
+ensure_shell()
+
 import streamlit as st
 
 from interpret.ui import saliency_view as view
 from interpret.ui import trust_view
 from interpret.ui.errors import user_errors
-from interpret.ui.overview_view import cached_top_k
+from interpret.ui.maps import compute_maps
 from interpret.ui.page import require_image, require_model, start_page
-from interpret.ui.state import model_key
+from interpret.ui.predictions import predicted_class
 
 start_page("Saliency", "The gradient of the class score (or of the loss for a chosen label) and other attribution "
            "methods, as heat maps over the photo. Changing only a display setting never recomputes a map.")
 lm = require_model()
 image = require_image()
 with user_errors(str(lm.device)):
-    predicted = cached_top_k(model_key(), image.sha256, 1, lm, image)[0]["index"]
-    target = view.target_view(lm, predicted)
+    target = view.target_view(lm, predicted_class(lm, image))
     methods = view.method_picker()
     params, layer = view.settings_view(lm, methods)
     settings, show_heat = view.display_view()
-    attributions = view.compute_maps(lm, model_key(), image, methods, params, target, layer)
+    attributions = compute_maps(lm, image, methods, params, target, layer)
     shown = view.render_comparison(lm, image, attributions, settings, show_heat)
     if shown and st.toggle("Trust: faithfulness and sanity of these maps", value=False, key="saliency-trust-on",
                            help="Deletion/insertion beside random, Gaussian and edge maps, and whether each map "

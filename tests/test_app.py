@@ -85,7 +85,7 @@ def test_the_shared_model_is_left_untouched_by_every_page(app):
         app.switch_page(page).run()
     # AppTest runs the script in this process: the cache holds the very object the pages used
     request = app.session_state["interpret_model_request"]
-    lm = _cached_model(request.key, request)
+    lm = _cached_model(request)
     assert not lm.model.training
     assert all(p.grad is None and not p.requires_grad for p in lm.model.parameters())
     assert not any(m._forward_hooks or m._backward_hooks or m._forward_pre_hooks for m in lm.model.modules())

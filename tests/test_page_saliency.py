@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from app_support import open_app
 from interpret.attribution import REGISTRY
-from interpret.ui import saliency_view
+from interpret.ui import maps
 
 METHODS = ["gradient", "grad_x_input", "guided_backprop", "gradcam", "eigencam"]
 
@@ -35,22 +35,22 @@ def test_one_overlay_and_one_heat_map_per_method(page):
 
 
 def test_display_settings_redraw_from_the_cached_maps(page):
-    before = saliency_view.computations["count"]
+    before = maps.computations["count"]
     page.selectbox(key="sal-display-mode").set_value("signed").run()
     page.selectbox(key="sal-display-cmap").set_value("viridis").run()
     page.slider(key="sal-display-alpha").set_value(0.8).run()
     page.toggle(key="sal-display-shared").set_value(True).run()
     page.toggle(key="sal-heat").set_value(False).run()
     assert not page.exception
-    assert saliency_view.computations["count"] == before  # every map came from st.cache_data
+    assert maps.computations["count"] == before  # every map came from the shared store
     assert len(images(page)) == len(METHODS)
 
 
 def test_the_loss_objective_for_another_class_recomputes(page):
-    before = saliency_view.computations["count"]
+    before = maps.computations["count"]
     page.radio(key="sal-objective").set_value("loss").run()
     assert not page.exception
-    assert saliency_view.computations["count"] == before + len(METHODS)
+    assert maps.computations["count"] == before + len(METHODS)
     assert "(loss)" in " ".join(str(image.proto.imgs[0].caption) for image in images(page))
 
 

@@ -1,10 +1,10 @@
 """Streamlit parts of the Feature maps page: layer browser, channel mosaic, one channel, comparisons.
 
-Everything computed is cached per (model key, image sha256, layer[, target]); a page that shows one
-layer holds only that layer's activations (one entry per photo shown).
+Everything computed is cached per (model, photo, layer[, target]): the model and the photo are plain
+arguments keyed by `caching.HASH_FUNCS`. A page that shows one layer holds only that layer's
+activations (one entry per photo shown).
 """
 from __future__ import annotations
-
 
 import numpy as np
 import streamlit as st
@@ -17,10 +17,11 @@ from ..images import InputImage
 from ..layers import LayerInfo, default_cam_layer, default_feature_layer, layer_info, list_layers
 from ..models import LoadedModel
 from ..render import colorize, normalise, overlay
-from .overview_view import cached_top_k
-from .saliency_view import npy_bytes, png_bytes
+from .caching import cache_data
+from .downloads import npy_bytes, png_bytes
+from .predictions import predicted_class
+from .progress_bar import progress_bar
 from .shared_lru import SharedLRU
-from .state import model_key as _model_key
 from .widgets import class_picker
 
 CMAPS = ["viridis", "inferno", "magma", "gray", "jet"]
@@ -29,16 +30,16 @@ CMAPS = ["viridis", "inferno", "magma", "gray", "jet"]
 # ---------------------------------------------------------------- cached computations
 
 
-@st.cache_data(max_entries=48, show_spinner="Capturing the layer…")
-def cached_activations(model_key: str, sha: str, layer: str, _lm: LoadedModel, _image: InputImage) -> LayerActivations:
+@cache_data(max_entries=48, show_spinner="Capturing the layer…")
+def cached_activations(lm: LoadedModel, image: InputImage, layer: str) -> LayerActivations:
     """One photo's activations of one layer (C x H x W or C), from one forward pass."""
-    return layer_activations(_lm, _lm.preprocessing.to_tensor(_image.image), layer)
+    return layer_activations(lm, lm.preprocessing.to_tensor(image.image), layer)
 
 
-@st.cache_data(max_entries=48, show_spinner="Computing gradient × activation…")
-def cached_grad_scores(model_key: str, sha: str, layer: str, target: int, _lm: LoadedModel, _image: InputImage) -> np.ndarray:
+@cache_data(max_entries=48, show_spinner="Computing gradient × activation…")
+def cached_grad_scores(lm: LoadedModel, image: InputImage, layer: str, target: int) -> np.ndarray:
     """Per channel: sum over space of d score(target) / d A * A, for one photo."""
-    _, scores = grad_x_activation(_lm, _lm.preprocessing.to_tensor(_image.image), layer, target)
+    _, scores = grad_x_activation(lm, lm.preprocessing.to_tensor(image.image), layer, target)
     return scores[0]
 
 
@@ -125,15 +126,14 @@ def order_controls(lm: LoadedModel, image: InputImage, key: str = "fm") -> tuple
     target = None
     if by == "grad":
         with right:
-            predicted = cached_top_k(_model_key(), image.sha256, 1, lm, image)[0]["index"]
-            target = class_picker(lm, f"{key}-target", predicted)
+            target = class_picker(lm, f"{key}-target", predicted_class(lm, image))
     return by, target
 
 
 def ordered(lm: LoadedModel, image: InputImage, layer: str, by: str, target: int | None) -> tuple[LayerActivations, np.ndarray, np.ndarray | None]:
     """(activations, channel order top first, grad × activation scores or None) for one photo and layer."""
-    acts = cached_activations(_model_key(), image.sha256, layer, lm, image)
-    scores = cached_grad_scores(_model_key(), image.sha256, layer, int(target), lm, image) if by == "grad" else None
+    acts = cached_activations(lm, image, layer)
+    scores = cached_grad_scores(lm, image, layer, int(target)) if by == "grad" else None
     return acts, channel_order(acts.image(0), by, scores), scores
 
 
@@ -192,7 +192,7 @@ def across_photos_view(lm: LoadedModel, images: list[InputImage], layer: str, ch
     """The same channel for every loaded photo, side by side (each photo's capture is cached on its own)."""
     pictures, captions = [], []
     for im in images:
-        acts = cached_activations(_model_key(), im.sha256, layer, lm, im)
+        acts = cached_activations(lm, im, layer)
         values = acts.image(0)
         if channel >= values.shape[0]:
             continue
@@ -244,18 +244,17 @@ def visualization_view(lm: LoadedModel, layer: str, channel: int, key: str = "fm
     transforms = cols[3].toggle("Robustness transforms", value=True, key=f"{key}-vis-transforms",
                                 help="random padding, jitter, scale and rotation at every step")
     store = _vis_store()
-    cache_key = f"{_model_key()}|{layer}|{channel}|{steps}|{param}|{decorrelate}|{transforms}"
+    cache_key = f"{lm.key}|{layer}|{channel}|{steps}|{param}|{decorrelate}|{transforms}"
     result = store.get(cache_key)
     if result is None:
         start = st.button(f"Visualise channel {channel} of {layer}", key=f"{key}-vis-run", type="primary")
         st.caption("Runs on this machine's CPU/GPU on a private copy of the model; any click (e.g. Stop) interrupts it.")
         if start:
             st.button("Stop", key=f"{key}-vis-stop")
-            bar = st.progress(0.0, text="Optimising the image…")
-            result = visualize_channel(lm, layer, channel, steps=steps, parameterization=param, decorrelate=decorrelate,
-                                       transforms=transforms, progress=lambda f: bar.progress(f, text=f"Optimising the image… {f:.0%}"))
+            with progress_bar("Optimising the image…") as progress:
+                result = visualize_channel(lm, layer, channel, steps=steps, parameterization=param, decorrelate=decorrelate,
+                                           transforms=transforms, progress=progress)
             store.put(cache_key, result)
-            bar.empty()
     if result is not None:
         left, right = st.columns(2)
         left.image(result.image, width="stretch",

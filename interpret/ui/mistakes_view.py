@@ -16,10 +16,12 @@ from ..mistakes import (ContrastiveExplanation, Evaluation, ImageSet, accuracy, 
                         per_class, result_rows, start, to_csv)
 from ..models import LoadedModel
 from ..render import scale_of
+from .caching import cache_data
 from .errors import show_error, user_errors
-from .saliency_view import param_widgets, shown_image
+from .maps import shown_image
+from .progress_bar import progress_bar
 from .shared_lru import SharedLRU
-from .widgets import display_controls, layer_picker
+from .widgets import display_controls, layer_picker, param_widgets
 
 SOURCES = {"demo": "Demo set (sample photos)", "zip": "Upload a .zip", "path": "Folder, .zip or CSV on this machine"}
 STOPPED_KEY = "mistakes_stopped"
@@ -101,11 +103,11 @@ def _resume() -> None:
     st.session_state.pop(STOPPED_KEY, None)
 
 
-def evaluation(lm: LoadedModel, model_key: str, image_set: ImageSet, batch_size: int = 32) -> Evaluation | None:
+def evaluation(lm: LoadedModel, image_set: ImageSet, batch_size: int = 32) -> Evaluation | None:
     """The set's evaluation, computed once per (model, device, set): batched, with progress and a Stop button.
 
     None when there is nothing to show yet (stopped before the first batch, or no image decodable)."""
-    key = f"{model_key}|{image_set.fingerprint}"
+    key = f"{lm.key}|{image_set.fingerprint}"
     store = _evaluations()
     ev = store.get(key)
     if ev is not None and ev.complete:
@@ -187,15 +189,11 @@ def confusion_view(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, key: st
 
 # ---------------------------------------------------------------- images
 
-@st.cache_data(max_entries=2048, show_spinner=False)
-def _model_view(fingerprint: str, path: str, preprocessing: str, _lm: LoadedModel, _image_set: ImageSet) -> np.ndarray:
-    with _image_set.tree.reader() as read:
-        return _lm.preprocessing.model_view(decode_image(read(path), path))
-
-
+@cache_data(max_entries=2048, show_spinner=False)
 def pixels(lm: LoadedModel, image_set: ImageSet, path: str) -> np.ndarray:
     """The pixels the model saw for one image of the set (decoded again on demand, cached)."""
-    return _model_view(image_set.fingerprint, path, repr(lm.preprocessing), lm, image_set)
+    with image_set.tree.reader() as read:
+        return lm.preprocessing.model_view(decode_image(read(path), path))
 
 
 def caption(ev: Evaluation, i: int, rank: int | None = None) -> str:
@@ -254,15 +252,14 @@ def _explain(lm: LoadedModel, key: str, photo: np.ndarray, predicted: int, true:
     with store.lock(key):
         result = store.get(key)
         if result is None:
-            bar = st.progress(0.0, text=f"Computing {REGISTRY[method].label} for the two classes and their contrast…")
-            result = explain_mistake(lm, lm.preprocessing.normalize(photo), predicted, true, method, objective=objective,
-                                     layer=layer, params=params, progress=lambda f: bar.progress(min(1.0, f)))
-            bar.empty()
+            with progress_bar(f"Computing {REGISTRY[method].label} for the two classes and their contrast…") as progress:
+                result = explain_mistake(lm, lm.preprocessing.normalize(photo), predicted, true, method, objective=objective,
+                                         layer=layer, params=params, progress=progress)
             store.put(key, result)
     return result
 
 
-def explain_view(lm: LoadedModel, model_key: str, image_set: ImageSet, ev: Evaluation, key: str = "mistakes") -> None:
+def explain_view(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, key: str = "mistakes") -> None:
     """One mistake: maps for the predicted and the true class side by side, and 'why A rather than B'."""
     wrong = mistakes(ev)
     if not len(wrong):
@@ -273,7 +270,7 @@ def explain_view(lm: LoadedModel, model_key: str, image_set: ImageSet, ev: Evalu
     method, params, layer, objective = method_controls(lm, key)
     pred, true = int(ev.top_index[i, 0]), int(ev.labels[i])
     photo = pixels(lm, image_set, ev.paths[i])
-    key = "|".join(map(str, (model_key, image_set.fingerprint, ev.paths[i], pred, true, method, sorted(params.items()), layer, objective)))
+    key = "|".join(map(str, (lm.key, image_set.fingerprint, ev.paths[i], pred, true, method, sorted(params.items()), layer, objective)))
     result = _explain(lm, key, photo, pred, true, method, params, layer, objective)
     maps = {"predicted": result.predicted, "true": result.true, "contrast": result.contrast}
     signed = REGISTRY[method].signed
@@ -329,7 +326,7 @@ def results_view(ev: Evaluation) -> None:
                        mime="text/csv", key="mistakes-csv")
 
 
-def report(lm: LoadedModel, model_key: str, image_set: ImageSet, ev: Evaluation) -> None:
+def report(lm: LoadedModel, image_set: ImageSet, ev: Evaluation) -> None:
     """Everything about one evaluated set: notes, scores, and one tab per view."""
     set_notes(image_set, ev)
     scores_view(ev)
@@ -340,7 +337,7 @@ def report(lm: LoadedModel, model_key: str, image_set: ImageSet, ev: Evaluation)
     with wrong:
         mistakes_gallery(lm, image_set, ev)
     with explain, user_errors(str(lm.device)):  # a method that does not fit this model leaves the other tabs drawn
-        explain_view(lm, model_key, image_set, ev)
+        explain_view(lm, image_set, ev)
     with calibration_tab:
         calibration_view(lm, image_set, ev)
     with results:

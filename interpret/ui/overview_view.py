@@ -5,13 +5,8 @@ import streamlit as st
 
 from ..images import InputImage
 from ..models import LoadedModel
-from ..predict import top_k
-
-
-@st.cache_data(max_entries=256, show_spinner=False)
-def cached_top_k(model_key: str, sha: str, k: int, _lm: LoadedModel, _image: InputImage) -> list[dict]:
-    x = _lm.preprocessing.to_tensor(_image.image)
-    return [{"index": p.index, "label": p.label, "prob": p.prob} for p in top_k(_lm, x, k)[0]]
+from ..predict import Prediction
+from .predictions import cached_top_k
 
 
 def model_summary(lm: LoadedModel) -> None:
@@ -31,9 +26,16 @@ def image_and_model_view(lm: LoadedModel, image: InputImage) -> None:
     right.image(seen, caption=f"What the model sees: {seen.shape[1]}×{seen.shape[0]} (de-normalised input tensor)", width="stretch")
 
 
-def predictions_table(rows: list[dict]) -> None:
+def all_images_table(lm: LoadedModel, images: list[InputImage]) -> None:
+    """The top class of every loaded photo, one row each."""
+    table = [{"image": im.name, "prediction": top.label, "probability": top.prob}
+             for im in images for top in cached_top_k(lm, im, 5)[:1]]
+    st.dataframe(table, hide_index=True, width="stretch")
+
+
+def predictions_table(predictions: tuple[Prediction, ...]) -> None:
     st.dataframe(
-        [{"class": r["label"], "index": r["index"], "probability": r["prob"]} for r in rows],
+        [{"class": p.label, "index": p.index, "probability": p.prob} for p in predictions],
         column_config={"probability": st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0, format="%.3f")},
         hide_index=True, width="stretch",
     )

@@ -1,16 +1,17 @@
-"""The opening every page shares: the app shell, a title, and the model and photo it needs."""
+"""The opening every page shares: a title, and the model and photo it needs.
+
+(A page calls `shell.ensure_shell()` before it imports this module: see interpret/ui/shell.py.)
+"""
 from __future__ import annotations
 
 import streamlit as st
 
 from ..images import InputImage
 from ..models import LoadedModel
-from .shell import ensure_shell
 from .state import current_image, current_model, model_error
 
 
 def start_page(title: str, caption: str | None = None) -> None:
-    ensure_shell()
     st.title(title)
     if caption:
         st.caption(caption)

@@ -1,23 +1,45 @@
-"""Make sure a page always runs inside the app shell (sidebar + navigation drawn by app.py)."""
+"""Make sure a page always runs inside the app shell (sidebar + navigation drawn by app.py).
+
+An app with a `pages/` folder starts in Streamlit's legacy multipage mode until `st.navigation` has
+run once in the process: a fresh server's first request for a page URL (or an AppTest run) executes
+that page file alone, without the shared sidebar. app.py runs its pages inside `app_shell()`; a page
+that finds itself outside it runs app.py instead, which draws the shell, switches Streamlit to
+`st.navigation` for good and runs the page from there. Public means only: a thread-local flag (each
+script run has its own thread) and `runpy`. This module imports nothing heavy, so app.py and the
+pages can call it before torch is imported.
+"""
 from __future__ import annotations
 
 import runpy
+import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
+_local = threading.local()
+
+
+@contextmanager
+def app_shell() -> Iterator[None]:
+    """Mark the code inside (app.py's `navigation.run()`) as running inside the app shell."""
+    previous = getattr(_local, "inside", False)
+    _local.inside = True
+    try:
+        yield
+    finally:
+        _local.inside = previous
+
+
+def inside_shell() -> bool:
+    """True while app.py runs a page: the sidebar and the navigation are drawn."""
+    return getattr(_local, "inside", False)
 
 
 def ensure_shell() -> None:
-    """Run app.py instead of this page when Streamlit started the page on its own.
-
-    An app with a `pages/` folder is treated as a legacy multipage app until st.navigation has run once
-    in the process: a fresh server's first request for a page URL (or an AppTest rerun) executes the page
-    file alone, without the shared sidebar. Running the entry script draws the shell, switches Streamlit
-    to st.navigation for good, and runs this page from there.
-    """
-    if PagesManager.uses_pages_directory:
+    """Run app.py instead of this page when Streamlit started the page on its own; call it first in a page."""
+    if not inside_shell():
         runpy.run_path(str(APP), run_name="__main__")
         st.stop()

@@ -10,6 +10,7 @@ from ..errors import InterpretError
 from ..images import InputImage, load_image
 from ..models import LoadedModel, load_model
 from ..samples import load_sample
+from .caching import cache_resource
 
 MODEL_KEY = "interpret_model_request"
 IMAGES_KEY = "interpret_images"
@@ -19,7 +20,8 @@ ERROR_KEY = "interpret_model_error"
 
 @dataclass(frozen=True)
 class ModelRequest:
-    """Everything that identifies a model: its cache key is `key`."""
+    """Everything that identifies a model to load; `key` keys the loading (the loaded model's own
+    `LoadedModel.key` keys every result computed with it)."""
 
     spec: str
     device: str
@@ -34,9 +36,9 @@ class ModelRequest:
         return f"{self.spec}|{self.device}|{weights}|{names}"
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
-def _cached_model(key: str, _request: ModelRequest) -> LoadedModel:
-    request = _request
+@cache_resource(max_entries=4, show_spinner="Loading the model…", hash_funcs={ModelRequest: lambda r: r.key})
+def _cached_model(request: ModelRequest) -> LoadedModel:
+    """The model a request names, loaded once for every session; its results are keyed by `LoadedModel.key`."""
     weights = request.weights_data if request.weights_data is not None else request.weights
     return load_model(request.spec, request.device, weights=weights, weights_name=request.weights or "weights",
                       class_names=request.class_names)
@@ -60,18 +62,13 @@ def current_request() -> ModelRequest | None:
     return st.session_state.get(MODEL_KEY)
 
 
-def model_key() -> str:
-    request = current_request()
-    return request.key if request else ""
-
-
 def current_model() -> LoadedModel | None:
     """The sidebar's model, loaded once per (spec, device, weights) for all sessions; None if it failed."""
     request = current_request()
     if request is None:
         return None
     try:
-        model = _cached_model(request.key, request)
+        model = _cached_model(request)
     except InterpretError as exc:
         st.session_state[ERROR_KEY] = str(exc)
         return None

@@ -1,30 +1,50 @@
 """Trust: faithfulness scores beside reference maps, and the randomisation sanity check, in the app.
 
-Every score is computed once per (model, image sha256, map identity, settings) with st.cache_data;
-the model, the image and the map's values travel as underscore arguments. Maps that are not a
-registered method's (the reference maps) are keyed by their name.
+Scores are computed once per (model, photo, map identity, settings) for every session: faithfulness
+with st.cache_data (it draws nothing), sanity checks in a SharedLRU (they draw a progress bar; a check
+stopped half-way stores nothing, the finished ones stay). Maps that are not a registered method's
+(the reference maps) are keyed by their name. Results stay dataclasses up to the drawing.
 """
 from __future__ import annotations
 
-from typing import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ..attribution import REGISTRY, Attribution
+from ..attribution import REGISTRY, Attribution, Target
 from ..images import InputImage
+from ..layers import default_cam_layer
 from ..metrics import FaithfulnessProbe, reference_maps
-from ..metrics.faithfulness import DEFAULT_STEPS
+from ..metrics.faithfulness import DEFAULT_STEPS, Curve
 from ..metrics.road import road
 from ..metrics.sanity import GRANULARITIES, TOP_STAGES, SanityOptions, SanityResult, cascading_randomisation
 from ..models import LoadedModel
 from ..render import colorize
-from .saliency_view import _not_recorded
-from .state import model_key
+from .caching import cache_data, cache_resource
+from .maps import compute_maps
+from .predictions import predicted_class
+from .progress_bar import progress_bar
+from .shared_lru import SharedLRU
 from .verdicts import explain
 
-STOP_KEY = "trust-stopped"
+PREFERRED = ("gradient", "gradcam", "integrated_gradients", "guided_backprop")
+REFERENCE = "reference: "
+
+
+@dataclass(frozen=True)
+class MapScores:
+    """How faithful one map is: its deletion and insertion curves, and its ROAD score when asked."""
+
+    label: str
+    deletion: Curve
+    insertion: Curve
+    road: float | None = None
+
+    @property
+    def is_reference(self) -> bool:
+        return self.label.startswith(REFERENCE)
 
 
 def identity(a: Attribution) -> tuple:
@@ -32,115 +52,110 @@ def identity(a: Attribution) -> tuple:
     return (a.method, a.params, a.target, a.objective, a.contrast, a.layer)
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _probe(model_key: str, sha: str, _lm: LoadedModel, _image: InputImage) -> FaithfulnessProbe:
+def map_label(a: Attribution) -> str:
+    return REGISTRY[a.method].label if a.method in REGISTRY else a.method
+
+
+@cache_resource(max_entries=16, show_spinner=False)
+def _probe(lm: LoadedModel, image: InputImage) -> FaithfulnessProbe:
     """The image's prediction and blurred copy, shared by every map scored on it."""
-    return FaithfulnessProbe(_lm, _lm.preprocessing.to_tensor(_image.image))
+    return FaithfulnessProbe(lm, lm.preprocessing.to_tensor(image.image))
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def cached_references(model_key: str, sha: str, _lm: LoadedModel, _image: InputImage) -> dict[str, np.ndarray]:
-    return reference_maps(_lm.preprocessing.model_view(_image.image))
+@cache_data(max_entries=16, show_spinner=False)
+def cached_references(lm: LoadedModel, image: InputImage) -> dict[str, np.ndarray]:
+    return reference_maps(lm.preprocessing.model_view(image.image))
 
 
-@st.cache_data(max_entries=1024, show_spinner=False)
-def cached_faithfulness(model_key: str, sha: str, name: str, key: tuple, steps: int, with_road: bool,
-                        _lm: LoadedModel, _image: InputImage, _values: np.ndarray) -> dict:
-    """Deletion and insertion curves (and ROAD if asked) of one map."""
-    probe = _probe(model_key, sha, _lm, _image)
+@cache_data(max_entries=1024, show_spinner=False)
+def cached_faithfulness(lm: LoadedModel, image: InputImage, label: str, key: tuple, steps: int, with_road: bool,
+                        _values: np.ndarray) -> MapScores:
+    """Deletion and insertion curves (and ROAD if asked) of one map, keyed by its identity `key`."""
+    probe = _probe(lm, image)
     deletion, insertion = probe.curves(_values, steps)
-    result = {"fractions": deletion.fractions, "deletion_curve": deletion.probs, "insertion_curve": insertion.probs,
-              "deletion": deletion.auc, "insertion": insertion.auc, "class": _lm.label(probe.target), "road": None}
-    if with_road:
-        result["road"] = road(probe, _values).combined
+    return MapScores(label, deletion, insertion, road(probe, _values).combined if with_road else None)
+
+
+@st.cache_resource
+def _sanity_checks() -> SharedLRU:
+    return SharedLRU(256)
+
+
+def cached_sanity(lm: LoadedModel, image: InputImage, attribution: Attribution, granularity: str,
+                  max_stages: int | None) -> SanityResult:
+    """The cascading randomisation of one map's method on a private copy of the model, once per key."""
+    key = "|".join(map(str, (lm.key, image.sha256, identity(attribution), granularity, max_stages)))
+    store = _sanity_checks()
+    result = store.get(key)
+    if result is None:
+        with store.lock(key), progress_bar(f"Randomising the model for {map_label(attribution)}…") as progress:
+            result = store.get(key)
+            if result is None:
+                x = lm.preprocessing.to_tensor(image.image)
+                result = cascading_randomisation(lm, x, attribution, SanityOptions(granularity=granularity,
+                                                 max_stages=max_stages), progress=progress)
+                if not result.stopped:
+                    store.put(key, result)
     return result
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
-def cached_sanity(model_key: str, sha: str, key: tuple, granularity: str, max_stages: int | None,
-                  _lm: LoadedModel, _image: InputImage, _attribution: Attribution,
-                  _progress: Callable[[float], None]) -> SanityResult:
-    """The cascading randomisation of one map's method, on a private copy of the model."""
-    x = _lm.preprocessing.to_tensor(_image.image)
-    return cascading_randomisation(_lm, x, _attribution, SanityOptions(granularity=granularity, max_stages=max_stages),
-                                   progress=_progress)
-
-
-def _progress_bar(text: str) -> tuple[Callable[[float], None], "st.delta_generator.DeltaGenerator"]:
-    slot = st.empty()
-
-    def progress(fraction: float) -> None:
-        with _not_recorded():
-            slot.progress(min(1.0, max(0.0, fraction)), text=text)
-
-    return progress, slot
+def predicted_label(lm: LoadedModel, image: InputImage) -> str:
+    """The class the faithfulness curves follow: the one predicted on the clean image."""
+    return lm.label(_probe(lm, image).target)
 
 
 def faithfulness_scores(lm: LoadedModel, image: InputImage, attributions: list[Attribution], steps: int,
-                        with_road: bool) -> dict[str, dict]:
-    """Scores by row label: each map, then the three reference maps."""
-    mkey = model_key()
-    rows: dict[str, dict] = {}
-    maps = [(REGISTRY[a.method].label if a.method in REGISTRY else a.method, identity(a), a.values) for a in attributions]
-    maps += [(f"reference: {name}", ("reference", name), values)
-             for name, values in cached_references(mkey, image.sha256, lm, image).items()]
-    progress, slot = _progress_bar("Scoring the maps…")
-    for i, (label, key, values) in enumerate(maps):
-        rows[label] = cached_faithfulness(mkey, image.sha256, label, key, steps, with_road, lm, image, values)
-        progress((i + 1) / len(maps))
-    slot.empty()
-    return rows
+                        with_road: bool) -> list[MapScores]:
+    """Scores of each map, then of the three reference maps."""
+    maps = [(map_label(a), identity(a), a.values) for a in attributions]
+    maps += [(f"{REFERENCE}{name}", ("reference", name), values) for name, values in cached_references(lm, image).items()]
+    scores = []
+    with progress_bar("Scoring the maps…") as progress:
+        for i, (label, key, values) in enumerate(maps):
+            scores.append(cached_faithfulness(lm, image, label, key, steps, with_road, values))
+            progress((i + 1) / len(maps))
+    return scores
 
 
 def sanity_results(lm: LoadedModel, image: InputImage, attributions: list[Attribution], granularity: str = "group",
                    max_stages: int | None = None) -> dict[str, SanityResult]:
-    """The randomisation check per map (only the top stages when max_stages is set), with a progress bar."""
-    results = {}
-    for a in attributions:
-        label = REGISTRY[a.method].label if a.method in REGISTRY else a.method
-        progress, slot = _progress_bar(f"Randomising the model for {label}…")
-        results[label] = cached_sanity(model_key(), image.sha256, identity(a), granularity, max_stages, lm, image, a, progress)
-        slot.empty()
-    return results
+    """The randomisation check per map label (only the top stages when max_stages is set)."""
+    return {map_label(a): cached_sanity(lm, image, a, granularity, max_stages) for a in attributions}
 
 
-def trust_table(scores: dict[str, dict], sanity: dict[str, SanityResult]) -> pd.DataFrame:
+def trust_table(scores: list[MapScores], sanity: dict[str, SanityResult]) -> pd.DataFrame:
     """One row per map: faithfulness, its margin over the best reference map, and the sanity verdict."""
-    references = {k: v for k, v in scores.items() if k.startswith("reference: ")}
-    best_insertion = max((v["insertion"] for v in references.values()), default=np.nan)
-    best_deletion = min((v["deletion"] for v in references.values()), default=np.nan)
+    references = [s for s in scores if s.is_reference]
+    best_insertion = max((s.insertion.auc for s in references), default=np.nan)
+    best_deletion = min((s.deletion.auc for s in references), default=np.nan)
     rows = []
-    for label, s in scores.items():
-        check = sanity.get(label)
+    for s in scores:
+        check = sanity.get(s.label)
         top = check.top if check is not None else None
         rows.append({
-            "map": label,
-            "insertion ↑": s["insertion"],
-            "deletion ↓": s["deletion"],
-            "ROAD ↑": s["road"],
-            "insertion − best reference": s["insertion"] - best_insertion,
-            "deletion − best reference": s["deletion"] - best_deletion,
-            "sanity": check.verdict if check is not None else ("model-free" if label in references else ""),
+            "map": s.label,
+            "insertion ↑": s.insertion.auc,
+            "deletion ↓": s.deletion.auc,
+            "ROAD ↑": s.road,
+            "insertion − best reference": s.insertion.auc - best_insertion,
+            "deletion − best reference": s.deletion.auc - best_deletion,
+            "sanity": check.verdict if check is not None else ("model-free" if s.is_reference else ""),
             "Spearman after randomising": check.similarity(top) if top else None,
             "over the random draws": f"{min(top.draws):.2f} to {max(top.draws):.2f}" if top and top.draws else None,
             "Spearman |·|": top.spearman_abs if top else None,
             "SSIM": top.ssim if top else None,
         })
     table = pd.DataFrame(rows)
-    if all(s["road"] is None for s in scores.values()):
+    if all(s.road is None for s in scores):
         table = table.drop(columns=["ROAD ↑"])
     return table
 
 
-def _stop() -> None:
-    st.session_state[STOP_KEY] = True
-
-
 def render_trust_table(lm: LoadedModel, image: InputImage, attributions: list[Attribution], key: str = "trust",
-                       steps: int = DEFAULT_STEPS, with_road: bool | None = None) -> pd.DataFrame | None:
+                       steps: int = DEFAULT_STEPS, with_road: bool | None = None) -> list[MapScores]:
     """The compact, sortable trust table for maps already computed (e.g. those of the Saliency page)."""
     if not attributions:
-        return None
+        return []
     if with_road is None:
         with_road = st.toggle("ROAD (slower: a linear imputation per step)", value=False, key=f"{key}-road")
     scores = faithfulness_scores(lm, image, attributions, steps, with_road)
@@ -148,20 +163,20 @@ def render_trust_table(lm: LoadedModel, image: InputImage, attributions: list[At
     table = trust_table(scores, sanity)
     st.dataframe(table, hide_index=True, key=f"{key}-table",
                  column_config={c: st.column_config.NumberColumn(format="%.3f") for c in table.columns if c not in ("map", "sanity")})
-    predicted = next(iter(scores.values()))["class"]
-    st.caption(f"Probability of '{predicted}' (the class predicted on the clean image) as the most relevant pixels are "
-               f"deleted (filled with the dataset mean) or inserted into a blurred copy, {steps} steps; areas in [0, 1]. "
-               "Reference maps: random, centred Gaussian, Sobel edges. Sanity: the method's map after re-initialising "
-               "the classifier; flagged when it keeps a rank correlation of 0.5 or more with the original (of signed maps "
-               "for signed methods).")
-    return table
+    st.caption(f"Probability of '{predicted_label(lm, image)}' (the class predicted on the clean image) as the most "
+               f"relevant pixels are deleted (filled with the dataset mean) or inserted into a blurred copy, {steps} steps; "
+               "areas in [0, 1]. Reference maps: random, centred Gaussian, Sobel edges. Sanity: the method's map after "
+               "re-initialising the classifier; flagged when it keeps a rank correlation of 0.5 or more with the original "
+               "(of signed maps for signed methods).")
+    return scores
 
 
-def curves_frame(scores: dict[str, dict], kind: str) -> pd.DataFrame:
+def curves_frame(scores: list[MapScores], kind: str) -> pd.DataFrame:
     """Deletion or insertion curves of every map, indexed by the fraction of pixels."""
-    first = next(iter(scores.values()))
-    return pd.DataFrame({label: s[f"{kind}_curve"] for label, s in scores.items()},
-                        index=pd.Index(np.round(first["fractions"], 3), name="fraction of pixels"))
+    curves = {s.label: s.deletion if kind == "deletion" else s.insertion for s in scores}
+    fractions = next(iter(curves.values())).fractions
+    return pd.DataFrame({label: curve.probs for label, curve in curves.items()},
+                        index=pd.Index(np.round(fractions, 3), name="fraction of pixels"))
 
 
 def sanity_strip(result: SanityResult, mode: str = "absolute") -> None:
@@ -171,29 +186,75 @@ def sanity_strip(result: SanityResult, mode: str = "absolute") -> None:
     st.image(images, caption=captions, width=120)
 
 
-RUN_KEY = "trust-sanity-run"
-
-
-def _run() -> None:
-    st.session_state[RUN_KEY] = True
-    st.session_state.pop(STOP_KEY, None)
+def _set(flag: str, value: bool) -> None:
+    st.session_state[flag] = value
 
 
 def sanity_section(lm: LoadedModel, image: InputImage, attributions: list[Attribution], key: str = "trust") -> None:
-    """Full cascading randomisation per method, on demand: stoppable, cached, the strip and the verdict."""
+    """Full cascading randomisation per method, on demand: stoppable, stored per method, the strip and the verdict."""
     granularity = st.radio("Randomise", GRANULARITIES, index=GRANULARITIES.index("group"), horizontal=True,
                            key=f"{key}-granularity",
                            format_func=lambda g: {"block": "block by block", "group": "group by group (faster)"}[g])
-    if not st.session_state.get(RUN_KEY) or st.session_state.get(STOP_KEY):
-        if st.session_state.get(STOP_KEY):
-            st.warning("Sanity check stopped; methods already finished stay cached.")
-        st.button("Run the sanity check", key=f"{key}-run", on_click=_run,
+    running, stopped = f"{key}-sanity-running", f"{key}-sanity-stopped"
+    if not st.session_state.get(running):
+        if st.session_state.get(stopped):
+            st.warning("Sanity check stopped; methods already finished stay stored.")
+        st.button("Run the sanity check", key=f"{key}-run", on_click=lambda: (_set(running, True), _set(stopped, False)),
                   help="Recomputes each map once per randomisation stage, on a private copy of the model.")
         return
-    st.button("Stop", key=f"{key}-stop", on_click=_stop, help="Stop the sanity check; finished methods stay cached.")
-    results = sanity_results(lm, image, attributions, granularity=granularity)
-    for label, result in results.items():
+    st.button("Stop", key=f"{key}-stop", on_click=lambda: (_set(running, False), _set(stopped, True)),
+              help="Stop the sanity check; finished methods stay stored.")
+    for label, result in sanity_results(lm, image, attributions, granularity=granularity).items():
         icon = "✅" if result.verdict == "passes" else "⚠️"
         st.markdown(f"**{label}** — {icon} {result.verdict}")
         st.caption(explain(result))
         sanity_strip(result)
+
+
+@dataclass(frozen=True)
+class TrustSettings:
+    """What the Trust page scores: which methods' maps, with how many steps, with or without ROAD."""
+
+    methods: tuple[str, ...]
+    steps: int
+    with_road: bool
+
+
+def settings_view(key: str = "trust") -> TrustSettings:
+    methods = st.multiselect("Methods", list(REGISTRY), default=[m for m in PREFERRED if m in REGISTRY],
+                             format_func=lambda name: REGISTRY[name].label, key=f"{key}-methods")
+    left, right = st.columns(2)
+    steps = left.slider("Deletion / insertion steps", 8, 64, 28, key=f"{key}-steps",
+                        help="The same number of steps for every map, so their areas compare.")
+    with_road = right.toggle("ROAD (slower: a linear imputation per step)", value=False, key=f"{key}-road")
+    return TrustSettings(tuple(methods), int(steps), bool(with_road))
+
+
+def default_maps(lm: LoadedModel, image: InputImage, methods: tuple[str, ...]) -> list[Attribution]:
+    """Each method's map of the predicted class with its default parameters (CAMs on the default layer)."""
+    layer = default_cam_layer(lm) if any(REGISTRY[m].uses_layer for m in methods) else None
+    params = {m: REGISTRY[m].resolve_params(None) for m in methods}
+    return compute_maps(lm, image, list(methods), params, Target(predicted_class(lm, image)), layer)
+
+
+def trust_view(lm: LoadedModel, image: InputImage, key: str = "trust") -> None:
+    """The whole Trust page below its title: settings, the table, the curves and the sanity check."""
+    settings = settings_view(key)
+    attributions = default_maps(lm, image, settings.methods)
+    if not attributions:
+        return
+    st.subheader("Faithfulness and sanity")
+    scores = render_trust_table(lm, image, attributions, key=key, steps=settings.steps, with_road=settings.with_road)
+    st.subheader("Deletion and insertion curves")
+    st.caption(f"Probability of '{predicted_label(lm, image)}' as pixels are deleted (lower is better) or inserted "
+               "(higher is better), most relevant first.")
+    dcol, icol = st.columns(2)
+    dcol.markdown("**Deletion**")
+    dcol.line_chart(curves_frame(scores, "deletion"))
+    icol.markdown("**Insertion**")
+    icol.line_chart(curves_frame(scores, "insertion"))
+    st.subheader("Sanity check: cascading randomisation")
+    st.caption("On a private copy of the model, the classifier is re-initialised first, then each block down "
+               "to the first layer; the map is recomputed after each stage (ρ: Spearman rank correlation of "
+               "the map (signed for signed methods) with the original).")
+    sanity_section(lm, image, attributions, key=key)

@@ -1,10 +1,12 @@
-"""Widgets every page shares: target class, layer, and how maps are displayed."""
+"""Widgets every page shares: target class, layer, a method's parameters, and how maps are displayed."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
+from ..attribution import REGISTRY
 from ..layers import list_layers
 from ..models import LoadedModel
 from ..signs import MODES
@@ -39,6 +41,24 @@ def layer_picker(lm: LoadedModel, key: str, default: str | None = None, spatial_
     index = names.index(default) if default in names else len(names) - 1
     return st.selectbox(label, names, index=index, format_func=lambda n: by_name[n].label,
                         key=f"{key}|{_model_scope(lm)}", help="Type to search; shapes exclude the batch dimension.")
+
+
+def param_widgets(method: str, key: str = "sal") -> dict[str, Any]:
+    """A widget per parameter of the method, starting at its default; the resolved parameters."""
+    impl = REGISTRY[method]
+    values: dict[str, Any] = {}
+    for p in impl.params:
+        wkey = f"{key}-{method}-{p.name}"
+        if p.kind == "choice":
+            values[p.name] = st.selectbox(p.name, p.choices, index=p.choices.index(p.default), help=p.help, key=wkey)
+        elif p.kind == "bool":
+            values[p.name] = st.checkbox(p.name, value=bool(p.default), help=p.help, key=wkey)
+        elif p.kind == "int":
+            values[p.name] = int(st.number_input(p.name, int(p.low) if p.low is not None else None,
+                                                 int(p.high) if p.high is not None else None, int(p.default), help=p.help, key=wkey))
+        else:
+            values[p.name] = float(st.number_input(p.name, p.low, p.high, float(p.default), help=p.help, key=wkey))
+    return impl.resolve_params(values)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,71 @@
+"""Attribution maps in the app: each computed once for every session, and drawn with the display settings.
+
+Finished maps live in a SharedLRU rather than st.cache_data: computing a map draws a progress bar,
+and st calls made inside a cached function are recorded and replayed on every later hit. A map whose
+computation was stopped stores nothing; the maps finished before it stay stored.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from ..attribution import REGISTRY, Attribution, Target, attribute
+from ..images import InputImage
+from ..models import LoadedModel
+from ..progress import Progress
+from ..render import colorize
+from ..render import overlay as blend
+from .progress_bar import progress_bar
+from .shared_lru import SharedLRU
+from .widgets import DisplaySettings
+
+computations = {"count": 0}  # maps actually computed (not served from the store): evidence for tests
+
+
+@st.cache_resource
+def _maps() -> SharedLRU:
+    return SharedLRU(512)
+
+
+def map_key(lm: LoadedModel, image: InputImage, method: str, params: dict[str, Any], target: Target,
+            layer: str | None) -> str:
+    """Everything that makes a map what it is, as one string."""
+    return "|".join(map(str, (lm.key, image.sha256, method, sorted(params.items()), target.index, target.objective,
+                              target.contrast, layer)))
+
+
+def cached_map(lm: LoadedModel, image: InputImage, method: str, params: dict[str, Any], target: Target,
+               layer: str | None = None, progress: Progress | None = None) -> Attribution:
+    """One map, computed once per key for every session (the others wait for the first)."""
+    key = map_key(lm, image, method, params, target, layer)
+    store = _maps()
+    found = store.get(key)
+    if found is None:
+        with store.lock(key):
+            found = store.get(key)
+            if found is None:
+                computations["count"] += 1
+                x = lm.preprocessing.to_tensor(image.image)
+                found = attribute(lm, x, method, target, layer=layer, params=dict(params), progress=progress)
+                store.put(key, found)
+    return found
+
+
+def compute_maps(lm: LoadedModel, image: InputImage, methods: list[str], params: dict[str, dict[str, Any]],
+                 target: Target, layer: str | None) -> list[Attribution]:
+    """Every chosen map; a progress bar shows while one is computed, and any click interrupts it."""
+    results = []
+    for method in methods:
+        use_layer = layer if REGISTRY[method].uses_layer else None
+        with progress_bar(f"Computing {REGISTRY[method].label}…") as progress:
+            results.append(cached_map(lm, image, method, params.get(method, {}), target, use_layer, progress))
+    return results
+
+
+def shown_image(values: np.ndarray, photo: np.ndarray, settings: DisplaySettings,
+                scale: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """(overlay on the photo, heat map alone) as RGB arrays, drawn with the display settings."""
+    heat = colorize(values, settings.mode, settings.cmap if settings.mode != "signed" else None, settings.clip_percentile, scale)
+    return blend(photo, heat, settings.alpha), heat
