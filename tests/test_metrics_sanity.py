@@ -62,6 +62,16 @@ def test_randomised_maps_differ_and_similarities_are_consistent(resnet18, x):
     np.testing.assert_allclose(again.stages[-1].values, last.values, rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.skipif("guided_backprop" not in REGISTRY, reason="Guided Backprop not registered")
+def test_methods_on_a_rewritten_copy_see_every_stages_weights(resnet18, x):
+    """Guided Backprop computes on a rewritten copy of the model it is given: each stage's map must
+    come from that stage's weights, not from a copy made at the first stage."""
+    original = attribute(resnet18, x, "guided_backprop", 3)
+    result = cascading_randomisation(resnet18, x, original, GROUPS)
+    assert len(set(result.stages[0].draws)) == 3  # three random classifiers, three maps
+    assert not np.allclose(result.stages[-1].values, result.stages[0].values)
+
+
 def test_a_model_free_map_is_flagged(resnet18, x):
     pixels = resnet18.preprocessing.denormalize(x)
     edges = sobel_map(pixels)

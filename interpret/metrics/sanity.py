@@ -207,19 +207,26 @@ class SanityOptions:
 class Randomiser:
     """A private copy of the model, re-initialised cumulatively from one seeded generator.
 
-    `seconds` counts the copy and every re-initialisation (the check's cost beyond its maps).
+    `twin` is a new LoadedModel after every re-initialisation (same module, new identity and key):
+    methods that build a variant of a model once per LoadedModel (Guided Backprop's and DeepLIFT's
+    rewritten copies, `models.private.shared_variant`) would otherwise keep computing on the weights
+    of the first stage. `seconds` counts the copy and every re-initialisation.
     """
 
     def __init__(self, lm: LoadedModel, seed: int):
         start = time.perf_counter()
-        self.twin = private_copy(lm)
+        self._private = private_copy(lm)
+        self.twin = self._private
         self.generator = torch.Generator().manual_seed(seed)
+        self.generation = 0
         self.seconds = time.perf_counter() - start
 
     def randomise(self, names: tuple[str, ...]) -> None:
         start = time.perf_counter()
         for name in names:
-            reinitialise(self.twin.model.get_submodule(name), self.generator)
+            reinitialise(self._private.model.get_submodule(name), self.generator)
+        self.generation += 1
+        self.twin = dataclasses.replace(self._private, key=f"{self._private.key}|randomised-{self.generation}")
         self.seconds += time.perf_counter() - start
 
 
