@@ -126,7 +126,8 @@ def deeplift(ctx: Context, baseline: torch.Tensor) -> torch.Tensor:
 
     variant = split_copy(ctx)
     with variant.lock, torch.enable_grad():  # Captum's hooks live on the variant while its lock is held
-        attributions = DeepLift(_Score(variant.model, ctx)).attribute(ctx.x.detach().clone(), baselines=baseline, target=0)
+        inputs = ctx.x.detach().clone().requires_grad_(True)
+        attributions = DeepLift(_Score(variant.model, ctx)).attribute(inputs, baselines=baseline, target=0)
     return attributions.detach()
 
 
