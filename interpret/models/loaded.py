@@ -1,7 +1,6 @@
 """A model ready for explanation: network, preprocessing, class names, device and a lock."""
 from __future__ import annotations
 
-import copy
 import threading
 from dataclasses import dataclass, field
 
@@ -60,13 +59,6 @@ class LoadedModel:
     def input_tensor(self, x: torch.Tensor) -> torch.Tensor:
         """Move a preprocessed batch to the model's device."""
         return x.to(self.device, non_blocking=True)
-
-
-def private_model(lm: LoadedModel) -> nn.Module:
-    """A frozen deep copy its caller may hook or change freely; taken under the lock so no other
-    session's temporary hooks are copied along."""
-    with lm.lock:
-        return freeze(copy.deepcopy(lm.model))
 
 
 def freeze(model: nn.Module) -> nn.Module:
