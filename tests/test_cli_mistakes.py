@@ -21,6 +21,18 @@ def test_demo_set_as_json_with_csv(tmp_path, capsys):
     assert sum(r["correct"] == "True" for r in rows) == round(report["top1"] * len(rows))
 
 
+def test_progress_bar_goes_to_stderr_and_json_stays_clean(tmp_path, capsys):
+    archive = tmp_path / "set.zip"
+    archive.write_bytes(make_zip({"espresso/a.png": COFFEE, "tabby/b.png": CAT}))
+    assert main(["mistakes", str(archive), "--json", "--batch-size", "1"]) == 0
+    quiet = capsys.readouterr()
+    assert quiet.err == ""  # stderr is not a terminal here: no bar unless asked
+    assert main(["mistakes", str(archive), "--json", "--batch-size", "1", "--progress"]) == 0
+    shown = capsys.readouterr()
+    assert "Evaluating set.zip" in shown.err and "100%" in shown.err
+    assert json.loads(shown.out) == json.loads(quiet.out)
+
+
 def test_text_report_of_a_zip_names_left_out_labels(tmp_path, capsys):
     archive = tmp_path / "set.zip"
     archive.write_bytes(make_zip({"espresso/a.png": COFFEE, "tabby/b.png": CAT, "kitty/c.png": CAT, "notes.txt": b"x"}))

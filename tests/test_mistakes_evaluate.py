@@ -9,6 +9,7 @@ from interpret.mistakes import (accuracy, calibration, confusion, confusion_pair
                                 least_sure, mistakes, open_zip, per_class, start, summary, to_csv)
 from interpret.mistakes.evaluate import FAILED, PENDING
 from interpret.predict import top_k
+from interpret.progress import Cancelled
 from test_mistakes_zip import CAT, COFFEE, make_zip
 
 
@@ -83,7 +84,12 @@ def test_stopping_keeps_the_work_done_and_resuming_finishes_it(bundled):
     image_set = open_zip(make_zip({"espresso/a.png": COFFEE, "tabby/b.png": CAT, "tabby/c.png": CAT, "espresso/d.png": COFFEE}))
     whole = evaluate(bundled, image_set, batch_size=2)
     calls = []
-    partial = evaluate(bundled, image_set, batch_size=1, progress=lambda f: calls.append(f) or False)
+
+    def stop_after_one_batch(fraction: float) -> None:
+        calls.append(fraction)
+        raise Cancelled()
+
+    partial = evaluate(bundled, image_set, batch_size=1, progress=stop_after_one_batch)
     assert calls == [pytest.approx(1 / 4)]
     assert not partial.complete and partial.done == 1 and (partial.status == PENDING).sum() == 3
     assert accuracy(partial).count == 1

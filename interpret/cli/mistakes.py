@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from ..mistakes import accuracy, demo_set, evaluate, open_path, summary, to_csv
-from .common import CliError, add_model_arguments, model_from_args, print_json
+from ..progress import tqdm_progress
+from .common import CliError, add_model_arguments, add_progress_argument, model_from_args, print_json, wants_progress
 
 
 def add_parser(subparsers) -> None:
@@ -18,13 +18,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--top", type=int, default=10, help="how many confident mistakes to list (default 10)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument("--csv", metavar="FILE", help="write every image's label, prediction, probability and correctness")
+    add_progress_argument(parser)
     parser.set_defaults(run=run)
-
-
-def _progress(fraction: float) -> None:
-    if sys.stderr.isatty():
-        sys.stderr.write(f"\revaluating… {fraction:6.1%}" + ("\n" if fraction >= 1 else ""))
-        sys.stderr.flush()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,7 +29,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"Cannot write '{args.csv}': its folder does not exist.")
     image_set = demo_set() if args.path == "demo" else open_path(args.path)
     lm = model_from_args(args)
-    ev = evaluate(lm, image_set, batch_size=args.batch_size, progress=_progress)
+    with tqdm_progress(f"Evaluating {image_set.name}", enabled=wants_progress(args)) as progress:
+        ev = evaluate(lm, image_set, batch_size=args.batch_size, progress=progress)
     if args.csv:
         Path(args.csv).write_text(to_csv(ev), encoding="utf-8")
     report = summary(ev, top_mistakes=args.top)

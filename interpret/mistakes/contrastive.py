@@ -7,12 +7,13 @@ difference of the two class maps, for the others it is its own explanation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
 from ..attribution import Attribution, Target, attribute
 from ..models import LoadedModel
+from ..progress import Progress, scaled
 
 
 @dataclass(frozen=True)
@@ -24,12 +25,14 @@ class ContrastiveExplanation:
 
 def explain_mistake(lm: LoadedModel, x: torch.Tensor, predicted: int, true: int, method: str,
                     objective: str = "logit", layer: str | None = None, params: dict[str, Any] | None = None,
-                    progress: Callable[[float], None] | None = None) -> ContrastiveExplanation:
-    """Three maps of one image (1 x 3 x H x W, preprocessed) with the same method and settings."""
-    report = progress or (lambda fraction: None)
+                    progress: Progress | None = None) -> ContrastiveExplanation:
+    """Three maps of one image (1 x 3 x H x W, preprocessed) with the same method and settings.
+
+    `progress` follows interpret.progress: each map reports its third; `Cancelled` passes up.
+    """
     maps = []
     targets = (Target(predicted, objective), Target(true, objective), Target(predicted, objective, contrast=true))
     for i, target in enumerate(targets):
-        step = lambda f, i=i: report((i + f) / len(targets))  # noqa: E731
+        step = scaled(progress, i / len(targets), (i + 1) / len(targets))
         maps.append(attribute(lm, x, method, target, layer=layer, params=params, progress=step))
     return ContrastiveExplanation(*maps)

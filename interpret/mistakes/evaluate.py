@@ -6,9 +6,9 @@ exist at any time, so memory grows with the number of images by the stored predi
 """
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
@@ -16,11 +16,10 @@ import torch
 from ..errors import InterpretError
 from ..images import decode_image
 from ..models import LoadedModel
+from ..progress import Cancelled, Progress, report
 from .filetree import Reader
 from .imageset import ImageSet
 from .labels import LabelMatch, match_labels
-
-Progress = Callable[[float], "bool | None"]  # return False to stop after the current batch
 
 PENDING, OK, FAILED = 0, 1, 2
 
@@ -106,11 +105,11 @@ def evaluate(lm: LoadedModel, image_set: ImageSet, batch_size: int = 32, k: int 
              progress: Progress | None = None, resume: Evaluation | None = None) -> Evaluation:
     """Predict every labelled image in batches on the model's device.
 
-    `progress(fraction)` is called after each batch; if it returns False the run stops there and the
-    partial evaluation is returned (pass it back as `resume` to go on where it stopped).
+    `progress(fraction)` is called after each batch; raising `interpret.progress.Cancelled` from it
+    stops the run there and returns the partial evaluation (`complete` is False; pass it back as
+    `resume` to go on where it stopped). A `resume` is filled in place, so what finished before any
+    other exception is kept in it too.
     """
-    import time
-
     ev = resume if resume is not None else start(lm, image_set, k)
     pending = np.flatnonzero(ev.status == PENDING)
     batches = [pending[i:i + batch_size] for i in range(0, len(pending), batch_size)]
@@ -130,7 +129,10 @@ def evaluate(lm: LoadedModel, image_set: ImageSet, batch_size: int = 32, k: int 
             ev.errors.update(errors)
             ev.seconds += time.perf_counter() - began
             began = time.perf_counter()
-            if progress is not None and progress(ev.done / ev.total) is False and upcoming is not None:
-                upcoming.cancel()
+            try:
+                report(progress, ev.done / ev.total)
+            except Cancelled:
+                if upcoming is not None:
+                    upcoming.cancel()
                 break
     return ev
