@@ -55,7 +55,7 @@ def resize(array: np.ndarray, size: tuple[int, int], nearest: bool = False) -> n
         return array
     resample = Image.Resampling.NEAREST if nearest else Image.Resampling.BILINEAR
     if array.ndim == 2:
-        return np.asarray(Image.fromarray(array.astype(np.float32), "F").resize((width, height), resample))
+        return np.asarray(Image.fromarray(array.astype(np.float32)).resize((width, height), resample))
     return np.asarray(Image.fromarray(array).resize((width, height), resample))
 
 
