@@ -25,7 +25,8 @@ def app_pages() -> list[tuple[str, str]]:
 
 
 def images(at: AppTest) -> int:
-    return sum(len(image.proto.imgs) for image in at.get("image"))
+    """Pictures drawn by st.image (AppTest names the element "image" from Streamlit 1.5x on, "imgs" before)."""
+    return sum(len(element.proto.imgs) for kind in ("image", "imgs") for element in at.get(kind))
 
 
 MAIN_ELEMENT = {  # by page title: the element that shows the page did its work

@@ -33,6 +33,12 @@ class SharedLRU:
                 self.locks.pop(old, None)
 
     def lock(self, key: str) -> threading.Lock:
-        """One lock per key, for computing that key once while others wait."""
+        """One lock per key, for computing that key once while others wait.
+
+        Locks of keys never stored (a computation stopped half-way) are dropped, when not held, once
+        there are more than twice `size` of them: the table stays bounded like the entries.
+        """
         with self.guard:
+            if key not in self.locks and len(self.locks) >= 2 * self.size:
+                self.locks = {k: lock for k, lock in self.locks.items() if k in self.items or lock.locked()}
             return self.locks.setdefault(key, threading.Lock())
