@@ -1,8 +1,9 @@
 """One contract for every attribution method: a registered subclass with declared parameters.
 
 A method receives a Context (shared model, input, target, layer, progress callback) and returns a
-map. It must not mutate the shared model: hook-free autograd, hooks under `ctx.lm.lock`, or work
-on a private copy (see DEVELOPERS.md).
+map. It must not mutate the shared model: hook-free autograd, hooks (interpret.capture) under
+`ctx.lm.lock`, or work on a copy from interpret.models.private. Long methods report progress with
+interpret.progress.report(ctx.progress, fraction); a Cancelled raised there stops them.
 """
 from __future__ import annotations
 
