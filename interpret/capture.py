@@ -81,7 +81,7 @@ def capture(model: nn.Module, names: list[str], keep: str = "clone", stop: bool 
     keep="graph" stores the output itself, part of the autograd graph, and feeds a clone downstream,
     so gradients can be taken with respect to it and in-place ops leave it intact;
     keep="leaf" stores the output as a new leaf that requires grad: the layers before it record no
-    graph (about a forward pass cheaper) and gradients stop there;
+    graph (no autograd bookkeeping for them) and gradients stop there;
     keep="shape" stores nothing but `order` and `shapes`.
     A module called twice keeps its last output. stop=True ends a pass once every named layer has
     produced an output: `captured.run(x)` returns None then, and a bare `model(x)` in the block

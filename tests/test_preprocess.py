@@ -1,5 +1,6 @@
 """The tensor the model sees, shown back to the user, is exactly the resized crop."""
 import numpy as np
+import torch
 
 from interpret.preprocess import Preprocessing
 
@@ -21,3 +22,23 @@ def test_black_pixel_normalises_to_zero_pixel():
 def test_centre_crop_of_a_wide_photo(coffee):
     pre = Preprocessing(crop_size=100, resize_size=100)
     assert pre.model_view(coffee.image).shape == (100, 100, 3)
+
+
+def test_the_mean_and_std_tensors_are_built_once_per_device_and_dtype():
+    pre = Preprocessing(mean=(0.5, 0.4, 0.3), std=(0.2, 0.25, 0.3))
+    mean, std = pre.stats()
+    assert mean.shape == std.shape == (1, 3, 1, 1) and mean.dtype == torch.float32
+    assert torch.equal(mean.flatten(), torch.tensor([0.5, 0.4, 0.3])) and torch.equal(std.flatten(), torch.tensor([0.2, 0.25, 0.3]))
+    assert pre.stats()[0] is mean and pre.stats("cpu", torch.float64)[0].dtype == torch.float64
+    assert Preprocessing(mean=(0.5, 0.4, 0.3), std=(0.2, 0.25, 0.3)).stats()[1] is std  # equal settings, same tensors
+
+
+def test_standardise_and_unstandardise_are_inverse_and_agree_with_normalize():
+    pre = Preprocessing()
+    pixels = np.random.default_rng(0).integers(0, 256, (2, 8, 8, 3), dtype=np.uint8)
+    x = pre.normalize(pixels)
+    unit = torch.from_numpy(pixels).double().div(255).permute(0, 3, 1, 2)
+    torch.testing.assert_close(pre.standardise(unit), x.double(), atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(pre.unstandardise(x), unit.float(), atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(pre.unstandardise(x[0]), unit[0].float(), atol=1e-6, rtol=1e-6)  # CHW too
+    assert torch.equal(pre.zero_pixel(), pre.standardise(torch.zeros(1, 3, 1, 1)))
