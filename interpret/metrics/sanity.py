@@ -14,7 +14,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -76,7 +76,7 @@ class SanityResult:
     original: np.ndarray
     stages: tuple[SanityStage, ...]
     total_stages: int
-    reinit_seconds: float
+    reinit_seconds: float  # copying the model and re-initialising it: the check's cost beyond its maps
     stopped: bool = False
     signed: bool = True  # the method's maps are signed: compare them with their signs
 
@@ -230,20 +230,40 @@ class Randomiser:
         self.seconds += time.perf_counter() - start
 
 
+class Stage(NamedTuple):
+    """One randomisation stage: its index (0 = the classifier), label and module names."""
+
+    index: int
+    label: str
+    modules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RankedOriginal:
+    """The original map, ranked once, and how its method's maps are compared (signed or not)."""
+
+    values: np.ndarray
+    absolute: np.ndarray
+    signed_ranks: np.ndarray
+    signed: bool
+
+    @classmethod
+    def of(cls, original: Attribution) -> "RankedOriginal":
+        return cls(original.values, *both_ranks(original.values), original.signed)
+
+    def compare(self, values: np.ndarray, stage: Stage, seconds: float) -> SanityStage:
+        """One stage's map beside the original: rank correlations (of |map| and signed) and SSIM."""
+        absolute, signed = both_ranks(values)
+        return SanityStage(index=stage.index, name=stage.label, modules=stage.modules, values=values,
+                           spearman_abs=spearman_of_ranks(self.absolute, absolute),
+                           spearman_signed=spearman_of_ranks(self.signed_ranks, signed),
+                           ssim=ssim(self.values, values), seconds=seconds)
+
+
 def recompute(twin: LoadedModel, x: torch.Tensor, original: Attribution) -> np.ndarray:
     """The original's method, target, layer and params, on the (randomised) twin."""
     target = Target(original.target, original.objective, original.contrast)
     return attribute(twin, x, original.method, target, layer=original.layer, params=dict(original.params)).values
-
-
-def compare(original: Attribution, original_ranks: tuple[np.ndarray, np.ndarray], values: np.ndarray,
-            index: int, label: str, names: tuple[str, ...], seconds: float) -> SanityStage:
-    """One stage's map beside the original: rank correlations (of |map| and signed) and SSIM."""
-    absolute, signed = both_ranks(values)
-    return SanityStage(index=index, name=label, modules=names, values=values,
-                       spearman_abs=spearman_of_ranks(original_ranks[0], absolute),
-                       spearman_signed=spearman_of_ranks(original_ranks[1], signed),
-                       ssim=ssim(original.values, values), seconds=seconds)
 
 
 def median_draw(tried: list[SanityStage], signed: bool) -> SanityStage:
@@ -253,6 +273,19 @@ def median_draw(tried: list[SanityStage], signed: bool) -> SanityStage:
     middle = sorted(tried, key=lambda t: t.similarity(signed))[len(tried) // 2]
     return dataclasses.replace(middle, seconds=sum(t.seconds for t in tried),
                                draws=tuple(t.similarity(signed) for t in tried))
+
+
+def draw_stage(randomiser: Randomiser, map_of: MapFn, original: RankedOriginal, stage: Stage, draws: int) -> SanityStage:
+    """The stage's map on the twin as it stands; with draws > 1 the stage is re-initialised again
+    before each further draw, and the draw of median similarity is kept."""
+    tried = []
+    for draw in range(draws):
+        if draw:
+            randomiser.randomise(stage.modules)
+        start = time.perf_counter()
+        values = map_of(randomiser.twin)
+        tried.append(original.compare(values, stage, time.perf_counter() - start))
+    return median_draw(tried, original.signed)
 
 
 def cascading_randomisation(lm: LoadedModel, x: torch.Tensor, original: Attribution,
@@ -266,24 +299,17 @@ def cascading_randomisation(lm: LoadedModel, x: torch.Tensor, original: Attribut
     finished so far with `stopped=True`.
     """
     randomiser = Randomiser(lm, options.seed)
-    stages = options.stages(randomiser.twin.model)
+    stages = [Stage(i, label, names) for i, (label, names) in enumerate(options.stages(randomiser.twin.model))]
     map_of = map_fn or (lambda twin: recompute(twin, x, original))
-    original_ranks = both_ranks(original.values)  # ranked once
+    ranked = RankedOriginal.of(original)
     done: list[SanityStage] = []
     stopped = False
     try:
-        for i, (label, names) in enumerate(stages):
-            randomiser.randomise(names)
-            if options.wanted(i, len(stages)):
-                tried = []
-                for draw in range(options.draws_at(i)):
-                    if draw:
-                        randomiser.randomise(names)
-                    t0 = time.perf_counter()
-                    values = map_of(randomiser.twin)
-                    tried.append(compare(original, original_ranks, values, i, label, names, time.perf_counter() - t0))
-                done.append(median_draw(tried, original.signed))
-            report(progress, (i + 1) / len(stages))
+        for stage in stages:
+            randomiser.randomise(stage.modules)
+            if options.wanted(stage.index, len(stages)):
+                done.append(draw_stage(randomiser, map_of, ranked, stage, options.draws_at(stage.index)))
+            report(progress, (stage.index + 1) / len(stages))
     except Cancelled:
         stopped = True
     return SanityResult(method=original.method, original=original.values, stages=tuple(done), total_stages=len(stages),
