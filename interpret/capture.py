@@ -11,8 +11,9 @@ baukit's `Trace(stop=True)`): callers that need an early layer do not pay for th
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Literal, overload
 
 import torch
 from torch import nn
@@ -129,6 +130,12 @@ def capture(model: nn.Module, names: list[str], keep: str = "clone", stop: bool 
             handle.remove()
 
 
+@overload
+def capture_layers(lm: LoadedModel, x: torch.Tensor, names: list[str],
+                   stop: Literal[False] = False) -> tuple[dict[str, torch.Tensor], torch.Tensor]: ...
+@overload
+def capture_layers(lm: LoadedModel, x: torch.Tensor, names: list[str],
+                   stop: Literal[True]) -> tuple[dict[str, torch.Tensor], None]: ...
 def capture_layers(lm: LoadedModel, x: torch.Tensor, names: list[str],
                    stop: bool = False) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
     """One inference forward pass; returns ({layer: output on CPU}, logits on CPU).

@@ -27,7 +27,7 @@ class LayerInfo:
         return f"{self.name} · {self.type} · {tuple(self.output_shape)}"
 
 
-_CACHE: "weakref.WeakKeyDictionary[LoadedModel, tuple[LayerInfo, ...]]" = weakref.WeakKeyDictionary()
+_CACHE: weakref.WeakKeyDictionary[LoadedModel, tuple[LayerInfo, ...]] = weakref.WeakKeyDictionary()
 
 
 def list_layers(lm: LoadedModel) -> tuple[LayerInfo, ...]:
@@ -67,7 +67,7 @@ def _is_block(model: nn.Module, name: str) -> bool:
 
 def _outer_blocks(lm: LoadedModel) -> list[LayerInfo]:
     """Spatial blocks that are not inside another block (a ResNet's layerN.i, not its downsample.0)."""
-    blocks = [l for l in list_layers(lm) if l.spatial and _is_block(lm.model, l.name)]
+    blocks = [info for info in list_layers(lm) if info.spatial and _is_block(lm.model, info.name)]
     names = {b.name for b in blocks}
     return [b for b in blocks if not any(b.name.startswith(n + ".") for n in names)]
 
@@ -76,7 +76,7 @@ def default_feature_layer(lm: LoadedModel) -> str | None:
     """A middle block with a spatial output (layer2.1 on ResNet-18, as in the origin article)."""
     layers = _outer_blocks(lm)
     if not layers:
-        layers = [l for l in list_layers(lm) if l.spatial]
+        layers = [info for info in list_layers(lm) if info.spatial]
     return layers[(len(layers) - 1) // 2].name if layers else None
 
 
@@ -87,15 +87,15 @@ def default_cam_layer(lm: LoadedModel) -> str | None:
     token reaches the head, so gradients at the patch tokens are zero there. Their default is the
     first layer inside the last block (its first norm), as is usual for ViT CAMs.
     """
-    layers = [l for l in list_layers(lm) if l.spatial]
+    layers = [info for info in list_layers(lm) if info.spatial]
     if not layers:
         return None
     last = layers[-1]
     if last.spatial == "tokens" and (token_grid_side(last.output_shape[0]) or (0, 0))[1] > 0:
-        blocks = [l for l in _outer_blocks(lm) if l.spatial == "tokens"]
-        inside = [l for l in layers if blocks and l.name.startswith(blocks[-1].name + ".")]
+        blocks = [info for info in _outer_blocks(lm) if info.spatial == "tokens"]
+        inside = [info for info in layers if blocks and info.name.startswith(blocks[-1].name + ".")]
         if inside:
-            return min(inside, key=lambda l: l.order).name
+            return min(inside, key=lambda info: info.order).name
     return last.name
 
 

@@ -31,8 +31,8 @@ class Preprocessing:
 
     crop_size: int = 224
     resize_size: int = 256
-    mean: tuple[float, float, float] = IMAGENET_MEAN
-    std: tuple[float, float, float] = IMAGENET_STD
+    mean: tuple[float, ...] = IMAGENET_MEAN  # one value per colour channel (R, G, B)
+    std: tuple[float, ...] = IMAGENET_STD
     interpolation: str = "bilinear"
 
     def model_view(self, image: Image.Image) -> np.ndarray:

@@ -44,8 +44,9 @@ def as_grid(t: torch.Tensor) -> torch.Tensor | None:
         return t
     if kind == "nhwc":
         return t.permute(0, 3, 1, 2)
-    if kind == "tokens":
-        side, prefix = token_grid_side(t.shape[1])
+    grid = token_grid_side(t.shape[1]) if kind == "tokens" else None
+    if grid is not None:
+        side, prefix = grid
         return t[:, prefix:, :].transpose(1, 2).reshape(t.shape[0], t.shape[2], side, side)
     return None
 

@@ -44,8 +44,10 @@ def test_noise_methods_on_a_constant_gradient(linear):
     """The gradient of a linear model is the same everywhere: SmoothGrad = w, SmoothGrad² = w², VarGrad = 0."""
     lm, x, weight = linear
     w = weight[0]
-    np.testing.assert_allclose(attribute(lm, x, "smoothgrad", 0, params={"samples": 5}).values, w.sum(0).numpy(), rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(attribute(lm, x, "smoothgrad_sq", 0, params={"samples": 5}).values, w.square().sum(0).numpy(), rtol=1e-4, atol=1e-7)
+    five = {"samples": 5}
+    np.testing.assert_allclose(attribute(lm, x, "smoothgrad", 0, params=five).values, w.sum(0).numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(attribute(lm, x, "smoothgrad_sq", 0, params=five).values, w.square().sum(0).numpy(),
+                               rtol=1e-4, atol=1e-7)
     assert np.abs(attribute(lm, x, "vargrad", 0, params={"samples": 5}).values).max() < 1e-6
 
 

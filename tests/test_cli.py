@@ -27,7 +27,7 @@ def test_predict_says_espresso_for_the_coffee_photo(tmp_path):
 def test_layers_lists_names_types_and_shapes():
     result = run("layers", "--model", "torchvision:resnet18", "--weights", "random", "--json")
     assert result.returncode == 0, result.stderr
-    layers = {l["name"]: l for l in json.loads(result.stdout)}
+    layers = {info["name"]: info for info in json.loads(result.stdout)}
     assert layers["layer2.1"] == {"name": "layer2.1", "type": "BasicBlock", "output_shape": [128, 28, 28]}
     assert layers["fc"]["output_shape"] == [1000]
 

@@ -66,7 +66,7 @@ def test_eight_concurrent_sessions_get_the_same_results_as_sequential_runs(resne
     expected = [job(i) for i in range(8)]
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(job, range(8)))
-    for want, got in zip(expected, results):
-        for a, b in zip(want, got):
+    for want, got in zip(expected, results, strict=True):
+        for a, b in zip(want, got, strict=True):
             np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
     assert untouched(lm)

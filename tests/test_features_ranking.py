@@ -3,8 +3,16 @@ import numpy as np
 import pytest
 import torch
 
-from interpret.features import (all_channel_stats, channel_mosaic, channel_order, channel_stats, grad_x_activation,
-                                histogram, layer_activations, page_count)
+from interpret.features import (
+    all_channel_stats,
+    channel_mosaic,
+    channel_order,
+    channel_stats,
+    grad_x_activation,
+    histogram,
+    layer_activations,
+    page_count,
+)
 
 
 def test_gradient_x_activation_before_the_last_linear_layer_sums_to_the_class_score_minus_its_bias(resnet18, coffee):

@@ -83,7 +83,8 @@ def test_a_state_dict_for_another_architecture_is_refused(tmp_path):
 
 
 def test_torchscript_file_loads_with_class_names(tmp_path):
-    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(4, 2))
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                              torch.nn.Linear(4, 2))
     path = tmp_path / "tiny.pt"
     torch.jit.script(net).save(str(path))
     lm = load_model(str(path), class_names=("no", "yes"))

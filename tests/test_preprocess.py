@@ -28,7 +28,8 @@ def test_the_mean_and_std_tensors_are_built_once_per_device_and_dtype():
     pre = Preprocessing(mean=(0.5, 0.4, 0.3), std=(0.2, 0.25, 0.3))
     mean, std = pre.stats()
     assert mean.shape == std.shape == (1, 3, 1, 1) and mean.dtype == torch.float32
-    assert torch.equal(mean.flatten(), torch.tensor([0.5, 0.4, 0.3])) and torch.equal(std.flatten(), torch.tensor([0.2, 0.25, 0.3]))
+    assert torch.equal(mean.flatten(), torch.tensor([0.5, 0.4, 0.3]))
+    assert torch.equal(std.flatten(), torch.tensor([0.2, 0.25, 0.3]))
     assert pre.stats()[0] is mean and pre.stats("cpu", torch.float64)[0].dtype == torch.float64
     assert Preprocessing(mean=(0.5, 0.4, 0.3), std=(0.2, 0.25, 0.3)).stats()[1] is std  # equal settings, same tensors
 

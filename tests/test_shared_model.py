@@ -33,7 +33,7 @@ def test_concurrent_captures_predictions_and_gradients_match_sequential_runs(res
     with ThreadPoolExecutor(8) as pool:
         for _ in range(2):
             results = list(pool.map(job, range(8)))
-            for (a1, p1, g1), (a2, p2, g2) in zip(expected, results):
+            for (a1, p1, g1), (a2, p2, g2) in zip(expected, results, strict=True):
                 assert torch.allclose(a1, a2, atol=1e-5)
                 assert torch.allclose(p1, p2, atol=1e-6)
                 assert abs(g1 - g2).max() <= 1e-5 * max(1.0, abs(g1).max())

@@ -132,7 +132,8 @@ class AttributionMethod:
         known = {p.name: p for p in self.params}
         unknown = set(given) - set(known)
         if unknown:
-            raise InterpretError(f"{self.name} has no parameter {', '.join(sorted(unknown))}; it takes: {', '.join(known) or 'none'}.")
+            raise InterpretError(f"{self.name} has no parameter {', '.join(sorted(unknown))}; "
+                                 f"it takes: {', '.join(known) or 'none'}.")
         return {name: p.parse(given[name]) if name in given else p.default for name, p in known.items()}
 
     def describe(self) -> dict:
@@ -188,7 +189,7 @@ def attribute(
                   progress=progress)
     start = time.perf_counter()
     result = impl.compute(ctx, **resolved)
-    values = to_input_resolution(result, tuple(x.shape[-2:]))
+    values = to_input_resolution(result, (int(x.shape[-2]), int(x.shape[-1])))
     seconds = time.perf_counter() - start
     report(ctx.progress, 1.0)
     return Attribution(

@@ -16,8 +16,8 @@ import torch.nn.functional as F
 
 from ..capture import capture, capture_layers
 from ..errors import LayerError
-from ..spatial import as_grid
 from ..progress import report
+from ..spatial import as_grid
 from .base import AttributionMethod, Context, Param, register
 from .guided import guided_gradient
 
@@ -32,6 +32,12 @@ def _grid(ctx: Context, tensor: torch.Tensor) -> torch.Tensor:
     return grid
 
 
+def _layer(ctx: Context) -> str:
+    if ctx.layer is None:
+        raise LayerError("This method needs a layer; the model has no spatial layer to default to.")
+    return ctx.layer
+
+
 def _captured(ctx: Context, captured: dict) -> torch.Tensor:
     if ctx.layer not in captured:
         raise LayerError(f"The layer '{ctx.layer}' did not produce a tensor in the forward pass.")
@@ -44,7 +50,7 @@ def activations_and_gradients(ctx: Context) -> tuple[torch.Tensor, torch.Tensor]
     The output is captured as a leaf: layers before it record no graph, and the backward pass
     covers only the layers after it.
     """
-    with ctx.lm.lock, torch.enable_grad(), capture(ctx.lm.model, [ctx.layer], keep="leaf") as captured:
+    with ctx.lm.lock, torch.enable_grad(), capture(ctx.lm.model, [_layer(ctx)], keep="leaf") as captured:
         logits = ctx.lm.model(ctx.x.detach())
     activation = _captured(ctx, captured)
     with torch.enable_grad():
@@ -54,7 +60,7 @@ def activations_and_gradients(ctx: Context) -> tuple[torch.Tensor, torch.Tensor]
 
 def activations(ctx: Context) -> torch.Tensor:
     """The layer's output as a 1 x K x h x w grid (one inference pass up to the layer, no gradients)."""
-    captured, _ = capture_layers(ctx.lm, ctx.x, [ctx.layer], stop=True)
+    captured, _ = capture_layers(ctx.lm, ctx.x, [_layer(ctx)], stop=True)
     return _grid(ctx, _captured(ctx, captured)).float().to(ctx.x.device)
 
 

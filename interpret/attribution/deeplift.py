@@ -47,7 +47,10 @@ class MaxPoolAsReLUs(nn.Module):
 
     def __init__(self, pool: nn.MaxPool2d):
         super().__init__()
-        pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)
+
+        def pair(v):
+            return (v, v) if isinstance(v, int) else tuple(v)
+
         self.kernel, self.stride, self.padding = pair(pool.kernel_size), pair(pool.stride or pool.kernel_size), pair(pool.padding)
         self.relus = nn.ModuleList(nn.ReLU() for _ in range(self.kernel[0] * self.kernel[1] - 1))
 
@@ -57,12 +60,12 @@ class MaxPoolAsReLUs(nn.Module):
         out_w = (x.shape[-1] + 2 * pw - kw) // sw + 1
         # replicated borders never change a window's maximum (the edge value is inside the window)
         padded = F.pad(x, (pw, pw, ph, ph), mode="replicate") if ph or pw else x
-        result = None
         relus = iter(self.relus)
-        for i in range(kh):
-            for j in range(kw):
-                part = padded[..., i:i + sh * (out_h - 1) + 1:sh, j:j + sw * (out_w - 1) + 1:sw]
-                result = part if result is None else result + next(relus)(part - result)
+        windows = [padded[..., i:i + sh * (out_h - 1) + 1:sh, j:j + sw * (out_w - 1) + 1:sw]
+                   for i in range(kh) for j in range(kw)]
+        result = windows[0]
+        for part in windows[1:]:
+            result = result + next(relus)(part - result)
         return result
 
 
@@ -70,10 +73,15 @@ def _plain_pool(m: nn.Module) -> bool:
     return type(m) is nn.MaxPool2d and not m.ceil_mode and m.dilation in (1, (1, 1)) and not m.return_indices
 
 
+def _pool_as_relus(module: nn.Module) -> nn.Module:
+    assert isinstance(module, nn.MaxPool2d)  # chosen by _plain_pool
+    return MaxPoolAsReLUs(module)
+
+
 def one_module_per_use(model: nn.Module) -> nn.Module:
     """A GraphModule in which no nonlinearity module (nor functional ReLU) is called twice."""
     model = replace_modules(model, lambda m: isinstance(m, nn.ReLU6), lambda m: ReLU6Split())
-    model = replace_modules(model, _plain_pool, MaxPoolAsReLUs)
+    model = replace_modules(model, _plain_pool, _pool_as_relus)
     for module in model.modules():
         if isinstance(module, nn.ReLU):
             module.inplace = False
@@ -116,7 +124,8 @@ def split_copy(ctx: Context) -> LoadedModel:
         try:
             return one_module_per_use(model)
         except Exception as exc:  # torch.fx cannot trace data-dependent control flow
-            raise InterpretError(f"DeepLIFT needs a model that torch.fx can trace; this one cannot be traced ({str(exc)[:120]}).") from exc
+            raise InterpretError("DeepLIFT needs a model that torch.fx can trace; "
+                                 f"this one cannot be traced ({str(exc)[:120]}).") from exc
 
     return shared_variant(ctx.lm, "deeplift", transform)
 

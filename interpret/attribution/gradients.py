@@ -6,7 +6,7 @@ lock and no global random state (noise comes from a seeded private generator), a
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..models.private import shared_variant
 from .base import AttributionMethod, Context, register
 from .gradients import input_gradient
-from ..models.private import shared_variant
 from .rewrite import replace_modules
 
 RELUS = (nn.ReLU, nn.ReLU6)

@@ -62,7 +62,8 @@ class ExpectedGradients(AttributionMethod):
         Param("samples", "int", 32, 1, 1024, help="Random (baseline, point on the path) pairs."),
         Param("baselines", "choice", "noise", choices=BASELINES,
               help="Distribution of baselines: uniform-noise images (a new one per sample), black, blurred or grey."),
-        Param("stdev", "float", 0.0, 0.0, 1.0, help="Gaussian noise added to the image at each sample (GradientSHAP), as a fraction of its range."),
+        Param("stdev", "float", 0.0, 0.0, 1.0,
+              help="Gaussian noise added to the image at each sample (GradientSHAP), as a fraction of its range."),
         BLUR,
         SEED,
     )

@@ -73,7 +73,7 @@ class Occlusion(AttributionMethod):
         drops = clean - batched_scores(ctx, len(positions), make)
         total = torch.zeros(h, w, device=x.device)
         count = torch.zeros(h, w, device=x.device)
-        for (top, left), drop in zip(positions, drops):
+        for (top, left), drop in zip(positions, drops, strict=True):
             total[top:top + wh, left:left + ww] += drop
             count[top:top + wh, left:left + ww] += 1
         return torch.where(count > 0, total / count.clamp_min(1), torch.zeros_like(total))

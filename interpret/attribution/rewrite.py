@@ -5,7 +5,7 @@ fresh deep copy, never on the shared model.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from torch import nn
 

@@ -46,7 +46,8 @@ class Target:
 
     def describe(self, class_names: tuple[str, ...]) -> str:
         name = class_names[self.index]
-        text = {"logit": f"score of '{name}'", "probability": f"probability of '{name}'", "loss": f"loss for '{name}'"}[self.objective]
+        text = {"logit": f"score of '{name}'", "probability": f"probability of '{name}'",
+                "loss": f"loss for '{name}'"}[self.objective]
         if self.contrast is not None:
             text += f" minus '{class_names[self.contrast]}'"
         return text

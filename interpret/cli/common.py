@@ -17,7 +17,8 @@ class CliError(InterpretError):
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default=DEFAULT_SPEC, help=f"model spec (default {DEFAULT_SPEC}; torchvision:NAME, timm:NAME, or a TorchScript file)")
+    parser.add_argument("--model", default=DEFAULT_SPEC,
+                        help=f"model spec (default {DEFAULT_SPEC}; torchvision:NAME, timm:NAME, or a TorchScript file)")
     parser.add_argument("--weights", help="a state-dict file for the architecture, or 'random'")
     parser.add_argument("--classes", help="class names file (.txt one per line, or .json)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")

@@ -14,8 +14,7 @@ from ..predict import top_k
 from ..progress import tqdm_progress
 from ..render import colorize, overlay
 from ..signs import MODES
-from .common import (CliError, add_model_arguments, add_progress_argument, model_from_args, print_json, read_image,
-                     wants_progress)
+from .common import CliError, add_model_arguments, add_progress_argument, model_from_args, print_json, read_image, wants_progress
 
 
 def add_parser(subparsers) -> None:
@@ -28,7 +27,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="a method parameter (repeatable)")
     parser.add_argument("--out", help="write the map over the photo as a PNG")
     parser.add_argument("--npy", help="write the raw map (float32, the model's input resolution) as .npy")
-    parser.add_argument("--mode", choices=MODES, help="sign shown in the PNG (default absolute for signed maps, positive otherwise)")
+    parser.add_argument("--mode", choices=MODES,
+                        help="sign shown in the PNG (default absolute for signed maps, positive otherwise)")
     parser.add_argument("--cmap", default="inferno", help="colour map of the PNG (default inferno)")
     parser.add_argument("--alpha", type=float, default=0.5, help="opacity of the map over the photo (default 0.5)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")

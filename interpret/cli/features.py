@@ -5,12 +5,18 @@ import argparse
 
 import numpy as np
 
-from ..features import (SORTS, all_channel_stats, channel_mosaic, channel_order, grad_x_activation, layer_activations,
-                        visualize_channel)
+from ..features import (
+    SORTS,
+    all_channel_stats,
+    channel_mosaic,
+    channel_order,
+    grad_x_activation,
+    layer_activations,
+    visualize_channel,
+)
 from ..layers import layer_info
 from ..progress import tqdm_progress
-from .common import (CliError, add_model_arguments, add_progress_argument, model_from_args, print_json, read_image,
-                     wants_progress)
+from .common import CliError, add_model_arguments, add_progress_argument, model_from_args, print_json, read_image, wants_progress
 
 
 def add_parser(subparsers) -> None:
@@ -55,7 +61,9 @@ def run(args: argparse.Namespace) -> int:
     if args.sort == "grad":
         target = None if args.target is None else lm.find_class(args.target)
         acts, all_scores = grad_x_activation(lm, x, args.layer, target)
-        target = int(acts.logits[0].argmax()) if target is None else target
+        if target is None:  # the predicted class, from the same forward pass
+            assert acts.logits is not None  # grad_x_activation always returns them
+            target = int(acts.logits[0].argmax())
         scores = all_scores[0]
     else:
         acts, target = layer_activations(lm, x, args.layer), None

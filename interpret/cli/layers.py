@@ -18,11 +18,11 @@ def run(args: argparse.Namespace) -> int:
     lm = model_from_args(args)
     layers = list_layers(lm)
     if args.json:
-        print_json([{"name": l.name, "type": l.type, "output_shape": list(l.output_shape)} for l in layers])
+        print_json([{"name": info.name, "type": info.type, "output_shape": list(info.output_shape)} for info in layers])
         return 0
-    width = max((len(l.name) for l in layers), default=4)
-    for l in layers:
-        mark = "*" if l.spatial else " "
-        print(f"{mark} {l.name:<{width}}  {l.type:<24} {tuple(l.output_shape)}")
+    width = max((len(info.name) for info in layers), default=4)
+    for info in layers:
+        mark = "*" if info.spatial else " "
+        print(f"{mark} {info.name:<{width}}  {info.type:<24} {tuple(info.output_shape)}")
     print(f"\n* spatial output · default feature layer: {default_feature_layer(lm)} · default CAM layer: {default_cam_layer(lm)}")
     return 0

@@ -21,6 +21,9 @@ def run(args: argparse.Namespace) -> int:
         flags = [method.family, "signed" if method.signed else "unsigned"] + (["uses --layer"] if method.uses_layer else [])
         print(f"{method.name:<22} {method.label} ({', '.join(flags)})")
         for p in method.params:
-            choices = f" one of {', '.join(map(str, p.choices))}" if p.choices else (f" in [{p.low:g}, {p.high:g}]" if p.low is not None else "")
+            if p.choices:
+                choices = f" one of {', '.join(map(str, p.choices))}"
+            else:
+                choices = f" in [{p.low:g}, {p.high:g}]" if p.low is not None else ""
             print(f"    {p.name}={p.default}  {p.kind}{choices}: {p.help}")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from ..predict import top_k
-from .common import add_model_arguments, model_from_args, print_json, read_image, CliError
+from .common import CliError, add_model_arguments, model_from_args, print_json, read_image
 
 
 def add_parser(subparsers) -> None:
@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     images = [read_image(text) for text in args.images]
     lm = model_from_args(args)
     results = []
-    for text, image in zip(args.images, images):
+    for text, image in zip(args.images, images, strict=True):
         top = top_k(lm, lm.preprocessing.to_tensor(image.image), args.top)[0]
         results.append({"image": text, "top": [{"index": p.index, "label": p.label, "prob": round(p.prob, 6)} for p in top]})
     if args.json:

@@ -26,6 +26,8 @@ def _frequencies(h: int, w: int) -> np.ndarray:
 class ImageParam(torch.nn.Module):
     """A 1 x 3 x H x W image in [0, 1] built from learnable parameters."""
 
+    scale: torch.Tensor  # the Fourier coefficients' 1/frequency scale (a buffer)
+
     def __init__(self, size: int, kind: str = "fourier", decorrelate: bool = True, seed: int = 0,
                  decay_power: float = 1.0):
         super().__init__()

@@ -20,7 +20,8 @@ SORT_LABELS = {
 }
 
 
-def grad_x_activation(lm: LoadedModel, x: torch.Tensor, layer: str, target: int | Target | None = None) -> tuple[LayerActivations, np.ndarray]:
+def grad_x_activation(lm: LoadedModel, x: torch.Tensor, layer: str,
+                      target: int | Target | None = None) -> tuple[LayerActivations, np.ndarray]:
     """The layer's activations and, per image and channel, sum over space of d score / d A * A.
 
     A channel with a large positive value pushes the target score up for this photo. The hooks of

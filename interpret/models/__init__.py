@@ -41,7 +41,8 @@ def parse_spec(spec: str) -> tuple[str, str]:
     if Path(spec).suffix or Path(spec).exists():
         return "file", spec
     raise ModelLoadError(
-        f"'{spec}' is not a model spec. Use bundled:efficientnet_lite0, torchvision:NAME, timm:NAME, or a path to a TorchScript file."
+        f"'{spec}' is not a model spec. Use bundled:efficientnet_lite0, torchvision:NAME, timm:NAME, "
+        "or a path to a TorchScript file."
     )
 
 

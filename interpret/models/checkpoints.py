@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import pickle
 import zipfile
+from typing import Any
 
 import torch
 from torch import nn
@@ -23,6 +24,7 @@ def is_torchscript(data: bytes) -> bool:
 
 def read_state_dict(data: bytes, filename: str = "weights") -> dict[str, torch.Tensor]:
     """A state dict from checkpoint bytes; refuses pickles that would run code."""
+    obj: Any
     try:
         if filename.endswith(".safetensors"):
             from safetensors.torch import load as load_safetensors
@@ -37,7 +39,8 @@ def read_state_dict(data: bytes, filename: str = "weights") -> dict[str, torch.T
             "torch.save(model.state_dict(), path), or export the model with torch.jit.script/trace."
         ) from exc
     except Exception as exc:  # corrupt zip, truncated file, not a checkpoint at all
-        raise ModelLoadError(f"'{filename}' is not a readable PyTorch weights file ({type(exc).__name__}: {str(exc)[:200]}).") from exc
+        raise ModelLoadError(f"'{filename}' is not a readable PyTorch weights file "
+                             f"({type(exc).__name__}: {str(exc)[:200]}).") from exc
     for key in _WRAPPERS:
         if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
             obj = obj[key]

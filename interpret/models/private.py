@@ -17,7 +17,7 @@ import dataclasses
 import itertools
 import threading
 import weakref
-from typing import Callable
+from collections.abc import Callable
 
 from torch import nn
 

@@ -32,7 +32,7 @@ def _preprocessing(model: nn.Module) -> Preprocessing:
         resize_size=int(math.floor(size / cfg.get("crop_pct", 0.875))),
         mean=tuple(float(v) for v in cfg["mean"]),
         std=tuple(float(v) for v in cfg["std"]),
-        interpolation=cfg.get("interpolation", "bicubic") if cfg.get("interpolation") in ("bilinear", "bicubic", "nearest") else "bicubic",
+        interpolation=cfg["interpolation"] if cfg.get("interpolation") in ("bilinear", "bicubic", "nearest") else "bicubic",
     )
 
 

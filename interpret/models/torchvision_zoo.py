@@ -23,7 +23,8 @@ def _preprocessing(weights) -> Preprocessing:
     t = weights.transforms()
     crop = t.crop_size[0] if isinstance(t.crop_size, (list, tuple)) else t.crop_size
     resize = t.resize_size[0] if isinstance(t.resize_size, (list, tuple)) else t.resize_size
-    return Preprocessing(crop_size=int(crop), resize_size=int(resize), mean=tuple(t.mean), std=tuple(t.std), interpolation=t.interpolation.value)
+    return Preprocessing(crop_size=int(crop), resize_size=int(resize), mean=tuple(t.mean), std=tuple(t.std),
+                         interpolation=t.interpolation.value)
 
 
 def _check(name: str) -> None:
@@ -38,7 +39,8 @@ def weights_path(name: str) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / filename
 
 
-def build_torchvision(name: str, pretrained: bool, num_classes: int | None = None) -> tuple[nn.Module, Preprocessing, list[str] | None]:
+def build_torchvision(name: str, pretrained: bool,
+                      num_classes: int | None = None) -> tuple[nn.Module, Preprocessing, list[str] | None]:
     """Architecture plus, if `pretrained`, its DEFAULT weights from the hub cache or the network."""
     _check(name)
     weights = torchvision.models.get_model_weights(name).DEFAULT
