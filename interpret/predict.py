@@ -27,6 +27,6 @@ def top_k(lm: LoadedModel, x: torch.Tensor, k: int = 5) -> list[list[Prediction]
     k = max(1, min(k, probs.shape[1]))
     values, indices = probs.topk(k, dim=1)
     return [
-        [Prediction(int(i), lm.label(int(i)), float(v)) for v, i in zip(row_v, row_i)]
-        for row_v, row_i in zip(values, indices)
+        [Prediction(int(i), lm.label(int(i)), float(v)) for v, i in zip(row_v, row_i, strict=True)]
+        for row_v, row_i in zip(values, indices, strict=True)
     ]

@@ -39,7 +39,8 @@ def test_every_page_renders_without_exception(app):
 
 def test_a_broken_upload_is_reported_and_the_rest_keeps_working():
     at = open_app()
-    at.sidebar.file_uploader(key="sb-uploads").set_value([("broken.jpg", b"\xff\xd8\xff\xe0 not really a jpeg", "image/jpeg")]).run()
+    broken = ("broken.jpg", b"\xff\xd8\xff\xe0 not really a jpeg", "image/jpeg")
+    at.sidebar.file_uploader(key="sb-uploads").set_value([broken]).run()
     assert not at.exception
     assert any("broken.jpg" in e for e in errors(at))
     assert "Top prediction: espresso" in texts(at)

@@ -63,5 +63,5 @@ def test_the_comparison_can_show_its_trust_table(page):
     labels = list(map(str, trust["map"]))
     assert all(any(REGISTRY[m].label in label for label in labels) for m in METHODS), labels
     assert {"reference: random", "reference: centre", "reference: sobel"} <= set(labels)
-    verdicts = [str(v) for label, v in zip(labels, trust["sanity"]) if not label.startswith("reference")]
+    verdicts = [str(v) for label, v in zip(labels, trust["sanity"], strict=True) if not label.startswith("reference")]
     assert len(verdicts) == len(METHODS) and all(v.strip() for v in verdicts)

@@ -7,7 +7,8 @@ unhashed `_object`. Use `cache_data` / `cache_resource` from here rather than `s
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 

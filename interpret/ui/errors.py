@@ -1,8 +1,8 @@
 """Showing what went wrong as one clear message, never a traceback."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import streamlit as st
 

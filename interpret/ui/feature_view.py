@@ -9,9 +9,20 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ..features import (PER_PAGE, SORT_LABELS, SORTS, LayerActivations, channel_mosaic,
-                        channel_order, channel_stats, grad_x_activation, histogram, layer_activations, page_count,
-                        visualize_channel)
+from ..features import (
+    PER_PAGE,
+    SORT_LABELS,
+    SORTS,
+    LayerActivations,
+    channel_mosaic,
+    channel_order,
+    channel_stats,
+    grad_x_activation,
+    histogram,
+    layer_activations,
+    page_count,
+    visualize_channel,
+)
 from ..features.parameterization import PARAMETERIZATIONS
 from ..images import InputImage
 from ..layers import LayerInfo, default_cam_layer, default_feature_layer, layer_info, list_layers
@@ -76,16 +87,16 @@ def layer_tree_rows(layers: tuple[LayerInfo, ...], query: str = "", spatial_only
     """The model's modules as indented tree rows, filtered by a case-insensitive query on name or type."""
     query = query.strip().lower()
     rows = []
-    for l in layers:
-        if spatial_only and not l.spatial:
+    for info in layers:
+        if spatial_only and not info.spatial:
             continue
-        if query and query not in l.name.lower() and query not in l.type.lower():
+        if query and query not in info.name.lower() and query not in info.type.lower():
             continue
-        short = l.name.rsplit(".", 1)[-1]
+        short = info.name.rsplit(".", 1)[-1]
         rows.append({
-            "module": ("│ " * l.depth) + ("└ " if l.depth else "") + short,
-            "name": l.name, "type": l.type, "output shape": " × ".join(map(str, l.output_shape)),
-            "parameters": l.params, "spatial": "▦ " + l.spatial if l.spatial else "",
+            "module": ("│ " * info.depth) + ("└ " if info.depth else "") + short,
+            "name": info.name, "type": info.type, "output shape": " × ".join(map(str, info.output_shape)),
+            "parameters": info.params, "spatial": "▦ " + info.spatial if info.spatial else "",
         })
     return rows
 
@@ -109,7 +120,7 @@ def layer_browser(lm: LoadedModel, key: str = "fm") -> str | None:
         st.warning(f"No layer matches '{query}'.")
         return None
     default = default_feature_layer(lm)
-    by_name = {l.name: l for l in layers}
+    by_name = {info.name: info for info in layers}
     return st.selectbox("Layer", names, index=names.index(default) if default in names else 0,
                         format_func=lambda n: by_name[n].label + (" ▦" if by_name[n].spatial else ""),
                         key=f"{key}-layer|{scope}", help="Type to search. ▦ marks layers with a spatial output.")
@@ -130,7 +141,8 @@ def order_controls(lm: LoadedModel, image: InputImage, key: str = "fm") -> tuple
     return by, target
 
 
-def ordered(lm: LoadedModel, image: InputImage, layer: str, by: str, target: int | None) -> tuple[LayerActivations, np.ndarray, np.ndarray | None]:
+def ordered(lm: LoadedModel, image: InputImage, layer: str, by: str,
+            target: int | None) -> tuple[LayerActivations, np.ndarray, np.ndarray | None]:
     """(activations, channel order top first, grad × activation scores or None) for one photo and layer."""
     acts = cached_activations(lm, image, layer)
     scores = cached_grad_scores(lm, image, layer, int(target)) if by == "grad" else None
@@ -173,7 +185,8 @@ def channel_view(lm: LoadedModel, image: InputImage, acts: LayerActivations, cha
     values = acts.image(0)
     left, right = st.columns(2)
     left.image(channel_overlay(lm, image, values[channel], cmap), width="stretch",
-               caption=f"channel {channel} of {acts.layer}, upsampled from {values.shape[1]}×{values.shape[2]} onto the photo (bright = strongly positive)")
+               caption=f"channel {channel} of {acts.layer}, upsampled from {values.shape[1]}×{values.shape[2]} onto the photo "
+                       "(bright = strongly positive)")
     stats = channel_stats(values, channel)
     with right:
         m = st.columns(4 if grad_scores is not None else 3)
@@ -216,15 +229,14 @@ def units_view(acts: LayerActivations, order: np.ndarray, image: InputImage, top
 def compare_view(lm: LoadedModel, image: InputImage, layer: str, by: str, target: int | None,
                  cmap: str, key: str = "fm", count: int = 64) -> None:
     """Two layers side by side, each as the mosaic of its top `count` channels in the current order."""
-    layers = [l for l in list_layers(lm) if l.spatial]
-    names = [l.name for l in layers]
+    names = [info.name for info in list_layers(lm) if info.spatial]
     if not names:
         return
     default = default_cam_layer(lm)
     other = st.selectbox("Compare with", names, index=names.index(default) if default in names else len(names) - 1,
                          format_func=lambda n: layer_info(lm, n).label, key=f"{key}-compare|{_scope(lm)}")
     columns = st.columns(2)
-    for column, name in zip(columns, [layer, other]):
+    for column, name in zip(columns, [layer, other], strict=True):
         info = layer_info(lm, name)
         if not info.spatial:
             column.info(f"{name} has no spatial output.")

@@ -11,9 +11,27 @@ from ..attribution import REGISTRY
 from ..errors import InterpretError
 from ..images import decode_image
 from ..layers import default_cam_layer
-from ..mistakes import (ContrastiveExplanation, Evaluation, ImageSet, accuracy, calibration, confusion, confusion_pairs,
-                        demo_set, evaluate, explain_mistake, images_of_pair, least_sure, mistakes, open_path, open_zip,
-                        per_class, result_rows, start, to_csv)
+from ..mistakes import (
+    ContrastiveExplanation,
+    Evaluation,
+    ImageSet,
+    accuracy,
+    calibration,
+    confusion,
+    confusion_pairs,
+    demo_set,
+    evaluate,
+    explain_mistake,
+    images_of_pair,
+    least_sure,
+    mistakes,
+    open_path,
+    open_zip,
+    per_class,
+    result_rows,
+    start,
+    to_csv,
+)
 from ..models import LoadedModel
 from ..render import scale_of
 from .caching import cache_data
@@ -270,7 +288,8 @@ def explain_view(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, key: str 
     method, params, layer, objective = method_controls(lm, key)
     pred, true = int(ev.top_index[i, 0]), int(ev.labels[i])
     photo = pixels(lm, image_set, ev.paths[i])
-    key = "|".join(map(str, (lm.key, image_set.fingerprint, ev.paths[i], pred, true, method, sorted(params.items()), layer, objective)))
+    key = "|".join(map(str, (lm.key, image_set.fingerprint, ev.paths[i], pred, true, method, sorted(params.items()), layer,
+                             objective)))
     result = _explain(lm, key, photo, pred, true, method, params, layer, objective)
     maps = {"predicted": result.predicted, "true": result.true, "contrast": result.contrast}
     signed = REGISTRY[method].signed
@@ -281,7 +300,7 @@ def explain_view(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, key: str 
               "contrast": f"Why '{ev.label(pred)}' rather than '{ev.label(true)}'"}
     cols = st.columns(4)
     cols[0].image(photo, caption=f"{ev.paths[i]}: what the model sees", width="stretch")
-    for col, (name, attribution) in zip(cols[1:], maps.items()):
+    for col, (name, attribution) in zip(cols[1:], maps.items(), strict=True):
         shown, _ = shown_image(attribution.values, photo, settings, scale)
         status = "" if attribution.status == "ok" else f" · map is {attribution.status}"
         col.image(shown, caption=f"{titles[name]}{status}", width="stretch")
@@ -302,7 +321,8 @@ def explain_view(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, key: str 
 def calibration_view(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, key: str = "mistakes") -> None:
     cal = calibration(ev)
     st.metric("Expected calibration error (10 bins)", f"{cal.ece:.3f}",
-              help="Σ over confidence bins of (share of images) × |accuracy − mean confidence|; 0 means confidence can be taken at its word.")
+              help="Σ over confidence bins of (share of images) × |accuracy − mean confidence|; "
+                   "0 means confidence can be taken at its word.")
     table = pd.DataFrame(cal.rows()).set_index("bin")
     left, right = st.columns(2)
     left.write("**Reliability diagram**: accuracy per confidence bin (a calibrated model follows its mean confidence)")

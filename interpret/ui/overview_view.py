@@ -23,7 +23,8 @@ def image_and_model_view(lm: LoadedModel, image: InputImage) -> None:
     left, right = st.columns(2)
     left.image(image.image, caption=f"{image.name} · {image.image.size[0]}×{image.image.size[1]}", width="stretch")
     seen = lm.preprocessing.denormalize(lm.preprocessing.to_tensor(image.image))
-    right.image(seen, caption=f"What the model sees: {seen.shape[1]}×{seen.shape[0]} (de-normalised input tensor)", width="stretch")
+    right.image(seen, caption=f"What the model sees: {seen.shape[1]}×{seen.shape[0]} (de-normalised input tensor)",
+                width="stretch")
 
 
 def all_images_table(lm: LoadedModel, images: list[InputImage]) -> None:
@@ -36,6 +37,7 @@ def all_images_table(lm: LoadedModel, images: list[InputImage]) -> None:
 def predictions_table(predictions: tuple[Prediction, ...]) -> None:
     st.dataframe(
         [{"class": p.label, "index": p.index, "probability": p.prob} for p in predictions],
-        column_config={"probability": st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0, format="%.3f")},
+        column_config={"probability": st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0,
+                                                                      format="%.3f")},
         hide_index=True, width="stretch",
     )

@@ -9,8 +9,8 @@ st calls would be recorded and replayed on every later hit.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import streamlit as st
 

@@ -67,7 +67,7 @@ def render_comparison(lm: LoadedModel, image: InputImage, attributions: list[Att
         if settings.shared_scale else None
     for row in range(0, len(drawable), COLUMNS):
         columns = st.columns(COLUMNS)
-        for column, a in zip(columns, drawable[row:row + COLUMNS]):
+        for column, a in zip(columns, drawable[row:row + COLUMNS], strict=False):  # the last row may be short
             with column:
                 over, heat = shown_image(a.values, photo, settings, scale)
                 st.image(over, caption=caption(a), width="stretch")
@@ -76,7 +76,8 @@ def render_comparison(lm: LoadedModel, image: InputImage, attributions: list[Att
                 name = f"{image.name.rsplit('.', 1)[0]}_{a.method}_{a.target}"
                 left, right = st.columns(2)
                 left.download_button("PNG", png_bytes(over), f"{name}.png", "image/png", key=f"{key}-png-{a.method}")
-                right.download_button(".npy", npy_bytes(a.values), f"{name}.npy", "application/octet-stream", key=f"{key}-npy-{a.method}")
+                right.download_button(".npy", npy_bytes(a.values), f"{name}.npy", "application/octet-stream",
+                                      key=f"{key}-npy-{a.method}")
     return drawable
 
 

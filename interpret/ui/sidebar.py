@@ -27,7 +27,8 @@ def _zoo_request(source: str, device: str) -> ModelRequest | None:
     weights = st.radio("Weights", list(WEIGHTS), format_func=WEIGHTS.get, key="sb-weights", horizontal=False)
     if weights == "file":
         file = st.file_uploader("Weights file", type=["pth", "pt", "bin", "safetensors"], key="sb-weights-file",
-                                help="A state dict saved with torch.save(model.state_dict(), path); the number of classes is read from its head.")
+                                help="A state dict saved with torch.save(model.state_dict(), path); "
+                                     "the number of classes is read from its head.")
         if file is None:
             st.info("Upload a weights file for this architecture.")
             return None

@@ -162,7 +162,8 @@ def render_trust_table(lm: LoadedModel, image: InputImage, attributions: list[At
     sanity = sanity_results(lm, image, attributions, max_stages=TOP_STAGES)
     table = trust_table(scores, sanity)
     st.dataframe(table, hide_index=True, key=f"{key}-table",
-                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in table.columns if c not in ("map", "sanity")})
+                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in table.columns
+                                if c not in ("map", "sanity")})
     st.caption(f"Probability of '{predicted_label(lm, image)}' (the class predicted on the clean image) as the most "
                f"relevant pixels are deleted (filled with the dataset mean) or inserted into a blurred copy, {steps} steps; "
                "areas in [0, 1]. Reference maps: random, centred Gaussian, Sobel edges. Sanity: the method's map after "

@@ -32,12 +32,12 @@ def class_picker(lm: LoadedModel, key: str, default: int, label: str = "Target c
 def layer_picker(lm: LoadedModel, key: str, default: str | None = None, spatial_only: bool = True,
                  label: str = "Layer") -> str | None:
     """A layer chosen from the model's layers, each shown with its type and output shape."""
-    layers = [l for l in list_layers(lm) if l.spatial or not spatial_only]
+    layers = [info for info in list_layers(lm) if info.spatial or not spatial_only]
     if not layers:
         st.info("This model exposes no layers that can be captured (a TorchScript file?).")
         return None
-    names = [l.name for l in layers]
-    by_name = {l.name: l for l in layers}
+    names = [info.name for info in layers]
+    by_name = {info.name: info for info in layers}
     index = names.index(default) if default in names else len(names) - 1
     return st.selectbox(label, names, index=index, format_func=lambda n: by_name[n].label,
                         key=f"{key}|{_model_scope(lm)}", help="Type to search; shapes exclude the batch dimension.")
@@ -54,8 +54,8 @@ def param_widgets(method: str, key: str = "sal") -> dict[str, Any]:
         elif p.kind == "bool":
             values[p.name] = st.checkbox(p.name, value=bool(p.default), help=p.help, key=wkey)
         elif p.kind == "int":
-            values[p.name] = int(st.number_input(p.name, int(p.low) if p.low is not None else None,
-                                                 int(p.high) if p.high is not None else None, int(p.default), help=p.help, key=wkey))
+            low, high = (int(p.low) if p.low is not None else None), (int(p.high) if p.high is not None else None)
+            values[p.name] = int(st.number_input(p.name, low, high, int(p.default), help=p.help, key=wkey))
         else:
             values[p.name] = float(st.number_input(p.name, p.low, p.high, float(p.default), help=p.help, key=wkey))
     return impl.resolve_params(values)
@@ -75,7 +75,8 @@ def display_controls(key: str, default_mode: str = "absolute") -> DisplaySetting
     cols = st.columns(5)
     mode = cols[0].selectbox("Sign", MODES, index=MODES.index(default_mode), key=f"{key}-mode",
                              help="signed uses a diverging colour map centred on zero")
-    cmap = cols[1].selectbox("Colour map", ["inferno", "viridis", "jet", "magma", "gray", "RdBu_r", "coolwarm"], key=f"{key}-cmap")
+    cmap = cols[1].selectbox("Colour map", ["inferno", "viridis", "jet", "magma", "gray", "RdBu_r", "coolwarm"],
+                             key=f"{key}-cmap")
     alpha = cols[2].slider("Opacity", 0.0, 1.0, 0.5, 0.05, key=f"{key}-alpha")
     clip = cols[3].slider("Clip percentile", 90.0, 100.0, 99.5, 0.1, key=f"{key}-clip")
     shared = cols[4].toggle("Shared scale", value=False, key=f"{key}-shared", help="one colour scale for all maps on screen")
