@@ -55,7 +55,9 @@ class Captured(dict):
     """Layer name -> captured output, filled during forward passes inside `capture`'s block.
 
     `order` lists the layers in the order of their first output, `shapes` holds the shape of each
-    layer's first output (batch dimension included), `stopped` tells whether a pass ended early.
+    layer's first output (batch dimension included), `calls` how many outputs each layer produced
+    (a module reused in one pass, like a torchvision ResNet block's ReLU, counts more than once),
+    `stopped` tells whether a pass ended early.
     """
 
     def __init__(self, model: nn.Module) -> None:
@@ -63,6 +65,7 @@ class Captured(dict):
         self.model = model
         self.order: list[str] = []
         self.shapes: dict[str, tuple[int, ...]] = {}
+        self.calls: dict[str, int] = {}
         self.stopped = False
 
     def run(self, *args: Any, **kwargs: Any) -> Any:
@@ -85,8 +88,9 @@ def capture(model: nn.Module, names: list[str], keep: str = "clone", stop: bool 
     graph (no autograd bookkeeping for them) and gradients stop there;
     keep="shape" stores nothing but `order` and `shapes`.
     A module called twice keeps its last output. stop=True ends a pass once every named layer has
-    produced an output: `captured.run(x)` returns None then, and a bare `model(x)` in the block
-    leaves the block (the rest of it is skipped). Hooks act only for the calling thread and are
+    produced an output (its first, for a reused module: see `interpret.layers.called_once`):
+    `captured.run(x)` returns None then, and a bare `model(x)` in the block leaves the block (the
+    rest of it is skipped). Hooks act only for the calling thread and are
     removed on exit, whatever happens.
     """
     if keep not in KEEPS:
@@ -106,6 +110,7 @@ def capture(model: nn.Module, names: list[str], keep: str = "clone", stop: bool 
             if name not in captured.shapes:
                 captured.shapes[name] = tuple(tensor.shape)
                 captured.order.append(name)
+            captured.calls[name] = captured.calls.get(name, 0) + 1
             if keep == "clone":
                 captured[name] = tensor.detach().clone()
             elif keep == "leaf":

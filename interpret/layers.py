@@ -21,6 +21,7 @@ class LayerInfo:
     spatial: str | None  # 'nchw', 'nhwc', 'tokens' or None
     order: int  # position in the forward pass (first output = 0)
     depth: int  # number of dots in the name
+    calls: int = 1  # outputs per forward pass (2 for a reused module, e.g. a torchvision BasicBlock's relu)
 
     @property
     def label(self) -> str:
@@ -40,7 +41,7 @@ def list_layers(lm: LoadedModel) -> tuple[LayerInfo, ...]:
     size = lm.preprocessing.crop_size
     with lm.lock, torch.inference_mode(), capture(lm.model, [n for n in modules if n], keep="shape") as captured:
         captured.run(torch.zeros(1, 3, size, size, device=lm.device))
-    shapes, order = captured.shapes, captured.order
+    shapes, order, calls = captured.shapes, captured.order, captured.calls
     layers = tuple(
         LayerInfo(
             name=name,
@@ -50,11 +51,20 @@ def list_layers(lm: LoadedModel) -> tuple[LayerInfo, ...]:
             spatial=spatial_kind(shapes[name]),
             order=i,
             depth=name.count("."),
+            calls=calls[name],
         )
         for i, name in enumerate(order)
     )
     _CACHE[lm] = layers
     return layers
+
+
+def called_once(lm: LoadedModel, name: str) -> bool:
+    """Whether the layer runs exactly once per forward pass, so that a capture may stop right after it.
+
+    A reused module's captured output is its last one; stopping at its first would give another tensor.
+    """
+    return any(info.name == name and info.calls == 1 for info in list_layers(lm))
 
 
 def _is_block(model: nn.Module, name: str) -> bool:

@@ -62,6 +62,18 @@ def test_stop_ends_the_pass_after_the_last_requested_layer(net, x):
     assert not any(m._forward_hooks for m in net.modules())
 
 
+def test_a_reused_module_keeps_its_last_output_and_a_stop_ends_at_its_first(net, x):
+    # torchvision's BasicBlock: relu(bn1(conv1(x))), later relu(out + identity) with the same module
+    with torch.inference_mode(), capture(net, ["layer1.0.relu", "layer1.0.bn1", "layer1.0"]) as full:
+        full.run(x)
+    assert full.calls == {"layer1.0.bn1": 1, "layer1.0.relu": 2, "layer1.0": 1}
+    torch.testing.assert_close(full["layer1.0.relu"], full["layer1.0"])  # the last call is the block's output
+    with torch.inference_mode(), capture(net, ["layer1.0.relu"], stop=True) as early:
+        early.run(x)
+    torch.testing.assert_close(early["layer1.0.relu"], full["layer1.0.bn1"].clamp_min(0))  # the first call
+    assert early.calls == {"layer1.0.relu": 1}
+
+
 def test_a_bare_call_in_a_stopping_block_leaves_the_block(net, x):
     reached_the_end = False
     with torch.inference_mode(), capture(net, ["layer1"], stop=True) as captured:

@@ -28,6 +28,18 @@ def test_a_cnn_layer_is_captured_as_channels_first_maps_equal_to_an_independent_
     assert untouched(resnet18)
 
 
+def test_a_reused_relu_shows_its_last_output_and_a_plain_layer_stops_the_pass_early(resnet18, coffee):
+    x = resnet18.preprocessing.to_tensor(coffee.image)
+    relu = layer_activations(resnet18, x, "layer1.0.relu")  # called twice per pass: the block's output is kept
+    block = layer_activations(resnet18, x, "layer1.0")
+    np.testing.assert_allclose(relu.values, block.values, atol=1e-6)
+    assert block.logits is None  # the pass stopped at the layer
+    assert relu.logits is not None  # a reused module needs the full pass
+    with_logits = layer_activations(resnet18, x, "layer1.0", with_logits=True)
+    np.testing.assert_array_equal(with_logits.values, block.values)
+    assert with_logits.logits.shape == (1, 1000)
+
+
 def test_vit_tokens_become_a_grid_without_the_class_token(vit, coffee):
     x = vit.preprocessing.to_tensor(coffee.image)
     acts = layer_activations(vit, x, "blocks.5")
@@ -41,7 +53,7 @@ def test_vit_tokens_become_a_grid_without_the_class_token(vit, coffee):
 
 
 def test_a_linear_layer_is_a_vector_of_units_equal_to_the_logits(resnet18, coffee):
-    acts = layer_activations(resnet18, resnet18.preprocessing.to_tensor(coffee.image), "fc")
+    acts = layer_activations(resnet18, resnet18.preprocessing.to_tensor(coffee.image), "fc", with_logits=True)
     assert not acts.spatial and acts.values.shape == (1, 1000)
     np.testing.assert_allclose(acts.values, acts.logits, atol=1e-6)
 

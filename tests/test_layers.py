@@ -4,7 +4,7 @@ import torch
 from torchvision.models.feature_extraction import create_feature_extractor
 
 from interpret.errors import LayerError
-from interpret.layers import default_cam_layer, default_feature_layer, layer_info, list_layers
+from interpret.layers import called_once, default_cam_layer, default_feature_layer, layer_info, list_layers
 from interpret.models import load_model
 from test_shared_model import untouched
 
@@ -24,6 +24,9 @@ def test_resnet_layers_come_in_forward_order_with_the_shapes_of_a_real_pass(resn
     assert layer_info(resnet18, "fc").params == 512 * 1000 + 1000
     assert layer_info(resnet18, "layer4").spatial == "nchw" and layer_info(resnet18, "fc").spatial is None
     assert layer_info(resnet18, "layer2.0.downsample.0").depth == 3
+    assert layer_info(resnet18, "layer1.0.relu").calls == 2 and layer_info(resnet18, "layer1.0.conv1").calls == 1
+    assert called_once(resnet18, "layer1.0") and not called_once(resnet18, "layer1.0.relu")
+    assert not called_once(resnet18, "no.such.layer")
     assert untouched(resnet18)
 
 

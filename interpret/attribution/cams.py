@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from ..capture import capture, capture_layers
 from ..errors import LayerError
+from ..layers import called_once
 from ..progress import report
 from ..spatial import as_grid
 from .base import AttributionMethod, Context, Param, register
@@ -60,7 +61,11 @@ def activations_and_gradients(ctx: Context) -> tuple[torch.Tensor, torch.Tensor]
 
 def activations(ctx: Context) -> torch.Tensor:
     """The layer's output as a 1 x K x h x w grid (one inference pass up to the layer, no gradients)."""
-    captured, _ = capture_layers(ctx.lm, ctx.x, [_layer(ctx)], stop=True)
+    layer = _layer(ctx)
+    if called_once(ctx.lm, layer):
+        captured, _ = capture_layers(ctx.lm, ctx.x, [layer], stop=True)
+    else:  # a reused module: its last output, as the gradient CAMs see it
+        captured, _ = capture_layers(ctx.lm, ctx.x, [layer])
     return _grid(ctx, _captured(ctx, captured)).float().to(ctx.x.device)
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from ..capture import capture_layers
+from ..layers import called_once
 from ..models import LoadedModel
 from ..spatial import as_grid, spatial_kind
 
@@ -16,7 +17,8 @@ class LayerActivations:
     """The output of one layer: N x C x H x W for spatial outputs (ViT tokens as grids), else N x C.
 
     `kind` is the raw output's layout ('nchw', 'nhwc', 'tokens' or None), `raw_shape` its shape
-    without the batch dimension; `logits` are the model's outputs from the same forward pass.
+    without the batch dimension; `logits` are the model's outputs from the same forward pass (None
+    when the pass stopped at the layer).
     """
 
     layer: str
@@ -49,9 +51,18 @@ def channels_first(output: torch.Tensor) -> tuple[np.ndarray, str | None]:
     return values.detach().float().cpu().contiguous().numpy(), kind
 
 
-def layer_activations(lm: LoadedModel, x: torch.Tensor, layer: str) -> LayerActivations:
-    """Capture one layer for a preprocessed batch in one forward pass (nothing else is kept)."""
-    captured, logits = capture_layers(lm, x, [layer])
+def layer_activations(lm: LoadedModel, x: torch.Tensor, layer: str, with_logits: bool = False) -> LayerActivations:
+    """Capture one layer for a preprocessed batch (nothing else is kept).
+
+    The forward pass stops after the layer unless `with_logits` asks for the model's outputs too
+    (or the layer's module runs more than once per pass: its last output is the one kept).
+    """
+    if with_logits or not called_once(lm, layer):
+        captured, logits = capture_layers(lm, x, [layer])
+        scores = logits.float().numpy()
+    else:
+        captured, _ = capture_layers(lm, x, [layer], stop=True)
+        scores = None
     output = captured[layer]
     values, kind = channels_first(output)
-    return LayerActivations(layer, values, kind, tuple(output.shape[1:]), logits.float().numpy())
+    return LayerActivations(layer, values, kind, tuple(output.shape[1:]), scores)
