@@ -86,3 +86,12 @@ def test_robustness_transforms_move_the_image_and_keep_its_size():
     moved = robust_transform(image, 64, generator)
     assert moved.shape == image.shape
     assert not torch.allclose(moved, image)
+
+
+def test_a_reused_relu_is_optimised_at_its_last_output_like_the_feature_map_shows_it(resnet18):
+    # layer1.0.relu runs twice per pass; its feature map is the block's output, and so is what is optimised
+    relu = visualize_channel(resnet18, "layer1.0.relu", 7, steps=2, parameterization="pixel")
+    block = visualize_channel(resnet18, "layer1.0", 7, steps=2, parameterization="pixel")
+    assert block.objective[1] > block.objective[0] > 0.05  # a live channel (random weights leave some at 0)
+    np.testing.assert_allclose(relu.objective, block.objective, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(relu.image, block.image)

@@ -2,8 +2,8 @@
 
 The optimisation runs on a private copy of the model (interpret.models.private.private_copy, taken
 under the shared model's lock, so no other session's hooks are copied) under the copy's own lock:
-the capture that stops each forward pass at the chosen layer never touches the shared model, and
-the shared model's lock is held only while it is copied.
+the capture that stops each forward pass at the chosen layer (see interpret.layers.called_once)
+never touches the shared model, and the shared model's lock is held only while it is copied.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import torch
 
 from ..capture import capture, get_module
 from ..errors import LayerError
+from ..layers import called_once
 from ..models import LoadedModel
 from ..models.private import private_copy
 from ..progress import Progress, report
@@ -61,7 +62,8 @@ def visualize_channel(lm: LoadedModel, layer: str, channel: int, steps: int = 12
     param = ImageParam(size, parameterization, decorrelate, seed).to(private.device)
     optimizer = torch.optim.Adam(param.parameters(), lr=lr)
     trace: list[float] = []
-    with private.lock, torch.enable_grad(), capture(private.model, [layer], keep="graph", stop=True) as captured:
+    stop = called_once(lm, layer)  # a reused module's output is its last one: that pass runs to the end
+    with private.lock, torch.enable_grad(), capture(private.model, [layer], keep="graph", stop=stop) as captured:
         for step in range(steps):
             image = param()
             if transforms:
