@@ -63,11 +63,22 @@ def ours_params(method: str, quick: bool) -> dict:
 
 def peers(lm, x: torch.Tensor, quick: bool) -> dict[str, dict[str, callable]]:
     """method -> {peer name: a call that computes the same map}."""
-    from captum.attr import (Deconvolution, DeepLift, GradientShap, GuidedBackprop, GuidedGradCam, InputXGradient,
-                             IntegratedGradients, LayerGradCam, NoiseTunnel, Occlusion, Saliency)
     import pytorch_grad_cam as pgc
-    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
     import torchcam.methods as tc
+    from captum.attr import (
+        Deconvolution,
+        DeepLift,
+        GradientShap,
+        GuidedBackprop,
+        GuidedGradCam,
+        InputXGradient,
+        IntegratedGradients,
+        LayerGradCam,
+        NoiseTunnel,
+        Occlusion,
+        Saliency,
+    )
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
     frozen = lm.model
     trainable = copy.deepcopy(lm.model)  # pytorch-grad-cam back-propagates into parameters
@@ -118,7 +129,8 @@ def peers(lm, x: torch.Tensor, quick: bool) -> dict[str, dict[str, callable]]:
         "deconvolution": {"Captum": lambda: Deconvolution(frozen).attribute(x.clone(), target=TARGET)},
         "deeplift": {"Captum (fails on the model; on the split copy)": lambda: DeepLift(split).attribute(
             x.clone(), baselines=black, target=TARGET)},
-        "gradcam": {"Captum LayerGradCam": captum_gradcam, "pytorch-grad-cam": pgc_call("GradCAM"), "torchcam": torchcam_call("GradCAM")},
+        "gradcam": {"Captum LayerGradCam": captum_gradcam, "pytorch-grad-cam": pgc_call("GradCAM"),
+                    "torchcam": torchcam_call("GradCAM")},
         "gradcam_pp": {"pytorch-grad-cam": pgc_call("GradCAMPlusPlus"), "torchcam": torchcam_call("GradCAMpp")},
         "xgradcam": {"pytorch-grad-cam": pgc_call("XGradCAM"), "torchcam": torchcam_call("XGradCAM")},
         "layercam": {"pytorch-grad-cam": pgc_call("LayerCAM"), "torchcam": torchcam_call("LayerCAM")},
@@ -129,14 +141,16 @@ def peers(lm, x: torch.Tensor, quick: bool) -> dict[str, dict[str, callable]]:
         "scorecam": {"torchcam": torchcam_call("ScoreCAM")} if quick else
                     {"pytorch-grad-cam": pgc_call("ScoreCAM"), "torchcam": torchcam_call("ScoreCAM")},
         "occlusion": {"Captum (32 per eval)": lambda: Occlusion(frozen).attribute(
-            x.clone(), sliding_window_shapes=(3, 32, 32), strides=(3, 16, 16), baselines=0, target=TARGET, perturbations_per_eval=32)},
+            x.clone(), sliding_window_shapes=(3, 32, 32), strides=(3, 16, 16), baselines=0, target=TARGET,
+            perturbations_per_eval=32)},
     }
     return result
 
 
 def passes(lm, method: str, params: dict) -> int:
     if method == "scorecam":
-        return lm.model.layer4[-1].conv1.in_channels if not hasattr(lm.model.layer4[-1], "conv3") else lm.model.layer4[-1].conv3.out_channels
+        last = lm.model.layer4[-1]
+        return last.conv3.out_channels if hasattr(last, "conv3") else last.conv1.in_channels
     impl = REGISTRY[method]
     return impl.passes(**impl.resolve_params(params))
 
@@ -158,7 +172,7 @@ def main() -> None:
         lm = load_model(f"torchvision:{name}", weights="random")
         x = torch.randn(1, 3, args.size, args.size, generator=torch.Generator().manual_seed(0))
 
-        def forward_backward():
+        def forward_backward(lm=lm, x=x):
             xx = x.clone().requires_grad_()
             torch.autograd.grad(lm.model(xx)[:, TARGET].sum(), xx)
 
@@ -170,7 +184,8 @@ def main() -> None:
         for method in args.methods.split(","):
             params = ours_params(method, args.quick)
             layer = "layer4" if REGISTRY[method].uses_layer else None
-            calls = {"ours": lambda: attribute(lm, x, method, TARGET, layer=layer, params=params),
+            calls = {"ours": lambda lm=lm, x=x, method=method, layer=layer, params=params:
+                     attribute(lm, x, method, TARGET, layer=layer, params=params),
                      "floor": forward_backward, **table.get(method, {})}
             measured, rounds = median_times(calls, repeats)
             ours = measured.pop("ours")

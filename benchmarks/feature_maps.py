@@ -46,7 +46,7 @@ def interleaved(functions: dict, repeats: int) -> dict[str, list[float]]:
 
 def paired_ratio(samples: list[float], base: list[float]) -> float:
     """Median of per-round ratios: robust when other processes load the machine unevenly."""
-    return statistics.median(a / b for a, b in zip(samples, base))
+    return statistics.median(a / b for a, b in zip(samples, base, strict=True))
 
 
 def matplotlib_subplots(values: np.ndarray) -> bytes:
@@ -92,7 +92,7 @@ def main() -> None:
 
     lm = load_model("torchvision:resnet50", weights="random")
     x = lm.preprocessing.to_tensor(load_sample("coffee").image)
-    every = [l.name for l in list_layers(lm)]
+    every = [layer.name for layer in list_layers(lm)]
 
     def plain():
         with torch.inference_mode():

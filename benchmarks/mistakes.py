@@ -108,8 +108,9 @@ def main() -> None:
     print(f"ratio: {o / p:.2f}x (target >= 0.9x)")
     few = 4 * args.batch_size  # whole batches, so that both runs hold full batches at their peak
     small = as_zip(images[:few])
-    print(f"peak Python/numpy allocations during evaluate: {peak_bytes(lm, small, args.batch_size) / 2**20:.1f} MB for {few} images, "
-          f"{peak_bytes(lm, archive, args.batch_size) / 2**20:.1f} MB for {args.images} images (two batches of pixels in flight)")
+    few_mb, all_mb = peak_bytes(lm, small, args.batch_size) / 2**20, peak_bytes(lm, archive, args.batch_size) / 2**20
+    print(f"peak Python/numpy allocations during evaluate: {few_mb:.1f} MB for {few} images, "
+          f"{all_mb:.1f} MB for {args.images} images (two batches of pixels in flight)")
 
 
 if __name__ == "__main__":

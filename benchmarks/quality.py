@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from interpret.attribution import REGISTRY  # noqa: E402
 from benchmarks.shapes import evaluate, format_table, make_dataset, train_shapes  # noqa: E402
+from interpret.attribution import REGISTRY  # noqa: E402
 
 MIN_ACCURACY = 0.95
 

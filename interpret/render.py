@@ -27,7 +27,8 @@ def scale_of(values: np.ndarray, mode: str, clip_percentile: float = 99.5) -> fl
     return scale if scale > 0 else float(selected.max(initial=0.0))
 
 
-def normalise(values: np.ndarray, mode: str = "absolute", clip_percentile: float = 99.5, scale: float | None = None) -> np.ndarray:
+def normalise(values: np.ndarray, mode: str = "absolute", clip_percentile: float = 99.5,
+              scale: float | None = None) -> np.ndarray:
     """Values to [0, 1] (or [-1, 1] for 'signed'), clipped at `scale` (default: the percentile)."""
     selected = select(values, mode, np.float32)
     scale = scale_of(values, mode, clip_percentile) if scale is None else scale

@@ -5,8 +5,17 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from interpret.metrics import (auroc, centre_map, mass_accuracy, pointing_game, random_map, rank_accuracy, sobel_map,
-                               spearman, ssim)
+from interpret.metrics import (
+    auroc,
+    centre_map,
+    mass_accuracy,
+    pointing_game,
+    random_map,
+    rank_accuracy,
+    sobel_map,
+    spearman,
+    ssim,
+)
 
 
 @pytest.fixture

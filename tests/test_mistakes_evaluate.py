@@ -5,8 +5,22 @@ import io
 import numpy as np
 import pytest
 
-from interpret.mistakes import (accuracy, calibration, confusion, confusion_pairs, demo_set, evaluate, images_of_pair,
-                                least_sure, mistakes, open_zip, per_class, start, summary, to_csv)
+from interpret.mistakes import (
+    accuracy,
+    calibration,
+    confusion,
+    confusion_pairs,
+    demo_set,
+    evaluate,
+    images_of_pair,
+    least_sure,
+    mistakes,
+    open_zip,
+    per_class,
+    start,
+    summary,
+    to_csv,
+)
 from interpret.mistakes.evaluate import FAILED, PENDING
 from interpret.predict import top_k
 from interpret.progress import Cancelled
@@ -73,8 +87,8 @@ def test_calibration_bins_and_ece(evaluation):
     conf = evaluation.top_prob[:, 0]
     right = evaluation.top_index[:, 0] == evaluation.labels
     assert cal.counts.sum() == len(conf)
-    by_hand = sum(abs(right[m].mean() - conf[m].mean()) * m.sum() for m in
-                  ((conf > lo) & (conf <= hi) for lo, hi in zip(cal.edges[:-1], cal.edges[1:])) if m.any()) / len(conf)
+    in_bins = ((conf > lo) & (conf <= hi) for lo, hi in zip(cal.edges[:-1], cal.edges[1:], strict=True))
+    by_hand = sum(abs(right[m].mean() - conf[m].mean()) * m.sum() for m in in_bins if m.any()) / len(conf)
     assert cal.ece == pytest.approx(by_hand)
     unsure = least_sure(evaluation, 3)
     assert evaluation.top_prob[unsure, 0].max() <= np.sort(conf)[2] + 1e-7

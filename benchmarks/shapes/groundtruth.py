@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+
 import numpy as np
 import torch
 
 from interpret.attribution import REGISTRY, Attribution, attribute
-from interpret.metrics import (FaithfulnessProbe, auroc, centre_map, mass_accuracy, pointing_game, random_map,
-                               rank_accuracy, sobel_map)
+from interpret.metrics import (
+    FaithfulnessProbe,
+    auroc,
+    centre_map,
+    mass_accuracy,
+    pointing_game,
+    random_map,
+    rank_accuracy,
+    sobel_map,
+)
 from interpret.metrics.faithfulness import DEFAULT_STEPS
 from interpret.metrics.road import PERCENTILES, road
 from interpret.metrics.sanity import SanityOptions, cascading_randomisation

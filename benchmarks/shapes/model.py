@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import nn

@@ -32,7 +32,7 @@ class ShapesData:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def subset(self, index) -> "ShapesData":
+    def subset(self, index) -> ShapesData:
         return ShapesData(self.images[index], self.masks[index], self.labels[index], self.distractors[index])
 
 
@@ -51,7 +51,7 @@ def _polygon(cx: float, cy: float, points: list[tuple[float, float]], r: float) 
 def _star(points: int = 5, inner: float = 0.45) -> list[tuple[float, float]]:
     angles = np.arange(2 * points) * np.pi / points - np.pi / 2
     radii = np.where(np.arange(2 * points) % 2 == 0, 1.0, inner)
-    return list(zip(radii * np.cos(angles), radii * np.sin(angles)))
+    return list(zip(radii * np.cos(angles), radii * np.sin(angles), strict=True))
 
 
 def draw_shape(kind: str, cx: float, cy: float, r: float, size: int = SIZE) -> np.ndarray:

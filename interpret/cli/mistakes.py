@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{report['set']}: {acc.count} images · top-1 {acc.top1:.1%} · top-{acc.k} {acc.top_k:.1%} · ECE {report['ece']:.3f}")
     for line in report["unmatched_labels"]:
         print(f"left out: {line}")
-    for path, why in report["unreadable"].items():
+    for why in report["unreadable"].values():
         print(f"unreadable: {why}")
     if report["skipped"]:
         print("skipped: " + ", ".join(f"{n} {reason}" for reason, n in report["skipped"].items()))
@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {pair['true']} -> {pair['predicted']}: {pair['count']}")
     print("\nmost confident mistakes")
     for m in report["mistakes"]:
-        print(f"  {m['probability']:6.1%}  {m['path']}: {m['true']} taken for {m['predicted']} (true class {m['true_class_probability']:.1%})")
+        print(f"  {m['probability']:6.1%}  {m['path']}: {m['true']} taken for {m['predicted']} "
+              f"(true class {m['true_class_probability']:.1%})")
     if not report["mistakes"]:
         print("  none")
     return 0

@@ -59,7 +59,8 @@ class FaithfulnessProbe:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return tuple(self.x.shape[-2:])
+        height, width = self.x.shape[-2:]
+        return int(height), int(width)
 
     def probs(self, images: torch.Tensor) -> np.ndarray:
         """The target class's softmax probability for every image of a batch (in chunks)."""
@@ -74,10 +75,11 @@ class FaithfulnessProbe:
     def step_masks(self, values: np.ndarray, counts: np.ndarray, mode: str = "absolute", seed: int = 0) -> torch.Tensor:
         """Boolean K x 1 x H x W masks of the `counts[k]` most relevant pixels."""
         rank = torch.from_numpy(pixel_rank(select(values, mode, np.float64), seed)).to(self.x.device)
-        counts = torch.as_tensor(np.asarray(counts), device=self.x.device).view(-1, 1, 1, 1)
-        return rank[None, None] < counts
+        limits = torch.as_tensor(np.asarray(counts), device=self.x.device).view(-1, 1, 1, 1)
+        return rank[None, None] < limits
 
-    def curves(self, values: np.ndarray, steps: int = DEFAULT_STEPS, mode: str = "absolute", seed: int = 0) -> tuple[Curve, Curve]:
+    def curves(self, values: np.ndarray, steps: int = DEFAULT_STEPS, mode: str = "absolute",
+               seed: int = 0) -> tuple[Curve, Curve]:
         """Deletion and insertion curves of one map, `steps` steps each, in one batched pass.
 
         Step k touches round(k / steps * H * W) pixels. Deletion at step 0 and insertion at the last

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -167,8 +167,9 @@ def reinitialise(module: nn.Module, generator: torch.Generator) -> None:
                     p.fill_(1.0 if name == "weight" else 0.0)
                 else:
                     p.copy_(torch.randn(p.shape, generator=generator) * 0.01)
-            if norm and hasattr(sub, "reset_running_stats"):
-                sub.reset_running_stats()
+            reset = getattr(sub, "reset_running_stats", None)
+            if norm and callable(reset):
+                reset()
 
 
 def both_ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -230,7 +231,8 @@ class Randomiser:
         self.seconds += time.perf_counter() - start
 
 
-class Stage(NamedTuple):
+@dataclass(frozen=True)
+class Stage:
     """One randomisation stage: its index (0 = the classifier), label and module names."""
 
     index: int
@@ -248,7 +250,7 @@ class RankedOriginal:
     signed: bool
 
     @classmethod
-    def of(cls, original: Attribution) -> "RankedOriginal":
+    def of(cls, original: Attribution) -> RankedOriginal:
         return cls(original.values, *both_ranks(original.values), original.signed)
 
     def compare(self, values: np.ndarray, stage: Stage, seconds: float) -> SanityStage:

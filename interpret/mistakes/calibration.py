@@ -20,7 +20,8 @@ class Calibration:
     def rows(self) -> list[dict]:
         return [{"bin": f"{lo:.1f}–{hi:.1f}", "images": int(n), "mean confidence": None if n == 0 else float(c),
                  "accuracy": None if n == 0 else float(a)}
-                for lo, hi, n, c, a in zip(self.edges[:-1], self.edges[1:], self.counts, self.confidence, self.accuracy)]
+                for lo, hi, n, c, a in zip(self.edges[:-1], self.edges[1:], self.counts, self.confidence, self.accuracy,
+                                           strict=True)]
 
 
 def calibration(ev: Evaluation, bins: int = 10) -> Calibration:

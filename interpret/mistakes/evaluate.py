@@ -118,6 +118,7 @@ def evaluate(lm: LoadedModel, image_set: ImageSet, batch_size: int = 32, k: int 
         decode = lambda rows: pool.submit(_decode_batch, read, [ev.paths[i] for i in rows], lm)  # noqa: E731
         upcoming = decode(batches[0]) if batches else None
         for b, rows in enumerate(batches):
+            assert upcoming is not None  # each batch is submitted one batch ahead
             pixels, fine, errors = upcoming.result()
             upcoming = decode(batches[b + 1]) if b + 1 < len(batches) else None
             good = rows[np.array(fine, bool)]

@@ -17,7 +17,8 @@ def result_rows(ev: Evaluation) -> list[dict]:
     rows = []
     k = min(5, ev.top_index.shape[1])
     for i, path in enumerate(ev.paths):
-        row = {"path": path, "label": ev.user_labels[i], "true_class": ev.label(int(ev.labels[i])), "true_index": int(ev.labels[i])}
+        true = int(ev.labels[i])
+        row = {"path": path, "label": ev.user_labels[i], "true_class": ev.label(true), "true_index": true}
         if ev.status[i] == OK:
             pred = int(ev.top_index[i, 0])
             row.update(prediction=ev.label(pred), prediction_index=pred, probability=round(float(ev.top_prob[i, 0]), 6),

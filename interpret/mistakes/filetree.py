@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from ..errors import ImageError
 from ..images import MAX_BYTES
-from .safezip import ZipLimits, open_archive, read_member, scan_zip
+from .safezip import DEFAULT_LIMITS, ZipLimits, open_archive, read_member, scan_zip
 
 Reader = Callable[[str], bytes]
 
@@ -34,7 +34,7 @@ class FileTree:
 
 
 class ZipTree(FileTree):
-    def __init__(self, data: bytes, name: str = "archive.zip", limits: ZipLimits = ZipLimits()):
+    def __init__(self, data: bytes, name: str = "archive.zip", limits: ZipLimits = DEFAULT_LIMITS):
         self.data, self.limits = data, limits
         members, skipped = scan_zip(open_archive(data, name), name, limits)
         self.members = {m.path: m for m in members}
@@ -50,7 +50,7 @@ class ZipTree(FileTree):
 class FolderTree(FileTree):
     """A local folder, walked without following symbolic links (they are skipped and counted)."""
 
-    def __init__(self, root: str | Path, max_files: int = ZipLimits().max_members):
+    def __init__(self, root: str | Path, max_files: int = DEFAULT_LIMITS.max_members):
         self.root = Path(root).expanduser()
         if not self.root.is_dir():
             raise ImageError(f"The folder '{root}' does not exist.")

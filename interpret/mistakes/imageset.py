@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from ..errors import ImageError
 from ..images import ACCEPTED
 from .filetree import FileTree, FolderTree, ZipTree
-from .safezip import ZipLimits, safe_member_path
+from .safezip import DEFAULT_LIMITS, ZipLimits, safe_member_path
 
 IMAGE_SUFFIXES = tuple(f".{s}" for s in ACCEPTED)
 MAX_CSV_BYTES = 20 * 2**20
@@ -100,7 +100,8 @@ def from_tree(tree: FileTree) -> ImageSet:
     skipped = {reason: list(names) for reason, names in tree.skipped.items()}
     csvs = [p for p in tree.files if p.lower().endswith(".csv") and "__MACOSX" not in PurePosixPath(p).parts]
     if len(csvs) > 1:
-        raise ImageError(f"'{tree.name}' holds {len(csvs)} CSV files ({', '.join(sorted(csvs)[:3])}); give exactly one path,label CSV.")
+        raise ImageError(f"'{tree.name}' holds {len(csvs)} CSV files ({', '.join(sorted(csvs)[:3])}); "
+                         "give exactly one path,label CSV.")
     if csvs:
         items = _from_csv(tree, csvs[0], skipped)
         for path in tree.files:
@@ -124,7 +125,7 @@ def from_tree(tree: FileTree) -> ImageSet:
     return ImageSet(Path(tree.name).name or tree.name, items, tree, skipped, layout)
 
 
-def open_zip(data: bytes, name: str = "images.zip", limits: ZipLimits = ZipLimits()) -> ImageSet:
+def open_zip(data: bytes, name: str = "images.zip", limits: ZipLimits = DEFAULT_LIMITS) -> ImageSet:
     """A labelled set from the bytes of an untrusted zip, read in memory (never extracted)."""
     return from_tree(ZipTree(data, name, limits))
 

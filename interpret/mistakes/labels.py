@@ -5,8 +5,8 @@ Nothing is guessed: a label that matches no class, or several classes equally we
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,16 @@ def _normal(text: str) -> str:
     return " ".join(text.replace("_", " ").split()).casefold()
 
 
+def _candidates(text: str, exact: dict[str, list[int]], folded: dict[str, list[int]],
+                count: int) -> tuple[str, list[int] | None]:
+    """How a label matches (exact, then case-insensitive, then as an index) and the classes it matches."""
+    if exact.get(text):
+        return "exact", exact[text]
+    if folded.get(_normal(text)):
+        return "case-insensitive", folded[_normal(text)]
+    return "index", [int(text)] if text.isdigit() and int(text) < count else None
+
+
 def match_labels(labels: Iterable[str], class_names: tuple[str, ...]) -> LabelMatch:
     exact: dict[str, list[int]] = {}
     folded: dict[str, list[int]] = {}
@@ -40,14 +50,7 @@ def match_labels(labels: Iterable[str], class_names: tuple[str, ...]) -> LabelMa
         folded.setdefault(_normal(name), []).append(i)
     indices, how, unmatched, ambiguous = {}, {}, [], {}
     for label in sorted(set(labels)):
-        text = label.strip()
-        for kind, candidates in (("exact", exact.get(text)), ("case-insensitive", folded.get(_normal(text)))):
-            if candidates:
-                break
-        else:
-            kind, candidates = "index", None
-            if text.isdigit() and int(text) < len(class_names):
-                candidates = [int(text)]
+        kind, candidates = _candidates(label.strip(), exact, folded, len(class_names))
         if not candidates:
             unmatched.append(label)
         elif len(candidates) > 1:

@@ -72,7 +72,7 @@ def confusion(ev: Evaluation, max_columns: int = 40) -> Confusion:
     where = {c: j for j, c in enumerate(columns)}
     counts = np.zeros((len(rows), len(columns)), np.int64)
     row_of = {c: i for i, c in enumerate(rows)}
-    for t, p in zip(labels.tolist(), preds.tolist()):
+    for t, p in zip(labels.tolist(), preds.tolist(), strict=True):
         counts[row_of[t], where.get(p, len(columns) - 1)] += 1
     return Confusion(rows, columns, counts)
 
@@ -81,7 +81,7 @@ def confusion_pairs(ev: Evaluation, wrong_only: bool = True) -> list[tuple[int, 
     """(true, predicted, count) for every wrong pair (or every pair), most frequent first."""
     ok = ev.ok
     rows = ok[~correct(ev)[ok]] if wrong_only else ok
-    pairs = Counter(zip(ev.labels[rows].tolist(), predicted(ev)[rows].tolist()))
+    pairs = Counter(zip(ev.labels[rows].tolist(), predicted(ev)[rows].tolist(), strict=True))
     return [(t, p, n) for (t, p), n in sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 

@@ -27,6 +27,9 @@ class ZipLimits:
     max_total_bytes: int = 4 * 2**30
 
 
+DEFAULT_LIMITS = ZipLimits()
+
+
 @dataclass(frozen=True)
 class ZipMember:
     path: str  # normalised, relative, '/'-separated
