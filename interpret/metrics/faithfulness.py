@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torchvision.transforms.functional import gaussian_blur
 
 from ..models import LoadedModel
 from ..signs import select
+from ..spatial import gaussian_blur
 from .ranking import pixel_rank
 
 BLUR_KERNEL = 11
@@ -54,7 +54,7 @@ class FaithfulnessProbe:
         self.target = int(clean.argmax()) if target is None else int(target)
         self.clean_prob = float(clean[self.target])
         self.fill = torch.zeros_like(self.x)  # zero after normalisation = the dataset mean
-        self.blurred = gaussian_blur(self.x, [BLUR_KERNEL, BLUR_KERNEL], [BLUR_SIGMA, BLUR_SIGMA])
+        self.blurred = gaussian_blur(self.x, BLUR_SIGMA, radius=BLUR_KERNEL // 2, padding="reflect")  # 11 taps, mirrored borders
         self.forwards = 1  # images passed through the model so far (cost accounting)
 
     @property
