@@ -7,8 +7,8 @@ marked as stopped. `report(progress, f)` is the one way to call a possibly missi
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 from .errors import InterpretError
 
@@ -43,7 +43,8 @@ def tqdm_progress(description: str, enabled: bool = True) -> Iterator[Progress |
         return
     from tqdm import tqdm
 
-    bar = tqdm(total=1000, desc=description, unit="‰", leave=False, bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
+    bar = tqdm(total=1000, desc=description, leave=False,
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
     try:
         def update(fraction: float) -> None:
             bar.n = round(fraction * 1000)

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import io
-from functools import lru_cache
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -56,7 +56,7 @@ def sample_names() -> list[str]:
     return names
 
 
-@lru_cache(maxsize=None)
+@cache
 def sample_bytes(name: str) -> bytes:
     if name not in SAMPLES:
         raise ImageError(f"No sample photo named '{name}'. Samples: {', '.join(SAMPLES)}.")
