@@ -1,0 +1,107 @@
+"""Every bound on what a user's file or value may cost, in one place (README's "Limits" table lists them).
+
+Each constant bounds one thing a small hostile or careless input could make huge: bytes read, pixels
+decoded, tensors allocated, passes run. A check refuses with an `InterpretError` that names the limit.
+Other modules import the constants from here; none defines its own bound.
+"""
+from __future__ import annotations
+
+# --- Images -------------------------------------------------------------------------------------------
+# Bytes of one image file: a 50 MB file is far above any camera JPEG (10-20 MB for 50 MP) and is read
+# into memory whole before decoding.
+IMAGE_FILE_BYTES = 50 * 2**20
+
+# Pixels an image may declare before it is decoded: 50 MP (RGB: 150 MB decoded). Pillow's own bomb guard
+# only warns at 89 MP and refuses at 179 MP.
+IMAGE_PIXELS = 50_000_000
+
+# Long side over short side, checked on the declared size: 1x50000 PNGs of a few hundred bytes otherwise
+# become 256 x 12.8 M images once the short side is scaled to 256. 20:1 still admits 360-degree panoramas
+# (about 6:1 to 12:1) and receipts or scans of long strips.
+IMAGE_ASPECT_RATIO = 20
+
+# Pixels after preprocessing's resize (the short side scaled up or down to the model's resize size): at a
+# 20:1 ratio and a 518 px resize (the largest timm/torchvision use) that is 5.4 MP; 8 MP leaves margin
+# and keeps the resized RGB copy under 24 MB.
+RESIZED_PIXELS = 8_000_000
+
+# Most pixels a JPEG may declare per byte of file: 1024. A JPEG codes every 8x8 block with at least one
+# bit (progressive DC scan, 1-bit Huffman code): 512 pixels per byte at best, and Pillow's flat grey
+# images measured 85 (baseline) and 250 (progressive) pixels per byte. A 7000x7000 JPEG of 10 KB
+# (4 900 pixels per byte) is data that ends early, which libjpeg would pad with grey.
+JPEG_PIXELS_PER_BYTE = 1024
+
+# Most raw bytes a deflate-coded image (PNG) may declare per byte of file: deflate codes at most 1032
+# bytes per byte (258-byte matches in 2 bits); 1100 leaves margin. Raw bytes count the rows' filter bytes.
+DEFLATE_MAX_RATIO = 1100
+
+# Most pixels a GIF may declare per byte: a 12-bit LZW code stands for at most 4096 pixels (2730 per
+# byte); 3000 leaves margin.
+GIF_PIXELS_PER_BYTE = 3000
+
+# Most pixels a run-length BMP may declare per byte: one 2-byte run codes at most 255 pixels. Raw BMPs
+# must hold every row. WEBP and TIFF rely on their decoders, which refuse data that ends early.
+BMP_RLE_PIXELS_PER_BYTE = 128
+
+# --- Models --------------------------------------------------------------------------------------------
+# Classes a model's head may have: ImageNet-21k has 21 843; 100 000 keeps a 2048-wide head under 800 MB.
+# A 36 KB state dict whose stride-0 head claims 2 M classes made a 4.5 GB model without it.
+MAX_CLASSES = 100_000
+
+# Bytes of one checkpoint file (state dict, safetensors, TorchScript): ViT-L/16 is 1.2 GB; 2 GB is held
+# in memory with one copy while loading.
+CHECKPOINT_BYTES = 2 * 2**30
+
+# Sum of the storage bytes a checkpoint declares (torch zip's uncompressed record sizes, safetensors'
+# header offsets), checked before anything is allocated: torch writes records stored, so this is close
+# to the file size; a compressed record could otherwise inflate 1 MB into 1 GB inside torch.load.
+CHECKPOINT_STORAGE_BYTES = 2 * 2**30
+
+# Bytes one tensor of a checkpoint may claim (numel x element size): the largest tensor of common
+# classifiers is a 21k-class head (21 843 x 1024 x 4 = 90 MB) or an embedding; 1 GB leaves room.
+CHECKPOINT_TENSOR_BYTES = 2**30
+
+# --- Labelled sets (the Mistakes page) ----------------------------------------------------------------
+# Files in one set (zip members or folder entries): 50 000 is an ImageNet validation set.
+SET_MEMBERS = 50_000
+
+# Inflated bytes of one zip member or folder file: the same as an image file.
+SET_MEMBER_BYTES = IMAGE_FILE_BYTES
+
+# Inflated bytes of a whole set, as declared by the zip or summed over a folder: 2 GB is about 18 000
+# ImageNet validation JPEGs (110 KB each), read one file at a time.
+SET_BYTES = 2 * 2**30
+
+# Largest inflated/compressed ratio of a zip member bigger than ZIP_RATIO_MIN_BYTES: images are already
+# compressed (JPEG/PNG members deflate 1.0-1.2x, a BMP or raw TIFF 2-10x, flat synthetic BMPs up to
+# ~100x); a 4 MB zip inflating to 4 GB has ratios near 1000.
+ZIP_COMPRESSION_RATIO = 200
+# Members below this inflated size are not ratio-checked: a small flat image compresses well and costs
+# nothing.
+ZIP_RATIO_MIN_BYTES = 2**20
+
+# Decoded pixels in one set, counted from declared sizes as images are read: 2 gigapixels is 40 000
+# ImageNet-sized images or 160 twelve-megapixel photos; 40 images of 49 MP (a 240 KB zip) stop here.
+SET_PIXELS = 2_000_000_000
+
+# Bytes of a set's path,label CSV: 20 MB is several million rows.
+CSV_BYTES = 20 * 2**20
+
+# Characters in one CSV field (Python's csv default, 131 072): a field above it is refused by name and
+# line rather than as csv.Error.
+CSV_FIELD_CHARS = 131_072
+
+# Directories a local folder walk may enter: bounds a walk over a huge tree (or a loop it cannot see).
+FOLDER_DIRECTORIES = 10_000
+
+# --- Caches ---------------------------------------------------------------------------------------------
+# Bytes of uploads held by the app's shared upload cache: 64 photos of 1600x1200 (decoded RGB 5.8 MB
+# each) are 370 MB; 256 MB bounds the cache by what it holds, not by count.
+UPLOAD_CACHE_BYTES = 256 * 2**20
+
+# --- Methods ---------------------------------------------------------------------------------------------
+# Forward (+ backward) passes one map may cost (the method's `passes(**params)`): Occlusion with window
+# 32, stride 16 at 224 px is 170 passes (4 s on ResNet-18 here); RISE's default 4000 masks, IG's 256
+# steps and Score-CAM on 2048 channels stay under 5000; window 2, stride 1 (50 000 passes) or 20 000
+# RISE masks are refused before the first pass.
+MAX_PASSES = 5_000
