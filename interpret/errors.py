@@ -28,8 +28,11 @@ class WeightsUnavailableError(ModelLoadError):
     """Pretrained weights that are neither cached locally nor downloadable."""
 
 
-class ClassNamesError(InterpretError):
-    """A class-names file (.txt or .json) that cannot be read or does not hold a list of names."""
+class ClassNamesError(ModelLoadError):
+    """A class-names file (.txt or .json) that cannot be read, does not hold a list of names, or does not fit the model.
+
+    A subclass of `ModelLoadError`: the names are part of the model a user asks for, and callers catch that.
+    """
 
 
 class LayerError(InterpretError):
