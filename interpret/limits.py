@@ -61,6 +61,19 @@ CHECKPOINT_STORAGE_BYTES = 2 * 2**30
 # classifiers is a 21k-class head (21 843 x 1024 x 4 = 90 MB) or an embedding; 1 GB leaves room.
 CHECKPOINT_TENSOR_BYTES = 2**30
 
+# --- Class-names files ----------------------------------------------------------------------------------
+# Bytes of a class-names file (.txt or .json): MAX_CLASSES names of 60 characters with JSON quoting are
+# about 7 MB; 16 MB is read whole and parsed at once, and a 10 M-line file is refused before it is split.
+CLASS_NAMES_FILE_BYTES = 16 * 2**20
+
+# Characters of one class name: the longest ImageNet name is 66 characters; a label is shown in tables,
+# captions and the CSV, so 500 is room for any real name and bounds what one line can cost there.
+CLASS_NAME_CHARS = 500
+
+# Nesting depth of a class-names JSON file: a list or a mapping is depth 1 and a name inside it depth 2;
+# anything deeper is not a list of names, and 100 000 levels made json.loads raise RecursionError.
+CLASS_NAMES_JSON_DEPTH = 2
+
 # --- Labelled sets (the Mistakes page) ----------------------------------------------------------------
 # Files in one set (zip members or folder entries): 50 000 is an ImageNet validation set.
 SET_MEMBERS = 50_000
