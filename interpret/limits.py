@@ -70,9 +70,9 @@ CLASS_NAMES_FILE_BYTES = 16 * 2**20
 # captions and the CSV, so 500 is room for any real name and bounds what one line can cost there.
 CLASS_NAME_CHARS = 500
 
-# Nesting depth of a class-names JSON file: a list or a mapping is depth 1 and a name inside it depth 2;
-# anything deeper is not a list of names, and 100 000 levels made json.loads raise RecursionError.
-CLASS_NAMES_JSON_DEPTH = 2
+# Lines of a .txt class-names file, counted before it is split: twice MAX_CLASSES leaves a blank line
+# between every two names; 10 M short lines (a 10-20 MB file) would otherwise become 10 M strings.
+CLASS_NAMES_LINES = 2 * MAX_CLASSES
 
 # --- Labelled sets (the Mistakes page) ----------------------------------------------------------------
 # Files in one set (zip members or folder entries): 50 000 is an ImageNet validation set.
@@ -118,3 +118,17 @@ UPLOAD_CACHE_BYTES = 256 * 2**20
 # steps and Score-CAM on 2048 channels stay under 5000; window 2, stride 1 (50 000 passes) or 20 000
 # RISE masks are refused before the first pass.
 MAX_PASSES = 5_000
+
+# --- Serving (the app) ------------------------------------------------------------------------------------
+# Megabytes one upload may have: Streamlit's `server.maxUploadSize`, set to this number in
+# .streamlit/config.toml (tests/test_policy.py checks they agree). Model files are the largest uploads,
+# so it is CHECKPOINT_BYTES (2048 MB): a file the loader would refuse anyway is refused before it is sent.
+# Image uploaders ask for IMAGE_FILE_BYTES per file on top of it (Streamlit's per-widget limit).
+UPLOAD_MEGABYTES = CHECKPOINT_BYTES // 2**20
+
+# Seconds a loaded model's first forward pass (a batch of 2 at its crop size) may take before the load is
+# refused: the largest zoo models (ViT-H/14 at 518 px) take seconds on 2 CPU cores; a TorchScript forward
+# that loops forever would otherwise hang the load. The environment variable below overrides it (tests
+# set it to a fraction of a second).
+FIRST_FORWARD_SECONDS = 60.0
+FIRST_FORWARD_SECONDS_ENV = "INTERPRET_FIRST_FORWARD_SECONDS"
