@@ -5,11 +5,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import InterpretError
-from ..images import InputImage, load_image_file
-from ..models import DEFAULT_SPEC, LoadedModel, load_model, parse_class_names
-from ..samples import SAMPLES, load_sample
+
+if TYPE_CHECKING:  # the heavy modules (torch) are imported where they run, so --help and usage errors stay fast
+    from ..images import InputImage
+    from ..models import LoadedModel
 
 
 class CliError(InterpretError):
@@ -17,8 +19,8 @@ class CliError(InterpretError):
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default=DEFAULT_SPEC,
-                        help=f"model spec (default {DEFAULT_SPEC}; torchvision:NAME, timm:NAME, or a TorchScript file)")
+    parser.add_argument("--model", default=None,  # None: interpret.models.DEFAULT_SPEC, read when the model loads
+                        help="model spec (default bundled:efficientnet_lite0; torchvision:NAME, timm:NAME or a TorchScript file)")
     parser.add_argument("--weights", help="a state-dict file for the architecture, or 'random'")
     parser.add_argument("--classes", help="class names file (.txt one per line, or .json)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")
@@ -35,17 +37,18 @@ def wants_progress(args: argparse.Namespace) -> bool:
 
 
 def model_from_args(args: argparse.Namespace) -> LoadedModel:
-    names = None
-    if getattr(args, "classes", None):
-        path = Path(args.classes)
-        if not path.is_file():
-            raise CliError(f"The class-names file '{path}' does not exist.")
-        names = parse_class_names(path.read_bytes(), path.name)
-    return load_model(args.model, args.device, weights=args.weights, class_names=names)
+    from ..models import DEFAULT_SPEC, load_model
+    from ..models.classes import read_class_names_file
+
+    names = read_class_names_file(args.classes) if getattr(args, "classes", None) else None
+    return load_model(args.model or DEFAULT_SPEC, args.device, weights=args.weights, class_names=names)
 
 
 def read_image(text: str) -> InputImage:
     """An image file, or `sample:NAME` for one of the sample photos."""
+    from ..images import load_image_file
+    from ..samples import SAMPLES, load_sample
+
     if text.startswith("sample:"):
         name = text.split(":", 1)[1]
         if name not in SAMPLES:
