@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "interpret"
 # units of a lower layer, and from itself. The same table is drawn in docs/ARCHITECTURE.md.
 LAYERS: dict[str, int] = {
     "errors": 0, "signs": 0, "limits": 0,
-    "progress": 1, "images": 1, "preprocess": 1, "devices": 1, "spatial": 1, "render": 1,
+    "progress": 1, "images": 1, "preprocess": 1, "devices": 1, "spatial": 1, "render": 1, "policy": 1,
     "samples": 2, "models": 2,
     "capture": 3, "predict": 3,
     "layers": 4,
