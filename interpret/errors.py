@@ -49,3 +49,31 @@ class ParameterError(InterpretError):
 
 class OutputError(InterpretError):
     """An output file (--out, --npy, --csv, --vis-out) that cannot be written where it was asked for."""
+
+
+# Words in a RuntimeError's message that show it came from a device (a GPU's driver, memory or kernels)
+# rather than from a bug or a user's file; anything else is reported as unexpected, without device advice.
+_DEVICE_WORDS = ("cuda", "cudnn", "cublas", "cufft", "nccl", "mps", "device", "gpu", "rocm", "xpu")
+
+
+def is_device_failure(exc: BaseException) -> bool:
+    """A real device failure: torch's OutOfMemoryError, or a RuntimeError whose message names CUDA, MPS or the device.
+
+    Checked by name so this layer imports no torch (torch.cuda.OutOfMemoryError is a RuntimeError subclass).
+    A plain MemoryError (host memory) or any other RuntimeError is not a device failure.
+    """
+    if type(exc).__name__ == "OutOfMemoryError" and type(exc).__module__.startswith("torch"):
+        return True
+    if isinstance(exc, DeviceError):
+        return True
+    if not isinstance(exc, RuntimeError):
+        return False
+    text = str(exc).lower()
+    return any(word in text for word in _DEVICE_WORDS)
+
+
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """The first line of an exception's message, at most `limit` characters: what one-line reports show."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else ""
+    return text if len(text) <= limit else text[:limit] + "..."
