@@ -8,6 +8,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .errors import ImageError
+from .limits import IMAGE_ASPECT_RATIO, RESIZED_PIXELS
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -35,12 +38,27 @@ class Preprocessing:
     std: tuple[float, ...] = IMAGENET_STD
     interpolation: str = "bilinear"
 
-    def model_view(self, image: Image.Image) -> np.ndarray:
-        """The resized, cropped RGB photo (uint8 HxWx3): exactly the pixels the model sees."""
-        image = image.convert("RGB")
-        w, h = image.size
+    def resized_size(self, w: int, h: int) -> tuple[int, int]:
+        """The size a w x h photo is resized to before the crop; refuses sizes whose resize would explode.
+
+        The short side goes to `resize_size`, so a long thin image's long side grows with it: a 1 x 50 000
+        strip would become 256 x 12.8 M. Refused above IMAGE_ASPECT_RATIO : 1 or RESIZED_PIXELS."""
+        if w < 1 or h < 1:
+            raise ImageError(f"An image of {w}x{h} pixels has nothing to resize.")
+        if max(w, h) > IMAGE_ASPECT_RATIO * min(w, h):
+            raise ImageError(f"A {w}x{h} image is {max(w, h) / min(w, h):.0f} times longer than wide; images up to "
+                             f"{IMAGE_ASPECT_RATIO}:1 are accepted (limit IMAGE_ASPECT_RATIO).")
         scale = self.resize_size / min(w, h)
         size = (max(self.crop_size, round(w * scale)), max(self.crop_size, round(h * scale)))
+        if size[0] * size[1] > RESIZED_PIXELS:
+            raise ImageError(f"A {w}x{h} image resized for this model would be {size[0]}x{size[1]} pixels; up to "
+                             f"{RESIZED_PIXELS / 1e6:.0f} MP are accepted (limit RESIZED_PIXELS).")
+        return size
+
+    def model_view(self, image: Image.Image) -> np.ndarray:
+        """The resized, cropped RGB photo (uint8 HxWx3): exactly the pixels the model sees."""
+        size = self.resized_size(*image.size)
+        image = image.convert("RGB")
         image = image.resize(size, _RESAMPLE[self.interpolation])
         left = (size[0] - self.crop_size) // 2
         top = (size[1] - self.crop_size) // 2

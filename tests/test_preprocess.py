@@ -1,7 +1,11 @@
 """The tensor the model sees, shown back to the user, is exactly the resized crop."""
 import numpy as np
+import pytest
 import torch
+from PIL import Image
 
+from interpret import limits
+from interpret.errors import ImageError
 from interpret.preprocess import Preprocessing
 
 
@@ -43,3 +47,28 @@ def test_standardise_and_unstandardise_are_inverse_and_agree_with_normalize():
     torch.testing.assert_close(pre.unstandardise(x), unit.float(), atol=1e-6, rtol=1e-6)
     torch.testing.assert_close(pre.unstandardise(x[0]), unit[0].float(), atol=1e-6, rtol=1e-6)  # CHW too
     assert torch.equal(pre.zero_pixel(), pre.standardise(torch.zeros(1, 3, 1, 1)))
+
+
+@pytest.mark.parametrize("size", [(1, 50_000), (2, 20_000_000), (21, 1)])
+def test_a_resize_that_would_explode_is_refused_before_any_pixel_is_made(size):
+    with pytest.raises(ImageError, match="IMAGE_ASPECT_RATIO"):
+        Preprocessing().resized_size(*size)
+
+
+def test_the_resized_pixel_bound_holds_for_large_resize_sizes():
+    pre = Preprocessing(crop_size=1024, resize_size=1024)
+    with pytest.raises(ImageError, match="RESIZED_PIXELS"):
+        pre.resized_size(20 * 100, 100)
+    assert pre.resized_size(400, 100) == (4096, 1024)
+
+
+def test_the_largest_accepted_strip_resizes_within_the_bound():
+    w, h = Preprocessing(crop_size=518, resize_size=518).resized_size(limits.IMAGE_ASPECT_RATIO, 1)
+    assert (w, h) == (518 * limits.IMAGE_ASPECT_RATIO, 518) and w * h <= limits.RESIZED_PIXELS
+    view = Preprocessing().model_view(Image.new("RGB", (limits.IMAGE_ASPECT_RATIO * 3, 3), "blue"))
+    assert view.shape == (224, 224, 3)
+
+
+def test_an_empty_image_is_refused():
+    with pytest.raises(ImageError, match="nothing to resize"):
+        Preprocessing().resized_size(0, 5)
