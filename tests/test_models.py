@@ -87,7 +87,7 @@ def test_torchscript_file_loads_with_class_names(tmp_path):
                               torch.nn.Linear(4, 2))
     path = tmp_path / "tiny.pt"
     torch.jit.script(net).save(str(path))
-    lm = load_model(str(path), class_names=("no", "yes"))
+    lm = load_model(str(path), class_names=("no", "yes"), trust_code=True)
     assert lm.num_classes == 2 and not lm.hookable
     assert len(predict(lm, "coffee")) == 2
 

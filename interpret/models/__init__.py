@@ -3,22 +3,32 @@
 Specs: `bundled:efficientnet_lite0` (default, offline), `torchvision:NAME`, `timm:NAME`, or
 `file:PATH` / a path to a TorchScript file. `weights` may be None (pretrained), "random"
 (random initialisation, seeded), a path, or the bytes of a state dict for the chosen architecture.
+
+A TorchScript file is a program: it loads only with `trust_code=True`, never in shared mode
+(interpret/policy.py). Every model, whatever its source, passes `first_pass.first_pass` before it is
+returned: finite weights, a first forward pass under a time bound, finite scores, one row per image.
 """
 from __future__ import annotations
 
 import hashlib
 import io
+import stat
+import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from ..devices import resolve_device
-from ..errors import ModelLoadError
+from .. import limits
+from ..devices import describe_device_failure, resolve_device
+from ..errors import DeviceError, ModelLoadError
+from ..policy import require_code_consent
 from ..preprocess import Preprocessing
 from .bundled import BUNDLED, load_bundled
 from .checkpoints import head_size, is_torchscript, load_into, read_state_dict
 from .classes import default_classes, fit_class_names, parse_class_names
+from .first_pass import first_pass
+from .keys import canonical_key
 from .loaded import LoadedModel, freeze
 from .timm_zoo import build_timm, timm_names
 from .torchvision_zoo import build_torchvision, torchvision_names
@@ -50,9 +60,22 @@ def _read(weights: str | Path | bytes, what: str = "weights") -> tuple[bytes, st
     if isinstance(weights, bytes):
         return weights, what
     path = Path(weights)
-    if not path.is_file():
-        raise ModelLoadError(f"The file '{path}' does not exist.")
-    return path.read_bytes(), path.name
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        raise ModelLoadError(f"The file '{path}' does not exist.") from None
+    if stat.S_ISDIR(mode):
+        raise ModelLoadError(f"'{path}' is a folder, not a file.")
+    if not stat.S_ISREG(mode):
+        raise ModelLoadError(f"'{path}' is not a regular file (a pipe or a device?): only regular files are read.")
+    size = path.stat().st_size
+    if size > limits.CHECKPOINT_BYTES:
+        raise ModelLoadError(f"'{path.name}' is {size / 2**20:.0f} MB; model files of at most "
+                             f"{limits.CHECKPOINT_BYTES // 2**20} MB are read (interpret/limits.py, CHECKPOINT_BYTES).")
+    try:
+        return path.read_bytes(), path.name
+    except OSError as exc:
+        raise ModelLoadError(f"'{path}' cannot be read: {exc.strerror or exc}.") from exc
 
 
 def _zoo_model(source: str, name: str, weights, weights_name: str) -> tuple[nn.Module, Preprocessing, list[str] | None]:
@@ -72,25 +95,31 @@ def _zoo_model(source: str, name: str, weights, weights_name: str) -> tuple[nn.M
     return load_into(model, state, filename), pre, None
 
 
-def _torchscript(data: bytes, filename: str, device: torch.device) -> nn.Module:
+def _torchscript(data: bytes, filename: str, device: torch.device, trust_code: bool) -> nn.Module:
+    """A TorchScript model, once the user trusts the file (loading it may already run its code)."""
     if not is_torchscript(data):
         read_state_dict(data, filename)  # refuses unsafe or unreadable files with their own message
         raise ModelLoadError(
             f"'{filename}' holds weights (a state dict), not a whole model: choose its architecture "
             "(torchvision or timm) and give this file as its weights."
         )
+    require_code_consent("torchscript", filename, trust_code)
     try:
-        return torch.jit.load(io.BytesIO(data), map_location=device)
+        with warnings.catch_warnings():  # torch 2.14 deprecates torch.jit.load; the user has nothing to change
+            warnings.filterwarnings("ignore", message=r"`torch\.jit\.load` is deprecated", category=FutureWarning)
+            return torch.jit.load(io.BytesIO(data), map_location=device)
     except Exception as exc:
         raise ModelLoadError(f"'{filename}' is not a loadable TorchScript model: {str(exc)[:200]}") from exc
 
 
-def _count_outputs(model: nn.Module, pre: Preprocessing, device: torch.device) -> int:
-    with torch.inference_mode():
-        out = model(torch.zeros(1, 3, pre.crop_size, pre.crop_size, device=device))
-    if not isinstance(out, torch.Tensor) or out.ndim != 2:
-        raise ModelLoadError("The model does not return a 2-D tensor of class scores (batch x classes).")
-    return int(out.shape[1])
+def _to_device(model: nn.Module, device: torch.device) -> nn.Module:
+    """Move a model; an accelerator that fails (out of memory, a driver error) gives device advice."""
+    try:
+        return model.to(device)
+    except (RuntimeError, MemoryError) as exc:
+        if device.type == "cpu":
+            raise ModelLoadError(f"The model does not fit in this machine's memory ({str(exc)[:160]}).") from exc
+        raise DeviceError(describe_device_failure(exc, str(device))) from exc
 
 
 def _label(spec: str, source: str, weights, weights_name: str) -> str:
@@ -107,8 +136,13 @@ def load_model(
     weights: str | Path | bytes | None = None,
     weights_name: str = "weights",
     class_names: tuple[str, ...] | None = None,
+    trust_code: bool = False,
 ) -> LoadedModel:
-    """Build, load, freeze and move a model; raise ModelLoadError with a readable message on failure."""
+    """Build, load, freeze, move and check a model; raise ModelLoadError with a readable message on failure.
+
+    `trust_code=True` is the caller's explicit consent to load a file that is code (TorchScript); without
+    it such a file is refused with `policy.CodeConsentRequired`, and in shared mode always.
+    """
     dev = resolve_device(device)
     source, name = parse_spec(spec)
     hookable = True
@@ -119,14 +153,14 @@ def load_model(
         model, pre, categories = _zoo_model(source, name, weights, weights_name)
     else:
         data, filename = _read(weights if weights is not None else name, Path(name).name)
-        model = _torchscript(data, filename, dev)
+        model = _torchscript(data, filename, dev, trust_code)
         pre, categories, hookable = Preprocessing(), None, False
-    model = freeze(model.to(dev))
-    outputs = _count_outputs(model, pre, dev)
+    label = _label(spec, source, weights, weights_name)
+    model = freeze(_to_device(model, dev))
+    outputs = first_pass(model, pre, dev, Path(name).name if source == "file" else label)
     if class_names is None and categories is not None and len(categories) == outputs:
         class_names = tuple(categories)
     names = fit_class_names(class_names, outputs) if class_names is not None else default_classes(outputs)
-    label = _label(spec, source, weights, weights_name)
     return LoadedModel(spec=label, model=model, preprocessing=pre, class_names=names, device=dev, hookable=hookable,
                        key=model_key(spec, dev, weights, names))
 
@@ -134,10 +168,9 @@ def load_model(
 def model_key(spec: str, device: torch.device, weights: str | Path | bytes | None, class_names: tuple[str, ...]) -> str:
     """A stable identity of a loaded model: the same inputs give the same key in every process."""
     if isinstance(weights, bytes):
-        weights_id = hashlib.sha256(weights).hexdigest()
+        weights_id = ["sha256", hashlib.sha256(weights).hexdigest()]
     elif weights is None or weights == "random":
-        weights_id = weights or "pretrained"
+        weights_id = [weights or "pretrained"]
     else:
-        weights_id = hashlib.sha256(Path(weights).read_bytes()).hexdigest()
-    names_id = hashlib.sha256("\n".join(class_names).encode()).hexdigest()
-    return f"{spec.strip()}|{device}|{weights_id}|{names_id}"
+        weights_id = ["sha256", hashlib.sha256(Path(weights).read_bytes()).hexdigest()]
+    return canonical_key("model", spec.strip(), str(device), weights_id, list(class_names))

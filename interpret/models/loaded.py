@@ -9,6 +9,7 @@ from torch import nn
 
 from ..errors import InterpretError
 from ..preprocess import Preprocessing
+from .keys import canonical_key
 
 
 @dataclass(frozen=True, eq=False)
@@ -30,7 +31,7 @@ class LoadedModel:
 
     def __post_init__(self) -> None:
         if not self.key:
-            object.__setattr__(self, "key", f"{self.spec}|{self.device}|{hash(self.class_names):x}")
+            object.__setattr__(self, "key", canonical_key("loaded", self.spec, str(self.device), list(self.class_names)))
 
     @property
     def num_classes(self) -> int:
