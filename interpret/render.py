@@ -7,16 +7,35 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw
 
+from .errors import ParameterError
 from .signs import select
 
 DIVERGING = "RdBu_r"
 
 
-@lru_cache(maxsize=32)
-def colormap_lut(name: str) -> np.ndarray:
-    """A 256 x 3 uint8 lookup table for a matplotlib colour map."""
+def check_cmap(name: str) -> str:
+    """A matplotlib colour map's name, or a ParameterError naming it and a few that exist."""
     import matplotlib
 
+    if not isinstance(name, str) or name not in matplotlib.colormaps:
+        raise ParameterError(f"'{str(name)[:60]}' is not a colour map; try inferno, viridis, magma, jet, gray or RdBu_r "
+                             "(any matplotlib colour map name).")
+    return name
+
+
+def check_alpha(alpha: float) -> float:
+    """An overlay's opacity: a finite number from 0 to 1, or a ParameterError."""
+    if not isinstance(alpha, (int, float)) or not math.isfinite(alpha) or not 0 <= alpha <= 1:
+        raise ParameterError(f"The opacity (alpha) must be a number from 0 to 1, not {alpha!r}.")
+    return float(alpha)
+
+
+@lru_cache(maxsize=32)
+def colormap_lut(name: str) -> np.ndarray:
+    """A 256 x 3 uint8 lookup table for a matplotlib colour map (a ParameterError for an unknown name)."""
+    import matplotlib
+
+    check_cmap(name)
     return (matplotlib.colormaps[name](np.linspace(0, 1, 256))[:, :3] * 255).round().astype(np.uint8)
 
 
@@ -63,7 +82,7 @@ def resize(array: np.ndarray, size: tuple[int, int], nearest: bool = False) -> n
 def overlay(photo: np.ndarray, heat_rgb: np.ndarray, alpha: float = 0.5, weight: np.ndarray | None = None) -> np.ndarray:
     """Blend a coloured map over a photo; `weight` (0..1 per pixel) lets weak regions show the photo."""
     heat = resize(heat_rgb, photo.shape[:2]).astype(np.float32)
-    a = np.full(photo.shape[:2], alpha, np.float32)
+    a = np.full(photo.shape[:2], check_alpha(alpha), np.float32)
     if weight is not None:
         a = a * np.clip(resize(weight.astype(np.float32), photo.shape[:2]), 0, 1)
     blended = photo.astype(np.float32) * (1 - a[..., None]) + heat * a[..., None]
