@@ -54,7 +54,7 @@ def test_a_torchscript_model_has_no_listed_layers(tmp_path):
                               torch.nn.Flatten(), torch.nn.Linear(4, 2))
     path = tmp_path / "tiny.pt"
     torch.jit.script(net).save(str(path))
-    lm = load_model(str(path), class_names=("no", "yes"))
+    lm = load_model(str(path), class_names=("no", "yes"), trust_code=True)
     assert list_layers(lm) == () and default_cam_layer(lm) is None and default_feature_layer(lm) is None
 
 
