@@ -24,6 +24,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", help="a state-dict file for the architecture, or 'random'")
     parser.add_argument("--classes", help="class names file (.txt one per line, or .json)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")
+    parser.add_argument("--trust-code", action="store_true",
+                        help="load a --model file that is code (TorchScript): it can run anything on this machine, "
+                             "so give this only for a file you trust")
 
 
 def add_progress_argument(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +44,8 @@ def model_from_args(args: argparse.Namespace) -> LoadedModel:
     from ..models.classes import read_class_names_file
 
     names = read_class_names_file(args.classes) if getattr(args, "classes", None) else None
-    return load_model(args.model or DEFAULT_SPEC, args.device, weights=args.weights, class_names=names)
+    return load_model(args.model or DEFAULT_SPEC, args.device, weights=args.weights, class_names=names,
+                      trust_code=bool(getattr(args, "trust_code", False)))
 
 
 def read_image(text: str) -> InputImage:
