@@ -49,6 +49,7 @@ class Case:
     forbid: tuple[str, ...] = ()  # extra strings a refusal must not contain
     seconds: float = SECONDS
     stdout: str = "capture"  # or "closed-pipe"
+    after: Callable[[Built, dict], None] | None = None  # asserts what must hold however it ended (no canary)
     skip: Callable[[], str | None] | None = None  # a reason this machine cannot build the case
     why: str = ""
 
@@ -69,6 +70,8 @@ class Work:
 
     def run(self, built: Built, folder: Path) -> dict[str, Any]:
         result = self._run(built, folder)
+        if self.case.after is not None:
+            result["after"] = _checked(self.case.after, built, result)
         result["built"] = {k: v for k, v in built.items() if isinstance(v, str | int | float)}  # for the verdict
         return result
 

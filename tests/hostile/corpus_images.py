@@ -5,6 +5,8 @@ files). CLI: `predict PATH --json` for a subset, with the default model.
 """
 from __future__ import annotations
 
+import gzip
+
 import numpy as np
 from PIL import Image
 
@@ -94,7 +96,7 @@ CONFUSION = [
     _case("svg-named-png", lambda: b'<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>', "vector.png", REFUSE),
     _case("html-named-jpg", lambda: b"<html><script>alert(1)</script></html>", "page.jpg", REFUSE),
     _case("zip-named-png", lambda: b"PK\x05\x06" + bytes(18), "archive.png", REFUSE),
-    _case("gzip-of-png-named-png", lambda: __import__("gzip").compress(F.photo_bytes("PNG")), "packed.png", REFUSE),
+    _case("gzip-of-png-named-png", lambda: gzip.compress(F.photo_bytes("PNG")), "packed.png", REFUSE),
     # content of an accepted format under another accepted extension: decoded by its content
     _case("png-named-jpg", lambda: F.photo_bytes("PNG"), "really_png.jpg", ACCEPT, check=rgb((160, 120)), cli=True),
     _case("webp-named-gif", lambda: F.photo_bytes("WEBP"), "really_webp.gif", ACCEPT, check=rgb((160, 120))),

@@ -243,6 +243,13 @@ def safetensors_bytes(header: dict | bytes, data: bytes = b"", declared_length: 
     return struct.pack("<Q", length) + body + data
 
 
+def linear_module():
+    """A whole nn.Module (what torch.save(model) pickles): loading it needs the class, i.e. code."""
+    import torch
+
+    return torch.nn.Linear(2, 2)
+
+
 class EvilReduce:
     """A pickle payload that creates `path` when unpickled by anything that runs code."""
 

@@ -29,8 +29,8 @@ MEMORY_BOUND = 500 * 2**20  # growth of the resident set over one case (the brie
 KILL_BOUND = 2 * 2**30  # the watchdog kills a child above this growth at once, to keep the machine alive
 BUILD_SECONDS = 90.0  # writing a case's files (a 49 MP PNG, a 44 MB state dict) before its clock starts
 PAGE = os.sysconf("SC_PAGE_SIZE")
-# what no refusal should say: device advice for a file's fault, a traceback, a misleading "code" claim
-FORBIDDEN = ("Traceback", "Switch the device", "computation failed on")
+# what no refusal should say: a traceback, or device advice for what is a file's or a value's fault
+FORBIDDEN = ("Traceback (most recent call last)", "Switch the device", "computation failed on")
 
 
 def _rss(pid: int | str = "self") -> int:

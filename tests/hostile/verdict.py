@@ -86,6 +86,8 @@ def judge(case: Case, entry: str, report: Report) -> list[str]:
         problems.append(f"wrote outside its folder: {', '.join(report.written[:3])}")
     result = report.result
     built = result.get("built", {})
+    if result.get("after"):
+        problems.append(result["after"][:300])
     if case.expect == REFUSE:
         problems += _refusal(entry, result, case, built)
     elif case.expect == ACCEPT:
