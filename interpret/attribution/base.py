@@ -7,6 +7,7 @@ interpret.progress.report(ctx.progress, fraction); a Cancelled raised there stop
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -16,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import InterpretError
+from ..limits import MAX_PASSES
 from ..models import LoadedModel
 from ..progress import Progress, report
 from .target import Target
@@ -40,12 +42,15 @@ class Param:
                 value = int(value)
             elif self.kind == "float":
                 value = float(value)
+                if not math.isfinite(value):  # NaN passes every range comparison
+                    raise ValueError(value)
             elif self.kind == "bool":
                 value = value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
             elif self.kind == "choice":
                 value = type(self.default)(value) if not isinstance(value, type(self.default)) else value
-        except (TypeError, ValueError) as exc:
-            raise InterpretError(f"Parameter '{self.name}' expects {self.kind}, got {value!r}.") from exc
+        except (TypeError, ValueError, OverflowError) as exc:  # int(inf) raises OverflowError
+            expected = "a finite number" if self.kind == "float" else "a whole number" if self.kind == "int" else self.kind
+            raise InterpretError(f"Parameter '{self.name}' expects {expected}, got {value!r}.") from exc
         if self.kind == "choice" and value not in self.choices:
             raise InterpretError(f"Parameter '{self.name}' must be one of {', '.join(map(str, self.choices))}; got {value!r}.")
         if self.kind in ("int", "float"):
@@ -123,8 +128,9 @@ class AttributionMethod:
         """A map as a tensor of shape H x W (any resolution; resized to the input) or 3 x H x W."""
         raise NotImplementedError
 
-    def passes(self, **params: Any) -> int:
-        """How many forward + backward passes the method needs (its speed floor)."""
+    def passes(self, size: tuple[int, int] = (224, 224), **params: Any) -> int:
+        """How many forward (+ backward) passes of one image the method needs with these parameters, for an
+        input of `size` (H, W): its cost, bounded by MAX_PASSES. Batching does not change it."""
         return 1
 
     def resolve_params(self, given: dict[str, Any] | None) -> dict[str, Any]:
@@ -168,6 +174,23 @@ def to_input_resolution(result: torch.Tensor, size: tuple[int, int]) -> np.ndarr
     return result.cpu().numpy().astype(np.float32)
 
 
+def check_passes(label: str, cost: int, how: str) -> None:
+    """Refuse a map that would cost more than MAX_PASSES forward passes, saying how to lower the cost."""
+    if cost > MAX_PASSES:
+        raise InterpretError(f"{label} with these settings needs {cost:,} forward passes; one map may cost up to "
+                             f"{MAX_PASSES:,} (limit MAX_PASSES). {how}")
+
+
+def _how_to_lower(impl: AttributionMethod, params: dict[str, Any], size: tuple[int, int], cost: int) -> str:
+    """The parameters whose default would cost less (e.g. 'Change stride (default 16) or window (default 32).')."""
+    levers = []
+    for p in impl.params:
+        if p.kind in ("int", "float") and params[p.name] != p.default:
+            if impl.passes(size=size, **{**params, p.name: p.default}) < cost:
+                levers.append(f"{p.name} (default {p.default})")
+    return f"Change {' or '.join(levers)}." if levers else "Use other settings."
+
+
 def attribute(
     lm: LoadedModel,
     x: torch.Tensor,
@@ -180,6 +203,9 @@ def attribute(
     """Compute one map for one preprocessed image (1 x 3 x H x W)."""
     impl = get_method(method)
     resolved = impl.resolve_params(params)
+    size = (int(x.shape[-2]), int(x.shape[-1]))
+    cost = impl.passes(size=size, **resolved)
+    check_passes(impl.label, cost, _how_to_lower(impl, resolved, size, cost))  # before any forward pass
     target = target if isinstance(target, Target) else Target(int(target))
     if impl.uses_layer and layer is None:
         from ..layers import default_cam_layer

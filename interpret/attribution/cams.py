@@ -17,9 +17,10 @@ import torch.nn.functional as F
 from ..capture import capture, capture_layers
 from ..errors import LayerError
 from ..layers import called_once
+from ..limits import MAX_PASSES
 from ..progress import report
 from ..spatial import as_grid
-from .base import AttributionMethod, Context, Param, register
+from .base import AttributionMethod, Context, Param, check_passes, register
 from .guided import guided_gradient
 
 SCORE_BATCH = 32  # masked images per forward pass in Score-CAM (no gradients: little memory)
@@ -200,13 +201,16 @@ class ScoreCAM(AttributionMethod):
                     help="Use only the channels with the largest mean activation (0 = all, as in the paper)."),)
 
     def passes(self, channels: int = 0, **_) -> int:
-        return channels or 512
+        """One forward for the activations, one per channel kept. With channels=0 (all) the count is known only
+        with the layer: 512 stands in for it here, and compute checks the real count before its first mask."""
+        return 1 + (channels or 512)
 
     def compute(self, ctx: Context, channels: int = 0) -> torch.Tensor:
         a = activations(ctx)
         keep = torch.arange(a.shape[1], device=a.device)
         if channels and channels < a.shape[1]:
             keep = a[0].mean((1, 2)).topk(channels).indices
+        check_passes(self.label, 1 + len(keep), f"Set channels to at most {MAX_PASSES - 1} (this layer has {a.shape[1]}).")
         scores = torch.empty(len(keep), device=a.device)
         with torch.inference_mode():
             for start in range(0, len(keep), SCORE_BATCH):

@@ -52,8 +52,9 @@ class Occlusion(AttributionMethod):
         BLUR,
     )
 
-    def passes(self, window: int = 32, stride: int = 16, **_) -> int:  # forwards at 224 px
-        return len(window_starts(224, window, stride)) ** 2
+    def passes(self, window: int = 32, stride: int = 16, size: tuple[int, int] = (224, 224), **_) -> int:
+        """One forward per window position on the input's grid, plus the clean image's."""
+        return len(window_starts(size[0], window, stride)) * len(window_starts(size[1], window, stride)) + 1
 
     def compute(self, ctx: Context, window: int = 32, stride: int = 16, fill: str = "mean", blur: float = 10.0) -> torch.Tensor:
         x = ctx.x
@@ -95,6 +96,7 @@ class RISE(AttributionMethod):
     )
 
     def passes(self, masks: int = 1000, **_) -> int:
+        """One forward per mask."""
         return masks
 
     def compute(self, ctx: Context, masks: int = 1000, cells: int = 7, keep: float = 0.5, seed: int = 0) -> torch.Tensor:

@@ -1,0 +1,125 @@
+"""Method parameters are finite and their total cost (forward passes) is bounded before any pass runs."""
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+import torch
+from torch import nn
+
+from interpret import limits
+from interpret.attribution import REGISTRY, attribute
+from interpret.attribution.base import Param
+from interpret.errors import InterpretError
+from interpret.layers import list_layers
+from interpret.models.loaded import LoadedModel
+from interpret.preprocess import Preprocessing
+
+
+class CountingNet(nn.Module):
+    """A small real CNN that counts the images it has been fed (one per row of each batch)."""
+
+    def __init__(self, width: int = 8, classes: int = 3):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, width, 3, padding=1), nn.ReLU())
+        self.head = nn.Linear(width, classes)
+        self.images = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.images += x.shape[0]
+        return self.head(self.features(x).mean((2, 3)))
+
+
+def loaded(net: CountingNet, size: int = 32) -> LoadedModel:
+    pre = Preprocessing(crop_size=size, resize_size=size)
+    return LoadedModel(spec="counting", model=net.eval(), preprocessing=pre, class_names=("a", "b", "c"),
+                       device=torch.device("cpu"))
+
+
+def image(size: int = 32) -> torch.Tensor:
+    return torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0))
+
+
+def float_params():
+    return [(method.name, p) for method in REGISTRY.values() for p in method.params if p.kind == "float"]
+
+
+@pytest.mark.parametrize(("method", "param"), float_params(), ids=lambda v: v if isinstance(v, str) else v.name)
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", float("nan"), float("inf")])
+def test_every_float_parameter_refuses_non_finite_values(method, param, value):
+    with pytest.raises(InterpretError, match=f"Parameter '{param.name}' expects a finite number"):
+        param.parse(value)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", float("nan"), float("inf"), float("-inf"), "1e400", "seven"])
+def test_int_parameters_refuse_non_finite_and_non_numbers(value):
+    with pytest.raises(InterpretError, match="Parameter 'steps' expects a whole number"):
+        Param("steps", "int", 32, 2, 1024).parse(value)
+
+
+def test_finite_values_still_parse_and_ranges_still_hold():
+    blur = Param("blur", "float", 10.0, 0.5, 100.0)
+    assert blur.parse("2.5") == 2.5 and blur.parse(100) == 100.0
+    with pytest.raises(InterpretError, match=r"must lie in \[0.5, 100.0\]"):
+        blur.parse("1e308")
+
+
+@pytest.mark.parametrize(("method", "params", "cost"), [
+    ("occlusion", {"window": 2, "stride": 1}, 223 * 223 + 1),
+    ("rise", {"masks": 20_000}, 20_000),
+    ("occlusion", {"window": 32, "stride": 16}, 13 * 13 + 1),
+    ("integrated_gradients", {"steps": 1024}, 1024),
+    ("smoothgrad", {"samples": 512}, 512),
+    ("scorecam", {"channels": 100_000}, 100_001),
+])
+def test_passes_follow_the_parameters(method, params, cost):
+    impl = REGISTRY[method]
+    assert impl.passes(size=(224, 224), **impl.resolve_params(params)) == cost
+
+
+def test_occlusion_passes_follow_the_input_size():
+    occlusion = REGISTRY["occlusion"]
+    assert occlusion.passes(window=32, stride=16, size=(384, 384)) == 23 * 23 + 1
+    assert occlusion.passes(window=32, stride=16, size=(32, 64)) == 1 * 3 + 1
+
+
+def test_every_default_costs_less_than_the_limit():
+    for method in REGISTRY.values():
+        assert 1 <= method.passes(**method.resolve_params({})) <= limits.MAX_PASSES, method.name
+
+
+@pytest.mark.parametrize(("method", "params", "lever"), [
+    ("occlusion", {"window": 2, "stride": 1}, r"Change window \(default 32\) or stride \(default 16\)"),
+    ("rise", {"masks": 20_000}, r"Change masks \(default 1000\)"),
+])
+def test_costly_settings_are_refused_before_any_forward_pass(method, params, lever):
+    net = CountingNet()
+    lm = loaded(net, 224)
+    start = time.perf_counter()
+    with pytest.raises(InterpretError, match=rf"needs [\d,]+ forward passes; one map may cost up to 5,000 "
+                                             rf"\(limit MAX_PASSES\)\. {lever}"):
+        attribute(lm, image(224), method, 0, params=params)
+    assert time.perf_counter() - start < 1.0
+    assert net.images == 0
+
+
+def test_occlusion_cost_is_judged_at_the_real_input_size():
+    net = CountingNet()
+    lm = loaded(net, 32)
+    result = attribute(lm, image(32), "occlusion", 0, params={"window": 2, "stride": 1})  # 31 x 31 + 1 at 32 px
+    assert result.status == "ok" and net.images == 31 * 31 + 1
+
+
+def test_score_cam_checks_the_layer_channel_count_before_its_first_mask():
+    net = CountingNet(width=limits.MAX_PASSES)
+    lm = loaded(net, 8)
+    list_layers(lm)  # the model's layer table (one pass, cached per model) is not the method's cost
+    net.images = 0
+    with pytest.raises(InterpretError, match=rf"Set channels to at most {limits.MAX_PASSES - 1} "
+                                             rf"\(this layer has {limits.MAX_PASSES}\)"):
+        attribute(lm, image(8), "scorecam", 0, layer="features.1")
+    assert net.images == 1  # the activations only
+    net.images = 0
+    result = attribute(lm, image(8), "scorecam", 0, layer="features.1", params={"channels": 16})
+    assert math.isfinite(float(result.values.sum())) and net.images == 1 + 16
