@@ -74,6 +74,14 @@ CLASS_NAME_CHARS = 500
 # between every two names; 10 M short lines (a 10-20 MB file) would otherwise become 10 M strings.
 CLASS_NAMES_LINES = 2 * MAX_CLASSES
 
+# Bytes all of a state dict's tensors may claim together (numel x element size, summed): tied weights
+# (one storage seen by two names) claim a storage twice, so twice CHECKPOINT_STORAGE_BYTES; thousands of
+# views of one storage, which a copy would each make real, stop here.
+CHECKPOINT_CLAIMED_BYTES = 2 * CHECKPOINT_STORAGE_BYTES
+
+# Bytes of a safetensors header (JSON): the format's own reader refuses headers above 100 MB.
+SAFETENSORS_HEADER_BYTES = 100_000_000
+
 # --- Labelled sets (the Mistakes page) ----------------------------------------------------------------
 # Files in one set (zip members or folder entries): 50 000 is an ImageNet validation set.
 SET_MEMBERS = 50_000
