@@ -3,24 +3,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
-from ..attribution import OBJECTIVES, REGISTRY, Target, attribute, get_method
-from ..layers import layer_info
-from ..predict import top_k
-from ..progress import tqdm_progress
-from ..render import colorize, overlay
 from ..signs import MODES
-from .common import CliError, add_model_arguments, add_progress_argument, model_from_args, print_json, read_image, wants_progress
+from .common import CliError, add_model_arguments, add_progress_argument, model_from_args, read_image, wants_progress
+from .output import output_path, print_json, write_npy, write_png
+
+# interpret.attribution.OBJECTIVES, spelled out so that --help needs no torch (tests/test_cli_fast.py checks they agree)
+OBJECTIVES = ("logit", "probability", "loss")
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("explain", help="compute an attribution map (saliency, CAM, ...) for one image")
     parser.add_argument("image", help="an image file, or sample:NAME")
-    parser.add_argument("--method", default="gradient", help=f"one of: {', '.join(REGISTRY)} (default gradient)")
+    parser.add_argument("--method", default="gradient", help="attribution method (default gradient; see `interpret methods`)")
     parser.add_argument("--layer", help="layer for CAM methods (default: the last spatial layer)")
     parser.add_argument("--target", help="class index or name (default: the predicted class)")
     parser.add_argument("--objective", default="logit", choices=OBJECTIVES, help="what is explained (default logit)")
@@ -30,7 +25,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--mode", choices=MODES,
                         help="sign shown in the PNG (default absolute for signed maps, positive otherwise)")
     parser.add_argument("--cmap", default="inferno", help="colour map of the PNG (default inferno)")
-    parser.add_argument("--alpha", type=float, default=0.5, help="opacity of the map over the photo (default 0.5)")
+    parser.add_argument("--alpha", type=float, default=0.5, help="opacity of the map over the photo, 0 to 1 (default 0.5)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     add_progress_argument(parser)
     add_model_arguments(parser)
@@ -48,8 +43,20 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..attribution import Target, attribute, get_method
+    from ..layers import layer_info
+    from ..predict import top_k
+    from ..progress import tqdm_progress
+    from ..render import check_alpha, check_cmap, colorize, overlay
+
     method = get_method(args.method)
     params = method.resolve_params(parse_params(args.param))  # bad parameters fail before the model loads
+    check_cmap(args.cmap)
+    check_alpha(args.alpha)
+    npy = output_path(args.npy, "--npy", suffix=".npy") if args.npy else None
+    out = output_path(args.out, "--out") if args.out else None
     image = read_image(args.image)
     lm = model_from_args(args)
     x = lm.preprocessing.to_tensor(image.image)
@@ -57,22 +64,23 @@ def run(args: argparse.Namespace) -> int:
     layer = layer_info(lm, args.layer).name if args.layer and method.uses_layer else None
     with tqdm_progress(method.label, enabled=wants_progress(args)) as progress:
         result = attribute(lm, x, method.name, Target(index, args.objective), layer=layer, params=params, progress=progress)
-    if args.npy:
-        np.save(args.npy, result.values)
-    if args.out:
+    if npy:
+        write_npy(npy, result.values)
+    if out:
         mode = args.mode or ("absolute" if result.signed else "positive")
         photo = lm.preprocessing.model_view(image.image)
-        Image.fromarray(overlay(photo, colorize(result.values, mode, args.cmap), args.alpha)).save(args.out, format="PNG")
+        write_png(out, overlay(photo, colorize(result.values, mode, args.cmap), args.alpha))
     if result.status != "ok":
         sys.stderr.write(f"warning: the map is {result.status} ({'not finite' if result.status == 'nan' else 'no signal'}).\n")
     if args.json:
+        finite = result.values[np.isfinite(result.values)]
         print_json({
             "image": image.name, "model": lm.spec, "method": result.method, "target": result.target,
             "target_label": result.target_label, "objective": result.objective, "layer": result.layer,
             "params": dict(result.params), "signed": result.signed, "seconds": round(result.seconds, 4),
             "status": result.status, "shape": list(result.values.shape),
-            "min": float(np.nanmin(result.values)), "max": float(np.nanmax(result.values)),
-            "out": str(Path(args.out)) if args.out else None, "npy": str(Path(args.npy)) if args.npy else None,
+            "min": float(finite.min()) if finite.size else None, "max": float(finite.max()) if finite.size else None,
+            "out": str(out) if out else None, "npy": str(npy) if npy else None,
         })
     else:
         print(result.caption() + ("" if result.status == "ok" else f" · {result.status}"))

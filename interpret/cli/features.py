@@ -3,20 +3,11 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
+from .common import CliError, add_model_arguments, add_progress_argument, model_from_args, read_image, wants_progress
+from .output import output_path, print_json, write_npy, write_png
 
-from ..features import (
-    SORTS,
-    all_channel_stats,
-    channel_mosaic,
-    channel_order,
-    grad_x_activation,
-    layer_activations,
-    visualize_channel,
-)
-from ..layers import layer_info
-from ..progress import tqdm_progress
-from .common import CliError, add_model_arguments, add_progress_argument, model_from_args, print_json, read_image, wants_progress
+# interpret.features.SORTS, spelled out so that --help needs no torch (tests/test_cli_fast.py checks they agree)
+SORTS = ("index", "mean", "max", "grad")
 
 
 def add_parser(subparsers) -> None:
@@ -53,6 +44,21 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--visualize CHANNEL and --vis-out FILE.png go together.")
     if args.steps < 1:
         raise CliError("--steps must be at least 1.")
+
+    from ..features import (
+        all_channel_stats,
+        channel_mosaic,
+        channel_order,
+        grad_x_activation,
+        layer_activations,
+        visualize_channel,
+    )
+    from ..layers import layer_info
+    from ..progress import tqdm_progress
+
+    out = output_path(args.out, "--out") if args.out else None
+    npy = output_path(args.npy, "--npy", suffix=".npy") if args.npy else None
+    vis_out = output_path(args.vis_out, "--vis-out") if args.vis_out else None
     image = read_image(args.image)
     lm = model_from_args(args)
     info = layer_info(lm, args.layer)
@@ -69,14 +75,12 @@ def run(args: argparse.Namespace) -> int:
         acts, target = layer_activations(lm, x, args.layer), None
     values = acts.image(0)
     order = channel_order(values, args.sort, scores)
-    if args.npy:
-        np.save(args.npy, values)
-    if args.out:
-        if not acts.spatial:
-            raise CliError(f"The layer '{args.layer}' has no spatial output ({info.output_shape}): there is no mosaic to draw.")
-        from PIL import Image
-
-        Image.fromarray(channel_mosaic(values, order, per_page=len(order), shared_scale=args.shared_scale)).save(args.out)
+    if out and not acts.spatial:
+        raise CliError(f"The layer '{args.layer}' has no spatial output ({info.output_shape}): there is no mosaic to draw.")
+    if npy:
+        write_npy(npy, values)
+    if out:
+        write_png(out, channel_mosaic(values, order, per_page=len(order), shared_scale=args.shared_scale))
     stats = all_channel_stats(values)
     rows = []
     for c in order[:args.top]:
@@ -90,10 +94,9 @@ def run(args: argparse.Namespace) -> int:
     if args.visualize is not None:
         with tqdm_progress(f"Visualising channel {args.visualize}", enabled=wants_progress(args)) as progress:
             vis = visualize_channel(lm, args.layer, args.visualize, steps=args.steps, progress=progress)
-        from PIL import Image
-
-        Image.fromarray(vis.image).save(args.vis_out)
-        summary["visualization"] = {"channel": vis.channel, "steps": len(vis.objective), "out": args.vis_out,
+        assert vis_out is not None  # --visualize and --vis-out go together (checked above)
+        write_png(vis_out, vis.image)
+        summary["visualization"] = {"channel": vis.channel, "steps": len(vis.objective), "out": str(vis_out),
                                     "first_activation": round(vis.objective[0], 6),
                                     "last_activation": round(vis.objective[-1], 6), "seconds": round(vis.seconds, 3)}
     if args.json:
@@ -108,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         vis_info = summary["visualization"]
         print(f"channel {args.visualize}: mean activation {vis_info['first_activation']:+.4g} -> "
               f"{vis_info['last_activation']:+.4g} after {vis_info['steps']} steps")
-    for path, what in ((args.out, "mosaic"), (args.npy, "activations"), (args.vis_out, "visualisation")):
+    for path, what in ((out, "mosaic"), (npy, "activations"), (vis_out, "visualisation")):
         if path:
             print(f"wrote the {what} to {path}")
     return 0

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..layers import default_cam_layer, default_feature_layer, list_layers
-from .common import add_model_arguments, model_from_args, print_json
+from .common import add_model_arguments, model_from_args
+from .output import print_json
 
 
 def add_parser(subparsers) -> None:
@@ -15,6 +15,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..layers import default_cam_layer, default_feature_layer, list_layers
+
     lm = model_from_args(args)
     layers = list_layers(lm)
     if args.json:

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..attribution import REGISTRY
-from .common import print_json
+from .output import print_json
 
 
 def add_parser(subparsers) -> None:
@@ -14,6 +13,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..attribution import REGISTRY
+
     if args.json:
         print_json([method.describe() for method in REGISTRY.values()])
         return 0

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from ..mistakes import accuracy, demo_set, evaluate, open_path, summary, to_csv
-from ..progress import tqdm_progress
-from .common import CliError, add_model_arguments, add_progress_argument, model_from_args, print_json, wants_progress
+from .common import CliError, add_model_arguments, add_progress_argument, model_from_args, wants_progress
+from .output import output_path, print_json, write_text
 
 
 def add_parser(subparsers) -> None:
@@ -25,14 +23,17 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1 or args.top < 0:
         raise CliError("--batch-size must be at least 1 and --top at least 0.")
-    if args.csv and not Path(args.csv).resolve().parent.is_dir():
-        raise CliError(f"Cannot write '{args.csv}': its folder does not exist.")
+    csv_out = output_path(args.csv, "--csv") if args.csv else None
+
+    from ..mistakes import accuracy, demo_set, evaluate, open_path, summary, to_csv
+    from ..progress import tqdm_progress
+
     image_set = demo_set() if args.path == "demo" else open_path(args.path)
     lm = model_from_args(args)
     with tqdm_progress(f"Evaluating {image_set.name}", enabled=wants_progress(args)) as progress:
         ev = evaluate(lm, image_set, batch_size=args.batch_size, progress=progress)
-    if args.csv:
-        Path(args.csv).write_text(to_csv(ev), encoding="utf-8")
+    if csv_out:
+        write_text(csv_out, to_csv(ev))
     report = summary(ev, top_mistakes=args.top)
     if args.json:
         print_json(report)

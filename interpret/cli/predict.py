@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..predict import top_k
-from .common import CliError, add_model_arguments, model_from_args, print_json, read_image
+from .common import CliError, add_model_arguments, model_from_args, read_image
+from .output import print_json
 
 
 def add_parser(subparsers) -> None:
@@ -19,6 +19,8 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.top < 1:
         raise CliError("--top must be at least 1.")
+    from ..predict import top_k
+
     images = [read_image(text) for text in args.images]
     lm = model_from_args(args)
     results = []
