@@ -1,8 +1,17 @@
-"""Reading weight files safely: pickles only with weights_only=True."""
+"""Reading weight files safely: pickles only with weights_only=True, every size bounded before it is allocated.
+
+Before `torch.load`: the file size, and for torch's zip format the central directory (records stored, not
+compressed; their declared sizes inside the file and under CHECKPOINT_STORAGE_BYTES). For safetensors, the
+header's offsets against the file. After loading, before anything is built: each tensor's claimed size
+against its storage (a stride-0 view can claim millions of rows of nothing) and the head's class count.
+"""
 from __future__ import annotations
 
 import io
+import json
+import math
 import pickle
+import struct
 import zipfile
 from typing import Any
 
@@ -10,34 +19,162 @@ import torch
 from torch import nn
 
 from ..errors import ModelLoadError
+from ..limits import (
+    CHECKPOINT_BYTES,
+    CHECKPOINT_CLAIMED_BYTES,
+    CHECKPOINT_STORAGE_BYTES,
+    CHECKPOINT_TENSOR_BYTES,
+    MAX_CLASSES,
+    SAFETENSORS_HEADER_BYTES,
+)
 
 _WRAPPERS = ("state_dict", "model_state_dict", "model", "module", "net", "weights")
+
+# Bytes per element of safetensors' dtypes (the format's specification).
+_SAFETENSORS_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2,
+                      "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:,.0f} MB"
+
+
+def _open_zip(data: bytes, filename: str) -> zipfile.ZipFile | None:
+    """The checkpoint's zip archive, None for a file that is not a zip; a damaged zip is refused."""
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        return None
+    try:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, struct.error, EOFError) as exc:
+        raise ModelLoadError(f"'{filename}' is a damaged zip archive (its central directory cannot be read: "
+                             f"{str(exc)[:120]}).") from exc
 
 
 def is_torchscript(data: bytes) -> bool:
     """TorchScript archives are zips that hold a code/ folder and constants.pkl."""
-    if not zipfile.is_zipfile(io.BytesIO(data)):
+    try:
+        archive = _open_zip(data, "model")
+    except ModelLoadError:
+        return False  # read_state_dict names the damage
+    if archive is None:
         return False
-    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    names = archive.namelist()
     return any(n.endswith("/constants.pkl") for n in names) and any("/code/" in n for n in names)
 
 
+def check_zip_records(archive: zipfile.ZipFile, size: int, filename: str) -> None:
+    """Refuse a torch zip whose records are compressed, lie outside the file, or declare too many bytes.
+
+    torch.save writes every record stored (uncompressed), so a compressed record is a crafted file: inside
+    torch.load a 1 MB record could inflate to 1 GB before anything checks it."""
+    infos = archive.infolist()
+    for info in infos:
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise ModelLoadError(f"'{filename}' holds a compressed record ('{info.filename}'); PyTorch checkpoints "
+                                 "store their records uncompressed, so the file was refused.")
+    declared = sum(info.file_size for info in infos)
+    if declared > CHECKPOINT_STORAGE_BYTES:
+        raise ModelLoadError(f"'{filename}' declares {_mb(declared)} of records; checkpoints of up to "
+                             f"{_mb(CHECKPOINT_STORAGE_BYTES)} are read (limit CHECKPOINT_STORAGE_BYTES).")
+    for info in infos:
+        if info.file_size != info.compress_size or info.header_offset + info.compress_size > size:
+            raise ModelLoadError(f"'{filename}' is damaged: record '{info.filename}' declares {info.file_size} bytes "
+                                 "that the file does not hold.")
+
+
+def check_safetensors_header(data: bytes, filename: str) -> None:
+    """Refuse a safetensors file whose header declares tensors the file does not hold, or too many bytes."""
+    if len(data) < 8:
+        raise ModelLoadError(f"'{filename}' is too short to be a safetensors file.")
+    (length,) = struct.unpack_from("<Q", data)
+    if length > min(SAFETENSORS_HEADER_BYTES, len(data) - 8):
+        raise ModelLoadError(f"'{filename}' declares a {length:,}-byte header in a {len(data):,}-byte file: "
+                             "not a readable safetensors file.")
+    try:
+        header = json.loads(data[8:8 + length])
+    except (ValueError, RecursionError) as exc:
+        raise ModelLoadError(f"'{filename}' has an unreadable safetensors header ({type(exc).__name__}).") from exc
+    if not isinstance(header, dict):
+        raise ModelLoadError(f"'{filename}' has a safetensors header that is not a mapping of tensors.")
+    body = len(data) - 8 - length
+    total = 0
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        try:
+            shape = [int(d) for d in entry["shape"]]
+            begin, end = (int(o) for o in entry["data_offsets"])
+            itemsize = _SAFETENSORS_BYTES[entry["dtype"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelLoadError(f"'{filename}' describes tensor '{str(name)[:80]}' incompletely "
+                                 "(dtype, shape, data_offsets).") from exc
+        claimed = math.prod(shape) * itemsize
+        if min(shape, default=0) < 0 or not 0 <= begin <= end <= body or end - begin != claimed:
+            raise ModelLoadError(f"'{filename}' declares tensor '{str(name)[:80]}' of {claimed:,} bytes at "
+                                 f"[{begin}, {end}) of a {body:,}-byte body: the file does not hold it.")
+        _check_claim(str(name), claimed, filename)
+        total += claimed
+    if total > CHECKPOINT_STORAGE_BYTES:
+        raise ModelLoadError(f"'{filename}' declares {_mb(total)} of tensors; checkpoints of up to "
+                             f"{_mb(CHECKPOINT_STORAGE_BYTES)} are read (limit CHECKPOINT_STORAGE_BYTES).")
+
+
+def _check_claim(name: str, claimed: int, filename: str) -> None:
+    if claimed > CHECKPOINT_TENSOR_BYTES:
+        raise ModelLoadError(f"'{filename}': tensor '{name[:80]}' claims {_mb(claimed)}; tensors of up to "
+                             f"{_mb(CHECKPOINT_TENSOR_BYTES)} are read (limit CHECKPOINT_TENSOR_BYTES).")
+
+
+def check_tensors(state: dict[str, torch.Tensor], filename: str) -> None:
+    """Refuse tensors that claim more than their storage holds (stride-0 or overlapping views) or too much."""
+    total = 0
+    for name, tensor in state.items():
+        claimed = tensor.numel() * tensor.element_size()
+        _check_claim(name, claimed, filename)
+        if claimed > tensor.untyped_storage().nbytes():
+            raise ModelLoadError(f"'{filename}': tensor '{name[:80]}' of shape {tuple(tensor.shape)} claims "
+                                 f"{claimed:,} bytes but stores {tensor.untyped_storage().nbytes():,} (a stride-0 or "
+                                 "overlapping view); such files are refused.")
+        total += claimed
+    if total > CHECKPOINT_CLAIMED_BYTES:
+        raise ModelLoadError(f"'{filename}': its tensors claim {_mb(total)} together; up to "
+                             f"{_mb(CHECKPOINT_CLAIMED_BYTES)} are read (limit CHECKPOINT_CLAIMED_BYTES).")
+
+
+def _load(data: bytes, filename: str) -> Any:
+    if filename.endswith(".safetensors"):
+        check_safetensors_header(data, filename)
+        from safetensors.torch import load as load_safetensors
+
+        return load_safetensors(data)
+    archive = _open_zip(data, filename)
+    if archive is not None:
+        check_zip_records(archive, len(data), filename)
+    # torch.load(mmap=True) needs a file name; the bytes are already in memory and every storage is bounded.
+    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+
+
 def read_state_dict(data: bytes, filename: str = "weights") -> dict[str, torch.Tensor]:
-    """A state dict from checkpoint bytes; refuses pickles that would run code."""
+    """A state dict from checkpoint bytes; refuses pickles that would run code and sizes over the limits."""
+    if len(data) > CHECKPOINT_BYTES:
+        raise ModelLoadError(f"'{filename}' is {_mb(len(data))}; model files of at most {_mb(CHECKPOINT_BYTES)} "
+                             "are read (limit CHECKPOINT_BYTES).")
     obj: Any
     try:
-        if filename.endswith(".safetensors"):
-            from safetensors.torch import load as load_safetensors
-
-            obj = load_safetensors(data)
-        else:
-            obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        obj = _load(data, filename)
+    except ModelLoadError:
+        raise
     except pickle.UnpicklingError as exc:
+        if "Unsupported global" not in str(exc):  # not a pickle of weights at all
+            raise ModelLoadError(f"'{filename}' is not a readable PyTorch weights file (not a checkpoint, or "
+                                 "damaged).") from exc
         raise ModelLoadError(
             f"'{filename}' needs arbitrary Python code to load (a pickled model object, not plain weights), "
             "and such files are refused because they can run anything on this machine. Save the weights with "
             "torch.save(model.state_dict(), path), or export the model with torch.jit.script/trace."
         ) from exc
+    except MemoryError as exc:
+        raise ModelLoadError(f"'{filename}' needs more memory to load than this machine has.") from exc
     except Exception as exc:  # corrupt zip, truncated file, not a checkpoint at all
         raise ModelLoadError(f"'{filename}' is not a readable PyTorch weights file "
                              f"({type(exc).__name__}: {str(exc)[:200]}).") from exc
@@ -47,19 +184,24 @@ def read_state_dict(data: bytes, filename: str = "weights") -> dict[str, torch.T
             break
     if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise ModelLoadError(f"'{filename}' does not hold a state dict (a mapping of parameter names to tensors).")
+    check_tensors(obj, filename)
     prefix = "module."
     if all(k.startswith(prefix) for k in obj):
         obj = {k[len(prefix):]: v for k, v in obj.items()}
     return obj
 
 
-def head_size(reference: nn.Module, state: dict[str, torch.Tensor]) -> int | None:
-    """The number of classes a state dict was trained for, read from where its head differs."""
+def head_size(reference: nn.Module, state: dict[str, torch.Tensor], filename: str = "weights") -> int | None:
+    """The number of classes a state dict was trained for, read from where its head differs (at most MAX_CLASSES)."""
     ref = reference.state_dict()
     for key, value in state.items():
         if key in ref and ref[key].ndim >= 1 and value.ndim >= 1 and ref[key].shape != value.shape:
             if ref[key].shape[1:] == value.shape[1:]:
-                return int(value.shape[0])
+                classes = int(value.shape[0])
+                if not 1 <= classes <= MAX_CLASSES:
+                    raise ModelLoadError(f"'{filename}': its head '{key}' has {classes:,} classes; models of 1 to "
+                                         f"{MAX_CLASSES:,} classes are accepted (limit MAX_CLASSES).")
+                return classes
     return None
 
 
