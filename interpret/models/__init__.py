@@ -90,7 +90,7 @@ def _zoo_model(source: str, name: str, weights, weights_name: str) -> tuple[nn.M
     data, filename = _read(weights, weights_name)
     state = read_state_dict(data, filename)
     reference, pre, _ = build(name, pretrained=False)
-    classes = head_size(reference, state)
+    classes = head_size(reference, state, filename)
     model = build(name, pretrained=False, num_classes=classes)[0] if classes else reference
     return load_into(model, state, filename), pre, None
 
