@@ -33,6 +33,7 @@ from ..mistakes import (
     to_csv,
 )
 from ..models import LoadedModel
+from ..policy import local_files_allowed
 from ..render import scale_of
 from .caching import cache_data
 from .errors import show_error, user_errors
@@ -59,7 +60,8 @@ def _zip_set(sha: str, name: str, _data: bytes) -> ImageSet:
 
 def set_picker() -> ImageSet | None:
     """The labelled set the user chose; problems with it are shown, never raised."""
-    source = st.radio("Labelled images", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="mistakes-source")
+    offered = [key for key in SOURCES if key != "path" or local_files_allowed()]  # shared mode: no server folders
+    source = st.radio("Labelled images", offered, format_func=SOURCES.get, horizontal=True, key="mistakes-source")
     try:
         if source == "demo":
             st.caption("Six sample photos, each also mirrored and cropped, labelled as a person would: "
@@ -74,6 +76,9 @@ def set_picker() -> ImageSet | None:
                 return None
             data = file.getvalue()
             return _zip_set(hashlib.sha256(data).hexdigest(), file.name, data)
+        if not local_files_allowed():  # defence in depth: the radio above does not offer it
+            st.info("Shared mode is on: files and folders on the server cannot be opened here.")
+            return None
         path = st.text_input("Path", key="mistakes-path", placeholder="/data/my_images  or  /data/set.zip  or  /data/labels.csv")
         if not path.strip():
             st.info("Type the path of a folder of class-named subfolders, a .zip of them, or a path,label CSV file.")
