@@ -187,8 +187,10 @@ def run_forked(work, folder: Path, seconds: float) -> Report:
     """Run `work.build(folder / 'in')` then `work.run(built, folder)` in a child, within `seconds` and KILL_BOUND."""
     for sub in ("in", "cwd", "tmp"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
-    watched = {Path(os.environ.get("TMPDIR", "/tmp")): None, folder.parent: None, Path.home(): None}
-    before = {p: _top(p) for p in watched}
+    # where a stray write would land: beside the case's folders, and among its siblings (the session's tmp
+    # folder). The child's cwd and TMPDIR are empty folders of its own, checked below. (The machine's /tmp
+    # and home are not watched: other processes write there at any moment.)
+    before = {p: _top(p) for p in (folder, folder.parent)}
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -236,5 +238,5 @@ def run_forked(work, folder: Path, seconds: float) -> Report:
     for sub in ("cwd", "tmp"):
         report.written += [f"{sub}/{name}" for name in sorted(_listing(folder / sub))]
     for place, names in before.items():
-        report.written += [str(place / name) for name in sorted(_top(place) - names) if place / name != folder]
+        report.written += [str(place / name) for name in sorted(_top(place) - names - {"fd1.txt", "fd2.txt"})]
     return report

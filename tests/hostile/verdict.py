@@ -64,8 +64,8 @@ def _acceptance(entry: str, result: dict[str, Any], case: Case) -> list[str]:
             return [f"traceback: {result['escaped'].strip().splitlines()[-1][:200]}"]
         if result["rc"] != 0:
             return [f"exit status {result['rc']}, expected acceptance: {result['stderr'].strip()[:200]!r}"]
-        if "Traceback" in result["stderr"]:
-            return ["a traceback on stderr"]
+        if "Traceback" in result["stderr"] or "Exception ignored" in result["stderr"]:
+            return [f"a traceback on stderr: {result['stderr'].strip().splitlines()[-1][:200]!r}"]
     if result.get("check"):
         return [f"wrong result: {result['check'][:300]}"]
     return []
@@ -88,7 +88,11 @@ def judge(case: Case, entry: str, report: Report) -> list[str]:
     built = result.get("built", {})
     if result.get("after"):
         problems.append(result["after"][:300])
-    if case.expect == REFUSE:
+    if case.stdout == "closed-pipe":  # the reader went away: any exit status, but quietly (at most one line)
+        lines = [ln for ln in result["stderr"].splitlines() if ln.strip()]
+        if result["escaped"] or "Traceback" in result["stderr"] or "Exception ignored" in result["stderr"] or len(lines) > 1:
+            problems.append(f"not quiet on a closed pipe: {result['stderr'].strip()[-200:]!r}")
+    elif case.expect == REFUSE:
         problems += _refusal(entry, result, case, built)
     elif case.expect == ACCEPT:
         problems += _acceptance(entry, result, case)
