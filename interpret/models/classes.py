@@ -39,8 +39,12 @@ def read_class_names_file(path: str | os.PathLike[str]) -> tuple[str, ...]:
     """
     shown = os.fsdecode(path).encode("utf-8", "backslashreplace").decode("utf-8")
     try:
-        with open(path, "rb") as file:
+        # O_NONBLOCK: opening a FIFO does not wait for a writer (it has no effect on a regular file's reads)
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        with os.fdopen(descriptor, "rb") as file:
             info = os.fstat(file.fileno())
+            if stat.S_ISDIR(info.st_mode):
+                raise ClassNamesError(f"The class-names file '{shown}' is a folder, not a file.")
             if not stat.S_ISREG(info.st_mode):
                 raise ClassNamesError(f"The class-names file '{shown}' is not a regular file.")
             if info.st_size > CLASS_NAMES_FILE_BYTES:
@@ -49,7 +53,7 @@ def read_class_names_file(path: str | os.PathLike[str]) -> tuple[str, ...]:
             data = file.read(CLASS_NAMES_FILE_BYTES + 1)
     except FileNotFoundError as exc:
         raise ClassNamesError(f"The class-names file '{shown}' does not exist.") from exc
-    except IsADirectoryError as exc:
+    except IsADirectoryError as exc:  # not raised by os.open on Linux (a folder opens): see the S_ISDIR check
         raise ClassNamesError(f"The class-names file '{shown}' is a folder, not a file.") from exc
     except OSError as exc:
         raise ClassNamesError(f"Cannot read the class-names file '{shown}': {exc.strerror or exc}.") from exc
