@@ -8,7 +8,7 @@ import streamlit as st
 
 from ..images import InputImage
 from ..models import LoadedModel
-from .state import current_image, current_model, model_error
+from .state import current_image, current_model, model_error, previous_model
 
 
 def start_page(title: str, caption: str | None = None) -> None:
@@ -18,12 +18,20 @@ def start_page(title: str, caption: str | None = None) -> None:
 
 
 def require_model() -> LoadedModel:
-    """The sidebar's model; otherwise say why there is none and end this page's run."""
+    """The sidebar's model; if it did not load, say why and go on with the previous one (if any), else stop."""
     lm = current_model()
-    if lm is None:
-        st.error(model_error() or "Choose a model in the sidebar.")
+    if lm is not None:
+        return lm
+    error = model_error()
+    if error is None:
+        st.info("Choose a model in the sidebar.")
         st.stop()
-    return lm
+    st.error(f"The model did not load: {error}")
+    previous = previous_model()
+    if previous is None:
+        st.stop()
+    st.info(f"Still showing the previous model, {previous.spec}, until the sidebar's choice loads.")
+    return previous
 
 
 def require_image() -> InputImage:

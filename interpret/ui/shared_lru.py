@@ -3,7 +3,8 @@
 For results that st.cache_data cannot hold well: work that draws a progress bar while it runs (st calls
 made inside a cached function are recorded and replayed on every later hit), or work that is filled in
 place and must survive a script stopped half-way. `lock(key)` lets one session compute a key while the
-others wait for it instead of computing it again.
+others wait for it instead of computing it again. With `max_bytes`, entries are also bounded by what they
+hold (each `put` says its value's size): a count alone lets 64 large photos fill hundreds of MB.
 """
 from __future__ import annotations
 
@@ -13,10 +14,14 @@ from typing import Any
 
 
 class SharedLRU:
-    """Least recently used entries are dropped first once `size` is reached."""
+    """Least recently used entries are dropped first once `size` entries or `max_bytes` bytes are exceeded.
 
-    def __init__(self, size: int = 64):
+    A value larger than `max_bytes` on its own is not kept (its caller still has it).
+    """
+
+    def __init__(self, size: int = 64, max_bytes: int | None = None):
         self.size, self.items, self.locks, self.guard = size, OrderedDict(), {}, threading.Lock()
+        self.max_bytes, self.sizes, self.nbytes = max_bytes, {}, 0
 
     def get(self, key: str) -> Any | None:
         with self.guard:
@@ -24,12 +29,16 @@ class SharedLRU:
                 self.items.move_to_end(key)
             return self.items.get(key)
 
-    def put(self, key: str, value: Any) -> None:
+    def put(self, key: str, value: Any, nbytes: int = 0) -> None:
+        """Store `value` under `key`; `nbytes` is what it holds, counted against `max_bytes`."""
         with self.guard:
-            self.items[key] = value
+            self.nbytes += nbytes - self.sizes.get(key, 0)
+            self.items[key], self.sizes[key] = value, nbytes
             self.items.move_to_end(key)
-            while len(self.items) > self.size:
+            while self.items and (len(self.items) > self.size or
+                                  (self.max_bytes is not None and self.nbytes > self.max_bytes)):
                 old, _ = self.items.popitem(last=False)
+                self.nbytes -= self.sizes.pop(old)
                 self.locks.pop(old, None)
 
     def lock(self, key: str) -> threading.Lock:

@@ -1,18 +1,38 @@
-"""The shared sidebar: model source, device and images. Drawn by app.py before every page."""
+"""The shared sidebar: model source, device and images. Drawn by app.py before every page.
+
+In shared mode (interpret/policy.py) it offers no code-bearing model source; a TorchScript file loads
+only once the user ticks the consent box, which is bound to that file's sha256.
+"""
 from __future__ import annotations
+
+import hashlib
 
 import streamlit as st
 
+from .. import limits
 from ..devices import available_devices
 from ..errors import InterpretError
 from ..images import ACCEPTED
 from ..models import DEFAULT_SPEC, parse_class_names, timm_names, torchvision_names
+from ..models.checkpoints import is_torchscript
+from ..policy import CONSENT_LABEL, SHARED_ENV, code_allowed, shared_mode
 from ..samples import sample_names
 from .state import ModelRequest, collect_images, request_model, set_current_image, set_images
 
 SOURCES = {"bundled": "Bundled offline (EfficientNet-Lite0, ImageNet)", "torchvision": "torchvision zoo",
            "timm": "timm zoo", "file": "My TorchScript file"}
+CODE_SOURCES = ("file",)  # sidebar sources whose files are code (policy.CODE_SOURCES): off in shared mode
+IMAGE_MEGABYTES = limits.IMAGE_FILE_BYTES // 2**20
 WEIGHTS = {"pretrained": "pretrained (cache or download)", "random": "random weights", "file": "my weights file (state dict)"}
+
+
+def sources() -> dict[str, str]:
+    """The model sources this server offers: no code-bearing ones in shared mode."""
+    return {key: label for key, label in SOURCES.items() if code_allowed() or key not in CODE_SOURCES}
+
+
+def _upload_limit() -> str:
+    return f"Up to {st.get_option('server.maxUploadSize')} MB (the server's upload limit)."
 
 
 @st.cache_data(show_spinner=False)
@@ -28,7 +48,7 @@ def _zoo_request(source: str, device: str) -> ModelRequest | None:
     if weights == "file":
         file = st.file_uploader("Weights file", type=["pth", "pt", "bin", "safetensors"], key="sb-weights-file",
                                 help="A state dict saved with torch.save(model.state_dict(), path); "
-                                     "the number of classes is read from its head.")
+                                     f"the number of classes is read from its head. {_upload_limit()}")
         if file is None:
             st.info("Upload a weights file for this architecture.")
             return None
@@ -36,14 +56,30 @@ def _zoo_request(source: str, device: str) -> ModelRequest | None:
     return ModelRequest(f"{source}:{name}", device, weights=None if weights == "pretrained" else "random")
 
 
+def _is_torchscript(data: bytes) -> bool:
+    try:
+        return is_torchscript(data)
+    except Exception:  # a broken archive: not TorchScript; loading it says what is wrong with it
+        return False
+
+
 def _file_request(device: str) -> ModelRequest | None:
+    """A TorchScript upload; trusted only through a box bound to this file's sha256 (a new file, a new tick)."""
     file = st.file_uploader("TorchScript model", type=["pt", "pth", "ts", "zip"], key="sb-model-file",
                             help="A model saved with torch.jit.script(model).save(path) or torch.jit.trace. "
-                                 "For plain weights, choose the architecture in the torchvision or timm zoo instead.")
+                                 "For plain weights, choose the architecture in the torchvision or timm zoo instead. "
+                                 + _upload_limit())
     if file is None:
         st.info("Upload a TorchScript file.")
         return None
-    return ModelRequest(f"file:{file.name}", device, weights=file.name, weights_data=file.getvalue())
+    data = file.getvalue()
+    trusted = False
+    if _is_torchscript(data):
+        sha = hashlib.sha256(data).hexdigest()
+        trusted = st.checkbox(CONSENT_LABEL, value=False, key=f"sb-trust-{sha}",
+                              help="A TorchScript file is a program: loading and running it can read and write any "
+                                   "file this server's user can. Tick only for a file you made or trust.")
+    return ModelRequest(f"file:{file.name}", device, weights=file.name, weights_data=data, trust_code=trusted)
 
 
 def _class_names() -> tuple[str, ...] | None:
@@ -62,7 +98,10 @@ def model_section() -> None:
     st.subheader("Model")
     devices = available_devices()
     device = st.selectbox("Device", [d.id for d in devices], format_func={d.id: d.label for d in devices}.get, key="sb-device")
-    source = st.selectbox("Source", list(SOURCES), format_func=SOURCES.get, key="sb-source")
+    offered = sources()
+    source = st.selectbox("Source", list(offered), format_func=offered.get, key="sb-source")
+    if shared_mode():
+        st.caption(f"Shared mode ({SHARED_ENV}): model files that run code and folders on the server are off.")
     if source == "bundled":
         request = ModelRequest(DEFAULT_SPEC, device)
     elif source == "file":
@@ -72,7 +111,8 @@ def model_section() -> None:
     names = _class_names() if source != "bundled" else None
     if request is not None:
         if names is not None:
-            request = ModelRequest(request.spec, request.device, request.weights, request.weights_data, names)
+            request = ModelRequest(request.spec, request.device, request.weights, request.weights_data, names,
+                                   request.trust_code)
         request_model(request)
     else:
         request_model(None)
@@ -81,7 +121,8 @@ def model_section() -> None:
 def image_section() -> None:
     st.subheader("Images")
     samples = st.multiselect("Sample photos", sample_names(), default=["coffee"], key="sb-samples")
-    uploads = st.file_uploader("Your images", type=list(ACCEPTED), accept_multiple_files=True, key="sb-uploads")
+    uploads = st.file_uploader("Your images", type=list(ACCEPTED), accept_multiple_files=True, key="sb-uploads",
+                               max_upload_size=IMAGE_MEGABYTES, help=f"Up to {IMAGE_MEGABYTES} MB per image.")
     camera = st.camera_input("Camera", key="sb-camera") if st.toggle("Take a photo", key="sb-camera-on") else None
     images, errors = collect_images(samples, uploads, camera)
     for message in errors:

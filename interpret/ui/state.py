@@ -1,21 +1,35 @@
-"""What the shared sidebar chose (model, device, images), loaded once and cached across sessions."""
+"""What the shared sidebar chose (model, device, images), loaded once and cached across sessions.
+
+A model that fails to load leaves the session as it was: its message is kept for the pages, the last
+model that did load stays usable (`previous_model`), and the chosen images are untouched. A failure that
+comes from the file itself is remembered by request, so a model that hangs its first pass or is refused
+is not loaded again on every rerun.
+"""
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 
 import streamlit as st
 
-from ..errors import InterpretError
+from .. import limits
+from ..devices import describe_device_failure
+from ..errors import DeviceError, InterpretError, WeightsUnavailableError, first_line, is_device_failure
 from ..images import InputImage, load_image
 from ..models import LoadedModel, load_model
+from ..models.keys import canonical_key
 from ..samples import load_sample
 from .caching import cache_resource
+from .shared_lru import SharedLRU
 
 MODEL_KEY = "interpret_model_request"
 IMAGES_KEY = "interpret_images"
 CURRENT_KEY = "interpret_current_image"
 ERROR_KEY = "interpret_model_error"
+PREVIOUS_KEY = "interpret_previous_model"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -28,12 +42,14 @@ class ModelRequest:
     weights: str | None = None  # None (pretrained), "random", or the name of an uploaded file
     weights_data: bytes | None = None
     class_names: tuple[str, ...] | None = None
+    trust_code: bool = False  # the user ticked "I trust it" for this very file (TorchScript)
 
     @property
     def key(self) -> str:
-        weights = hashlib.sha256(self.weights_data).hexdigest()[:16] if self.weights_data else (self.weights or "pretrained")
-        names = hashlib.sha256("\n".join(self.class_names).encode()).hexdigest()[:8] if self.class_names else "-"
-        return f"{self.spec}|{self.device}|{weights}|{names}"
+        """The full sha256 of a canonical encoding of every field (the file by its sha256)."""
+        data = hashlib.sha256(self.weights_data).hexdigest() if self.weights_data is not None else None
+        names = list(self.class_names) if self.class_names is not None else None
+        return canonical_key("request", self.spec, self.device, self.weights, data, names, self.trust_code)
 
 
 @cache_resource(max_entries=4, show_spinner="Loading the model…", hash_funcs={ModelRequest: lambda r: r.key})
@@ -41,12 +57,37 @@ def _cached_model(request: ModelRequest) -> LoadedModel:
     """The model a request names, loaded once for every session; its results are keyed by `LoadedModel.key`."""
     weights = request.weights_data if request.weights_data is not None else request.weights
     return load_model(request.spec, request.device, weights=weights, weights_name=request.weights or "weights",
-                      class_names=request.class_names)
+                      class_names=request.class_names, trust_code=request.trust_code)
 
 
-@st.cache_resource(max_entries=64)
-def _cached_upload(sha: str, name: str, _data: bytes) -> InputImage:
-    return load_image(_data, name)
+@st.cache_resource
+def _failures() -> SharedLRU:
+    """Why a request failed, by request key, for every session: the same file fails the same way again."""
+    return SharedLRU(64)
+
+
+@st.cache_resource
+def _uploads() -> SharedLRU:
+    """Decoded uploads by sha256 and name, bounded by count and by `limits.UPLOAD_CACHE_BYTES`."""
+    return SharedLRU(64, max_bytes=limits.UPLOAD_CACHE_BYTES)
+
+
+def image_bytes(image: InputImage) -> int:
+    """What a decoded upload holds: its file's bytes plus its decoded pixels."""
+    pixels = image.image.width * image.image.height * len(image.image.getbands())
+    return len(image.data) + pixels
+
+
+def _cached_upload(sha: str, name: str, data: bytes) -> InputImage:
+    store, key = _uploads(), f"{sha}:{name}"
+    image = store.get(key)
+    if image is None:
+        with store.lock(key):
+            image = store.get(key)
+            if image is None:
+                image = load_image(data, name)
+                store.put(key, image, image_bytes(image))
+    return image
 
 
 @st.cache_resource(max_entries=16)
@@ -54,7 +95,7 @@ def _cached_sample(name: str) -> InputImage:
     return load_sample(name)
 
 
-def request_model(request: ModelRequest) -> None:
+def request_model(request: ModelRequest | None) -> None:
     st.session_state[MODEL_KEY] = request
 
 
@@ -62,28 +103,52 @@ def current_request() -> ModelRequest | None:
     return st.session_state.get(MODEL_KEY)
 
 
+def _load(request: ModelRequest) -> LoadedModel | str:
+    """The model, or one line saying why it did not load (unexpected errors go to the server log)."""
+    failures = _failures()
+    known = failures.get(request.key)
+    if known is not None:
+        return known
+    try:
+        return _cached_model(request)
+    except (WeightsUnavailableError, DeviceError) as exc:  # weights put in place later, a device freed: retried
+        return str(exc)
+    except InterpretError as exc:
+        failures.put(request.key, str(exc))
+        return str(exc)
+    except Exception as exc:
+        if is_device_failure(exc):
+            return describe_device_failure(exc, request.device)
+        log.exception("Loading the model %s failed unexpectedly", request.spec)
+        message = (f"Loading {request.spec} failed unexpectedly ({type(exc).__name__}: {first_line(exc, 200)}); "
+                   "the server log has the details.")
+        failures.put(request.key, message)
+        return message
+
+
 def current_model() -> LoadedModel | None:
-    """The sidebar's model, loaded once per (spec, device, weights) for all sessions; None if it failed."""
+    """The sidebar's model, loaded once per request for all sessions; None if it failed (see `model_error`)."""
     request = current_request()
     if request is None:
+        st.session_state.pop(ERROR_KEY, None)
         return None
-    try:
-        model = _cached_model(request)
-    except InterpretError as exc:
-        st.session_state[ERROR_KEY] = str(exc)
-        return None
-    except (RuntimeError, OSError, MemoryError) as exc:
-        from ..devices import describe_device_failure
-
-        st.session_state[ERROR_KEY] = describe_device_failure(exc, request.device)
+    outcome = _load(request)
+    if isinstance(outcome, str):
+        st.session_state[ERROR_KEY] = outcome
         return None
     st.session_state.pop(ERROR_KEY, None)
-    return model
+    st.session_state[PREVIOUS_KEY] = outcome
+    return outcome
 
 
 def model_error() -> str | None:
-    """Why the last model failed to load, if it did."""
+    """Why the sidebar's model did not load, if it did not."""
     return st.session_state.get(ERROR_KEY)
+
+
+def previous_model() -> LoadedModel | None:
+    """The last model that loaded in this session: still usable while the sidebar's choice fails."""
+    return st.session_state.get(PREVIOUS_KEY)
 
 
 def collect_images(samples: list[str], uploads: list, camera) -> tuple[list[InputImage], list[str]]:
@@ -102,6 +167,9 @@ def collect_images(samples: list[str], uploads: list, camera) -> tuple[list[Inpu
             images.append(_cached_upload(hashlib.sha256(data).hexdigest(), file.name, data))
         except InterpretError as exc:
             errors.append(str(exc))
+        except Exception as exc:  # a decoder's own bug: one line here, the traceback in the server log
+            log.exception("Decoding the upload %r failed unexpectedly", file.name)
+            errors.append(f"'{file.name}' could not be read ({type(exc).__name__}: {first_line(exc, 200)}).")
     return images, errors
 
 
