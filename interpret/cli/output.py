@@ -53,11 +53,13 @@ def output_path(text: str, flag: str, suffix: str | None = None) -> OutputPath:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise OutputError(f"{flag} '{shown(text)}': the file name is not valid UTF-8 text; choose another name.") from exc
+    if os.path.isdir(text) or text.endswith(os.sep):  # before the suffix: `--npy folder` is not folder.npy
+        raise OutputError(f"{flag} '{text}' names a folder; give a file name inside it.")
     if suffix and not text.lower().endswith(suffix):
         text += suffix
     target = os.path.realpath(text)  # a symbolic link is written through: its target file is replaced
     where = f"{flag} '{text}'"
-    if os.path.isdir(target) or text.endswith(os.sep):
+    if os.path.isdir(target):
         raise OutputError(f"{where} names a folder; give a file name inside it.")
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):
