@@ -72,3 +72,17 @@ def script_bytes(module: nn.Module) -> bytes:
         warnings.simplefilter("ignore", FutureWarning)  # torch 2.14 deprecates torch.jit; files still exist
         torch.jit.save(torch.jit.script(module), buffer)
     return buffer.getvalue()
+
+
+class Slow(nn.Module):
+    """A forward that takes far longer than any first-pass bound (about 15 s here) and then returns.
+
+    Unlike NeverReturns it ends, so a thread left running after the bound cut it off stops by itself
+    (the app runs in the test process: a forward spinning forever would take a core for the rest of the suite).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.zeros(1)
+        for _ in range(1_500_000):
+            y = y + 1.0
+        return torch.zeros(x.shape[0], 10) + y * 0.0

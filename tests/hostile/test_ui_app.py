@@ -1,0 +1,228 @@
+"""Hostile inputs in the app (AppTest): bad uploads, weights, TorchScript, class files and a bad zip on Mistakes.
+
+Each case starts where a user would be: the bundled model, a photo of their own uploaded and chosen, its
+prediction shown. After the bad input the app must show one-line messages that name the file, no
+exception, the sidebar with its widgets, the same current photo, and the earlier model's prediction.
+"""
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app_support import open_app
+
+from . import files as F
+from . import scripted as S
+from .corpus_sets import _bad_directory, good_members
+from .zipwriter import build_zip, deflated, stored, zeros
+
+pytestmark = pytest.mark.hostile
+
+MINE = "mine.jpg"  # the user's own photo, uploaded before every hostile input
+SIDEBAR_KEYS = ("sb-device", "sb-source", "sb-current")
+CASE_SECONDS = 60  # one case in the app, model loads included, on 2 busy cores
+
+
+def _mine() -> tuple[str, bytes, str]:
+    return MINE, F.photo_bytes("JPEG", (320, 240), "chelsea"), "image/jpeg"
+
+
+def texts(at: AppTest) -> list[str]:
+    return [str(e.value) for kind in ("markdown", "subheader", "caption", "info", "warning", "error", "title")
+            for e in at.get(kind)]
+
+
+def messages(at: AppTest) -> list[str]:
+    return [str(e.value) for e in at.error] + [str(e.value) for e in at.warning]
+
+
+def top_prediction(at: AppTest) -> str | None:
+    return next((t for t in texts(at) if t.startswith("Top prediction")), None)
+
+
+def earlier_state() -> tuple[AppTest, str]:
+    """The app with the user's photo uploaded, chosen and predicted; returns the prediction's line."""
+    at = open_app(timeout=240)
+    at.sidebar.file_uploader(key="sb-uploads").set_value([_mine()]).run()
+    at.sidebar.selectbox(key="sb-current").set_value(1).run()
+    top = top_prediction(at)
+    assert not at.exception and top is not None, (at.exception, texts(at))
+    return at, top
+
+
+def assert_user_state_kept(at: AppTest, top: str, mention: str, *, prediction: bool = True, one_message: bool = True) -> None:
+    """No exception, the sidebar's widgets, the same current photo, the earlier prediction, one-line messages."""
+    assert not at.exception, [e.value for e in at.exception]
+    keys = {w.key for w in at.sidebar.selectbox}
+    assert set(SIDEBAR_KEYS) <= keys, f"sidebar widgets missing: {set(SIDEBAR_KEYS) - keys}"
+    current = at.sidebar.selectbox(key="sb-current")
+    assert MINE in current.format_func(current.value), f"the current photo changed to {current.format_func(current.value)!r}"
+    if prediction:
+        assert top_prediction(at) == top, f"the earlier prediction is gone: {top_prediction(at)!r} (was {top!r})"
+    said = messages(at)
+    assert said, "no error or warning was shown"
+    assert all("\n" not in m.strip() for m in said), f"a message of several lines: {said}"
+    assert all("Traceback" not in m for m in said), said
+    if one_message:
+        assert any(mention.lower() in m.lower() for m in said), f"no message names {mention!r}: {said}"
+
+
+@dataclass(frozen=True)
+class Upload:
+    id: str
+    name: str
+    data: Callable[[], bytes]
+
+
+UPLOADS = [
+    Upload("broken-jpeg", "broken.jpg", lambda: b"\xff\xd8\xff\xe0 not really a jpeg"),
+    Upload("spider-named-png", "spider.png", lambda: F.encode(F.photo((64, 48)).convert("F"), "SPIDER")),
+    Upload("eps-named-jpg", "drawing.jpg", F.eps_bytes),
+    Upload("png-1x50000", "thin.png", lambda: F.png_gray(1, 50_000)),
+    Upload("png-2x20000000", "needle.png", lambda: F.png_gray(2, 20_000_000)),
+    Upload("jpeg-7000x7000-10kb", "grey.jpg", lambda: F.jpeg_declaring(7000, 7000, 10_000)),
+    Upload("zero-bytes", "empty.png", lambda: b""),
+    Upload("text-named-png", "notes.png", lambda: b"hello\n" * 50),
+    Upload("float-tiff-all-nan", "allnan.tif", lambda: F.float_tiff(np.full((48, 64), np.nan))),
+    Upload("png-declares-20000x20000", "bomb.png", lambda: F.png_declaring(20_000, 20_000)),
+]
+
+
+@pytest.fixture(scope="module")
+def session() -> tuple[AppTest, str]:
+    """One user session that receives every bad upload in turn (its state must survive each of them)."""
+    return earlier_state()
+
+
+@pytest.mark.parametrize("upload", UPLOADS, ids=[u.id for u in UPLOADS])
+def test_a_bad_upload_leaves_the_session_as_it_was(session, upload):
+    at, top = session
+    start = time.monotonic()
+    at.sidebar.file_uploader(key="sb-uploads").set_value([_mine(), (upload.name, upload.data(), "image/png")]).run()
+    assert time.monotonic() - start < CASE_SECONDS
+    assert_user_state_kept(at, top, upload.name)
+    assert len(at.sidebar.selectbox(key="sb-current").options) == 2, "the bad upload became a current-image choice"
+
+
+def _zoo_weights(at: AppTest, name: str, data: bytes) -> None:
+    at.sidebar.selectbox(key="sb-source").set_value("torchvision").run()
+    at.sidebar.radio(key="sb-weights").set_value("file").run()
+    at.sidebar.file_uploader(key="sb-weights-file").set_value((name, data, "application/octet-stream")).run()
+
+
+def _canary_payload() -> bytes:
+    return F.evil_pickle("/nonexistent-hostile-canary/PWNED")
+
+
+WEIGHTS = [
+    ("random-bytes", "random.pth", lambda: bytes(range(256)) * 16),
+    ("pickle-that-runs-code", "evil.pth", _canary_payload),
+    ("stride-0-head-2M-classes", "strided.pth", lambda: F.torch_save(F.strided_state(2_000_000))),
+    ("bad-central-directory", "baddir.pth", lambda: F.torch_save({"fc.bias": F.linear_module().bias})[:-30]),
+]
+
+
+@pytest.mark.parametrize(("name", "data"), [(n, d) for _, n, d in WEIGHTS], ids=[i for i, _, _ in WEIGHTS])
+def test_a_bad_weights_file_keeps_the_earlier_model_and_photo(name, data):
+    at, top = earlier_state()
+    _zoo_weights(at, name, data())
+    assert_user_state_kept(at, top, name)
+    at.sidebar.selectbox(key="sb-source").set_value("bundled").run()
+    assert not at.exception and top_prediction(at) == top
+
+
+def test_torchscript_needs_consent_and_a_hanging_one_is_refused_in_time(monkeypatch):
+    monkeypatch.setenv("INTERPRET_FIRST_FORWARD_SECONDS", "1")
+    at, top = earlier_state()
+    at.sidebar.selectbox(key="sb-source").set_value("file").run()
+    tiny = S.script_bytes(S.Tiny())
+    at.sidebar.file_uploader(key="sb-model-file").set_value(("tiny.pt", tiny, "application/octet-stream")).run()
+    assert not at.exception
+    boxes = [c for c in at.sidebar.checkbox if str(c.key).startswith("sb-trust-")]
+    assert len(boxes) == 1 and not boxes[0].value, "no unticked consent box for a TorchScript upload"
+    assert any("code" in m.lower() for m in messages(at) + texts(at)), "nothing says the file can run code"
+    assert top_prediction(at) == top, "the earlier model's prediction is gone while consent is pending"
+    boxes[0].check().run()
+    assert not at.exception and top_prediction(at) is not None and top_prediction(at) != top, texts(at)
+    hang = S.script_bytes(S.Slow())  # ends by itself after ~15 s: a thread cut off by the bound stops
+    at.sidebar.file_uploader(key="sb-model-file").set_value(("hang.pt", hang, "application/octet-stream")).run()
+    boxes = [c for c in at.sidebar.checkbox if str(c.key).startswith("sb-trust-")]
+    assert len(boxes) == 1 and not boxes[0].value, "a new file must need a new tick"
+    start = time.monotonic()
+    boxes[0].check().run()
+    assert time.monotonic() - start < 10, "the slow forward was not cut off by the first-pass bound (1 s)"
+    assert not at.exception
+    assert any("hang.pt" in m for m in messages(at)), messages(at)
+
+
+def _random_zoo_with_classes(at: AppTest, name: str, data: bytes) -> None:
+    at.sidebar.selectbox(key="sb-source").set_value("torchvision").run()
+    at.sidebar.radio(key="sb-weights").set_value("random").run()
+    at.sidebar.file_uploader(key="sb-classes").set_value((name, data, "application/json")).run()
+
+
+CLASS_FILES = [
+    ("json-nested-100k", "deep.json", lambda: b"[" * 100_000 + b"]" * 100_000),
+    ("not-utf8", "latin.txt", lambda: b"\xff\xfe\xfa" * 1000),
+    ("999-names", "short.txt", lambda: "\n".join(f"n{i}" for i in range(999)).encode()),
+]
+
+
+@pytest.mark.parametrize(("name", "data"), [(n, d) for _, n, d in CLASS_FILES], ids=[i for i, _, _ in CLASS_FILES])
+def test_a_bad_class_names_file_is_one_line_and_the_sidebar_stays(name, data):
+    at, top = earlier_state()
+    _random_zoo_with_classes(at, name, data())
+    assert_user_state_kept(at, top, name, prediction=False)
+    assert at.sidebar.file_uploader(key="sb-classes") is not None
+
+
+UNESCAPED_LINK = re.compile(r"(?<!\\)\]\(http://example\.invalid")
+
+
+def test_class_names_with_markdown_and_html_are_shown_as_plain_text():
+    import json
+
+    names = [f"![x{i}](http://example.invalid/{i}.png)<script>alert({i})</script>" for i in range(1000)]
+    at, _ = earlier_state()
+    _random_zoo_with_classes(at, "inject.json", json.dumps(names).encode())
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    top = top_prediction(at)
+    assert top is not None and "example.invalid" in top, f"the injected name is not shown: {top!r}"
+    for kind in ("markdown", "subheader", "caption", "info", "title"):
+        for element in at.get(kind):
+            value = str(element.value)
+            assert not UNESCAPED_LINK.search(value), f"{kind} renders a live Markdown link/image: {value[:120]!r}"
+            if "example.invalid" in value:
+                assert not getattr(element.proto, "allow_html", False), f"{kind} allows HTML with a user's name in it"
+
+
+def _mistakes_zip(at: AppTest, name: str, data: bytes) -> None:
+    at.switch_page("pages/mistakes.py").run()
+    at.radio(key="mistakes-source").set_value("zip").run()
+    at.file_uploader(key="mistakes-zip").set_value((name, data, "application/zip")).run()
+
+
+ZIPS = [
+    ("bad-central-directory", "baddir.zip", _bad_directory),
+    ("bomb-80-members-of-50mb", "bomb.zip",
+     lambda: build_zip(good_members() + [zeros(f"espresso/z{i}.png", 50_000_000) for i in range(80)])),
+    ("csv-unclosed-quote", "quote.zip", lambda: build_zip([stored("cup.jpg", F.photo_bytes("JPEG", (96, 72))),
+                                                           deflated("labels.csv", b'path,label\n"cup.jpg,espresso\n')])),
+]
+
+
+@pytest.mark.parametrize(("name", "data"), [(n, d) for _, n, d in ZIPS], ids=[i for i, _, _ in ZIPS])
+def test_a_bad_zip_on_the_mistakes_page_is_one_line_and_the_photo_stays(name, data):
+    at, top = earlier_state()
+    start = time.monotonic()
+    _mistakes_zip(at, name, data())
+    assert time.monotonic() - start < CASE_SECONDS
+    assert_user_state_kept(at, top, name, prediction=False)
+    at.switch_page("pages/overview.py").run()
+    assert not at.exception and top_prediction(at) == top, "the photo's prediction is gone after the bad zip"
