@@ -175,6 +175,18 @@ def _decode(data: bytes, name: str) -> tuple[Image.Image, tuple[str, ...]]:
                          f"({type(exc).__name__}: {str(exc)[:120]}).") from exc
 
 
+def declared_size(data: bytes) -> tuple[int, int] | None:
+    """The (width, height) an image's header declares, read without decoding its pixels (the first bytes of a
+    file are often enough); None where no accepted format can read the header."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=list(FORMATS)) as opened:
+                return opened.size
+    except (UnidentifiedImageError, Image.DecompressionBombError, MemoryError, *DECODE_ERRORS):
+        return None
+
+
 def decode_image(data: bytes, name: str = "image") -> Image.Image:
     """Decode bytes into an upright RGB image, or raise ImageError saying why not."""
     return _decode(data, name)[0]

@@ -101,9 +101,10 @@ ZIP_COMPRESSION_RATIO = 200
 # nothing.
 ZIP_RATIO_MIN_BYTES = 2**20
 
-# Decoded pixels in one set, counted from declared sizes as images are read: 2 gigapixels is 40 000
-# ImageNet-sized images or 160 twelve-megapixel photos; 40 images of 49 MP (a 240 KB zip) stop here.
-SET_PIXELS = 2_000_000_000
+# Decoded pixels in one set, counted from the declared sizes in the images' headers before anything is
+# decoded (and again as files are read): 1 gigapixel is 5 000 ImageNet-sized photos or 80 twelve-megapixel
+# ones; a zip of 40 one-bit PNGs of 49 MP (240 KB, 1.96 GP) is refused at once. Larger sets: resize first.
+SET_PIXELS = 1_000_000_000
 
 # Bytes of a set's path,label CSV: 20 MB is several million rows.
 CSV_BYTES = 20 * 2**20

@@ -1,13 +1,19 @@
 """Untrusted zips are read in memory within bounds; folders and CSVs give the same labelled sets."""
+import csv
 import io
+import os
 import struct
+import time
 import zipfile
+from pathlib import Path
 
 import pytest
+from PIL import Image
 
+from interpret import limits
 from interpret.errors import ImageError
 from interpret.mistakes import ZipLimits, open_path, open_zip
-from interpret.mistakes.filetree import ZipTree
+from interpret.mistakes.filetree import FolderTree, MemoryTree, ZipTree, read_regular
 from interpret.samples import sample_bytes
 
 
@@ -144,3 +150,142 @@ def test_zip_fingerprint_follows_content():
     one = ZipTree(make_zip({"tabby/a.png": CAT}))
     two = ZipTree(make_zip({"tabby/a.png": COFFEE}))
     assert one.files != two.files
+
+
+# --- Bounded cost for every set (interpret.limits) --------------------------------------------------------
+
+def _declare_sizes(data: bytes, size: int) -> bytes:
+    """Every central-directory entry's uncompressed size set to `size` (the zip's declared total)."""
+    data = bytearray(data)
+    at = data.find(b"PK\x01\x02")
+    while at != -1:
+        data[at + 24:at + 28] = struct.pack("<I", size)
+        at = data.find(b"PK\x01\x02", at + 4)
+    return bytes(data)
+
+
+def test_a_small_zip_declaring_gigabytes_is_refused_by_its_declared_sizes():
+    data = _declare_sizes(make_zip({f"tabby/{i}.png": bytes(1000) for i in range(100)}), 45 * 2**20)
+    assert len(data) < 5 * 2**20
+    start = time.perf_counter()
+    with pytest.raises(ImageError, match=r"unpacks to 4500 MB.*limit SET_BYTES"):
+        open_zip(data, "bomb.zip")
+    assert time.perf_counter() - start < 1
+
+
+def test_a_member_compressed_beyond_the_ratio_bound_is_skipped():
+    flat = bytes(4 * 2**20)  # 4 MB of one value deflates about 1000:1
+    data = make_zip({"tabby/flat.bmp": flat, "tabby/cat.png": CAT}, zipfile.ZIP_DEFLATED)
+    image_set = open_zip(data)
+    assert [i.path for i in image_set.items] == ["tabby/cat.png"]
+    assert image_set.skipped == {f"compressed over {limits.ZIP_COMPRESSION_RATIO}:1": ["tabby/flat.bmp"]}
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_a_set_declaring_more_pixels_than_the_bound_is_refused_before_decoding():
+    big = _png(Image.new("1", (7000, 7000)))  # 49 MP in a few kilobytes
+    data = make_zip({f"tabby/{i}.png": big for i in range(40)}, zipfile.ZIP_DEFLATED)
+    assert len(data) < 300_000
+    start = time.perf_counter()
+    with pytest.raises(ImageError, match=r"holds more than 1,000 megapixels.*7000x7000.*limit SET_PIXELS"):
+        open_zip(data, "pixels.zip")
+    assert time.perf_counter() - start < 2
+
+
+def test_the_reader_counts_pixels_too():
+    """Headers the peek cannot see (written after it) are counted as the files are read."""
+    big = _png(Image.new("1", (5000, 5000)))
+    tree = MemoryTree("pixels", {f"tabby/{i}.png": big for i in range(41)})
+    with tree.reader() as read, pytest.raises(ImageError, match="limit SET_PIXELS"):
+        for path in tree.files:
+            read(path)
+    with tree.reader() as read:
+        read("tabby/0.png")
+        read("tabby/0.png")  # the same file read twice counts once
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (b"path,label\nimg/a.png,\"tabby\n", r"'labels.csv' line 2 is not valid CSV \(unexpected end of data\)"),
+    (b"path,label\nimg/a.png," + b"x" * 140_000 + b"\n", r"'labels.csv' line 2 is not valid CSV \(field larger"),
+    (b"path,label\nimg/a.png,\"tabby\"x\n", r"'labels.csv' line 2 is not valid CSV"),
+])
+def test_malformed_csvs_name_the_file_and_line(text, message):
+    data = make_zip({"labels.csv": text, "img/a.png": COFFEE})
+    with pytest.raises(ImageError, match=message):
+        open_zip(data)
+
+
+def test_a_field_over_the_limit_is_refused_even_if_csv_allows_more():
+    previous = csv.field_size_limit(10**7)
+    try:
+        data = make_zip({"labels.csv": b"img/a.png," + b"x" * (limits.CSV_FIELD_CHARS + 1) + b"\n", "img/a.png": COFFEE})
+        with pytest.raises(ImageError, match="'labels.csv' line 1: a field is longer than 131,072 characters"):
+            open_zip(data)
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _folder(root, files: dict[str, bytes]):
+    for path, data in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_bytes(data)
+    return root
+
+
+def test_a_fifo_named_png_is_skipped_and_never_opened(tmp_path):
+    _folder(tmp_path, {"tabby/cat.png": CAT})
+    os.mkfifo(tmp_path / "tabby" / "pipe.png")
+    image_set = open_path(tmp_path)
+    assert [i.path for i in image_set.items] == ["tabby/cat.png"]
+    assert image_set.skipped["not a regular file"] == ["tabby/pipe.png"]
+    with pytest.raises(ImageError, match="not a regular file"):
+        read_regular(tmp_path / "tabby" / "pipe.png", "tabby/pipe.png")
+
+
+def test_links_to_devices_and_link_loops_are_skipped(tmp_path):
+    _folder(tmp_path, {"tabby/cat.png": CAT})
+    (tmp_path / "tabby" / "zero.png").symlink_to("/dev/zero")
+    (tmp_path / "tabby" / "loop").symlink_to(tmp_path / "tabby")
+    (tmp_path / "tabby" / "self.png").symlink_to(tmp_path / "tabby" / "self.png")
+    image_set = open_path(tmp_path)
+    assert [i.path for i in image_set.items] == ["tabby/cat.png"]
+    assert sorted(image_set.skipped["symbolic link"]) == ["tabby/self.png", "tabby/zero.png"]
+    with pytest.raises(ImageError, match="Cannot read"):
+        read_regular(tmp_path / "tabby" / "zero.png", "tabby/zero.png")  # never follows the link
+
+
+def test_a_character_device_is_never_read():
+    with pytest.raises(ImageError, match="not a regular file"):
+        read_regular(Path("/dev/zero"), "zero.png")
+
+
+def test_a_folder_holding_more_bytes_than_the_bound_is_refused(tmp_path):
+    for i in range(limits.SET_BYTES // limits.SET_MEMBER_BYTES + 1):
+        path = tmp_path / "tabby" / f"{i}.png"
+        path.parent.mkdir(exist_ok=True)
+        with open(path, "wb") as stream:
+            stream.truncate(limits.SET_MEMBER_BYTES)  # sparse: no disk used
+    with pytest.raises(ImageError, match="limit SET_BYTES"):
+        open_path(tmp_path)
+
+
+def test_two_folders_of_the_same_layout_have_different_fingerprints(tmp_path):
+    one = _folder(tmp_path / "one", {"tabby/cat.png": CAT})
+    two = _folder(tmp_path / "two", {"tabby/cat.png": CAT})
+    os.utime(two / "tabby/cat.png", ns=(os.stat(one / "tabby/cat.png").st_mtime_ns,) * 2)
+    assert open_path(one).tree.files == open_path(two).tree.files
+    assert open_path(one).fingerprint != open_path(two).fingerprint
+    (tmp_path / "link").symlink_to(one)
+    assert open_path(tmp_path / "link").fingerprint == open_path(one).fingerprint  # the resolved path
+    assert len(open_path(one).fingerprint) == 64
+
+
+def test_a_file_given_as_a_folder_is_named_as_such(tmp_path):
+    (tmp_path / "x.png").write_bytes(CAT)
+    with pytest.raises(ImageError, match="is not a folder"):
+        FolderTree(tmp_path / "x.png")

@@ -1,34 +1,93 @@
 """Where a labelled set's files come from: a zip in memory, a local folder, or bytes in memory.
 
-Each tree lists relative '/'-separated paths with a cheap identity (for the set's fingerprint) and
-opens a reader that returns one file's bytes at a time, so that images are decoded batch by batch.
+Each tree lists relative '/'-separated paths with an identity (for the set's fingerprint) and opens a
+reader that returns one file's bytes at a time, so that images are decoded batch by batch. Every reader
+counts the pixels its images declare and stops the set at SET_PIXELS; `peek` reads a file's first bytes,
+enough for most image headers. A folder is walked without following symbolic links, and only regular
+files are listed and read (a FIFO would block, a device would be read without end).
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ImageError
-from ..images import MAX_BYTES
+from ..images import declared_size
+from ..limits import FOLDER_DIRECTORIES, SET_BYTES, SET_MEMBER_BYTES, SET_PIXELS
 from .safezip import DEFAULT_LIMITS, ZipLimits, open_archive, read_member, scan_zip
 
 Reader = Callable[[str], bytes]
 
+PEEK_BYTES = 64 * 2**10  # an image header (PNG, GIF, BMP, most JPEGs and TIFFs) lies in the first 64 KB
+
+
+class PixelBudget:
+    """The pixels a set's images declare, summed as they are counted; refuses the set above SET_PIXELS."""
+
+    def __init__(self, name: str, limit: int = SET_PIXELS):
+        self.name, self.limit, self.pixels, self.seen = name, limit, 0, set[str]()
+
+    def count(self, path: str, data: bytes) -> None:
+        if path in self.seen:
+            return
+        size = declared_size(data)
+        if size is None:
+            return  # not an image header (or not within these bytes): the decoder judges the file itself
+        self.seen.add(path)
+        self.pixels += size[0] * size[1]
+        if self.pixels > self.limit:
+            raise ImageError(f"'{self.name}' holds more than {self.limit / 1e6:,.0f} megapixels of images "
+                             f"('{path}' is {size[0]}x{size[1]}); sets of up to that many are accepted "
+                             "(limit SET_PIXELS). Use fewer or smaller images.")
+
 
 @dataclass
 class FileTree:
-    """Files by relative path (path -> identity), files refused on the way (reason -> names)."""
+    """Files by relative path (path -> identity), files refused on the way (reason -> names).
+
+    `name` is what the user gave (for messages); `identity` names the tree in fingerprints (a folder's
+    resolved path, a zip's sha256)."""
 
     name: str
     files: dict[str, str]
     skipped: dict[str, list[str]] = field(default_factory=dict)
+    identity: str = ""
 
     @contextmanager
     def reader(self) -> Iterator[Reader]:
+        """A reader of whole files that stops the set once its images declare more than SET_PIXELS."""
+        budget = PixelBudget(self.name)
+        with self._raw_reader() as raw:
+            def read(path: str) -> bytes:
+                data = raw(path)
+                budget.count(path, data)
+                return data
+
+            yield read
+
+    def peek(self, paths: list[str]) -> Iterator[tuple[str, bytes]]:
+        """The first PEEK_BYTES of each file (its header), without inflating or reading the rest; b"" for a
+        file that cannot be read (reading it whole later gives the reason)."""
+        with self._raw_reader(PEEK_BYTES) as raw:
+            for path in paths:
+                try:
+                    yield path, raw(path)
+                except ImageError:
+                    yield path, b""
+
+    def check_pixels(self, paths: list[str]) -> None:
+        """Refuse the set before decoding anything when the headers already declare more than SET_PIXELS."""
+        budget = PixelBudget(self.name)
+        for path, head in self.peek(paths):
+            budget.count(path, head)
+
+    @contextmanager
+    def _raw_reader(self, limit: int | None = None) -> Iterator[Reader]:
         raise NotImplementedError
         yield  # pragma: no cover
 
@@ -38,50 +97,102 @@ class ZipTree(FileTree):
         self.data, self.limits = data, limits
         members, skipped = scan_zip(open_archive(data, name), name, limits)
         self.members = {m.path: m for m in members}
-        digest = hashlib.sha256(data).hexdigest()[:16]
-        super().__init__(name, {m.path: f"{digest}:{m.info.CRC:08x}:{m.info.file_size}" for m in members}, skipped)
+        digest = hashlib.sha256(data).hexdigest()
+        super().__init__(name, {m.path: f"{m.info.CRC:08x}:{m.info.file_size}" for m in members}, skipped,
+                         identity=f"zip:{digest}")
 
     @contextmanager
-    def reader(self) -> Iterator[Reader]:
+    def _raw_reader(self, limit: int | None = None) -> Iterator[Reader]:
         with open_archive(self.data, self.name) as archive:
-            yield lambda path: read_member(archive, self.members[path], self.limits)
+            yield lambda path: read_member(archive, self.members[path], self.limits, limit)
+
+
+def read_regular(path: Path, shown: str, limit: int = SET_MEMBER_BYTES, whole: bool = True) -> bytes:
+    """A regular file's bytes (its first `limit` when not `whole`); a FIFO, device, socket or symbolic link is
+    refused unread, and a file that grows past `limit` while being read is refused."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise ImageError(f"Cannot read '{shown}': {exc.strerror or exc}.") from exc
+    chunks: list[bytes] = []
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ImageError(f"'{shown}' is not a regular file (a device, pipe or socket) and was not read.")
+        left = limit + 1 if whole else limit
+        while left > 0:
+            chunk = os.read(fd, min(left, 2**20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as exc:
+        raise ImageError(f"Cannot read '{shown}': {exc.strerror or exc}.") from exc
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > limit:
+        raise ImageError(f"'{shown}' grew beyond {limit // 2**20} MB while being read and was refused.")
+    return data
 
 
 class FolderTree(FileTree):
-    """A local folder, walked without following symbolic links (they are skipped and counted)."""
+    """A local folder, walked without following symbolic links (they are skipped and counted); only regular
+    files are listed. The walk stops at SET_MEMBERS entries and FOLDER_DIRECTORIES folders."""
 
     def __init__(self, root: str | Path, max_files: int = DEFAULT_LIMITS.max_members):
-        self.root = Path(root).expanduser()
-        if not self.root.is_dir():
-            raise ImageError(f"The folder '{root}' does not exist.")
+        given = Path(root).expanduser()
+        try:
+            mode = os.stat(given).st_mode
+        except OSError:
+            raise ImageError(f"The folder '{root}' does not exist.") from None
+        if not stat.S_ISDIR(mode):
+            raise ImageError(f"'{root}' is not a folder.")
+        self.root = given.resolve()
         files: dict[str, str] = {}
         skipped: dict[str, list[str]] = {}
-        for folder, dirs, names in os.walk(self.root):
+        entries, folders, total = 0, 0, 0
+
+        def refuse_walk(error: OSError) -> None:
+            skipped.setdefault("unreadable folder", []).append(str(error.filename))
+
+        for folder, dirs, names in os.walk(self.root, onerror=refuse_walk):  # never follows links
+            folders += 1
+            if folders > FOLDER_DIRECTORIES:
+                raise ImageError(f"'{root}' holds more than {FOLDER_DIRECTORIES} folders; choose a smaller folder "
+                                 "(limit FOLDER_DIRECTORIES).")
             dirs[:] = sorted(d for d in dirs if not (Path(folder) / d).is_symlink())
             for name in sorted(names):
+                entries += 1
+                if entries > max_files:
+                    raise ImageError(f"'{root}' holds more than {max_files} files; choose a smaller folder "
+                                     "(limit SET_MEMBERS).")
                 path = Path(folder) / name
                 relative = path.relative_to(self.root).as_posix()
-                if path.is_symlink():
+                try:
+                    info = os.lstat(path)
+                except OSError:
+                    skipped.setdefault("unreadable", []).append(relative)
+                    continue
+                if stat.S_ISLNK(info.st_mode):
                     skipped.setdefault("symbolic link", []).append(relative)
-                    continue
-                info = path.stat()
-                if info.st_size > MAX_BYTES:
+                elif not stat.S_ISREG(info.st_mode):
+                    skipped.setdefault("not a regular file", []).append(relative)
+                elif info.st_size > SET_MEMBER_BYTES:
                     skipped.setdefault("too large", []).append(relative)
-                    continue
-                files[relative] = f"{info.st_size}:{info.st_mtime_ns}"
-                if len(files) > max_files:
-                    raise ImageError(f"'{root}' holds more than {max_files} files; choose a smaller folder.")
-        super().__init__(str(self.root), files, skipped)
+                else:
+                    files[relative] = f"{info.st_size}:{info.st_mtime_ns}"
+                    total += info.st_size
+                    if total > SET_BYTES:
+                        raise ImageError(f"'{root}' holds more than {SET_BYTES // 2**20} MB of files; choose a "
+                                         "smaller folder (limit SET_BYTES).")
+        super().__init__(str(self.root), files, skipped, identity=f"folder:{self.root}")
 
     @contextmanager
-    def reader(self) -> Iterator[Reader]:
-        def read(path: str) -> bytes:
-            try:
-                return (self.root / path).read_bytes()
-            except OSError as exc:
-                raise ImageError(f"Cannot read '{path}': {exc.strerror or exc}.") from exc
-
-        yield read
+    def _raw_reader(self, limit: int | None = None) -> Iterator[Reader]:
+        if limit is None:
+            yield lambda path: read_regular(self.root / path, path)
+        else:
+            yield lambda path: read_regular(self.root / path, path, limit, whole=False)
 
 
 class MemoryTree(FileTree):
@@ -89,8 +200,9 @@ class MemoryTree(FileTree):
 
     def __init__(self, name: str, contents: dict[str, bytes]):
         self.contents = contents
-        super().__init__(name, {p: hashlib.sha256(d).hexdigest()[:16] for p, d in contents.items()})
+        files = {p: hashlib.sha256(d).hexdigest() for p, d in contents.items()}
+        super().__init__(name, files, identity=f"memory:{name}")
 
     @contextmanager
-    def reader(self) -> Iterator[Reader]:
-        yield self.contents.__getitem__
+    def _raw_reader(self, limit: int | None = None) -> Iterator[Reader]:
+        yield lambda path: self.contents[path] if limit is None else self.contents[path][:limit]

@@ -2,20 +2,19 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 from ..errors import ImageError
 from ..images import ACCEPTED
-from .filetree import FileTree, FolderTree, ZipTree
+from ..limits import CSV_BYTES, CSV_FIELD_CHARS, SET_BYTES
+from ..models.keys import canonical_key
+from .filetree import FileTree, FolderTree, ZipTree, read_regular
 from .safezip import DEFAULT_LIMITS, ZipLimits, safe_member_path
 
 IMAGE_SUFFIXES = tuple(f".{s}" for s in ACCEPTED)
-MAX_CSV_BYTES = 20 * 2**20
 
 
 @dataclass(frozen=True)
@@ -36,9 +35,11 @@ class ImageSet:
 
     @cached_property
     def fingerprint(self) -> str:
-        """sha256 over every (path, label, file identity): same files and labels -> same key."""
-        rows = [(item.path, item.label, self.tree.files[item.path]) for item in self.items]
-        return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+        """The full sha256 of a canonical encoding of the tree's identity (a folder's resolved path, a zip's
+        sha256) and every (path, label, file identity): same files and labels -> same key, two folders of the
+        same layout -> different keys."""
+        rows = [[item.path, item.label, self.tree.files[item.path]] for item in self.items]
+        return canonical_key("imageset", self.tree.identity, rows)
 
     def labels(self) -> list[str]:
         return sorted({item.label for item in self.items})
@@ -58,7 +59,19 @@ def _skip(skipped: dict[str, list[str]], reason: str, path: str) -> None:
 
 
 def _read_csv(text: str, name: str) -> list[tuple[str, str]]:
-    rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
+    """(path, label) rows; a malformed CSV (an unclosed quote, a field over CSV_FIELD_CHARS, a NUL) is refused by
+    file and line."""
+    rows: list[list[str]] = []
+    reader = csv.reader(io.StringIO(text), strict=True)
+    try:
+        for row in reader:
+            if any(len(cell) > CSV_FIELD_CHARS for cell in row):
+                raise ImageError(f"'{name}' line {reader.line_num}: a field is longer than {CSV_FIELD_CHARS:,} "
+                                 "characters (limit CSV_FIELD_CHARS).")
+            if row and any(c.strip() for c in row):
+                rows.append(row)
+    except csv.Error as exc:
+        raise ImageError(f"'{name}' line {reader.line_num} is not valid CSV ({exc}).") from exc
     if rows and [c.strip().lower() for c in rows[0][:2]] == ["path", "label"]:
         rows = rows[1:]
     bad = [i for i, r in enumerate(rows) if len(r) < 2 or not r[0].strip() or not r[1].strip()]
@@ -70,8 +83,8 @@ def _read_csv(text: str, name: str) -> list[tuple[str, str]]:
 def _from_csv(tree: FileTree, csv_path: str, skipped: dict[str, list[str]]) -> list[LabelledImage]:
     with tree.reader() as read:
         data = read(csv_path)
-    if len(data) > MAX_CSV_BYTES:
-        raise ImageError(f"'{csv_path}' is larger than {MAX_CSV_BYTES // 2**20} MB.")
+    if len(data) > CSV_BYTES:
+        raise ImageError(f"'{csv_path}' is larger than {CSV_BYTES // 2**20} MB (limit CSV_BYTES).")
     try:
         rows = _read_csv(data.decode("utf-8-sig"), csv_path)
     except UnicodeDecodeError as exc:
@@ -122,6 +135,7 @@ def from_tree(tree: FileTree) -> ImageSet:
         detail = "; ".join(f"{len(v)} {k}" for k, v in skipped.items())
         raise ImageError(f"'{tree.name}' holds no labelled images" + (f" ({detail})" if detail else "") +
                          ". Use class-named folders of images, or images with a path,label CSV.")
+    tree.check_pixels([item.path for item in items])  # refused here, from the headers, before any decoding
     return ImageSet(Path(tree.name).name or tree.name, items, tree, skipped, layout)
 
 
@@ -134,7 +148,7 @@ def open_path(path: str | Path) -> ImageSet:
     """A labelled set from a local .zip file, a folder, or a path,label CSV file (paths relative to it)."""
     path = Path(str(path).strip()).expanduser()
     if path.is_file() and path.suffix.lower() == ".zip":
-        return open_zip(path.read_bytes(), path.name)
+        return open_zip(read_regular(path.resolve(), path.name, SET_BYTES), path.name)
     if path.is_file() and path.suffix.lower() == ".csv":
         tree = FolderTree(path.parent)
         relative = path.name

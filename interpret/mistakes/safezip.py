@@ -1,30 +1,35 @@
 """Reading an untrusted zip in memory: nothing is extracted to disk, every size is bounded.
 
 Python's zipfile already stops at a member's declared size and checks its CRC; on top of that we
-refuse archives that declare too much, skip members whose names could escape a folder (../,
-absolute paths, drive letters), symlinks and encrypted members, and count the bytes really read.
+refuse archives that declare too many members or bytes, skip members whose names could escape a folder
+(../, absolute paths, drive letters), symlinks, encrypted members and members compressed beyond
+ZIP_COMPRESSION_RATIO, and count the bytes really read (never more than declared). Bounds: interpret.limits.
 """
 from __future__ import annotations
 
 import io
 import stat
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from ..errors import ImageError
-from ..images import MAX_BYTES
+from ..limits import SET_BYTES, SET_MEMBER_BYTES, SET_MEMBERS, ZIP_COMPRESSION_RATIO, ZIP_RATIO_MIN_BYTES
 
 CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
 class ZipLimits:
-    """Bounds for one archive: member count, bytes per member and declared bytes in all."""
+    """Bounds for one archive: member count, bytes per member, declared bytes in all, compression ratio."""
 
-    max_members: int = 50_000
-    max_file_bytes: int = MAX_BYTES
-    max_total_bytes: int = 4 * 2**30
+    max_members: int = SET_MEMBERS
+    max_file_bytes: int = SET_MEMBER_BYTES
+    max_total_bytes: int = SET_BYTES
+    max_ratio: int = ZIP_COMPRESSION_RATIO  # inflated / compressed, for members above ratio_min_bytes
+    ratio_min_bytes: int = ZIP_RATIO_MIN_BYTES
 
 
 DEFAULT_LIMITS = ZipLimits()
@@ -54,7 +59,7 @@ def _is_symlink(info: zipfile.ZipInfo) -> bool:
 def open_archive(data: bytes, name: str = "archive.zip") -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, struct.error) as exc:
         raise ImageError(f"'{name}' is not a readable zip file ({str(exc)[:120]}).") from exc
 
 
@@ -62,11 +67,12 @@ def scan_zip(archive: zipfile.ZipFile, name: str, limits: ZipLimits) -> tuple[li
     """The members that may be read, and the skipped ones by reason; refuse archives over the limits."""
     infos = [i for i in archive.infolist() if not i.is_dir()]
     if len(infos) > limits.max_members:
-        raise ImageError(f"'{name}' holds {len(infos)} files; archives of up to {limits.max_members} files are accepted.")
+        raise ImageError(f"'{name}' holds {len(infos)} files; archives of up to {limits.max_members} files are accepted "
+                         "(limit SET_MEMBERS).")
     declared = sum(i.file_size for i in infos)
     if declared > limits.max_total_bytes:
         raise ImageError(f"'{name}' unpacks to {declared / 2**20:.0f} MB; archives up to "
-                         f"{limits.max_total_bytes / 2**20:.0f} MB unpacked are accepted (a zip bomb?).")
+                         f"{limits.max_total_bytes / 2**20:.0f} MB unpacked are accepted (a zip bomb? limit SET_BYTES).")
     members: list[ZipMember] = []
     skipped: dict[str, list[str]] = {}
     for info in infos:
@@ -77,6 +83,8 @@ def scan_zip(archive: zipfile.ZipFile, name: str, limits: ZipLimits) -> tuple[li
             reason = "encrypted"
         elif info.file_size > limits.max_file_bytes:
             reason = "too large"
+        elif info.file_size > limits.ratio_min_bytes and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+            reason = f"compressed over {limits.max_ratio}:1"
         else:
             members.append(ZipMember(path, info))
             continue
@@ -84,12 +92,15 @@ def scan_zip(archive: zipfile.ZipFile, name: str, limits: ZipLimits) -> tuple[li
     return members, skipped
 
 
-def read_member(archive: zipfile.ZipFile, member: ZipMember, limits: ZipLimits) -> bytes:
-    """A member's bytes, counted while reading: never more than its declared size or the per-file limit."""
+def read_member(archive: zipfile.ZipFile, member: ZipMember, limits: ZipLimits, prefix: int | None = None) -> bytes:
+    """A member's bytes, counted while reading: never more than its declared size or the per-file limit
+    (inflating beyond them refuses the member). With `prefix`, only its first `prefix` bytes (a header)."""
     cap = min(member.info.file_size, limits.max_file_bytes)
     buffer = bytearray()
     try:
         with archive.open(member.info) as stream:
+            if prefix is not None:
+                return stream.read(min(prefix, cap))
             while True:
                 chunk = stream.read(min(CHUNK, cap + 1 - len(buffer)))
                 if not chunk:
@@ -97,6 +108,7 @@ def read_member(archive: zipfile.ZipFile, member: ZipMember, limits: ZipLimits) 
                 buffer += chunk
                 if len(buffer) > cap:
                     raise ImageError(f"'{member.path}' unpacks to more than its declared {cap} bytes and was refused.")
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as exc:
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, RuntimeError, zlib.error,
+            MemoryError) as exc:
         raise ImageError(f"'{member.path}' is damaged inside the archive ({str(exc)[:120]}).") from exc
     return bytes(buffer)
