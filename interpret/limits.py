@@ -44,7 +44,7 @@ GIF_PIXELS_PER_BYTE = 3000
 BMP_RLE_PIXELS_PER_BYTE = 128
 
 # --- Models --------------------------------------------------------------------------------------------
-# Classes a model's head may have: ImageNet-21k has 21 843; 100 000 keeps a 2048-wide head under 800 MB.
+# Classes a model's head may have: ImageNet-21k has 21 843; 100 000 keeps a 2048-wide head near 800 MB.
 # A 36 KB state dict whose stride-0 head claims 2 M classes made a 4.5 GB model without it.
 MAX_CLASSES = 100_000
 
@@ -122,10 +122,10 @@ FOLDER_DIRECTORIES = 10_000
 UPLOAD_CACHE_BYTES = 256 * 2**20
 
 # --- Methods ---------------------------------------------------------------------------------------------
-# Forward (+ backward) passes one map may cost (the method's `passes(**params)`): Occlusion with window
-# 32, stride 16 at 224 px is 170 passes (4 s on ResNet-18 here); RISE's default 4000 masks, IG's 256
-# steps and Score-CAM on 2048 channels stay under 5000; window 2, stride 1 (50 000 passes) or 20 000
-# RISE masks are refused before the first pass.
+# Forward (+ backward) passes of one image that one map may cost (the method's `passes(**params)`):
+# Occlusion with window 32, stride 16 at 224 px is 170 (4 s on ResNet-18 here); IG's 1024 steps, RISE's
+# default 1000 masks and Score-CAM on ResNet-50's 2048 channels stay under 5000; Occlusion with window 2,
+# stride 1 (49 730 passes) or 20 000 RISE masks are refused before the first pass.
 MAX_PASSES = 5_000
 
 # --- Serving (the app) ------------------------------------------------------------------------------------
