@@ -44,7 +44,7 @@ def test_text_report_of_a_zip_names_left_out_labels(tmp_path, capsys):
 
 
 def test_bad_paths_and_arguments_are_one_line_errors(tmp_path, capsys):
-    assert main(["mistakes", str(tmp_path / "missing")]) == 2
+    assert main(["mistakes", str(tmp_path / "missing")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "neither a folder" in err and "Traceback" not in err
     assert main(["mistakes", "demo", "--batch-size", "0"]) == 2

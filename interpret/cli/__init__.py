@@ -76,12 +76,13 @@ def _one_line(text: str) -> str:
     return "".join(c if unicodedata.category(c) != "Cc" else repr(c)[1:-1] for c in joined)
 
 
-def _device_advice(exc: BaseException, device: str) -> str:
+def _device_advice(exc: BaseException, device: str | None) -> str:
     text = first_line(exc)
+    where = f"The device {device}" if device else "The device"
     if "out of memory" in text.lower() or type(exc).__name__ == "OutOfMemoryError":
-        head = f"The device {device} ran out of memory"
+        head = f"{where} ran out of memory"
     else:
-        head = f"The computation failed on {device}: {text}"
+        head = f"The computation failed on {device or 'the device'}: {text}"
     return head + ("." if device == "cpu" else ". Try --device cpu, or a smaller model or image.")
 
 
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         if verbose:
             traceback.print_exception(exc, file=sys.stderr)
         if is_device_failure(exc):
-            device = getattr(args, "device", None) or "the device"
+            device = getattr(args, "device", None)
             sys.stderr.write(f"error: {_one_line(_device_advice(exc, device))}\n")
         elif isinstance(exc, MemoryError):
             sys.stderr.write("error: the computation ran out of memory; use a smaller image, model or set.\n")
