@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from .calibration import calibration
 from .evaluate import FAILED, OK, Evaluation
@@ -33,11 +34,29 @@ def result_rows(ev: Evaluation) -> list[dict]:
     return rows
 
 
+# First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection"): such a text
+# cell is written with a leading apostrophe, which spreadsheets show as text and do not evaluate.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def neutralise(value: object) -> object:
+    """A CSV cell that no spreadsheet evaluates: text starting with = + - @ tab or CR gets a leading '.
+
+    Numbers (ints, floats, bools, and text that is a plain number such as "-3" or "+1.5e-3") stay as they
+    are: a spreadsheet reads them as numbers, never as formulas.
+    """
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS) or _PLAIN_NUMBER.fullmatch(value):
+        return value
+    return "'" + value
+
+
 def to_csv(ev: Evaluation) -> str:
+    """Every image's row as CSV text, every text cell (paths, labels, class names, errors) neutralised."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(result_rows(ev))
+    writer.writerows({key: neutralise(value) for key, value in row.items()} for row in result_rows(ev))
     return buffer.getvalue()
 
 
