@@ -1,31 +1,63 @@
-"""Showing what went wrong as one clear message, never a traceback."""
+"""Showing what went wrong as one clear message, never a traceback: the UI's one catch list.
+
+- an `InterpretError` (a user's file or value was refused) is shown as its one-line message;
+- a real device failure (torch's OutOfMemoryError, a RuntimeError naming CUDA/MPS/the device) gets device
+  advice, and advice to switch to cpu only when the device is not cpu already;
+- anything else is logged with its traceback to the server log (`logging.getLogger("interpret")`) and
+  shown as one line.
+Each section of a page runs inside its own `user_errors`, so one failing section leaves the others drawn.
+Streamlit's own control flow (st.rerun, st.stop) derives from BaseException and passes through.
+"""
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import streamlit as st
 
-from ..devices import describe_device_failure
-from ..errors import InterpretError
+from ..errors import InterpretError, first_line, is_device_failure
+
+log = logging.getLogger("interpret")
+
+
+def device_advice(exc: BaseException, device: str) -> str:
+    """One sentence for a real device failure; switching to cpu is suggested only when not on cpu already."""
+    text = first_line(exc)
+    on_cpu = device == "cpu"
+    if "out of memory" in text.lower() or type(exc).__name__ == "OutOfMemoryError":
+        head = f"The device {device} ran out of memory."
+        advice = " Use a smaller model or image." if on_cpu else \
+            " Choose cpu as the device in the sidebar, or use a smaller model or image."
+    else:
+        head = f"The computation failed on {device}: {text}."
+        advice = "" if on_cpu else " Choose cpu as the device in the sidebar and try again."
+    return head + advice
 
 
 def message_for(exc: BaseException, device: str = "the device") -> str:
+    """What the user sees for `exc`: one line (unexpected errors are logged with their traceback first)."""
     if isinstance(exc, InterpretError):
-        return str(exc)
-    if isinstance(exc, (RuntimeError, MemoryError)):
-        return describe_device_failure(exc, device)
-    return f"Something went wrong: {type(exc).__name__}: {str(exc)[:300]}"
+        return " ".join(str(exc).split("\n"))
+    if is_device_failure(exc):
+        return device_advice(exc, device)
+    if isinstance(exc, MemoryError):
+        return "The computation ran out of memory: use a smaller image, model or set."
+    log.error("unexpected error shown to the user as one line", exc_info=exc)
+    return f"Unexpected error: {type(exc).__name__}: {first_line(exc)} (the traceback is in the server log)."
 
 
 def show_error(exc: BaseException, device: str = "the device") -> None:
-    st.error(message_for(exc, device), icon="⚠️")
+    """The one-line message for `exc` as an st.error, its text never read as Markdown."""
+    from .plain import plain
+
+    st.error(plain(message_for(exc, device)), icon="⚠️")
 
 
 @contextmanager
 def user_errors(device: str = "the device") -> Iterator[None]:
-    """Run a block; a user error or a device failure becomes an st.error and the rest of the page goes on."""
+    """Run a block; any failure becomes one st.error and the rest of the page goes on."""
     try:
         yield
-    except (InterpretError, RuntimeError, MemoryError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - the UI's edge: every failure is one line, never a traceback
         show_error(exc, device)
