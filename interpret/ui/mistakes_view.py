@@ -38,6 +38,7 @@ from ..render import scale_of
 from .caching import cache_data
 from .errors import show_error, user_errors
 from .maps import shown_image
+from .plain import plain
 from .progress_bar import progress_bar
 from .shared_lru import SharedLRU
 from .widgets import display_controls, layer_picker, param_widgets
@@ -100,7 +101,7 @@ def set_notes(image_set: ImageSet, ev: Evaluation) -> None:
     if notes:
         with st.expander(f"⚠️ {len(notes)} note(s) about this set", expanded=bool(ev.match.unmatched or ev.match.ambiguous)):
             for note in notes:
-                st.write(f"- {note}")
+                st.markdown(f"- {plain(note)}")  # notes quote labels and file names: plain text
 
 
 # ---------------------------------------------------------------- evaluating it
@@ -205,7 +206,7 @@ def confusion_view(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, key: st
         chosen = st.selectbox("True → predicted", options, format_func=labels.get, key=f"{key}-pair")
     if chosen is not None:
         rows = images_of_pair(ev, *chosen)
-        st.write(f"**{labels[chosen]}**")
+        st.markdown(f"**{plain(labels[chosen])}**")
         gallery(lm, image_set, ev, rows, key=f"{key}-pair-gallery")
     return chosen
 
@@ -242,7 +243,7 @@ def gallery(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, rows: np.ndarr
             images.append(pixels(lm, image_set, ev.paths[i]))
         except InterpretError:
             continue
-        captions.append(f"{caption(ev, int(i), rank if numbered else None)} · {ev.paths[i]}")
+        captions.append(plain(f"{caption(ev, int(i), rank if numbered else None)} · {ev.paths[i]}"))
     st.image(images, caption=captions, width=180)
 
 
@@ -304,13 +305,13 @@ def explain_view(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, key: str 
     titles = {"predicted": f"Why '{ev.label(pred)}' (predicted)", "true": f"Why '{ev.label(true)}' (true label)",
               "contrast": f"Why '{ev.label(pred)}' rather than '{ev.label(true)}'"}
     cols = st.columns(4)
-    cols[0].image(photo, caption=f"{ev.paths[i]}: what the model sees", width="stretch")
+    cols[0].image(photo, caption=plain(f"{ev.paths[i]}: what the model sees"), width="stretch")
     for col, (name, attribution) in zip(cols[1:], maps.items(), strict=True):
         shown, _ = shown_image(attribution.values, photo, settings, scale)
         status = "" if attribution.status == "ok" else f" · map is {attribution.status}"
-        col.image(shown, caption=f"{titles[name]}{status}", width="stretch")
+        col.image(shown, caption=plain(f"{titles[name]}{status}"), width="stretch")
     st.caption(f"{REGISTRY[method].label} of the {objective}; the contrastive map attributes "
-               f"{objective}('{ev.label(pred)}') − {objective}('{ev.label(true)}')"
+               f"{objective}('{plain(ev.label(pred))}') − {objective}('{plain(ev.label(true))}')"
                + (" (with the signed colour map, red raises the difference and blue lowers it)." if signed else "."))
     k = ev.top_index.shape[1]
     chart = pd.DataFrame({"class": [f"{ev.label(int(c))} ({int(c)})" for c in ev.top_index[i]],
@@ -353,17 +354,21 @@ def results_view(ev: Evaluation) -> None:
 
 def report(lm: LoadedModel, image_set: ImageSet, ev: Evaluation) -> None:
     """Everything about one evaluated set: notes, scores, and one tab per view."""
-    set_notes(image_set, ev)
-    scores_view(ev)
+    device = str(lm.device)
+    with user_errors(device):
+        set_notes(image_set, ev)
+    with user_errors(device):
+        scores_view(ev)
     confusion_tab, wrong, explain, calibration_tab, results = st.tabs(
         ["Confusion", "Wrong predictions", "Explain a mistake", "Calibration", "All results"])
-    with confusion_tab:
+    # each tab in its own catch: a method that does not fit this model, or any failure, leaves the other tabs drawn
+    with confusion_tab, user_errors(device):
         confusion_view(lm, image_set, ev)
-    with wrong:
+    with wrong, user_errors(device):
         mistakes_gallery(lm, image_set, ev)
-    with explain, user_errors(str(lm.device)):  # a method that does not fit this model leaves the other tabs drawn
+    with explain, user_errors(device):
         explain_view(lm, image_set, ev)
-    with calibration_tab:
+    with calibration_tab, user_errors(device):
         calibration_view(lm, image_set, ev)
-    with results:
+    with results, user_errors(device):
         results_view(ev)
