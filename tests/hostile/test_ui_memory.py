@@ -1,0 +1,60 @@
+"""The memory test: 50 distinct 1600x1200 photo uploads in one app session stay under a stated bound.
+
+The issue measured +362 MB over 50 uploads, growing linearly: the shared upload cache was bounded by
+count (64 entries), not bytes. The bound here is what the byte-bounded cache may hold,
+`interpret.limits.UPLOAD_CACHE_BYTES` (defined in interpret/limits.py, used by interpret/ui/state.py's
+`_uploads()`), plus SLACK for everything else one run keeps (session state, the page's media, allocator
+slack). Once the cache is full, further uploads must evict: the last uploads may add at most FLAT_BOUND.
+"""
+from __future__ import annotations
+
+import gc
+import os
+
+import pytest
+
+from interpret import limits
+
+from . import files as F
+from .app_flow import earlier_state
+
+pytestmark = pytest.mark.hostile
+
+UPLOADS = 50
+SIZE = (1600, 1200)  # decoded RGB: 5.8 MB each, so 50 of them (288 MB) overflow a 256 MB cache
+SAMPLES = ("coffee", "chelsea", "rocket", "astronaut", "china", "flower", "grace_hopper")
+SLACK = 96 * 2**20
+MEMORY_BOUND = limits.UPLOAD_CACHE_BYTES + SLACK
+LAST = 8  # uploads after the cache has filled (about 42 photos of 6 MB fill 256 MB)
+FLAT_BOUND = 3 * 6 * 2**20  # those 8 may add what 3 photos hold (a count-bounded cache would add all 8: 48 MB)
+
+
+def _rss() -> int:
+    gc.collect()
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _photo(i: int) -> tuple[str, bytes, str]:
+    """A distinct real photo: a sample resized to 1600x1200 with its own noise (seed i)."""
+    image = F.photo(SIZE, SAMPLES[i % len(SAMPLES)], seed=1000 + i)
+    return f"photo_{i:02d}.jpg", F.encode(image, "JPEG", quality=90), "image/jpeg"
+
+
+def test_fifty_uploads_in_one_session_stay_under_the_byte_bounded_cache():
+    at, _ = earlier_state()
+    uploader = lambda: at.sidebar.file_uploader(key="sb-uploads")  # noqa: E731 - re-read after every run
+    uploader().set_value([_photo(-1)]).run()  # one photo of this size decoded: pools and caches warmed
+    base = _rss()
+    marks = []
+    for i in range(UPLOADS):
+        uploader().set_value([_photo(i)]).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert not at.error, [e.value for e in at.error]
+        marks.append(_rss() - base)
+    growth, tail = marks[-1], marks[-1] - marks[-1 - LAST]
+    print(f"\nRSS growth over {UPLOADS} uploads of {SIZE[0]}x{SIZE[1]}: {growth / 2**20:.0f} MB "
+          f"(bound {MEMORY_BOUND / 2**20:.0f} MB); last {LAST}: {tail / 2**20:.0f} MB (bound {FLAT_BOUND / 2**20:.0f} MB); "
+          f"every 10: {[round(m / 2**20) for m in marks[9::10]]} MB")
+    assert growth < MEMORY_BOUND, f"grew by {growth / 2**20:.0f} MB over {UPLOADS} uploads (bound {MEMORY_BOUND / 2**20:.0f})"
+    assert tail < FLAT_BOUND, f"still growing once the cache is full: +{tail / 2**20:.0f} MB over the last {LAST} uploads"
