@@ -238,3 +238,15 @@ def test_torchscript_bytes_from_an_upload_need_consent_too():
     with pytest.raises(CodeConsentRequired, match="'upload.pt' is a TorchScript file"):
         load_model("file:upload.pt", weights=buffer.getvalue())
     assert load_model("file:upload.pt", weights=buffer.getvalue(), trust_code=True).num_classes == 3
+
+
+def test_zoo_heads_over_the_class_cap_are_refused_before_they_are_built():
+    from interpret.models.timm_zoo import build_timm
+    from interpret.models.torchvision_zoo import build_torchvision
+
+    start = time.perf_counter()
+    with pytest.raises(ModelLoadError, match=f"'torchvision:resnet18' has 2000000 classes; between 1 and {MAX_CLASSES}"):
+        build_torchvision("resnet18", pretrained=False, num_classes=2_000_000)  # would be a 4 GB head
+    with pytest.raises(ModelLoadError, match="'timm:resnet10t' has 2000000 classes"):
+        build_timm("resnet10t", pretrained=False, num_classes=2_000_000)
+    assert time.perf_counter() - start < 5

@@ -90,6 +90,13 @@ def _bounded(model: nn.Module, x: torch.Tensor, name: str, seconds: float) -> An
     return outcome["value"]
 
 
+def check_class_count(classes: int, name: str, what: str = "classes") -> None:
+    """Refuse a head of fewer than 1 or more than `limits.MAX_CLASSES` classes (before building it, where known)."""
+    if classes < 1 or classes > limits.MAX_CLASSES:
+        raise ModelLoadError(f"'{name}' has {classes} {what}; between 1 and {limits.MAX_CLASSES} classes "
+                             "are supported (interpret/limits.py, MAX_CLASSES).")
+
+
 def check_output(out: Any, name: str) -> int:
     """The number of classes of a first-pass output; refuse anything but finite float scores, one row per image."""
     if not isinstance(out, torch.Tensor):
@@ -101,9 +108,7 @@ def check_output(out: Any, name: str) -> int:
     if rows != BATCH:
         raise ModelLoadError(f"'{name}' returns {rows} rows of scores for a batch of {BATCH} images: "
                              "one row per image is needed.")
-    if classes < 1 or classes > limits.MAX_CLASSES:
-        raise ModelLoadError(f"'{name}' has {classes} outputs per image; between 1 and {limits.MAX_CLASSES} classes "
-                             "are supported (interpret/limits.py, MAX_CLASSES).")
+    check_class_count(classes, name, "outputs per image")
     if not out.is_floating_point():
         raise ModelLoadError(f"'{name}' returns {out.dtype} scores; class scores must be floating point.")
     if not bool(torch.isfinite(out).all()):

@@ -7,6 +7,7 @@ from torch import nn
 
 from ..errors import ModelLoadError, WeightsUnavailableError
 from ..preprocess import Preprocessing
+from .first_pass import check_class_count
 from .network import reachable
 
 
@@ -54,6 +55,8 @@ def build_timm(name: str, pretrained: bool, num_classes: int | None = None) -> t
     timm = _timm()
     if not timm.is_model(name):
         raise ModelLoadError(f"timm has no model named '{name}'.")
+    if num_classes is not None:
+        check_class_count(num_classes, f"timm:{name}")
     kwargs = {"num_classes": num_classes} if num_classes else {}
     skeleton = timm.create_model(name, pretrained=False, **kwargs)
     if not pretrained:

@@ -11,6 +11,7 @@ from torch import nn
 
 from ..errors import ModelLoadError, WeightsUnavailableError
 from ..preprocess import Preprocessing
+from .first_pass import check_class_count
 from .network import reachable
 
 
@@ -43,6 +44,8 @@ def build_torchvision(name: str, pretrained: bool,
                       num_classes: int | None = None) -> tuple[nn.Module, Preprocessing, list[str] | None]:
     """Architecture plus, if `pretrained`, its DEFAULT weights from the hub cache or the network."""
     _check(name)
+    if num_classes is not None:
+        check_class_count(num_classes, f"torchvision:{name}")
     weights = torchvision.models.get_model_weights(name).DEFAULT
     preprocessing = _preprocessing(weights)
     if not pretrained:
