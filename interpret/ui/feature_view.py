@@ -30,6 +30,7 @@ from ..models import LoadedModel
 from ..render import colorize, normalise, overlay
 from .caching import cache_data
 from .downloads import npy_bytes, png_bytes
+from .plain import plain
 from .predictions import predicted_class
 from .progress_bar import progress_bar
 from .shared_lru import SharedLRU
@@ -117,7 +118,7 @@ def layer_browser(lm: LoadedModel, key: str = "fm") -> str | None:
                      column_config={"parameters": st.column_config.NumberColumn(format="localized")})
     names = [r["name"] for r in rows]
     if not names:
-        st.warning(f"No layer matches '{query}'.")
+        st.warning(f"No layer matches '{plain(query)}'.")
         return None
     default = default_feature_layer(lm)
     by_name = {info.name: info for info in layers}
@@ -210,7 +211,7 @@ def across_photos_view(lm: LoadedModel, images: list[InputImage], layer: str, ch
         if channel >= values.shape[0]:
             continue
         pictures.append(channel_overlay(lm, im, values[channel], cmap))
-        captions.append(f"{im.name} · mean {values[channel].mean():.3g} · max {values[channel].max():.3g}")
+        captions.append(plain(f"{im.name} · mean {values[channel].mean():.3g} · max {values[channel].max():.3g}"))
     st.image(pictures, caption=captions, width=220)
 
 

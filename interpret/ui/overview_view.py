@@ -6,6 +6,7 @@ import streamlit as st
 from ..images import InputImage
 from ..models import LoadedModel
 from ..predict import Prediction
+from .plain import plain
 from .predictions import cached_top_k
 
 
@@ -13,7 +14,7 @@ def model_summary(lm: LoadedModel) -> None:
     pre = lm.preprocessing
     params = sum(p.numel() for p in lm.model.parameters())
     st.caption(
-        f"**{lm.spec}** on `{lm.device}` · {params / 1e6:.1f} M parameters · {lm.num_classes} classes · "
+        f"**{plain(lm.spec)}** on `{lm.device}` · {params / 1e6:.1f} M parameters · {lm.num_classes} classes · "
         f"input {pre.crop_size}×{pre.crop_size} (resize {pre.resize_size}, {pre.interpolation}, mean {pre.mean}, std {pre.std})"
     )
 
@@ -21,7 +22,7 @@ def model_summary(lm: LoadedModel) -> None:
 def image_and_model_view(lm: LoadedModel, image: InputImage) -> None:
     """The photo as given, next to the de-normalised tensor the model is fed."""
     left, right = st.columns(2)
-    left.image(image.image, caption=f"{image.name} · {image.image.size[0]}×{image.image.size[1]}", width="stretch")
+    left.image(image.image, caption=plain(f"{image.name} · {image.image.size[0]}×{image.image.size[1]}"), width="stretch")
     seen = lm.preprocessing.denormalize(lm.preprocessing.to_tensor(image.image))
     right.image(seen, caption=f"What the model sees: {seen.shape[1]}×{seen.shape[0]} (de-normalised input tensor)",
                 width="stretch")

@@ -14,6 +14,7 @@ from ..models import LoadedModel
 from ..render import scale_of
 from .downloads import npy_bytes, png_bytes
 from .maps import shown_image
+from .plain import plain
 from .widgets import DisplaySettings, class_picker, display_controls, layer_picker, param_widgets
 
 DEFAULT_METHODS = ("gradient", "grad_x_input", "guided_backprop", "gradcam")  # one pass each: a quick first view
@@ -62,7 +63,7 @@ def render_comparison(lm: LoadedModel, image: InputImage, attributions: list[Att
     for a in attributions:
         if a.status != "ok":
             reason = {"nan": "contains NaN or infinite values", "blank": "is all zeros", "constant": "is constant"}[a.status]
-            st.warning(f"{REGISTRY[a.method].label}: the map {reason}, so it is not drawn ({a.caption()}).")
+            st.warning(f"{REGISTRY[a.method].label}: the map {reason}, so it is not drawn ({plain(a.caption())}).")
     scale = max((scale_of(a.values, settings.mode, settings.clip_percentile) for a in drawable), default=0.0) \
         if settings.shared_scale else None
     for row in range(0, len(drawable), COLUMNS):
@@ -83,7 +84,7 @@ def render_comparison(lm: LoadedModel, image: InputImage, attributions: list[Att
 
 def caption(a: Attribution) -> str:
     objective = "" if a.objective == "logit" else f" ({a.objective})"
-    return f"{REGISTRY[a.method].label}{objective} · " + a.caption().split(" · ", 1)[1]
+    return plain(f"{REGISTRY[a.method].label}{objective} · " + a.caption().split(" · ", 1)[1])  # a Markdown caption
 
 
 def display_view(key: str = "sal") -> tuple[DisplaySettings, bool]:

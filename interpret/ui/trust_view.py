@@ -24,6 +24,7 @@ from ..models import LoadedModel
 from ..render import colorize
 from .caching import cache_data, cache_resource
 from .maps import compute_maps
+from .plain import plain
 from .predictions import predicted_class
 from .progress_bar import progress_bar
 from .shared_lru import SharedLRU
@@ -164,7 +165,7 @@ def render_trust_table(lm: LoadedModel, image: InputImage, attributions: list[At
     st.dataframe(table, hide_index=True, key=f"{key}-table",
                  column_config={c: st.column_config.NumberColumn(format="%.3f") for c in table.columns
                                 if c not in ("map", "sanity")})
-    st.caption(f"Probability of '{predicted_label(lm, image)}' (the class predicted on the clean image) as the most "
+    st.caption(f"Probability of '{plain(predicted_label(lm, image))}' (the class predicted on the clean image) as the most "
                f"relevant pixels are deleted (filled with the dataset mean) or inserted into a blurred copy, {steps} steps; "
                "areas in [0, 1]. Reference maps: random, centred Gaussian, Sobel edges. Sanity: the method's map after "
                "re-initialising the classifier; flagged when it keeps a rank correlation of 0.5 or more with the original "
@@ -247,7 +248,7 @@ def trust_view(lm: LoadedModel, image: InputImage, key: str = "trust") -> None:
     st.subheader("Faithfulness and sanity")
     scores = render_trust_table(lm, image, attributions, key=key, steps=settings.steps, with_road=settings.with_road)
     st.subheader("Deletion and insertion curves")
-    st.caption(f"Probability of '{predicted_label(lm, image)}' as pixels are deleted (lower is better) or inserted "
+    st.caption(f"Probability of '{plain(predicted_label(lm, image))}' as pixels are deleted (lower is better) or inserted "
                "(higher is better), most relevant first.")
     dcol, icol = st.columns(2)
     dcol.markdown("**Deletion**")
