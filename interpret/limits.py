@@ -137,7 +137,8 @@ UPLOAD_MEGABYTES = CHECKPOINT_BYTES // 2**20
 
 # Seconds a loaded model's first forward pass (a batch of 2 at its crop size) may take before the load is
 # refused: the largest zoo models (ViT-H/14 at 518 px) take seconds on 2 CPU cores; a TorchScript forward
-# that loops forever would otherwise hang the load. The environment variable below overrides it (tests
-# set it to a fraction of a second).
+# that loops forever would otherwise hang the load.
 FIRST_FORWARD_SECONDS = 60.0
+# The environment variable that overrides FIRST_FORWARD_SECONDS with a number of seconds, read at every
+# load (tests set it to a fraction of a second to refuse a slow model quickly).
 FIRST_FORWARD_SECONDS_ENV = "INTERPRET_FIRST_FORWARD_SECONDS"
