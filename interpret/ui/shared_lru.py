@@ -20,8 +20,11 @@ class SharedLRU:
     """
 
     def __init__(self, size: int = 64, max_bytes: int | None = None):
-        self.size, self.items, self.locks, self.guard = size, OrderedDict(), {}, threading.Lock()
-        self.max_bytes, self.sizes, self.nbytes = max_bytes, {}, 0
+        self.size, self.max_bytes, self.guard = size, max_bytes, threading.Lock()
+        self.items: OrderedDict[str, Any] = OrderedDict()
+        self.locks: dict[str, threading.Lock] = {}
+        self.sizes: dict[str, int] = {}
+        self.nbytes = 0
 
     def get(self, key: str) -> Any | None:
         with self.guard:

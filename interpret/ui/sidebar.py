@@ -23,6 +23,7 @@ SOURCES = {"bundled": "Bundled offline (EfficientNet-Lite0, ImageNet)", "torchvi
            "timm": "timm zoo", "file": "My TorchScript file"}
 CODE_SOURCES = ("file",)  # sidebar sources whose files are code (policy.CODE_SOURCES): off in shared mode
 IMAGE_MEGABYTES = limits.IMAGE_FILE_BYTES // 2**20
+CLASS_NAMES_MEGABYTES = limits.CLASS_NAMES_FILE_BYTES // 2**20
 WEIGHTS = {"pretrained": "pretrained (cache or download)", "random": "random weights", "file": "my weights file (state dict)"}
 
 
@@ -84,7 +85,9 @@ def _file_request(device: str) -> ModelRequest | None:
 
 def _class_names() -> tuple[str, ...] | None:
     file = st.file_uploader("Class names (optional)", type=["txt", "json"], key="sb-classes",
-                            help=".txt with one name per line, or .json with a list or an index-to-name mapping")
+                            max_upload_size=CLASS_NAMES_MEGABYTES,
+                            help=".txt with one name per line, or .json with a list or an index-to-name mapping; "
+                                 f"up to {CLASS_NAMES_MEGABYTES} MB.")
     if file is None:
         return None
     try:
