@@ -116,6 +116,8 @@ def _load(request: ModelRequest) -> LoadedModel | str:
     except InterpretError as exc:
         failures.put(request.key, str(exc))
         return str(exc)
+    except MemoryError:  # the host's memory, not a device's: no advice to switch devices
+        return f"Loading {request.spec} ran out of this machine's memory."
     except Exception as exc:
         if is_device_failure(exc):
             return describe_device_failure(exc, request.device)
