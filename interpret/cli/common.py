@@ -59,7 +59,9 @@ def read_image(text: str) -> InputImage:
             raise CliError(f"No sample named '{name}'. Samples: {', '.join(SAMPLES)}.")
         return load_sample(name)
     path = Path(text)
-    if not path.is_file():
+    if path.is_dir():
+        raise CliError(f"The image '{text}' is a folder, not an image file (give a file path, or sample:NAME).")
+    if not path.exists():
         raise CliError(f"The image '{text}' does not exist (give a file path, or sample:NAME).")
     return load_image_file(path)
 
