@@ -124,3 +124,9 @@ def test_choices_spelled_out_for_a_fast_parser_match_the_real_ones():
 
     assert explain.OBJECTIVES == tuple(OBJECTIVES) and features.SORTS == tuple(SORTS)
     assert f"default {DEFAULT_SPEC};" in cli.build_parser()._subparsers._group_actions[0].choices["predict"].format_help()
+
+
+def test_a_folder_given_as_an_image_is_named_a_folder(tmp_path, capsys):
+    assert main(["predict", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a folder, not an image file" in err
