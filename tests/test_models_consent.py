@@ -250,3 +250,9 @@ def test_zoo_heads_over_the_class_cap_are_refused_before_they_are_built():
     with pytest.raises(ModelLoadError, match="'timm:resnet10t' has 2000000 classes"):
         build_timm("resnet10t", pretrained=False, num_classes=2_000_000)
     assert time.perf_counter() - start < 5
+
+
+def test_a_nul_in_a_spec_or_a_path_is_refused_clearly():
+    for spec, weights in (("a\x00b", None), ("file:a\x00b.pt", None), ("torchvision:resnet18", "w\x00.pth")):
+        with pytest.raises(ModelLoadError, match="cannot contain a NUL character"):
+            load_model(spec, weights=weights)

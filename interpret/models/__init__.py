@@ -45,6 +45,8 @@ __all__ = [
 def parse_spec(spec: str) -> tuple[str, str]:
     """'torchvision:resnet18' -> ('torchvision', 'resnet18'); a bare path -> ('file', path)."""
     spec = spec.strip()
+    if "\x00" in spec:
+        raise ModelLoadError("A model spec or path cannot contain a NUL character.")
     source, sep, name = spec.partition(":")
     if sep and source in SOURCES and name:
         return source, name
@@ -62,6 +64,8 @@ def _read(weights: str | Path | bytes, what: str = "weights") -> tuple[bytes, st
     path = Path(weights)
     try:
         mode = path.stat().st_mode
+    except ValueError:  # a NUL in the name
+        raise ModelLoadError("A file name cannot contain a NUL character.") from None
     except OSError:
         raise ModelLoadError(f"The file '{path}' does not exist.") from None
     if stat.S_ISDIR(mode):
