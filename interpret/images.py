@@ -13,6 +13,7 @@ import math
 import os
 import stat
 import struct
+import unicodedata
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,12 @@ class InputImage:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
+
+
+def printable(name: object) -> str:
+    """A name (text or path) as one printable line for a message: control characters (a newline, a
+    terminal's ESC) and undecodable bytes of a file name escaped."""
+    return "".join(c if unicodedata.category(c) not in ("Cc", "Cs") else repr(c)[1:-1] for c in str(name))
 
 
 def _finite(array: np.ndarray, name: str, notes: list[str]) -> np.ndarray:
@@ -145,6 +152,7 @@ def _check_data(image: Image.Image, data: bytes, name: str) -> None:
 
 
 def _decode(data: bytes, name: str) -> tuple[Image.Image, tuple[str, ...]]:
+    name = printable(name)  # as messages show it
     if not data:
         raise ImageError(f"'{name}' is empty.")
     if len(data) > IMAGE_FILE_BYTES:
@@ -201,17 +209,18 @@ def load_image(data: bytes, name: str = "image") -> InputImage:
 def load_image_file(path: str | Path) -> InputImage:
     """An InputImage from a regular file, read only up to the image size limit."""
     path = Path(path)
+    shown = printable(str(path))
     try:
         mode = os.stat(path).st_mode  # follows a symbolic link to what it names
         if stat.S_ISDIR(mode):
-            raise ImageError(f"'{path}' is a folder, not an image file.")
+            raise ImageError(f"'{shown}' is a folder, not an image file.")
         if not stat.S_ISREG(mode):  # a FIFO would block, a device would be read without end
-            raise ImageError(f"'{path}' is not a regular file (a device, pipe or socket).")
+            raise ImageError(f"'{shown}' is not a regular file (a device, pipe or socket).")
         with open(path, "rb") as stream:
             data = stream.read(IMAGE_FILE_BYTES + 1)
     except OSError as exc:
-        raise ImageError(f"Cannot read '{path}': {exc.strerror or exc}.") from exc
+        raise ImageError(f"Cannot read '{shown}': {exc.strerror or exc}.") from exc
     if len(data) > IMAGE_FILE_BYTES:
-        raise ImageError(f"'{path.name}' is larger than {IMAGE_FILE_BYTES // 2**20} MB; images up to that size "
+        raise ImageError(f"'{printable(path.name)}' is larger than {IMAGE_FILE_BYTES // 2**20} MB; images up to that size "
                          "are accepted (limit IMAGE_FILE_BYTES).")
     return load_image(data, path.name)

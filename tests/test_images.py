@@ -252,3 +252,9 @@ def test_a_file_over_the_byte_limit_is_refused_unread(tmp_path):
         stream.truncate(limits.IMAGE_FILE_BYTES + 1)
     with pytest.raises(ImageError, match="IMAGE_FILE_BYTES"):
         load_image_file(big)
+
+
+def test_names_in_messages_are_one_printable_line():
+    with pytest.raises(ImageError) as refused:
+        decode_image(b"not an image", "bad\nname\x1b[31m.png")
+    assert str(refused.value).startswith("'bad\\nname\\x1b[31m.png' is not an image")

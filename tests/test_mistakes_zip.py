@@ -210,21 +210,22 @@ def test_the_reader_counts_pixels_too():
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    (b"path,label\nimg/a.png,\"tabby\n", r"'labels.csv' line 2 is not valid CSV \(unexpected end of data\)"),
-    (b"path,label\nimg/a.png," + b"x" * 140_000 + b"\n", r"'labels.csv' line 2 is not valid CSV \(field larger"),
-    (b"path,label\nimg/a.png,\"tabby\"x\n", r"'labels.csv' line 2 is not valid CSV"),
-])
+    (b"path,label\nimg/a.png,\"tabby\n", r"line 2 is not valid CSV \(unexpected end of data\)"),
+    (b"path,label\nimg/a.png," + b"x" * 140_000 + b"\n", r"line 2 is not valid CSV \(field larger"),
+    (b"path,label\nimg/a.png,\"tabby\"x\n", r"line 2 is not valid CSV"),
+    (b"path,label\nimg/a.png,tab\0by\n", r"line 2 holds a NUL character"),
+], ids=["unclosed-quote", "long-field", "text-after-quote", "nul"])
 def test_malformed_csvs_name_the_file_and_line(text, message):
     data = make_zip({"labels.csv": text, "img/a.png": COFFEE})
-    with pytest.raises(ImageError, match=message):
-        open_zip(data)
+    with pytest.raises(ImageError, match="'labels.csv' in 'set.zip' " + message):
+        open_zip(data, "set.zip")
 
 
 def test_a_field_over_the_limit_is_refused_even_if_csv_allows_more():
     previous = csv.field_size_limit(10**7)
     try:
         data = make_zip({"labels.csv": b"img/a.png," + b"x" * (limits.CSV_FIELD_CHARS + 1) + b"\n", "img/a.png": COFFEE})
-        with pytest.raises(ImageError, match="'labels.csv' line 1: a field is longer than 131,072 characters"):
+        with pytest.raises(ImageError, match="'labels.csv' in 'images.zip' line 1: a field is longer than 131,072 characters"):
             open_zip(data)
     finally:
         csv.field_size_limit(previous)
@@ -289,3 +290,18 @@ def test_a_file_given_as_a_folder_is_named_as_such(tmp_path):
     (tmp_path / "x.png").write_bytes(CAT)
     with pytest.raises(ImageError, match="is not a folder"):
         FolderTree(tmp_path / "x.png")
+
+
+def test_an_end_record_pointing_outside_the_file_is_a_damaged_directory():
+    data = bytearray(make_zip({"tabby/a.png": CAT, "tabby/b.png": CAT}))
+    end = data.rindex(b"PK\x05\x06")
+    data[end + 16:end + 20] = (len(data) * 5).to_bytes(4, "little")  # zipfile shifts every member by it
+    with pytest.raises(ImageError, match="'shifted.zip' has a damaged central directory"):
+        open_zip(bytes(data), "shifted.zip")
+
+
+def test_names_with_control_characters_stay_one_printable_line():
+    with pytest.raises(ImageError) as refused:
+        open_zip(b"not a zip", "two\nlines\x1b[31m.zip")
+    assert "\n" not in str(refused.value) and "\x1b" not in str(refused.value)
+    assert "two\\nlines\\x1b[31m.zip" in str(refused.value)

@@ -77,7 +77,7 @@ def check_zip_records(archive: zipfile.ZipFile, size: int, filename: str) -> Non
         raise ModelLoadError(f"'{filename}' declares {_mb(declared)} of records; checkpoints of up to "
                              f"{_mb(CHECKPOINT_STORAGE_BYTES)} are read (limit CHECKPOINT_STORAGE_BYTES).")
     for info in infos:
-        if info.file_size != info.compress_size or info.header_offset + info.compress_size > size:
+        if info.file_size != info.compress_size or not 0 <= info.header_offset <= size - info.compress_size:
             raise ModelLoadError(f"'{filename}' is damaged: record '{info.filename}' declares {info.file_size} bytes "
                                  "that the file does not hold.")
 
