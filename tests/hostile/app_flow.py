@@ -1,6 +1,8 @@
 """The user's state in an AppTest session, before and after a hostile input (shared by the app tests)."""
 from __future__ import annotations
 
+import re
+
 from streamlit.testing.v1 import AppTest
 
 from app_support import open_app
@@ -21,8 +23,17 @@ def texts(at: AppTest) -> list[str]:
             for e in at.get(kind)]
 
 
+MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~:&$])")
+
+
+def plain(text: str) -> str:
+    """What a reader sees of Markdown-escaped text (st.error and st.subheader render Markdown)."""
+    return MARKDOWN_ESCAPE.sub(r"\1", text)
+
+
 def messages(at: AppTest) -> list[str]:
-    return [str(e.value) for e in at.error] + [str(e.value) for e in at.warning]
+    """The error and warning elements' texts, as shown (Markdown escapes removed)."""
+    return [plain(str(e.value)) for e in at.error] + [plain(str(e.value)) for e in at.warning]
 
 
 def top_prediction(at: AppTest) -> str | None:

@@ -84,8 +84,9 @@ CASES: list[Case] = [
           check_cli=top_label(PLAIN[ESPRESSO])),
     _case("not-utf8", lambda: b"\xff\xfe\xfa" * 1000, "latin.txt", REFUSE, cli=True),
     _case("utf16", lambda: "\n".join(PLAIN).encode("utf-16"), "wide.txt", REFUSE),
-    _case("999-names", lambda: "\n".join(PLAIN[:999]).encode(), "short.txt", REFUSE, cli=True),
-    _case("1001-names", lambda: "\n".join(PLAIN + ["extra"]).encode(), "long.txt", REFUSE),
+    # load_model gets the names, not the file: the message names the problem (the counts)
+    _case("999-names", lambda: "\n".join(PLAIN[:999]).encode(), "short.txt", REFUSE, cli=True, mentions=("999", "1000")),
+    _case("1001-names", lambda: "\n".join(PLAIN + ["extra"]).encode(), "long.txt", REFUSE, mentions=("1001", "1000")),
     _case("all-duplicates", lambda: ("cat\n" * 1000).encode(), "dupes.txt", EITHER, check=_labels_usable),
     _case("empty-names-json", lambda: _json([""] * 1000), "blank.json", EITHER, check=_labels_usable),
     _case("nul-byte-in-a-name", lambda: _json(PLAIN[:5] + ["bad\x00name"] + PLAIN[6:]), "nul.json", EITHER,

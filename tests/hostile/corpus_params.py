@@ -5,6 +5,7 @@ wrongly accepted value from costing much). CLI: `explain`, `features`, `predict`
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .cases import ACCEPT, EITHER, REFUSE, Case, Env
@@ -27,7 +28,7 @@ FLOAT_PARAMS = {
 BAD_FLOATS = {"nan": "nan", "inf": "inf", "minus-inf": "-inf", "1e308": "1e308", "minus-nan": "-nan"}
 INT_PARAMS = {("smoothgrad", "samples"): {}, ("integrated_gradients", "steps"): {}, ("rise", "masks"): {},
               ("occlusion", "window"): {"stride": 112}}
-BAD_INTS = {"nan": "nan", "inf": "inf", "1e3": "1e3", "5000-digits": "9" * 5000, "minus-1": "-1", "float": "2.5"}
+BAD_INTS = {"nan": "nan", "inf": "inf", "5000-digits": "9" * 5000, "minus-1": "-1", "float": "2.5", "empty": ""}
 
 
 def _nothing(folder: Path):
@@ -100,6 +101,18 @@ def _cli_case(id, argv, expect=REFUSE, build=_nothing, mentions=(), check_cli=No
                 mentions=mentions if expect != ACCEPT else (), seconds=seconds, **kw)
 
 
+def _fifo_target(file_name: str):
+    def build(folder: Path):
+        os.mkfifo(folder / file_name)
+        return {"path": str(folder / file_name), "name": file_name, "folder": str(folder)}
+
+    return build
+
+
+def _regular_file_written(stdout: str, stderr: str, built) -> None:
+    assert Path(built["path"]).is_file(), "accepted, but no regular file was written"
+
+
 def _nothing_written(built, result) -> None:
     path = Path(built["path"])
     assert not (path.exists() and path.is_file()), f"{path} was written although the command was refused"
@@ -140,8 +153,8 @@ CLI = [
               mentions=("{name}",)),
     _cli_case("explain-npy-missing-folder", lambda b: [*EXPLAIN, "--npy", b["path"]], build=_out("missing", "map.npy"),
               mentions=("{name}",)),
-    _cli_case("explain-out-dev-full", lambda b: [*EXPLAIN, "--out", "/dev/full"], mentions=("/dev/full",),
-              why="a disk that is full: ENOSPC"),
+    _cli_case("explain-out-onto-fifo", lambda b: [*EXPLAIN, "--out", b["path"]], build=_fifo_target("map.png"),
+              expect=EITHER, check_cli=_regular_file_written, why="opening a FIFO for writing blocks until a reader comes"),
     _cli_case("features-out-onto-folder", lambda b: [*FEATURES, "--out", b["path"]], build=_out("existing-folder", "m.png"),
               mentions=("{name}",)),
     _cli_case("features-npy-missing-folder", lambda b: [*FEATURES, "--npy", b["path"]], build=_out("missing", "a.npy"),

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from . import files as F
 from . import scripted as S
-from .app_flow import CASE_SECONDS, _mine, assert_user_state_kept, earlier_state, messages, texts, top_prediction
+from .app_flow import CASE_SECONDS, _mine, assert_user_state_kept, earlier_state, messages, plain, texts, top_prediction
 from .corpus_sets import _bad_directory, good_members
 from .zipwriter import build_zip, deflated, stored, zeros
 
@@ -117,18 +117,18 @@ def _random_zoo_with_classes(at: AppTest, name: str, data: bytes) -> None:
     at.sidebar.file_uploader(key="sb-classes").set_value((name, data, "application/json")).run()
 
 
-CLASS_FILES = [
-    ("json-nested-100k", "deep.json", lambda: b"[" * 100_000 + b"]" * 100_000),
-    ("not-utf8", "latin.txt", lambda: b"\xff\xfe\xfa" * 1000),
-    ("999-names", "short.txt", lambda: "\n".join(f"n{i}" for i in range(999)).encode()),
+CLASS_FILES = [  # (id, file name, bytes, what the message must name)
+    ("json-nested-100k", "deep.json", lambda: b"[" * 100_000 + b"]" * 100_000, "deep.json"),
+    ("not-utf8", "latin.txt", lambda: b"\xff\xfe\xfa" * 1000, "latin.txt"),
+    ("999-names", "short.txt", lambda: "\n".join(f"n{i}" for i in range(999)).encode(), "999"),
 ]
 
 
-@pytest.mark.parametrize(("name", "data"), [(n, d) for _, n, d in CLASS_FILES], ids=[i for i, _, _ in CLASS_FILES])
-def test_a_bad_class_names_file_is_one_line_and_the_sidebar_stays(name, data):
+@pytest.mark.parametrize(("name", "data", "mention"), [c[1:] for c in CLASS_FILES], ids=[c[0] for c in CLASS_FILES])
+def test_a_bad_class_names_file_is_one_line_and_the_sidebar_stays(name, data, mention):
     at, top = earlier_state()
     _random_zoo_with_classes(at, name, data())
-    assert_user_state_kept(at, top, name, prediction=False)
+    assert_user_state_kept(at, top, mention, prediction=False)
     assert at.sidebar.file_uploader(key="sb-classes") is not None
 
 
@@ -143,7 +143,7 @@ def test_class_names_with_markdown_and_html_are_shown_as_plain_text():
     _random_zoo_with_classes(at, "inject.json", json.dumps(names).encode())
     assert not at.exception and not at.error, [e.value for e in at.error]
     top = top_prediction(at)
-    assert top is not None and "example.invalid" in top, f"the injected name is not shown: {top!r}"
+    assert top is not None and "](http://example.invalid/" in plain(top), f"the injected name is not shown as text: {top!r}"
     for kind in ("markdown", "subheader", "caption", "info", "title"):
         for element in at.get(kind):
             value = str(element.value)
@@ -158,21 +158,22 @@ def _mistakes_zip(at: AppTest, name: str, data: bytes) -> None:
     at.file_uploader(key="mistakes-zip").set_value((name, data, "application/zip")).run()
 
 
-ZIPS = [
-    ("bad-central-directory", "baddir.zip", _bad_directory),
+ZIPS = [  # (id, file name, bytes, what the message must name)
+    ("bad-central-directory", "baddir.zip", _bad_directory, "damaged"),
     ("bomb-80-members-of-50mb", "bomb.zip",
-     lambda: build_zip(good_members() + [zeros(f"espresso/z{i}.png", 50_000_000) for i in range(80)])),
+     lambda: build_zip(good_members() + [zeros(f"espresso/z{i}.png", 50_000_000) for i in range(80)]), "bomb.zip"),
     ("csv-unclosed-quote", "quote.zip", lambda: build_zip([stored("cup.jpg", F.photo_bytes("JPEG", (96, 72))),
-                                                           deflated("labels.csv", b'path,label\n"cup.jpg,espresso\n')])),
+                                                           deflated("labels.csv", b'path,label\n"cup.jpg,espresso\n')]),
+     "labels.csv"),
 ]
 
 
-@pytest.mark.parametrize(("name", "data"), [(n, d) for _, n, d in ZIPS], ids=[i for i, _, _ in ZIPS])
-def test_a_bad_zip_on_the_mistakes_page_is_one_line_and_the_photo_stays(name, data):
+@pytest.mark.parametrize(("name", "data", "mention"), [z[1:] for z in ZIPS], ids=[z[0] for z in ZIPS])
+def test_a_bad_zip_on_the_mistakes_page_is_one_line_and_the_photo_stays(name, data, mention):
     at, top = earlier_state()
     start = time.monotonic()
     _mistakes_zip(at, name, data())
     assert time.monotonic() - start < CASE_SECONDS
-    assert_user_state_kept(at, top, name, prediction=False)
+    assert_user_state_kept(at, top, mention, prediction=False)
     at.switch_page("pages/overview.py").run()
     assert not at.exception and top_prediction(at) == top, "the photo's prediction is gone after the bad zip"

@@ -39,18 +39,75 @@ def deflated(name: str, data: bytes) -> Member:
     return Member(name, compressor.compress(data) + compressor.flush(), zlib.crc32(data), len(data), DEFLATED)
 
 
+ZERO_BLOCK = 1 << 26  # 64 MB of zeros, deflated once and repeated for larger members
+
+
+def _gf2_times(matrix: list[int], vector: int) -> int:
+    total, i = 0, 0
+    while vector:
+        if vector & 1:
+            total ^= matrix[i]
+        vector >>= 1
+        i += 1
+    return total
+
+
+def _gf2_square(matrix: list[int]) -> list[int]:
+    return [_gf2_times(matrix, matrix[n]) for n in range(32)]
+
+
+def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
+    """zlib's crc32_combine: the CRC of A + B from crc(A), crc(B) and len(B), without reading either."""
+    if len2 <= 0:
+        return crc1
+    odd = [0xEDB88320] + [1 << n for n in range(31)]  # the operator for one zero bit
+    even = _gf2_square(odd)  # two zero bits
+    odd = _gf2_square(even)  # four zero bits
+    while True:
+        even = _gf2_square(odd)
+        if len2 & 1:
+            crc1 = _gf2_times(even, crc1)
+        len2 >>= 1
+        if not len2:
+            break
+        odd = _gf2_square(even)
+        if len2 & 1:
+            crc1 = _gf2_times(odd, crc1)
+        len2 >>= 1
+        if not len2:
+            break
+    return crc1 ^ crc2
+
+
+@lru_cache(maxsize=1)
+def _zero_block() -> tuple[bytes, int]:
+    """ZERO_BLOCK zeros deflated and fully flushed (byte-aligned, no back references): a repeatable piece."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    zeros_mb, crc, parts = bytes(1 << 20), 0, []
+    for _ in range(ZERO_BLOCK >> 20):
+        parts.append(compressor.compress(zeros_mb))
+        crc = zlib.crc32(zeros_mb, crc)
+    parts.append(compressor.flush(zlib.Z_FULL_FLUSH))
+    return b"".join(parts), crc
+
+
 @lru_cache(maxsize=8)
 def _zeros_stream(size: int) -> tuple[bytes, int]:
-    """Deflate `size` zero bytes chunk by chunk (never holding them all): raw stream and CRC."""
+    """A raw deflate stream of `size` zero bytes and its CRC, built without holding or compressing them all."""
+    whole, rest = divmod(size, ZERO_BLOCK)
+    block, block_crc = _zero_block() if whole else (b"", 0)
+    crc = 0
+    for _ in range(whole):
+        crc = crc32_combine(crc, block_crc, ZERO_BLOCK)
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
-    chunk, crc, parts, left = bytes(1 << 20), 0, [], size
+    tail, zeros_mb, left = [], bytes(1 << 20), rest
     while left:
-        piece = chunk[:min(left, len(chunk))]
-        parts.append(compressor.compress(piece))
+        piece = zeros_mb[:min(left, len(zeros_mb))]
+        tail.append(compressor.compress(piece))
         crc = zlib.crc32(piece, crc)
         left -= len(piece)
-    parts.append(compressor.flush())
-    return b"".join(parts), crc
+    tail.append(compressor.flush())  # the final block
+    return block * whole + b"".join(tail), crc
 
 
 def zeros(name: str, size: int) -> Member:
