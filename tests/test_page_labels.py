@@ -4,7 +4,7 @@ from interpret.ui.plain import plain
 
 # what a hostile class-names file would put in a name: an image fetched from outside, a tag, styling, LaTeX
 HOSTILE = "![x](http://127.0.0.1:9/pixel.png) <script>alert(1)</script> :red[big] $x$ **bold**"
-RAW = ("![", "<script", "](http", ":red[", "**bold**")
+RAW = ("![", "<script", ":red[", "**bold**", "$x$")
 
 
 def markdown_texts(at) -> list[str]:

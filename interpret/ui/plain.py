@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 
-# CommonMark's escapable punctuation that starts or ends Markdown syntax, plus ':' (Streamlit's :emoji: and
-# :color[...]) and '$' (LaTeX); '<', '>' and '&' become character references, so no raw tag text remains
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:$^=])")
+# The characters that open Markdown constructs able to fetch, link or restyle inline text: links and images
+# need '[' (so '![x](url)' and Streamlit's ':red[...]' break there), emphasis '*' '_' '~', code '`', tables '|',
+# LaTeX '$', and the backslash itself; '<', '>' and '&' become character references, so no raw tag remains.
+# Other punctuation ('(', '.', '-', ':', '!') stays as written: alone it builds nothing inline.
+_SPECIAL = re.compile(r"([\\`*_\[\]~$|])")
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
