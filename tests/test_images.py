@@ -258,3 +258,13 @@ def test_names_in_messages_are_one_printable_line():
     with pytest.raises(ImageError) as refused:
         decode_image(b"not an image", "bad\nname\x1b[31m.png")
     assert str(refused.value).startswith("'bad\\nname\\x1b[31m.png' is not an image")
+
+
+@pytest.mark.parametrize(("fmt", "options"), [("WEBP", {}), ("TIFF", {}), ("TIFF", {"compression": "tiff_deflate"}),
+                                              ("TIFF", {"compression": "tiff_lzw"}), ("GIF", {}), ("PNG", {}), ("BMP", {})],
+                         ids=["webp", "tiff", "tiff-deflate", "tiff-lzw", "gif", "png", "bmp"])
+@pytest.mark.parametrize("kept", [0.5, 0.9])
+def test_every_accepted_format_refuses_data_that_ends_early(photo, fmt, options, kept):
+    data = encode(photo.resize((256, 256)), fmt, **options)
+    with pytest.raises(ImageError):
+        decode_image(data[: int(len(data) * kept)], f"cut.{fmt.lower()}")
