@@ -125,9 +125,10 @@ def _drop_layer4(state):
 
 
 def _bad_central_directory() -> bytes:
+    """A checkpoint whose central directory records are overwritten: the end record still points at them."""
     data = bytearray(F.torch_save({"fc.bias": _zeros(4)}))
-    end = data.rindex(b"PK\x05\x06")
-    data[end + 16:end + 20] = (len(data) * 3).to_bytes(4, "little")  # the directory's offset points past the end
+    start, end = data.index(b"PK\x01\x02"), data.rindex(b"PK\x05\x06")
+    data[start:end] = bytes([0xDE]) * (end - start)
     return bytes(data)
 
 
@@ -256,7 +257,7 @@ SCRIPTS = [
          cli=lambda b: ["predict", "sample:coffee", "--model", "timm:../../etc/passwd", "--weights", "random"]),
     Case("models/spec-empty", CATEGORY, lambda folder: {"name": ""}, EITHER, mentions=(), check_cli=check_predicted,
          api=lambda b, env: _load(""),
-         cli=lambda b: ["predict", "sample:coffee", "--model", ""]),
+         cli=lambda b: ["predict", "sample:coffee", "--model", "", "--json"]),
 ]
 
 CASES: list[Case] = WEIGHTS + SCRIPTS

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 from . import files as F
 from . import scripted as S
 from .app_flow import CASE_SECONDS, _mine, assert_user_state_kept, earlier_state, messages, plain, texts, top_prediction
-from .corpus_sets import _bad_directory, good_members
+from .corpus_sets import _broken_directory, good_members
 from .zipwriter import build_zip, deflated, stored, zeros
 
 pytestmark = pytest.mark.hostile
@@ -159,7 +159,7 @@ def _mistakes_zip(at: AppTest, name: str, data: bytes) -> None:
 
 
 ZIPS = [  # (id, file name, bytes, what the message must name)
-    ("bad-central-directory", "baddir.zip", _bad_directory, "damaged"),
+    ("junk-central-directory", "baddir.zip", _broken_directory, "baddir.zip"),
     ("bomb-80-members-of-50mb", "bomb.zip",
      lambda: build_zip(good_members() + [zeros(f"espresso/z{i}.png", 50_000_000) for i in range(80)]), "bomb.zip"),
     ("csv-unclosed-quote", "quote.zip", lambda: build_zip([stored("cup.jpg", F.photo_bytes("JPEG", (96, 72))),
