@@ -65,3 +65,27 @@ def test_an_unexpected_error_is_logged_with_its_traceback(caplog):
         run("bug")
     records = [r for r in caplog.records if r.name == "interpret"]
     assert records and records[0].exc_info and records[0].exc_info[0] is ZeroDivisionError
+
+
+def maps_script() -> None:
+    """Two methods on a real model, one of them on a layer that does not exist."""
+    import streamlit as st
+
+    from interpret.attribution import Target
+    from interpret.models import load_model
+    from interpret.samples import load_sample
+    from interpret.ui.maps import compute_maps
+
+    lm = load_model("torchvision:resnet18", weights="random")
+    maps = compute_maps(lm, load_sample("coffee"), ["gradcam", "gradient"], {}, Target(0), "no_such_layer")
+    st.text(" ".join(a.method for a in maps))
+
+
+def test_a_failing_method_is_one_line_naming_it_and_the_other_maps_are_kept():
+    at = AppTest.from_function(maps_script, default_timeout=300)
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.text] == ["gradient"]
+    assert len(at.error) == 1
+    message = at.error[0].value.replace("\\", "")  # plain() escapes the underscores
+    assert message.startswith("Grad-CAM: ") and "no_such_layer" in message

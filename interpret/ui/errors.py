@@ -47,17 +47,18 @@ def message_for(exc: BaseException, device: str = "the device") -> str:
     return f"Unexpected error: {type(exc).__name__}: {first_line(exc)} (the traceback is in the server log)."
 
 
-def show_error(exc: BaseException, device: str = "the device") -> None:
-    """The one-line message for `exc` as an st.error, its text never read as Markdown."""
+def show_error(exc: BaseException, device: str = "the device", what: str | None = None) -> None:
+    """The one-line message for `exc` as an st.error (prefixed by `what` failed), never read as Markdown."""
     from .plain import plain
 
-    st.error(plain(message_for(exc, device)), icon="⚠️")
+    message = message_for(exc, device)
+    st.error(plain(f"{what}: {message}" if what else message), icon="⚠️")
 
 
 @contextmanager
-def user_errors(device: str = "the device") -> Iterator[None]:
-    """Run a block; any failure becomes one st.error and the rest of the page goes on."""
+def user_errors(device: str = "the device", what: str | None = None) -> Iterator[None]:
+    """Run a block; any failure becomes one st.error (naming `what` when given) and the rest of the page goes on."""
     try:
         yield
     except Exception as exc:  # noqa: BLE001 - the UI's edge: every failure is one line, never a traceback
-        show_error(exc, device)
+        show_error(exc, device, what)

@@ -17,6 +17,7 @@ from ..models import LoadedModel
 from ..progress import Progress
 from ..render import colorize
 from ..render import overlay as blend
+from .errors import user_errors
 from .progress_bar import progress_bar
 from .shared_lru import SharedLRU
 from .widgets import DisplaySettings
@@ -55,11 +56,16 @@ def cached_map(lm: LoadedModel, image: InputImage, method: str, params: dict[str
 
 def compute_maps(lm: LoadedModel, image: InputImage, methods: list[str], params: dict[str, dict[str, Any]],
                  target: Target, layer: str | None) -> list[Attribution]:
-    """Every chosen map; a progress bar shows while one is computed, and any click interrupts it."""
+    """Every chosen map that can be computed; a progress bar shows while one is computed, and any click interrupts it.
+
+    A method that fails (a CAM on a model without a spatial layer, a setting it refuses) is one st.error naming
+    it, and the other methods' maps are still returned.
+    """
     results = []
     for method in methods:
         use_layer = layer if REGISTRY[method].uses_layer else None
-        with progress_bar(f"Computing {REGISTRY[method].label}…") as progress:
+        label = REGISTRY[method].label
+        with user_errors(str(lm.device), label), progress_bar(f"Computing {label}…") as progress:
             results.append(cached_map(lm, image, method, params.get(method, {}), target, use_layer, progress))
     return results
 

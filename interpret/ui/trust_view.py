@@ -23,6 +23,7 @@ from ..metrics.sanity import GRANULARITIES, TOP_STAGES, SanityOptions, SanityRes
 from ..models import LoadedModel
 from ..render import colorize
 from .caching import cache_data, cache_resource
+from .errors import user_errors
 from .maps import compute_maps
 from .plain import plain
 from .predictions import predicted_class
@@ -247,6 +248,18 @@ def trust_view(lm: LoadedModel, image: InputImage, key: str = "trust") -> None:
         return
     st.subheader("Faithfulness and sanity")
     scores = render_trust_table(lm, image, attributions, key=key, steps=settings.steps, with_road=settings.with_road)
+    with user_errors(str(lm.device)):  # the curves and the sanity check each fail on their own
+        curves_section(lm, image, scores)
+    with user_errors(str(lm.device)):
+        st.subheader("Sanity check: cascading randomisation")
+        st.caption("On a private copy of the model, the classifier is re-initialised first, then each block down "
+                   "to the first layer; the map is recomputed after each stage (ρ: Spearman rank correlation of "
+                   "the map (signed for signed methods) with the original).")
+        sanity_section(lm, image, attributions, key=key)
+
+
+def curves_section(lm: LoadedModel, image: InputImage, scores: list[MapScores]) -> None:
+    """Deletion and insertion curves of every map, side by side."""
     st.subheader("Deletion and insertion curves")
     st.caption(f"Probability of '{plain(predicted_label(lm, image))}' as pixels are deleted (lower is better) or inserted "
                "(higher is better), most relevant first.")
@@ -255,8 +268,3 @@ def trust_view(lm: LoadedModel, image: InputImage, key: str = "trust") -> None:
     dcol.line_chart(curves_frame(scores, "deletion"))
     icol.markdown("**Insertion**")
     icol.line_chart(curves_frame(scores, "insertion"))
-    st.subheader("Sanity check: cascading randomisation")
-    st.caption("On a private copy of the model, the classifier is re-initialised first, then each block down "
-               "to the first layer; the map is recomputed after each stage (ρ: Spearman rank correlation of "
-               "the map (signed for signed methods) with the original).")
-    sanity_section(lm, image, attributions, key=key)
