@@ -130,3 +130,17 @@ def test_a_folder_given_as_an_image_is_named_a_folder(tmp_path, capsys):
     assert main(["predict", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is a folder, not an image file" in err
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--cmap", "no_such_cmap"), "'no_such_cmap' is not a colour map"),
+    (("--alpha", "nan"), "must be a number from 0 to 1, not nan"),
+    (("--alpha", "1.5"), "must be a number from 0 to 1, not 1.5"),
+    (("--alpha", "-inf"), "not -inf"),
+])
+def test_a_bad_colour_map_or_opacity_is_one_line_before_any_work(tmp_path, capsys, args, message):
+    out = tmp_path / "o.png"
+    assert main(["explain", "sample:coffee", "--model", "torchvision:no_such_net", "--out", str(out), *args]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err
+    assert not out.exists()
