@@ -180,6 +180,12 @@ WEIGHTS = [
              REFUSE, cli=False),
     _weights("safetensors-header-nested-100k", lambda: F.safetensors_bytes(b"[" * 100_000 + b"]" * 100_000),
              "deep.safetensors", REFUSE, cli=False),
+    _weights("safetensors-unknown-dtype", lambda: F.safetensors_bytes(
+        {"fc.bias": {"dtype": "F128", "shape": [1000], "data_offsets": [0, 16000]}}, b"\0" * 16000), "dtype.safetensors",
+        REFUSE, cli=False),
+    _weights("safetensors-negative-shape", lambda: F.safetensors_bytes(
+        {"fc.bias": {"dtype": "F32", "shape": [-1000], "data_offsets": [0, 4000]}}, b"\0" * 4000), "negative.safetensors",
+        REFUSE, cli=False),
     _weights("nan-weights", _state(_nan_head), "nan.pth", REFUSE, seconds=20, why="NaN probabilities were shown"),
     _weights("inf-weights", _state(_inf_head), "inf.pth", REFUSE, cli=False, seconds=20),
     _weights("wrapped-with-non-tensor-values", lambda: F.torch_save({"state_dict": F.resnet18_state(), "epoch": 3,

@@ -133,6 +133,30 @@ def animated_gif(colours: list[tuple[int, int, int]], size: tuple[int, int] = (6
     return encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
 
 
+def frames(fmt: str, colours: list[tuple[int, int, int]], size: tuple[int, int] = (64, 48), **options) -> bytes:
+    """A multi-frame file (MPO, WEBP, GIF, PNG) whose frames are flat colours, the first one first."""
+    images = [Image.new("RGB", size, c) for c in colours]
+    return encode(images[0], fmt, save_all=True, append_images=images[1:], **options)
+
+
+def png_with_text_bomb(inflated: int) -> bytes:
+    """A real PNG with a zTXt chunk that inflates to `inflated` bytes (metadata, not pixels)."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("comment", "A" * inflated, zip=True)
+    return encode(photo(), "PNG", pnginfo=info)
+
+
+def png_many_idat(pieces: int = 5000) -> bytes:
+    """A real PNG whose image data is split into `pieces` IDAT chunks (one byte each, mostly)."""
+    chunks = png_chunks(encode(photo(), "PNG"))
+    data = b"".join(body for kind, body in chunks if kind == b"IDAT")
+    step = max(1, len(data) // pieces)
+    idats = [(b"IDAT", data[i:i + step]) for i in range(0, len(data), step)]
+    return png_from_chunks([chunks[0]] + idats + [(b"IEND", b"")])
+
+
 def gif_zero_size_frame() -> bytes:
     """A GIF whose logical screen is 64 x 48 and whose only image descriptor is 0 x 0."""
     data = bytearray(encode(Image.new("P", (64, 48)), "GIF"))

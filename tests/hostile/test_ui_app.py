@@ -177,3 +177,13 @@ def test_a_bad_zip_on_the_mistakes_page_is_one_line_and_the_photo_stays(name, da
     assert_user_state_kept(at, top, mention, prediction=False)
     at.switch_page("pages/overview.py").run()
     assert not at.exception and top_prediction(at) == top, "the photo's prediction is gone after the bad zip"
+
+
+def test_shared_mode_offers_neither_code_nor_server_folders(monkeypatch):
+    """Served to others (INTERPRET_SHARED), the app offers no TorchScript source and no server-folder box."""
+    monkeypatch.setenv("INTERPRET_SHARED", "1")
+    at, top = earlier_state()
+    assert "file" not in at.sidebar.selectbox(key="sb-source").options, "shared mode still offers TorchScript files"
+    at.switch_page("pages/mistakes.py").run()
+    assert not at.exception
+    assert "path" not in at.radio(key="mistakes-source").options, "shared mode still offers a folder on the server"
