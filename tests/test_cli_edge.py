@@ -136,7 +136,7 @@ def test_a_folder_given_as_an_image_is_named_a_folder(tmp_path, capsys):
     (("--cmap", "no_such_cmap"), "'no_such_cmap' is not a colour map"),
     (("--alpha", "nan"), "must be a number from 0 to 1, not nan"),
     (("--alpha", "1.5"), "must be a number from 0 to 1, not 1.5"),
-    (("--alpha", "-inf"), "not -inf"),
+    (("--alpha=-inf",), "not -inf"),
 ])
 def test_a_bad_colour_map_or_opacity_is_one_line_before_any_work(tmp_path, capsys, args, message):
     out = tmp_path / "o.png"
