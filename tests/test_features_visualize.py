@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from interpret.errors import LayerError
+from interpret.errors import LayerError, ParameterError
 from interpret.features import visualize_channel
 from interpret.features.parameterization import ImageParam
 from interpret.features.transforms import robust_transform
+from interpret.limits import MAX_PASSES
 from interpret.models.private import private_copy
 from interpret.progress import Cancelled
 from test_shared_model import untouched
@@ -95,3 +96,8 @@ def test_a_reused_relu_is_optimised_at_its_last_output_like_the_feature_map_show
     assert block.objective[1] > block.objective[0] > 0.05  # a live channel (random weights leave some at 0)
     np.testing.assert_allclose(relu.objective, block.objective, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(relu.image, block.image)
+
+
+def test_a_step_count_beyond_the_pass_limit_is_refused_before_any_work(resnet18):
+    with pytest.raises(ParameterError, match="MAX_PASSES"):
+        visualize_channel(resnet18, "layer1", 0, steps=MAX_PASSES + 1)

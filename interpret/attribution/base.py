@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import InterpretError
+from ..errors import InterpretError, ParameterError
 from ..limits import MAX_PASSES
 from ..models import LoadedModel
 from ..progress import Progress, report
@@ -50,12 +50,12 @@ class Param:
                 value = type(self.default)(value) if not isinstance(value, type(self.default)) else value
         except (TypeError, ValueError, OverflowError) as exc:  # int(inf) raises OverflowError
             expected = "a finite number" if self.kind == "float" else "a whole number" if self.kind == "int" else self.kind
-            raise InterpretError(f"Parameter '{self.name}' expects {expected}, got {value!r}.") from exc
+            raise ParameterError(f"Parameter '{self.name}' expects {expected}, got {value!r}.") from exc
         if self.kind == "choice" and value not in self.choices:
-            raise InterpretError(f"Parameter '{self.name}' must be one of {', '.join(map(str, self.choices))}; got {value!r}.")
+            raise ParameterError(f"Parameter '{self.name}' must be one of {', '.join(map(str, self.choices))}; got {value!r}.")
         if self.kind in ("int", "float"):
             if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
-                raise InterpretError(f"Parameter '{self.name}' must lie in [{self.low}, {self.high}]; got {value}.")
+                raise ParameterError(f"Parameter '{self.name}' must lie in [{self.low}, {self.high}]; got {value}.")
         return value
 
     def as_dict(self) -> dict:
@@ -138,7 +138,7 @@ class AttributionMethod:
         known = {p.name: p for p in self.params}
         unknown = set(given) - set(known)
         if unknown:
-            raise InterpretError(f"{self.name} has no parameter {', '.join(sorted(unknown))}; "
+            raise ParameterError(f"{self.name} has no parameter {', '.join(sorted(unknown))}; "
                                  f"it takes: {', '.join(known) or 'none'}.")
         return {name: p.parse(given[name]) if name in given else p.default for name, p in known.items()}
 
@@ -177,7 +177,7 @@ def to_input_resolution(result: torch.Tensor, size: tuple[int, int]) -> np.ndarr
 def check_passes(label: str, cost: int, how: str) -> None:
     """Refuse a map that would cost more than MAX_PASSES forward passes, saying how to lower the cost."""
     if cost > MAX_PASSES:
-        raise InterpretError(f"{label} with these settings needs {cost:,} forward passes; one map may cost up to "
+        raise ParameterError(f"{label} with these settings needs {cost:,} forward passes; one map may cost up to "
                              f"{MAX_PASSES:,} (limit MAX_PASSES). {how}")
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..attribution.base import check_passes
 from ..capture import capture, get_module
 from ..errors import LayerError
 from ..layers import called_once
@@ -55,6 +56,7 @@ def visualize_channel(lm: LoadedModel, layer: str, channel: int, steps: int = 12
     start = time.perf_counter()
     if not lm.hookable:
         raise LayerError("Feature visualisation needs the model's layers; a TorchScript model does not expose them.")
+    check_passes("Feature visualisation", steps, "Use fewer steps (default 128).")  # one forward + backward a step
     private = private_copy(lm) if private is None else private
     get_module(private.model, layer)  # an unknown layer fails before any work
     size = lm.preprocessing.crop_size

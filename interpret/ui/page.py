@@ -8,6 +8,7 @@ import streamlit as st
 
 from ..images import InputImage
 from ..models import LoadedModel
+from .plain import plain
 from .state import current_image, current_model, model_error, previous_model
 
 
@@ -26,11 +27,11 @@ def require_model() -> LoadedModel:
     if error is None:
         st.info("Choose a model in the sidebar.")
         st.stop()
-    st.error(f"The model did not load: {error}")
+    st.error(f"The model did not load: {plain(error)}")
     previous = previous_model()
     if previous is None:
         st.stop()
-    st.info(f"Still showing the previous model, {previous.spec}, until the sidebar's choice loads.")
+    st.info(f"Still showing the previous model, {plain(previous.spec)}, until the sidebar's choice loads.")
     return previous
 
 

@@ -17,6 +17,7 @@ from ..models import DEFAULT_SPEC, parse_class_names, timm_names, torchvision_na
 from ..models.checkpoints import is_torchscript
 from ..policy import CONSENT_LABEL, SHARED_ENV, code_allowed, shared_mode
 from ..samples import sample_names
+from .plain import plain
 from .state import ModelRequest, collect_images, request_model, set_current_image, set_images
 
 SOURCES = {"bundled": "Bundled offline (EfficientNet-Lite0, ImageNet)", "torchvision": "torchvision zoo",
@@ -93,7 +94,7 @@ def _class_names() -> tuple[str, ...] | None:
     try:
         return parse_class_names(file.getvalue(), file.name)
     except InterpretError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return None
 
 
@@ -129,7 +130,7 @@ def image_section() -> None:
     camera = st.camera_input("Camera", key="sb-camera") if st.toggle("Take a photo", key="sb-camera-on") else None
     images, errors = collect_images(samples, uploads, camera)
     for message in errors:
-        st.error(message)
+        st.error(plain(message))
     set_images(images)
     if not images:
         st.info("Choose a sample photo or upload an image.")
