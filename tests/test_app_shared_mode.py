@@ -14,6 +14,7 @@ from torch import nn
 from app_support import open_app
 from interpret.policy import CONSENT_LABEL, SHARED_ENV
 from interpret.ui.mistakes_view import SOURCES as SET_SOURCES
+from interpret.ui.plain import plain
 from interpret.ui.sidebar import SOURCES as MODEL_SOURCES
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.(script|save)` is deprecated:FutureWarning")
@@ -99,7 +100,7 @@ def test_a_bad_model_file_keeps_the_previous_model_and_the_images(monkeypatch):
     [error] = errors(at)
     assert error.startswith("The model did not load: 'model.pt'") and "\n" not in error
     assert not consent_boxes(at)  # not TorchScript: there is nothing to trust
-    assert "Still showing the previous model, bundled:efficientnet_lite0" in texts(at)
+    assert f"Still showing the previous model, {plain('bundled:efficientnet_lite0')}" in texts(at)  # Markdown source
     assert "Top prediction: espresso" in texts(at)
     assert at.sidebar.multiselect(key="sb-samples").value == ["coffee", "rocket"]
     at.sidebar.selectbox(key="sb-source").set_value("bundled").run()

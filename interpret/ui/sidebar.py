@@ -6,6 +6,7 @@ only once the user ticks the consent box, which is bound to that file's sha256.
 from __future__ import annotations
 
 import hashlib
+import inspect
 
 import streamlit as st
 
@@ -84,9 +85,18 @@ def _file_request(device: str) -> ModelRequest | None:
     return ModelRequest(f"file:{file.name}", device, weights=file.name, weights_data=data, trust_code=trusted)
 
 
+def upload_limit(megabytes: int) -> dict[str, int]:
+    """file_uploader's per-widget size limit where this Streamlit has one (1.51 and later).
+
+    It only makes the browser refuse a larger file before sending it; the readers refuse it anyway
+    (images.decode_image, parse_class_names), so older Streamlits of the range lose nothing but the early refusal.
+    """
+    return {"max_upload_size": megabytes} if "max_upload_size" in inspect.signature(st.file_uploader).parameters else {}
+
+
 def _class_names() -> tuple[str, ...] | None:
     file = st.file_uploader("Class names (optional)", type=["txt", "json"], key="sb-classes",
-                            max_upload_size=CLASS_NAMES_MEGABYTES,
+                            **upload_limit(CLASS_NAMES_MEGABYTES),
                             help=".txt with one name per line, or .json with a list or an index-to-name mapping; "
                                  f"up to {CLASS_NAMES_MEGABYTES} MB.")
     if file is None:
@@ -126,7 +136,7 @@ def image_section() -> None:
     st.subheader("Images")
     samples = st.multiselect("Sample photos", sample_names(), default=["coffee"], key="sb-samples")
     uploads = st.file_uploader("Your images", type=list(ACCEPTED), accept_multiple_files=True, key="sb-uploads",
-                               max_upload_size=IMAGE_MEGABYTES, help=f"Up to {IMAGE_MEGABYTES} MB per image.")
+                               **upload_limit(IMAGE_MEGABYTES), help=f"Up to {IMAGE_MEGABYTES} MB per image.")
     camera = st.camera_input("Camera", key="sb-camera") if st.toggle("Take a photo", key="sb-camera-on") else None
     images, errors = collect_images(samples, uploads, camera)
     for message in errors:
