@@ -37,14 +37,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# How the tests serve the app: loopback only, no browser of its own, no file watcher, no usage statistics.
+TEST_OPTIONS = ("--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+                "--server.fileWatcherType", "none")
+
+
 @contextmanager
-def streamlit_server(timeout: float = 120.0) -> Iterator[str]:
-    """Start `streamlit run app.py` on a free loopback port; yield its URL; always stop it."""
-    port = free_port()
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-               "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]
+def streamlit_server(timeout: float = 120.0, options: tuple[str, ...] = TEST_OPTIONS,
+                     env: dict[str, str] | None = None, port: int | None = None) -> Iterator[str]:
+    """Start `streamlit run app.py` with `options` on a free port (or `port`); yield its URL; always stop it."""
+    port = port or free_port()
+    env = dict(os.environ if env is None else env, PYTHONUNBUFFERED="1")
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port), *options]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -66,6 +70,7 @@ def streamlit_server(timeout: float = 120.0) -> Iterator[str]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
 
 
 @contextmanager
