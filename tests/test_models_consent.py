@@ -1,6 +1,7 @@
 """TorchScript is code: it loads only with consent, never in shared mode, and every model's first pass is checked.
 
-The models are real TorchScript programs (scripted from the small modules below): one writes a file when
+The models are real TorchScript programs (scripted from the small modules below and from
+the hostile suite's `hostile/scripted.py`): one writes a file when
 it runs, one when it is loaded, others raise, return NaN, return 30 M scores or loop for seconds.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 import torchvision
 from torch import nn
 
+from hostile.scripted import HugeOutput, NanOutput, Raises, Tiny
 from interpret.cli import main
 from interpret.errors import DeviceError, ModelLoadError
 from interpret.limits import FIRST_FORWARD_SECONDS_ENV, MAX_CLASSES
@@ -22,15 +24,6 @@ from interpret.models import load_model
 from interpret.policy import SHARED_ENV, CodeConsentRequired, SharedModeRefused
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.(script|save)` is deprecated:FutureWarning")
-
-
-class Tiny(nn.Module):
-    def __init__(self, classes: int = 3):
-        super().__init__()
-        self.fc = nn.Linear(3, classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(x.mean((2, 3)))
 
 
 class WritesWhenRun(nn.Module):
@@ -67,21 +60,6 @@ class WritesWhenLoaded(nn.Module):
         target = torch.from_file(self.path, shared=True, size=16, dtype=torch.uint8)
         target.fill_(66)
         self.written = target[:1].float()
-
-
-class Raises(nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        raise RuntimeError("hostile forward raised")
-
-
-class NanScores(nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.full((x.shape[0], 10), float("nan"))
-
-
-class HugeHead(nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.zeros(x.shape[0], 30_000_000)
 
 
 class Loops(nn.Module):
@@ -152,7 +130,7 @@ def test_shared_mode_refuses_torchscript_even_with_consent(tmp_path, target, mon
 
 
 def test_the_cli_asks_for_trust_code(tmp_path, capsys):
-    path = scripted(Tiny(), tmp_path / "tiny.pt")
+    path = scripted(Tiny(3), tmp_path / "tiny.pt")
     assert main(["predict", "sample:coffee", "--model", path, "--json"]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--trust-code" in err and "tiny.pt" in err
@@ -161,7 +139,7 @@ def test_the_cli_asks_for_trust_code(tmp_path, capsys):
 
 
 def test_loading_torchscript_shows_no_deprecation_warning(tmp_path):
-    path = scripted(Tiny(), tmp_path / "tiny.pt")
+    path = scripted(Tiny(3), tmp_path / "tiny.pt")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         lm = load_model(path, trust_code=True)
@@ -171,7 +149,7 @@ def test_loading_torchscript_shows_no_deprecation_warning(tmp_path):
 
 @pytest.mark.parametrize(("module", "expected"), [
     (Raises(), "'bad.pt' failed in its first forward pass (a batch of 2 images): builtins.RuntimeError: hostile forward raised"),
-    (NanScores(), "'bad.pt' returns NaN or infinite scores"),
+    (NanOutput(), "'bad.pt' returns NaN or infinite scores"),
     (OneRow(), "'bad.pt' returns 1 rows of scores for a batch of 2 images"),
     (IntScores(), "'bad.pt' returns torch.int64 scores; class scores must be floating point"),
     (Pair(), "'bad.pt' returns tuple, not a tensor of class scores"),
@@ -186,7 +164,7 @@ def test_a_bad_first_pass_gives_one_clear_message(tmp_path, module, expected):
 
 
 def test_thirty_million_outputs_are_refused_by_the_class_cap(tmp_path):
-    path = scripted(HugeHead(), tmp_path / "huge.pt")
+    path = scripted(HugeOutput(), tmp_path / "huge.pt")
     start = time.perf_counter()
     with pytest.raises(ModelLoadError, match=f"'huge.pt' has 30000000 outputs per image; between 1 and {MAX_CLASSES}"):
         load_model(path, trust_code=True)
@@ -214,7 +192,7 @@ def test_nan_weights_are_refused_naming_the_tensor(tmp_path):
     with pytest.raises(ModelLoadError, match=r"'torchvision:resnet18 \(nan.pth\)' has NaN or infinite values in its "
                                              r"weights \('layer2.0.conv1.weight'\)"):
         load_model("torchvision:resnet18", weights=str(weights))
-    tiny = Tiny()
+    tiny = Tiny(3)
     with torch.no_grad():
         tiny.fc.bias[1] = float("inf")
     with pytest.raises(ModelLoadError, match=r"'tiny.pt' has NaN or infinite values in its weights \('fc.bias'\)"):
@@ -234,7 +212,7 @@ def test_model_paths_must_be_regular_files(tmp_path):
 
 def test_torchscript_bytes_from_an_upload_need_consent_too():
     buffer = io.BytesIO()
-    torch.jit.save(torch.jit.script(Tiny()), buffer)
+    torch.jit.save(torch.jit.script(Tiny(3)), buffer)
     with pytest.raises(CodeConsentRequired, match="'upload.pt' is a TorchScript file"):
         load_model("file:upload.pt", weights=buffer.getvalue())
     assert load_model("file:upload.pt", weights=buffer.getvalue(), trust_code=True).num_classes == 3
