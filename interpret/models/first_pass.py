@@ -22,7 +22,7 @@ from torch import nn
 
 from .. import limits
 from ..devices import describe_device_failure
-from ..errors import DeviceError, InterpretError, ModelLoadError
+from ..errors import DeviceError, InterpretError, ModelLoadError, is_device_failure
 from ..preprocess import Preprocessing
 
 BATCH = 2  # two images, so a model that ignores the batch (one row per call) is caught
@@ -54,14 +54,6 @@ def _one_line(exc: BaseException) -> str:
         return type(exc).__name__
     line = lines[-1] if isinstance(exc, torch.jit.Error) else lines[0]
     return (line if ": " in line else f"{type(exc).__name__}: {line}")[:240]
-
-
-def _is_device_failure(exc: BaseException, device: torch.device) -> bool:
-    """An accelerator's own failure (out of memory, a CUDA error): the device, not the file, is at fault."""
-    if device.type == "cpu":
-        return False
-    accelerator = getattr(torch, "AcceleratorError", ())
-    return isinstance(exc, (torch.OutOfMemoryError, *((accelerator,) if accelerator else ())))
 
 
 def _run(model: nn.Module, x: torch.Tensor) -> Any:
@@ -126,7 +118,7 @@ def first_pass(model: nn.Module, pre: Preprocessing, device: torch.device, name:
     except InterpretError:
         raise
     except Exception as exc:
-        if _is_device_failure(exc, device):
+        if device.type != "cpu" and is_device_failure(exc):  # the accelerator's fault, not the file's
             raise DeviceError(describe_device_failure(exc, str(device))) from exc
         if isinstance(exc, MemoryError):
             raise ModelLoadError(f"'{name}' ran out of memory in its first forward pass on {device}.") from exc
