@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ImageError
+from ..errors import ImageError, ImageSetError
 from ..images import declared_size, printable
 from ..limits import FOLDER_DIRECTORIES, SET_BYTES, SET_MEMBER_BYTES, SET_PIXELS
 from .safezip import DEFAULT_LIMITS, ZipLimits, open_archive, read_member, scan_zip
@@ -41,7 +41,7 @@ class PixelBudget:
         self.seen.add(path)
         self.pixels += size[0] * size[1]
         if self.pixels > self.limit:
-            raise ImageError(f"'{printable(self.name)}' holds more than {self.limit / 1e6:,.0f} megapixels of images "
+            raise ImageSetError(f"'{printable(self.name)}' holds more than {self.limit / 1e6:,.0f} megapixels of images "
                              f"('{printable(path)}' is {size[0]}x{size[1]}); sets of up to that many are accepted "
                              "(limit SET_PIXELS). Use fewer or smaller images.")
 
@@ -113,11 +113,11 @@ def read_regular(path: Path, shown: str, limit: int = SET_MEMBER_BYTES, whole: b
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     except OSError as exc:
-        raise ImageError(f"Cannot read '{printable(shown)}': {exc.strerror or exc}.") from exc
+        raise ImageSetError(f"Cannot read '{printable(shown)}': {exc.strerror or exc}.") from exc
     chunks: list[bytes] = []
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ImageError(f"'{printable(shown)}' is not a regular file (a device, pipe or socket) and was not read.")
+            raise ImageSetError(f"'{printable(shown)}' is not a regular file (a device, pipe or socket) and was not read.")
         left = limit + 1 if whole else limit
         while left > 0:
             chunk = os.read(fd, min(left, 2**20))
@@ -126,12 +126,12 @@ def read_regular(path: Path, shown: str, limit: int = SET_MEMBER_BYTES, whole: b
             chunks.append(chunk)
             left -= len(chunk)
     except OSError as exc:
-        raise ImageError(f"Cannot read '{printable(shown)}': {exc.strerror or exc}.") from exc
+        raise ImageSetError(f"Cannot read '{printable(shown)}': {exc.strerror or exc}.") from exc
     finally:
         os.close(fd)
     data = b"".join(chunks)
     if len(data) > limit:
-        raise ImageError(f"'{printable(shown)}' grew beyond {limit // 2**20} MB while being read and was refused.")
+        raise ImageSetError(f"'{printable(shown)}' grew beyond {limit // 2**20} MB while being read and was refused.")
     return data
 
 
@@ -144,9 +144,9 @@ class FolderTree(FileTree):
         try:
             mode = os.stat(given).st_mode
         except OSError:
-            raise ImageError(f"The folder '{printable(root)}' does not exist.") from None
+            raise ImageSetError(f"The folder '{printable(root)}' does not exist.") from None
         if not stat.S_ISDIR(mode):
-            raise ImageError(f"'{printable(root)}' is not a folder.")
+            raise ImageSetError(f"'{printable(root)}' is not a folder.")
         self.root = given.resolve()
         files: dict[str, str] = {}
         skipped: dict[str, list[str]] = {}
@@ -158,13 +158,13 @@ class FolderTree(FileTree):
         for folder, dirs, names in os.walk(self.root, onerror=refuse_walk):  # never follows links
             folders += 1
             if folders > FOLDER_DIRECTORIES:
-                raise ImageError(f"'{printable(root)}' holds more than {FOLDER_DIRECTORIES} folders; choose a smaller folder "
+                raise ImageSetError(f"'{printable(root)}' holds more than {FOLDER_DIRECTORIES} folders; choose a smaller folder "
                                  "(limit FOLDER_DIRECTORIES).")
             dirs[:] = sorted(d for d in dirs if not (Path(folder) / d).is_symlink())
             for name in sorted(names):
                 entries += 1
                 if entries > max_files:
-                    raise ImageError(f"'{printable(root)}' holds more than {max_files} files; choose a smaller folder "
+                    raise ImageSetError(f"'{printable(root)}' holds more than {max_files} files; choose a smaller folder "
                                      "(limit SET_MEMBERS).")
                 path = Path(folder) / name
                 relative = path.relative_to(self.root).as_posix()
@@ -183,7 +183,7 @@ class FolderTree(FileTree):
                     files[relative] = f"{info.st_size}:{info.st_mtime_ns}"
                     total += info.st_size
                     if total > SET_BYTES:
-                        raise ImageError(f"'{printable(root)}' holds more than {SET_BYTES // 2**20} MB of files; choose a "
+                        raise ImageSetError(f"'{printable(root)}' holds more than {SET_BYTES // 2**20} MB of files; choose a "
                                          "smaller folder (limit SET_BYTES).")
         super().__init__(str(self.root), files, skipped, identity=f"folder:{self.root}")
 

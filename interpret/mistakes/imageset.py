@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 
-from ..errors import ImageError
+from ..errors import ImageSetError
 from ..images import ACCEPTED, printable
 from ..limits import CSV_BYTES, CSV_FIELD_CHARS, SET_BYTES
 from ..models.keys import canonical_key
@@ -66,19 +66,19 @@ def _read_csv(text: str, where: str) -> list[tuple[str, str]]:
     try:
         for row in reader:
             if any(len(cell) > CSV_FIELD_CHARS for cell in row):
-                raise ImageError(f"{where} line {reader.line_num}: a field is longer than {CSV_FIELD_CHARS:,} "
+                raise ImageSetError(f"{where} line {reader.line_num}: a field is longer than {CSV_FIELD_CHARS:,} "
                                  "characters (limit CSV_FIELD_CHARS).")
             if any("\0" in cell for cell in row):
-                raise ImageError(f"{where} line {reader.line_num} holds a NUL character: not a text CSV.")
+                raise ImageSetError(f"{where} line {reader.line_num} holds a NUL character: not a text CSV.")
             if row and any(c.strip() for c in row):
                 rows.append(row)
     except csv.Error as exc:
-        raise ImageError(f"{where} line {reader.line_num} is not valid CSV ({exc}).") from exc
+        raise ImageSetError(f"{where} line {reader.line_num} is not valid CSV ({exc}).") from exc
     if rows and [c.strip().lower() for c in rows[0][:2]] == ["path", "label"]:
         rows = rows[1:]
     bad = [i for i, r in enumerate(rows) if len(r) < 2 or not r[0].strip() or not r[1].strip()]
     if bad:
-        raise ImageError(f"{where} must have two columns, path and label; row {bad[0] + 1} does not.")
+        raise ImageSetError(f"{where} must have two columns, path and label; row {bad[0] + 1} does not.")
     return [(r[0].strip(), r[1].strip()) for r in rows]
 
 
@@ -87,11 +87,11 @@ def _from_csv(tree: FileTree, csv_path: str, skipped: dict[str, list[str]]) -> l
     with tree.reader() as read:
         data = read(csv_path)
     if len(data) > CSV_BYTES:
-        raise ImageError(f"{where} is larger than {CSV_BYTES // 2**20} MB (limit CSV_BYTES).")
+        raise ImageSetError(f"{where} is larger than {CSV_BYTES // 2**20} MB (limit CSV_BYTES).")
     try:
         rows = _read_csv(data.decode("utf-8-sig"), where)
     except UnicodeDecodeError as exc:
-        raise ImageError(f"{where} is not UTF-8 text.") from exc
+        raise ImageSetError(f"{where} is not UTF-8 text.") from exc
     base = PurePosixPath(csv_path).parent
     items, listed = [], set()
     for path, label in rows:
@@ -116,7 +116,7 @@ def from_tree(tree: FileTree) -> ImageSet:
     skipped = {reason: list(names) for reason, names in tree.skipped.items()}
     csvs = [p for p in tree.files if p.lower().endswith(".csv") and "__MACOSX" not in PurePosixPath(p).parts]
     if len(csvs) > 1:
-        raise ImageError(f"'{printable(tree.name)}' holds {len(csvs)} CSV files ({', '.join(sorted(csvs)[:3])}); "
+        raise ImageSetError(f"'{printable(tree.name)}' holds {len(csvs)} CSV files ({', '.join(sorted(csvs)[:3])}); "
                          "give exactly one path,label CSV.")
     if csvs:
         items = _from_csv(tree, csvs[0], skipped)
@@ -136,7 +136,7 @@ def from_tree(tree: FileTree) -> ImageSet:
         layout = "folders"
     if not items:
         detail = "; ".join(f"{len(v)} {k}" for k, v in skipped.items())
-        raise ImageError(f"'{printable(tree.name)}' holds no labelled images" + (f" ({detail})" if detail else "") +
+        raise ImageSetError(f"'{printable(tree.name)}' holds no labelled images" + (f" ({detail})" if detail else "") +
                          ". Use class-named folders of images, or images with a path,label CSV.")
     tree.check_pixels([item.path for item in items])  # refused here, from the headers, before any decoding
     return ImageSet(Path(tree.name).name or tree.name, items, tree, skipped, layout)
@@ -161,4 +161,4 @@ def open_path(path: str | Path) -> ImageSet:
         return from_tree(tree)
     if path.is_dir():
         return from_tree(FolderTree(path))
-    raise ImageError(f"'{printable(path)}' is neither a folder, a .zip file nor a .csv file.")
+    raise ImageSetError(f"'{printable(path)}' is neither a folder, a .zip file nor a .csv file.")

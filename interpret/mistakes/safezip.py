@@ -15,7 +15,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from ..errors import ImageError
+from ..errors import ImageSetError
 from ..images import printable
 from ..limits import SET_BYTES, SET_MEMBER_BYTES, SET_MEMBERS, ZIP_COMPRESSION_RATIO, ZIP_RATIO_MIN_BYTES
 
@@ -61,24 +61,24 @@ def open_archive(data: bytes, name: str = "archive.zip") -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, struct.error) as exc:
-        raise ImageError(f"'{printable(name)}' is not a readable zip file ({str(exc)[:120]}).") from exc
+        raise ImageSetError(f"'{printable(name)}' is not a readable zip file ({str(exc)[:120]}).") from exc
 
 
 def scan_zip(archive: zipfile.ZipFile, name: str, limits: ZipLimits) -> tuple[list[ZipMember], dict[str, list[str]]]:
     """The members that may be read, and the skipped ones by reason; refuse archives over the limits."""
     infos = [i for i in archive.infolist() if not i.is_dir()]
     if len(infos) > limits.max_members:
-        raise ImageError(f"'{printable(name)}' holds {len(infos)} files; archives of up to {limits.max_members} files "
+        raise ImageSetError(f"'{printable(name)}' holds {len(infos)} files; archives of up to {limits.max_members} files "
                          "are accepted (limit SET_MEMBERS).")
     assert archive.fp is not None
     size = archive.fp.seek(0, io.SEEK_END)  # zipfile seeks before each read
     for info in infos:  # zipfile shifts offsets by where it found the directory: a lying end record shows here
         if not 0 <= info.header_offset <= size - 30 or info.compress_size > size:
-            raise ImageError(f"'{printable(name)}' has a damaged central directory (member "
+            raise ImageSetError(f"'{printable(name)}' has a damaged central directory (member "
                              f"'{printable(info.filename)}' lies outside the file).")
     declared = sum(i.file_size for i in infos)
     if declared > limits.max_total_bytes:
-        raise ImageError(f"'{printable(name)}' unpacks to {declared / 2**20:.0f} MB; archives up to "
+        raise ImageSetError(f"'{printable(name)}' unpacks to {declared / 2**20:.0f} MB; archives up to "
                          f"{limits.max_total_bytes / 2**20:.0f} MB unpacked are accepted (a zip bomb? limit SET_BYTES).")
     members: list[ZipMember] = []
     skipped: dict[str, list[str]] = {}
@@ -114,8 +114,9 @@ def read_member(archive: zipfile.ZipFile, member: ZipMember, limits: ZipLimits, 
                     break
                 buffer += chunk
                 if len(buffer) > cap:
-                    raise ImageError(f"'{printable(member.path)}' unpacks to more than its declared {cap} bytes and was refused.")
+                    raise ImageSetError(f"'{printable(member.path)}' unpacks to more than its declared {cap} bytes "
+                                        "and was refused.")
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, RuntimeError, zlib.error,
             MemoryError) as exc:
-        raise ImageError(f"'{printable(member.path)}' is damaged inside the archive ({str(exc)[:120]}).") from exc
+        raise ImageSetError(f"'{printable(member.path)}' is damaged inside the archive ({str(exc)[:120]}).") from exc
     return bytes(buffer)
