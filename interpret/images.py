@@ -10,10 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-import os
-import stat
 import struct
-import unicodedata
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
+from .files import printable, read_regular_file
 from .limits import (
     BMP_RLE_PIXELS_PER_BYTE,
     DEFLATE_MAX_RATIO,
@@ -54,12 +52,6 @@ class InputImage:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
-
-
-def printable(name: object) -> str:
-    """A name (text or path) as one printable line for a message: control characters (a newline, a
-    terminal's ESC) and undecodable bytes of a file name escaped."""
-    return "".join(c if unicodedata.category(c) not in ("Cc", "Cs") else repr(c)[1:-1] for c in str(name))
 
 
 def _finite(array: np.ndarray, name: str, notes: list[str]) -> np.ndarray:
@@ -208,19 +200,5 @@ def load_image(data: bytes, name: str = "image") -> InputImage:
 
 def load_image_file(path: str | Path) -> InputImage:
     """An InputImage from a regular file, read only up to the image size limit."""
-    path = Path(path)
-    shown = printable(str(path))
-    try:
-        mode = os.stat(path).st_mode  # follows a symbolic link to what it names
-        if stat.S_ISDIR(mode):
-            raise ImageError(f"'{shown}' is a folder, not an image file.")
-        if not stat.S_ISREG(mode):  # a FIFO would block, a device would be read without end
-            raise ImageError(f"'{shown}' is not a regular file (a device, pipe or socket).")
-        with open(path, "rb") as stream:
-            data = stream.read(IMAGE_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ImageError(f"Cannot read '{shown}': {exc.strerror or exc}.") from exc
-    if len(data) > IMAGE_FILE_BYTES:
-        raise ImageError(f"'{printable(path.name)}' is larger than {IMAGE_FILE_BYTES // 2**20} MB; images up to that size "
-                         "are accepted (limit IMAGE_FILE_BYTES).")
-    return load_image(data, path.name)
+    data = read_regular_file(path, IMAGE_FILE_BYTES, "IMAGE_FILE_BYTES", ImageError, "an image file")
+    return load_image(data, Path(path).name)

@@ -12,14 +12,15 @@ PACKAGE = Path(__file__).resolve().parents[1] / "interpret"
 # units of a lower layer, and from itself. The same table is drawn in docs/ARCHITECTURE.md.
 LAYERS: dict[str, int] = {
     "errors": 0, "signs": 0, "limits": 0,
-    "progress": 1, "images": 1, "preprocess": 1, "devices": 1, "spatial": 1, "render": 1, "policy": 1,
-    "samples": 2, "models": 2,
-    "capture": 3, "predict": 3,
-    "layers": 4,
-    "attribution": 5,
-    "features": 6, "metrics": 6, "mistakes": 6,
-    "cli": 7, "ui": 7,
-    "__main__": 8,
+    "files": 1,
+    "progress": 2, "images": 2, "preprocess": 2, "devices": 2, "spatial": 2, "render": 2, "policy": 2,
+    "samples": 3, "models": 3,
+    "capture": 4, "predict": 4,
+    "layers": 5,
+    "attribution": 6,
+    "features": 7, "metrics": 7, "mistakes": 7,
+    "cli": 8, "ui": 8,
+    "__main__": 9,
 }
 
 

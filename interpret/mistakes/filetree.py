@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ImageError, ImageSetError
-from ..images import declared_size, printable
+from ..files import printable
+from ..images import declared_size
 from ..limits import FOLDER_DIRECTORIES, SET_BYTES, SET_MEMBER_BYTES, SET_PIXELS
 from .safezip import DEFAULT_LIMITS, ZipLimits, open_archive, read_member, scan_zip
 

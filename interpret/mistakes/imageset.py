@@ -8,7 +8,8 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 from ..errors import ImageSetError
-from ..images import ACCEPTED, printable
+from ..files import printable
+from ..images import ACCEPTED
 from ..limits import CSV_BYTES, CSV_FIELD_CHARS, SET_BYTES
 from ..models.keys import canonical_key
 from .filetree import FileTree, FolderTree, ZipTree, read_regular

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from ..errors import ImageSetError
-from ..images import printable
+from ..files import printable
 from ..limits import SET_BYTES, SET_MEMBER_BYTES, SET_MEMBERS, ZIP_COMPRESSION_RATIO, ZIP_RATIO_MIN_BYTES
 
 CHUNK = 1 << 20

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import stat
 import warnings
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from torch import nn
 from .. import limits
 from ..devices import describe_device_failure, resolve_device
 from ..errors import DeviceError, ModelLoadError
+from ..files import read_regular_file
 from ..policy import require_code_consent
 from ..preprocess import Preprocessing
 from .bundled import BUNDLED, load_bundled
@@ -61,25 +61,7 @@ def parse_spec(spec: str) -> tuple[str, str]:
 def _read(weights: str | Path | bytes, what: str = "weights") -> tuple[bytes, str]:
     if isinstance(weights, bytes):
         return weights, what
-    path = Path(weights)
-    try:
-        mode = path.stat().st_mode
-    except ValueError:  # a NUL in the name
-        raise ModelLoadError("A file name cannot contain a NUL character.") from None
-    except OSError:
-        raise ModelLoadError(f"The file '{path}' does not exist.") from None
-    if stat.S_ISDIR(mode):
-        raise ModelLoadError(f"'{path}' is a folder, not a file.")
-    if not stat.S_ISREG(mode):
-        raise ModelLoadError(f"'{path}' is not a regular file (a pipe or a device?): only regular files are read.")
-    size = path.stat().st_size
-    if size > limits.CHECKPOINT_BYTES:
-        raise ModelLoadError(f"'{path.name}' is {size / 2**20:.0f} MB; model files of at most "
-                             f"{limits.CHECKPOINT_BYTES // 2**20} MB are read (interpret/limits.py, CHECKPOINT_BYTES).")
-    try:
-        return path.read_bytes(), path.name
-    except OSError as exc:
-        raise ModelLoadError(f"'{path}' cannot be read: {exc.strerror or exc}.") from exc
+    return read_regular_file(weights, limits.CHECKPOINT_BYTES, "CHECKPOINT_BYTES", ModelLoadError), Path(weights).name
 
 
 def _zoo_model(source: str, name: str, weights, weights_name: str) -> tuple[nn.Module, Preprocessing, list[str] | None]:

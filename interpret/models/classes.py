@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
 from ..errors import ClassNamesError
+from ..files import printable, read_regular_file
 from ..limits import CLASS_NAME_CHARS, CLASS_NAMES_FILE_BYTES, CLASS_NAMES_LINES, MAX_CLASSES
 
 
@@ -32,32 +32,11 @@ def default_classes(num_classes: int) -> tuple[str, ...]:
 
 
 def read_class_names_file(path: str | os.PathLike[str]) -> tuple[str, ...]:
-    """Read a class-names file from disk: a regular file of at most CLASS_NAMES_FILE_BYTES, then parsed.
-
-    The size is checked on the open file before reading, and only regular files are read, so a FIFO or a
-    device named `classes.txt` cannot hang the process or fill its memory.
-    """
-    shown = os.fsdecode(path).encode("utf-8", "backslashreplace").decode("utf-8")
-    try:
-        # O_NONBLOCK: opening a FIFO does not wait for a writer (it has no effect on a regular file's reads)
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-        with os.fdopen(descriptor, "rb") as file:
-            info = os.fstat(file.fileno())
-            if stat.S_ISDIR(info.st_mode):
-                raise ClassNamesError(f"The class-names file '{shown}' is a folder, not a file.")
-            if not stat.S_ISREG(info.st_mode):
-                raise ClassNamesError(f"The class-names file '{shown}' is not a regular file.")
-            if info.st_size > CLASS_NAMES_FILE_BYTES:
-                raise ClassNamesError(f"The class-names file '{shown}' is {info.st_size / 2**20:.1f} MB; "
-                                      f"up to {CLASS_NAMES_FILE_BYTES // 2**20} MB is accepted.")
-            data = file.read(CLASS_NAMES_FILE_BYTES + 1)
-    except FileNotFoundError as exc:
-        raise ClassNamesError(f"The class-names file '{shown}' does not exist.") from exc
-    except IsADirectoryError as exc:  # not raised by os.open on Linux (a folder opens): see the S_ISDIR check
-        raise ClassNamesError(f"The class-names file '{shown}' is a folder, not a file.") from exc
-    except OSError as exc:
-        raise ClassNamesError(f"Cannot read the class-names file '{shown}': {exc.strerror or exc}.") from exc
-    return parse_class_names(data, Path(shown).name)
+    """Read a class-names file from disk: a regular file of at most CLASS_NAMES_FILE_BYTES, then parsed
+    (a FIFO or a device named `classes.txt` cannot hang the process or fill its memory)."""
+    data = read_regular_file(path, CLASS_NAMES_FILE_BYTES, "CLASS_NAMES_FILE_BYTES", ClassNamesError,
+                             "a class-names file")
+    return parse_class_names(data, Path(printable(os.fsdecode(path))).name)
 
 
 def parse_class_names(data: bytes, filename: str = "classes.txt") -> tuple[str, ...]:
