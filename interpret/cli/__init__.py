@@ -18,9 +18,9 @@ import importlib
 import os
 import sys
 import traceback
-import unicodedata
 
 from ..errors import InterpretError, first_line, is_device_failure
+from ..files import printable
 
 # command name -> module (in this package) exposing add_parser(subparsers) and run(args) -> int
 COMMANDS = {
@@ -72,8 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _one_line(text: str) -> str:
     """A message as one printable line: its lines joined, control characters (a file name's ESC) escaped."""
-    joined = " ".join(line.strip() for line in text.splitlines() if line.strip())
-    return "".join(c if unicodedata.category(c) != "Cc" else repr(c)[1:-1] for c in joined)
+    return printable(" ".join(line.strip() for line in text.splitlines() if line.strip()))
 
 
 def _device_advice(exc: BaseException, device: str | None) -> str:
