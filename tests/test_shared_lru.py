@@ -85,3 +85,29 @@ def test_concurrent_sessions_compute_a_key_once_and_the_store_stays_bounded():
     assert computed.count("x-first") == 1  # eight sessions asked for x at once: computed once
     assert len(store.items) <= 16 and len(store.locks) <= 2 * 16
     assert all(store.items[k] == k for k in store.items)
+
+
+def test_get_or_compute_computes_a_key_once_for_every_thread_and_counts_its_bytes():
+    store, calls = SharedLRU(4, max_bytes=100), []
+
+    def compute() -> str:
+        calls.append(1)
+        time.sleep(0.05)  # long enough for the other threads to arrive while it runs
+        return "value"
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(store.get_or_compute("k", compute, nbytes=len)))
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == ["value"] * 8 and len(calls) == 1 and store.nbytes == len("value")
+
+
+def test_get_or_compute_returns_but_does_not_keep_what_keep_rejects():
+    store = SharedLRU(4)
+    assert store.get_or_compute("k", lambda: "partial", keep=lambda v: v != "partial") == "partial"
+    assert store.get("k") is None
+    assert store.get_or_compute("k", lambda: "whole", keep=lambda v: v != "partial") == "whole"
+    assert store.get("k") == "whole"

@@ -40,18 +40,13 @@ def map_key(lm: LoadedModel, image: InputImage, method: str, params: dict[str, A
 def cached_map(lm: LoadedModel, image: InputImage, method: str, params: dict[str, Any], target: Target,
                layer: str | None = None, progress: Progress | None = None) -> Attribution:
     """One map, computed once per key for every session (the others wait for the first)."""
-    key = map_key(lm, image, method, params, target, layer)
-    store = _maps()
-    found = store.get(key)
-    if found is None:
-        with store.lock(key):
-            found = store.get(key)
-            if found is None:
-                computations["count"] += 1
-                x = lm.preprocessing.to_tensor(image.image)
-                found = attribute(lm, x, method, target, layer=layer, params=dict(params), progress=progress)
-                store.put(key, found)
-    return found
+
+    def compute() -> Attribution:
+        computations["count"] += 1
+        x = lm.preprocessing.to_tensor(image.image)
+        return attribute(lm, x, method, target, layer=layer, params=dict(params), progress=progress)
+
+    return _maps().get_or_compute(map_key(lm, image, method, params, target, layer), compute)
 
 
 def compute_maps(lm: LoadedModel, image: InputImage, methods: list[str], params: dict[str, dict[str, Any]],

@@ -272,15 +272,13 @@ def method_controls(lm: LoadedModel, key: str = "mistakes") -> tuple[str, dict, 
 def _explain(lm: LoadedModel, key: str, photo: np.ndarray, predicted: int, true: int, method: str, params: dict,
              layer: str | None, objective: str) -> ContrastiveExplanation:
     """The three maps, computed once per (model, set, image, method, settings)."""
-    store = _explanations()
-    with store.lock(key):
-        result = store.get(key)
-        if result is None:
-            with progress_bar(f"Computing {REGISTRY[method].label} for the two classes and their contrast…") as progress:
-                result = explain_mistake(lm, lm.preprocessing.normalize(photo), predicted, true, method, objective=objective,
-                                         layer=layer, params=params, progress=progress)
-            store.put(key, result)
-    return result
+
+    def compute() -> ContrastiveExplanation:
+        with progress_bar(f"Computing {REGISTRY[method].label} for the two classes and their contrast…") as progress:
+            return explain_mistake(lm, lm.preprocessing.normalize(photo), predicted, true, method, objective=objective,
+                                   layer=layer, params=params, progress=progress)
+
+    return _explanations().get_or_compute(key, compute)
 
 
 def explain_view(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, key: str = "mistakes") -> None:

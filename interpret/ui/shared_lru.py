@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class SharedLRU:
@@ -54,3 +57,21 @@ class SharedLRU:
             if key not in self.locks and len(self.locks) >= 2 * self.size:
                 self.locks = {k: lock for k, lock in self.locks.items() if k in self.items or lock.locked()}
             return self.locks.setdefault(key, threading.Lock())
+
+    def get_or_compute(self, key: str, compute: Callable[[], T], nbytes: Callable[[T], int] | None = None,
+                       keep: Callable[[T], bool] | None = None) -> T:
+        """The value under `key`, computed by `compute()` once for every session while the others wait for it.
+
+        `nbytes(value)` is what a new value holds (for `max_bytes`); a value `keep` rejects (a computation
+        stopped half-way) is returned to its caller but not stored.
+        """
+        found = self.get(key)
+        if found is not None:
+            return found
+        with self.lock(key):
+            found = self.get(key)
+            if found is None:
+                found = compute()
+                if keep is None or keep(found):
+                    self.put(key, found, nbytes(found) if nbytes is not None else 0)
+        return found

@@ -79,15 +79,7 @@ def image_bytes(image: InputImage) -> int:
 
 
 def _cached_upload(sha: str, name: str, data: bytes) -> InputImage:
-    store, key = _uploads(), f"{sha}:{name}"
-    image = store.get(key)
-    if image is None:
-        with store.lock(key):
-            image = store.get(key)
-            if image is None:
-                image = load_image(data, name)
-                store.put(key, image, image_bytes(image))
-    return image
+    return _uploads().get_or_compute(f"{sha}:{name}", lambda: load_image(data, name), nbytes=image_bytes)
 
 
 @st.cache_resource(max_entries=16)

@@ -87,18 +87,14 @@ def cached_sanity(lm: LoadedModel, image: InputImage, attribution: Attribution, 
                   max_stages: int | None) -> SanityResult:
     """The cascading randomisation of one map's method on a private copy of the model, once per key."""
     key = "|".join(map(str, (lm.key, image.sha256, identity(attribution), granularity, max_stages)))
-    store = _sanity_checks()
-    result = store.get(key)
-    if result is None:
-        with store.lock(key), progress_bar(f"Randomising the model for {map_label(attribution)}…") as progress:
-            result = store.get(key)
-            if result is None:
-                x = lm.preprocessing.to_tensor(image.image)
-                result = cascading_randomisation(lm, x, attribution, SanityOptions(granularity=granularity,
-                                                 max_stages=max_stages), progress=progress)
-                if not result.stopped:
-                    store.put(key, result)
-    return result
+
+    def compute() -> SanityResult:
+        with progress_bar(f"Randomising the model for {map_label(attribution)}…") as progress:
+            x = lm.preprocessing.to_tensor(image.image)
+            options = SanityOptions(granularity=granularity, max_stages=max_stages)
+            return cascading_randomisation(lm, x, attribution, options, progress=progress)
+
+    return _sanity_checks().get_or_compute(key, compute, keep=lambda result: not result.stopped)
 
 
 def predicted_label(lm: LoadedModel, image: InputImage) -> str:
