@@ -16,9 +16,9 @@ class Prediction:
 
 
 def probabilities(lm: LoadedModel, x: torch.Tensor) -> torch.Tensor:
-    """Softmax probabilities (N x classes, on the CPU) for a preprocessed batch."""
+    """Class probabilities (softmax or sigmoid, per the model; N x classes, on the CPU) for a preprocessed batch."""
     with torch.inference_mode():
-        return lm.model(lm.input_tensor(x)).float().softmax(-1).cpu()
+        return lm.probabilities(lm.model(lm.input_tensor(x))).cpu()
 
 
 def top_k(lm: LoadedModel, x: torch.Tensor, k: int = 5) -> list[list[Prediction]]:

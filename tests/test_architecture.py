@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "interpret"
 LAYERS: dict[str, int] = {
     "errors": 0, "signs": 0, "limits": 0,
     "files": 1,
-    "progress": 2, "images": 2, "preprocess": 2, "devices": 2, "spatial": 2, "render": 2, "policy": 2,
+    "progress": 2, "heads": 2, "images": 2, "preprocess": 2, "devices": 2, "spatial": 2, "render": 2, "policy": 2,
     "samples": 3, "models": 3,
     "capture": 4, "predict": 4,
     "layers": 5,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -207,6 +207,7 @@ def attribute(
     cost = impl.passes(size=size, **resolved)
     check_passes(impl.label, cost, _how_to_lower(impl, resolved, size, cost))  # before any forward pass
     target = target if isinstance(target, Target) else Target(int(target))
+    target = replace(target, activation=lm.activation)  # the objective reads this model's head
     if impl.uses_layer and layer is None:
         from ..layers import default_cam_layer
 

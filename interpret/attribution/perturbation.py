@@ -109,7 +109,7 @@ class RISE(AttributionMethod):
 
         def score(logits: torch.Tensor) -> torch.Tensor:
             if objective == "logit" and ctx.target.contrast is None:
-                return logits.float().softmax(-1)[:, ctx.target.index]
+                return ctx.lm.probabilities(logits)[:, ctx.target.index]
             return ctx.score(logits).float()
 
         with torch.inference_mode():

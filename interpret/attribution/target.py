@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
+
+from ..heads import check_activation, class_loss, probabilities
 
 OBJECTIVES = ("logit", "probability", "loss")
 
@@ -13,30 +14,32 @@ OBJECTIVES = ("logit", "probability", "loss")
 class Target:
     """The scalar (per image) whose input attribution is computed.
 
-    logit: the class score f_c(x); probability: softmax_c; loss: the cross-entropy loss for class c,
-    as in the origin article. With `contrast` = b, the score is f_c(x) - f_b(x): "why c rather than b".
+    logit: the class score f_c(x); probability: softmax_c (sigmoid_c for a sigmoid head); loss: the
+    cross-entropy loss for class c (binary for a sigmoid head), as in the origin article. With `contrast` = b,
+    the score is f_c(x) - f_b(x): "why c rather than b". `activation` is the model's (LoadedModel.activation);
+    `attribute()` sets it from the model.
     """
 
     index: int
     objective: str = "logit"
     contrast: int | None = None
+    activation: str = "softmax"
 
     def __post_init__(self):
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, not {self.objective!r}")
+        check_activation(self.activation)
 
     def score(self, logits: torch.Tensor) -> torch.Tensor:
         """One scalar per image of a batch of logits (N x classes) -> (N,)."""
         logits = logits.float()
         if self.objective == "probability":
-            values = logits.softmax(-1)
+            values = probabilities(logits, self.activation)
         elif self.objective == "loss":
-            labels = torch.full((logits.shape[0],), self.index, dtype=torch.long, device=logits.device)
-            loss = F.cross_entropy(logits, labels, reduction="none")
+            loss = class_loss(logits, self.index, self.activation)
             if self.contrast is None:
                 return loss
-            other = torch.full_like(labels, self.contrast)
-            return loss - F.cross_entropy(logits, other, reduction="none")
+            return loss - class_loss(logits, self.contrast, self.activation)
         else:
             values = logits
         score = values[:, self.index]

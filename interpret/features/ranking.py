@@ -1,6 +1,8 @@
 """Which channels matter: order a layer's channels by index, activation, or their drive on a class."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 
@@ -33,6 +35,7 @@ def grad_x_activation(lm: LoadedModel, x: torch.Tensor, layer: str,
     if not lm.hookable:
         raise LayerError("Layers of a TorchScript model cannot be captured; load the architecture with a weights file instead.")
     target = target if isinstance(target, Target) or target is None else Target(int(target))
+    target = None if target is None else replace(target, activation=lm.activation)
     if target is not None and not 0 <= target.index < lm.num_classes:
         raise LayerError(f"Class index {target.index} is out of range: this model has {lm.num_classes} classes.")
     with lm.lock, torch.enable_grad(), capture(lm.model, [layer], keep="leaf") as captured:

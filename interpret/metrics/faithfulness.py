@@ -1,6 +1,6 @@
 """Deletion and insertion curves (RISE, Petsiuk et al. 2018), batched.
 
-The score is the softmax probability of the class predicted on the clean image. Deletion replaces
+The score is the probability (softmax, or sigmoid for a sigmoid head) of the class predicted on the clean image. Deletion replaces
 the most relevant pixels by zero after normalisation (the dataset mean); insertion starts from a
 blurred copy (11 x 11 kernel, sigma 5) and puts the most relevant pixels back. Every step of a curve
 goes through the model in a few large batches; the clean image's probability, which both curves
@@ -50,7 +50,7 @@ class FaithfulnessProbe:
         self.batch_size = max(1, int(batch_size))
         self.x = lm.input_tensor(x[:1]).detach()
         with torch.inference_mode():
-            clean = lm.model(self.x).float().softmax(-1)[0]
+            clean = lm.probabilities(lm.model(self.x))[0]
         self.target = int(clean.argmax()) if target is None else int(target)
         self.clean_prob = float(clean[self.target])
         self.fill = torch.zeros_like(self.x)  # zero after normalisation = the dataset mean
@@ -63,12 +63,12 @@ class FaithfulnessProbe:
         return int(height), int(width)
 
     def probs(self, images: torch.Tensor) -> np.ndarray:
-        """The target class's softmax probability for every image of a batch (in chunks)."""
+        """The target class's probability for every image of a batch (in chunks)."""
         out = []
         with torch.inference_mode():
             for start in range(0, images.shape[0], self.batch_size):
                 logits = self.lm.model(images[start:start + self.batch_size])
-                out.append(logits.float().softmax(-1)[:, self.target].cpu())
+                out.append(self.lm.probabilities(logits)[:, self.target].cpu())
         self.forwards += images.shape[0]
         return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
 

@@ -79,7 +79,7 @@ def _decode_batch(read: Reader, paths: list[str], lm: LoadedModel) -> tuple[np.n
 def _forward(lm: LoadedModel, pixels: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     with torch.inference_mode():
         logits = lm.model(lm.input_tensor(lm.preprocessing.normalize(pixels)))
-        probs = logits.float().softmax(-1)
+        probs = lm.probabilities(logits)
         top_prob, top_index = probs.topk(k, dim=1)
         true = probs.gather(1, torch.as_tensor(labels, device=probs.device).view(-1, 1))[:, 0]
     return top_index.cpu().numpy(), top_prob.cpu().numpy(), true.cpu().numpy()

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ..errors import InterpretError
+from ..heads import check_activation, probabilities
 from ..preprocess import Preprocessing
 from .keys import canonical_key
 
@@ -26,10 +27,13 @@ class LoadedModel:
     class_names: tuple[str, ...]
     device: torch.device
     hookable: bool = True  # False for TorchScript files: no module hooks, no layer capture
+    activation: str = "softmax"  # "sigmoid" for multi-label or binary heads (interpret/heads.py)
+    report: str = ""  # one line on how the weights were matched (checkpoints), shown beside the model
     key: str = ""  # identifies what was loaded (spec, device, weights, class names): the cache key of results
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def __post_init__(self) -> None:
+        check_activation(self.activation)
         if not self.key:
             object.__setattr__(self, "key", canonical_key("loaded", self.spec, str(self.device), list(self.class_names)))
 
@@ -56,6 +60,10 @@ class LoadedModel:
             if name.lower() == lowered:
                 return i
         raise InterpretError(f"No class named '{text}' in this model's {self.num_classes} classes.")
+
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """This model's class probabilities from its scores (softmax or sigmoid, per `activation`)."""
+        return probabilities(logits, self.activation)
 
     def input_tensor(self, x: torch.Tensor) -> torch.Tensor:
         """Move a preprocessed batch to the model's device."""
