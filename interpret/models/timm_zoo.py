@@ -1,12 +1,11 @@
 """timm models by name, pretrained from the Hugging Face cache or hub."""
 from __future__ import annotations
 
-import math
-
 from torch import nn
 
 from ..errors import ModelLoadError, WeightsUnavailableError
 from ..preprocess import Preprocessing
+from ..zoo_preprocessing import timm_preprocessing
 from .first_pass import check_class_count
 from .network import reachable
 
@@ -21,20 +20,6 @@ def _timm():
 
 def timm_names(pretrained_only: bool = False) -> list[str]:
     return sorted(_timm().list_models(pretrained=pretrained_only))
-
-
-def _preprocessing(model: nn.Module) -> Preprocessing:
-    from timm.data import resolve_data_config
-
-    cfg = resolve_data_config({}, model=model)
-    size = int(cfg["input_size"][-1])
-    return Preprocessing(
-        crop_size=size,
-        resize_size=int(math.floor(size / cfg.get("crop_pct", 0.875))),
-        mean=tuple(float(v) for v in cfg["mean"]),
-        std=tuple(float(v) for v in cfg["std"]),
-        interpolation=cfg["interpolation"] if cfg.get("interpolation") in ("bilinear", "bicubic", "nearest") else "bicubic",
-    )
 
 
 def _cached(model: nn.Module) -> bool:
@@ -60,7 +45,7 @@ def build_timm(name: str, pretrained: bool, num_classes: int | None = None) -> t
     kwargs = {"num_classes": num_classes} if num_classes else {}
     skeleton = timm.create_model(name, pretrained=False, **kwargs)
     if not pretrained:
-        return skeleton, _preprocessing(skeleton), None
+        return skeleton, timm_preprocessing(skeleton), None
     if not _cached(skeleton) and not reachable("huggingface.co"):
         from huggingface_hub.constants import HF_HUB_CACHE
 
@@ -74,4 +59,4 @@ def build_timm(name: str, pretrained: bool, num_classes: int | None = None) -> t
         model = timm.create_model(name, pretrained=True, **kwargs)
     except Exception as exc:
         raise WeightsUnavailableError(f"Loading the pretrained weights of timm '{name}' failed: {str(exc)[:200]}") from exc
-    return model, _preprocessing(model), None
+    return model, timm_preprocessing(model), None

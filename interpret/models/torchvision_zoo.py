@@ -11,6 +11,7 @@ from torch import nn
 
 from ..errors import ModelLoadError, WeightsUnavailableError
 from ..preprocess import Preprocessing
+from ..zoo_preprocessing import torchvision_preprocessing
 from .first_pass import check_class_count
 from .network import reachable
 
@@ -18,14 +19,6 @@ from .network import reachable
 def torchvision_names() -> list[str]:
     """Names of torchvision's image classification models."""
     return sorted(torchvision.models.list_models(module=torchvision.models))
-
-
-def _preprocessing(weights) -> Preprocessing:
-    t = weights.transforms()
-    crop = t.crop_size[0] if isinstance(t.crop_size, (list, tuple)) else t.crop_size
-    resize = t.resize_size[0] if isinstance(t.resize_size, (list, tuple)) else t.resize_size
-    return Preprocessing(crop_size=int(crop), resize_size=int(resize), mean=tuple(t.mean), std=tuple(t.std),
-                         interpolation=t.interpolation.value)
 
 
 def _check(name: str) -> None:
@@ -47,7 +40,7 @@ def build_torchvision(name: str, pretrained: bool,
     if num_classes is not None:
         check_class_count(num_classes, f"torchvision:{name}")
     weights = torchvision.models.get_model_weights(name).DEFAULT
-    preprocessing = _preprocessing(weights)
+    preprocessing = torchvision_preprocessing(weights)
     if not pretrained:
         kwargs = {"num_classes": num_classes} if num_classes else {}
         return torchvision.models.get_model(name, weights=None, **kwargs), preprocessing, None
