@@ -79,6 +79,10 @@ CLASS_NAMES_LINES = 2 * MAX_CLASSES
 # views of one storage, which a copy would each make real, stop here.
 CHECKPOINT_CLAIMED_BYTES = 2 * CHECKPOINT_STORAGE_BYTES
 
+# Levels of wrapping a checkpoint's weights may sit under ({"checkpoint": {"model": {"state_dict": ...}}}):
+# real training scripts nest two or three deep; the bound stops a crafted pickle of 10 000 nested dicts.
+CHECKPOINT_WRAPPER_DEPTH = 6
+
 # Bytes of a safetensors header (JSON): the format's own reader refuses headers above 100 MB.
 SAFETENSORS_HEADER_BYTES = 100_000_000
 

@@ -25,7 +25,7 @@ from ..files import read_regular_file
 from ..policy import require_code_consent
 from ..preprocess import Preprocessing
 from .bundled import BUNDLED, load_bundled
-from .checkpoints import head_size, is_torchscript, load_into, read_state_dict
+from .checkpoints import fit_checkpoint, is_torchscript, read_state_dict
 from .classes import default_classes, fit_class_names, parse_class_names
 from .first_pass import first_pass
 from .keys import canonical_key
@@ -64,21 +64,27 @@ def _read(weights: str | Path | bytes, what: str = "weights") -> tuple[bytes, st
     return read_regular_file(weights, limits.CHECKPOINT_BYTES, "CHECKPOINT_BYTES", ModelLoadError), Path(weights).name
 
 
-def _zoo_model(source: str, name: str, weights, weights_name: str) -> tuple[nn.Module, Preprocessing, list[str] | None]:
+def _zoo_model(source: str, name: str, weights, weights_name: str,
+               prefer: str | None = None) -> tuple[nn.Module, Preprocessing, list[str] | None, str]:
+    """The model, its preprocessing, its zoo's class names and the checkpoint's match report ('' without one)."""
     build = build_torchvision if source == "torchvision" else build_timm
     if weights is None:
-        return build(name, pretrained=True)
+        return (*build(name, pretrained=True), "")
     if isinstance(weights, str) and weights == "random":
         with torch.random.fork_rng():
             torch.manual_seed(0)
             model, pre, _ = build(name, pretrained=False)
-        return model, pre, None
+        return model, pre, None, ""
     data, filename = _read(weights, weights_name)
-    state = read_state_dict(data, filename)
-    reference, pre, _ = build(name, pretrained=False)
-    classes = head_size(reference, state, filename)
-    model = build(name, pretrained=False, num_classes=classes)[0] if classes else reference
-    return load_into(model, state, filename), pre, None
+    built: list[Preprocessing] = []
+
+    def architecture(classes: int | None) -> nn.Module:
+        model, pre, _ = build(name, pretrained=False, num_classes=classes)
+        built.append(pre)
+        return model
+
+    model, report = fit_checkpoint(architecture, data, filename, prefer)
+    return model, built[-1], None, report
 
 
 def _torchscript(data: bytes, filename: str, device: torch.device, trust_code: bool) -> nn.Module:
@@ -131,12 +137,12 @@ def load_model(
     """
     dev = resolve_device(device)
     source, name = parse_spec(spec)
-    hookable = True
+    hookable, report = True, ""
     if source == "bundled":
         model, pre = load_bundled(name)
         categories = None
     elif source in ("torchvision", "timm"):
-        model, pre, categories = _zoo_model(source, name, weights, weights_name)
+        model, pre, categories, report = _zoo_model(source, name, weights, weights_name)
     else:
         data, filename = _read(weights if weights is not None else name, Path(name).name)
         model = _torchscript(data, filename, dev, trust_code)
@@ -148,7 +154,7 @@ def load_model(
         class_names = tuple(categories)
     names = fit_class_names(class_names, outputs) if class_names is not None else default_classes(outputs)
     return LoadedModel(spec=label, model=model, preprocessing=pre, class_names=names, device=dev, hookable=hookable,
-                       key=model_key(spec, dev, weights, names))
+                       report=report, key=model_key(spec, dev, weights, names))
 
 
 def model_key(spec: str, device: torch.device, weights: str | Path | bytes | None, class_names: tuple[str, ...]) -> str:

@@ -13,6 +13,7 @@ import math
 import pickle
 import struct
 import zipfile
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -24,11 +25,21 @@ from ..limits import (
     CHECKPOINT_CLAIMED_BYTES,
     CHECKPOINT_STORAGE_BYTES,
     CHECKPOINT_TENSOR_BYTES,
+    CHECKPOINT_WRAPPER_DEPTH,
     MAX_CLASSES,
     SAFETENSORS_HEADER_BYTES,
 )
 
-_WRAPPERS = ("state_dict", "model_state_dict", "model", "module", "net", "weights")
+# Keys a training script wraps its weights under, tried in this order at each level of nesting.
+_WRAPPERS = ("state_dict", "model_state_dict", "model", "module", "net", "network", "weights", "params")
+# Keys of an EMA copy of the weights (timm's train script: 'state_dict_ema'); read only when asked for
+# (prefer="ema") or when the file holds nothing else.
+_EMA_WRAPPERS = ("state_dict_ema", "model_ema", "model_ema_state_dict", "ema_state_dict", "ema", "ema_model")
+PREFER = (None, "ema")
+# Key prefixes of wrapped modules: DataParallel/DDP and torch.compile (removed whenever every key has them),
+# and attributes that hold the network in Lightning-style modules (removed only when the keys then fit).
+_ALWAYS_PREFIXES = ("module.", "_orig_mod.")
+_PREFIXES = _ALWAYS_PREFIXES + ("model.", "net.", "network.", "backbone.", "encoder.", "ema.")
 
 # Bytes per element of safetensors' dtypes (the format's specification).
 _SAFETENSORS_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2,
@@ -154,14 +165,13 @@ def _load(data: bytes, filename: str) -> Any:
     return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
 
 
-def read_state_dict(data: bytes, filename: str = "weights") -> dict[str, torch.Tensor]:
-    """A state dict from checkpoint bytes; refuses pickles that would run code and sizes over the limits."""
+def _load_any(data: bytes, filename: str) -> Any:
+    """The object a checkpoint file holds (a state dict, or a dict wrapping one), every size bounded first."""
     if len(data) > CHECKPOINT_BYTES:
         raise ModelLoadError(f"'{filename}' is {_mb(len(data))}; model files of at most {_mb(CHECKPOINT_BYTES)} "
                              "are read (limit CHECKPOINT_BYTES).")
-    obj: Any
     try:
-        obj = _load(data, filename)
+        return _load(data, filename)
     except ModelLoadError:
         raise
     except pickle.UnpicklingError as exc:
@@ -178,17 +188,163 @@ def read_state_dict(data: bytes, filename: str = "weights") -> dict[str, torch.T
     except Exception as exc:  # corrupt zip, truncated file, not a checkpoint at all
         raise ModelLoadError(f"'{filename}' is not a readable PyTorch weights file "
                              f"({type(exc).__name__}: {str(exc)[:200]}).") from exc
-    for key in _WRAPPERS:
-        if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
-            obj = obj[key]
-            break
-    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ModelLoadError(f"'{filename}' does not hold a state dict (a mapping of parameter names to tensors).")
-    check_tensors(obj, filename)
+
+
+def _is_state_dict(obj: Any) -> bool:
+    return isinstance(obj, dict) and bool(obj) and all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                                       for k, v in obj.items())
+
+
+def _find(obj: Any, prefer: str | None, path: tuple[str, ...], seen: set[int],
+          filename: str) -> tuple[dict[str, torch.Tensor], tuple[str, ...]] | None:
+    """Depth-first through the wrapper keys, in order of preference; each dict is visited once (a pickle can
+    make one dict the value of many keys), and no deeper than CHECKPOINT_WRAPPER_DEPTH."""
+    if _is_state_dict(obj):
+        return obj, path
+    if not isinstance(obj, dict) or id(obj) in seen:
+        return None
+    if len(path) >= CHECKPOINT_WRAPPER_DEPTH:
+        raise ModelLoadError(f"'{filename}': its weights are wrapped more than {CHECKPOINT_WRAPPER_DEPTH} levels deep "
+                             "(limit CHECKPOINT_WRAPPER_DEPTH).")
+    seen.add(id(obj))
+    order = _EMA_WRAPPERS + _WRAPPERS if prefer == "ema" else _WRAPPERS + _EMA_WRAPPERS
+    for key in order:
+        if key in obj:
+            found = _find(obj[key], prefer, (*path, key), seen, filename)
+            if found is not None:
+                return found
+    return None
+
+
+def _unwrap(obj: Any, prefer: str | None, filename: str) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
+    """The state dict inside `obj` and the wrapper keys it sat under, outermost first.
+
+    At each level the known wrapper keys are tried in order: the regular weights first, the EMA copy
+    (`model_ema`, `state_dict_ema`, ...) only with prefer="ema" (or when it is all the file has)."""
+    found = _find(obj, prefer, (), set(), filename)
+    if found is None:
+        keys = ", ".join(repr(str(k)[:40]) for k in list(obj)[:6]) if isinstance(obj, dict) else type(obj).__name__
+        raise ModelLoadError(f"'{filename}' does not hold a state dict (a mapping of parameter names to tensors): "
+                             f"found {keys or 'nothing'}; the wrapper keys read are "
+                             f"{', '.join(_WRAPPERS + _EMA_WRAPPERS)}.")
+    if prefer == "ema" and not any(k in _EMA_WRAPPERS for k in found[1]):
+        raise ModelLoadError(f"'{filename}': EMA weights were asked for, but the file holds none "
+                             f"(EMA wrapper keys read: {', '.join(_EMA_WRAPPERS)}).")
+    return found
+
+
+def _check_prefer(prefer: str | None) -> None:
+    if prefer not in PREFER:
+        raise ValueError(f"prefer must be one of {PREFER}, not {prefer!r}")
+
+
+def read_checkpoint(data: bytes, filename: str = "weights",
+                    prefer: str | None = None) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
+    """The state dict in checkpoint bytes (unwrapped, its keys as saved) and the wrapper keys it sat under.
+
+    Refuses pickles that would run code and sizes over the limits; `prefer="ema"` picks the EMA weights."""
+    _check_prefer(prefer)
+    state, path = _unwrap(_load_any(data, filename), prefer, filename)
+    check_tensors(state, filename)
+    return state, path
+
+
+def read_state_dict(data: bytes, filename: str = "weights") -> dict[str, torch.Tensor]:
+    """A state dict from checkpoint bytes, unwrapped, a DataParallel 'module.' prefix removed."""
+    state, _ = read_checkpoint(data, filename)
     prefix = "module."
-    if all(k.startswith(prefix) for k in obj):
-        obj = {k[len(prefix):]: v for k, v in obj.items()}
-    return obj
+    if all(k.startswith(prefix) for k in state):
+        state = {k[len(prefix):]: v for k, v in state.items()}
+    return state
+
+
+def _overlap(keys: Iterable[str], reference: set[str]) -> int:
+    return sum(k in reference for k in keys)
+
+
+def normalise_keys(state: dict[str, torch.Tensor], reference: set[str]) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """`state` with the prefixes that wrappers add removed, and the prefixes removed (in order).
+
+    'module.' (DataParallel/DDP) and '_orig_mod.' (torch.compile) are removed whenever every key has them and
+    the architecture's own keys do not start with them; 'model.'/'net.'/... (Lightning and similar modules that
+    hold the network as an attribute) only when removing them makes more keys fit the architecture."""
+    removed: list[str] = []
+    for _ in range(CHECKPOINT_WRAPPER_DEPTH):
+        before = _overlap(state, reference)
+        for prefix in _PREFIXES:
+            if not all(k.startswith(prefix) for k in state):
+                continue
+            stripped = {k[len(prefix):]: v for k, v in state.items()}
+            after = _overlap(stripped, reference)
+            if after > before or (prefix in _ALWAYS_PREFIXES and after == before
+                                  and not any(k.startswith(prefix) for k in reference)):
+                state = stripped
+                removed.append(prefix)
+                break
+        else:
+            break
+    if any("._orig_mod." in f".{k}" for k in state):  # a compiled submodule: the segment sits inside the keys
+        inner = {k.replace("._orig_mod.", ".").removeprefix("_orig_mod."): v for k, v in state.items()}
+        if len(inner) == len(state) and _overlap(inner, reference) > _overlap(state, reference):
+            state = inner
+            removed.append("._orig_mod.")
+    return state, removed
+
+
+def _listed(keys: list[str], count: int = 4) -> str:
+    shown = ", ".join(k[:60] for k in keys[:count])
+    return f"{shown}, ... ({len(keys)} in all)" if len(keys) > count else shown
+
+
+def _dims(shape: torch.Size) -> str:
+    return "x".join(map(str, shape)) or "scalar"
+
+
+def _describe(path: tuple[str, ...], removed: list[str], ema: bool, head: str = "") -> str:
+    notes = []
+    if path:
+        notes.append(("EMA wrapper " if ema else "wrapper ") + " > ".join(repr(k) for k in path))
+    if removed:
+        notes.append(("prefix " if len(removed) == 1 else "prefixes ") + ", ".join(repr(p) for p in removed)
+                     + " removed")
+    if head:
+        notes.append(head)
+    return f" ({', '.join(notes)})" if notes else ""
+
+
+def fit_checkpoint(build: Callable[[int | None], nn.Module], data: bytes, filename: str,
+                   prefer: str | None = None) -> tuple[nn.Module, str]:
+    """The architecture `build` makes, with the checkpoint's weights loaded strictly, and a one-line report.
+
+    `build(None)` makes the architecture with its own head; `build(n)` with an n-class head, called when the
+    checkpoint's head has n classes. Wrappers ({"state_dict": ...}, {"model": ...}, EMA copies with
+    prefer="ema", nested) and prefixes (DataParallel/DDP, torch.compile, Lightning) are undone first; the
+    report says which, e.g. "matched 102 of 102 tensors (wrapper 'state_dict', prefix 'module.' removed)".
+    A checkpoint that does not fit (missing, unexpected or differently shaped tensors) is refused, naming them.
+    """
+    state, path = read_checkpoint(data, filename, prefer)
+    model = build(None)
+    state, removed = normalise_keys(state, set(model.state_dict()))
+    classes = head_size(model, state, filename)
+    resized = ""
+    if classes is not None:
+        model = build(classes)
+        resized = f"head of {classes} output{'s' if classes != 1 else ''}"
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    mismatched = [f"{k} (file {_dims(v.shape)}, model {_dims(expected[k].shape)})"
+                  for k, v in state.items() if k in expected and v.shape != expected[k].shape]
+    matched = len(expected) - len(missing) - len(mismatched)
+    ema = any(k in _EMA_WRAPPERS for k in path)
+    notes = _describe(path, removed, ema)
+    if missing or unexpected or mismatched:
+        parts = [f"{len(keys)} {what}: {_listed(keys)}" for what, keys in
+                 (("missing", missing), ("unexpected", unexpected), ("of another shape", mismatched)) if keys]
+        raise ModelLoadError(f"'{filename}' does not fit this architecture: matched {matched} of {len(expected)} "
+                             f"tensors{notes}; " + "; ".join(parts) + ".")
+    load_into(model, state, filename)
+    return model, f"matched {matched} of {len(expected)} tensors{_describe(path, removed, ema, resized)}"
 
 
 def head_size(reference: nn.Module, state: dict[str, torch.Tensor], filename: str = "weights") -> int | None:
