@@ -31,7 +31,7 @@ from ..limits import (
 )
 
 # Keys a training script wraps its weights under, tried in this order at each level of nesting.
-_WRAPPERS = ("state_dict", "model_state_dict", "model", "module", "net", "network", "weights", "params")
+_WRAPPERS = ("state_dict", "model_state_dict", "model", "module", "net", "network", "weights", "params", "checkpoint")
 # Keys of an EMA copy of the weights (timm's train script: 'state_dict_ema'); read only when asked for
 # (prefer="ema") or when the file holds nothing else.
 _EMA_WRAPPERS = ("state_dict_ema", "model_ema", "model_ema_state_dict", "ema_state_dict", "ema", "ema_model")
