@@ -149,7 +149,7 @@ def load_model(
         pre, categories, hookable = Preprocessing(), None, False
     label = _label(spec, source, weights, weights_name)
     model = freeze(_to_device(model, dev))
-    outputs = first_pass(model, pre, dev, Path(name).name if source == "file" else label)
+    model, outputs = first_pass(model, pre, dev, Path(name).name if source == "file" else label)
     if class_names is None and categories is not None and len(categories) == outputs:
         class_names = tuple(categories)
     names = fit_class_names(class_names, outputs) if class_names is not None else default_classes(outputs)

@@ -3,7 +3,7 @@
 Every model is run once before it is accepted: a batch of 2 fixed random images at its crop size. A model
 whose weights hold NaN or Inf, whose pass raises, takes longer than `limits.FIRST_FORWARD_SECONDS`, or
 whose output is not one finite row of at most `limits.MAX_CLASSES` floating-point class scores per image
-is refused with one message that names it.
+(a tensor, or one picked out of a tuple, dict or ModelOutput: outputs.py) is refused with one message that names it.
 
 The time bound is honest about what a thread can do: the pass runs in a daemon worker thread and the
 loader stops waiting for it, but a thread cannot be killed. A pass stuck in a loop keeps its thread (and
@@ -24,6 +24,7 @@ from .. import limits
 from ..devices import describe_device_failure
 from ..errors import DeviceError, InterpretError, ModelLoadError, is_device_failure
 from ..preprocess import Preprocessing
+from .outputs import logits_of, with_logits
 
 BATCH = 2  # two images, so a model that ignores the batch (one row per call) is caught
 
@@ -90,9 +91,11 @@ def check_class_count(classes: int, name: str, what: str = "classes") -> None:
 
 
 def check_output(out: Any, name: str) -> int:
-    """The number of classes of a first-pass output; refuse anything but finite float scores, one row per image."""
+    """The number of classes of a first-pass output; refuse anything but finite float scores, one row per image.
+
+    A tuple, list, dict or transformers ModelOutput is read for its logits (interpret/models/outputs.py)."""
     if not isinstance(out, torch.Tensor):
-        raise ModelLoadError(f"'{name}' returns {type(out).__name__}, not a tensor of class scores (batch x classes).")
+        out = logits_of(out, BATCH, name)
     if out.ndim != 2:
         raise ModelLoadError(f"'{name}' returns a tensor of shape {tuple(out.shape)}, not a 2-D tensor of class scores "
                              "(batch x classes).")
@@ -108,8 +111,11 @@ def check_output(out: Any, name: str) -> int:
     return classes
 
 
-def first_pass(model: nn.Module, pre: Preprocessing, device: torch.device, name: str) -> int:
-    """Check the weights, run a batch of 2 under the time bound, check the output; return the number of classes."""
+def first_pass(model: nn.Module, pre: Preprocessing, device: torch.device, name: str) -> tuple[nn.Module, int]:
+    """Check the weights, run a batch of 2 under the time bound, check the output; return the model and its classes.
+
+    The model returned is `model` itself when it returns a tensor of scores, else `model` wrapped so that it
+    does (its logits picked out of a tuple, dict or ModelOutput; same layer names, outputs.with_logits)."""
     check_weights(model, name)
     generator = torch.Generator().manual_seed(0)
     x = (torch.rand(BATCH, 3, pre.crop_size, pre.crop_size, generator=generator) * 2 - 1).to(device)
@@ -124,4 +130,5 @@ def first_pass(model: nn.Module, pre: Preprocessing, device: torch.device, name:
             raise ModelLoadError(f"'{name}' ran out of memory in its first forward pass on {device}.") from exc
         raise ModelLoadError(f"'{name}' failed in its first forward pass (a batch of {BATCH} images): "
                              f"{_one_line(exc)}") from exc
-    return check_output(out, name)
+    classes = check_output(out, name)
+    return with_logits(model, out, BATCH, name), classes
