@@ -25,6 +25,12 @@ IMAGE_ASPECT_RATIO = 20
 # and keeps the resized RGB copy under 24 MB.
 RESIZED_PIXELS = 8_000_000
 
+# Side in pixels of a model input (the square crop) or of the resize before it: 8 px is below any
+# classifier's smallest input (timm's tinynet_e: 106); 1024 px is the largest any zoo uses (timm's SAM and
+# SAM2 encoders). A user's preprocessing (sidebar, CLI) is refused outside this range.
+PREPROCESS_SIDE_MIN = 8
+PREPROCESS_SIDE_MAX = 1024
+
 # Most pixels a JPEG may declare per byte of file: 1024. A JPEG codes every 8x8 block with at least one
 # bit (progressive DC scan, 1-bit Huffman code): 512 pixels per byte at best, and Pillow's flat grey
 # images measured 85 (baseline) and 250 (progressive) pixels per byte. A 7000x7000 JPEG of 10 KB
