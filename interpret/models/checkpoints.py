@@ -337,21 +337,25 @@ def fit_checkpoint(build: Callable[[int | None], nn.Module], data: bytes, filena
                   for k, v in state.items() if k in expected and v.shape != expected[k].shape]
     matched = len(expected) - len(missing) - len(mismatched)
     ema = any(k in _EMA_WRAPPERS for k in path)
-    notes = _describe(path, removed, ema)
     if missing or unexpected or mismatched:
         parts = [f"{len(keys)} {what}: {_listed(keys)}" for what, keys in
                  (("missing", missing), ("unexpected", unexpected), ("of another shape", mismatched)) if keys]
         raise ModelLoadError(f"'{filename}' does not fit this architecture: matched {matched} of {len(expected)} "
-                             f"tensors{notes}; " + "; ".join(parts) + ".")
+                             f"tensors{_describe(path, removed, ema, resized)}; " + "; ".join(parts) + ".")
     load_into(model, state, filename)
     return model, f"matched {matched} of {len(expected)} tensors{_describe(path, removed, ema, resized)}"
 
 
 def head_size(reference: nn.Module, state: dict[str, torch.Tensor], filename: str = "weights") -> int | None:
-    """The number of classes a state dict was trained for, read from where its head differs (at most MAX_CLASSES)."""
+    """The number of classes a state dict was trained for, where its head differs (at most MAX_CLASSES).
+
+    The head is the architecture's last two floating-point tensors (a classifier's weight and bias): only
+    there does a first dimension that differs mean a class count; elsewhere it is another architecture."""
     ref = reference.state_dict()
-    for key, value in state.items():
-        if key in ref and ref[key].ndim >= 1 and value.ndim >= 1 and ref[key].shape != value.shape:
+    last = [k for k in ref if ref[k].is_floating_point() and ref[k].ndim >= 1][-2:]
+    for key in last:
+        value = state.get(key)
+        if value is not None and value.ndim == ref[key].ndim and value.shape != ref[key].shape:
             if ref[key].shape[1:] == value.shape[1:]:
                 classes = int(value.shape[0])
                 if not 1 <= classes <= MAX_CLASSES:
