@@ -8,8 +8,9 @@ or runs a user's code: the Mistakes page's "folder on this machine" box and ever
 
 Outside shared mode a code-bearing file still loads only after an explicit, per-file choice: a ticked
 box bound to the file's sha256 in the app, `--trust-code` in the CLI, `trust_code=True` in the API.
-A new code-bearing format (torch.export `.pt2` files, `py:` specs) is one more row of `CODE_SOURCES`
-and one `require_code_consent(kind, ...)` call in its loader.
+Code-bearing sources: TorchScript files, torch.export `.pt2` programs, `py:MODULE:CALLABLE` factories. A new
+one is one more row of `CODE_SOURCES` and one `require_code_consent(kind, ...)` call in its loader
+(interpret/models/sources/).
 """
 from __future__ import annotations
 
@@ -45,6 +46,13 @@ CODE_SOURCES: dict[str, CodeSource] = {
     "torchscript": CodeSource(
         "torchscript", "a TorchScript file",
         "its forward pass is a program, which can read and write any file this machine's user can"),
+    "export": CodeSource(
+        "export", "a torch.export program (.pt2)",
+        "torch.export.load unpickles parts of it and can load native libraries packed in it, which can run "
+        "anything this machine's user can"),
+    "python": CodeSource(
+        "python", "your Python code (a py:MODULE:CALLABLE factory)",
+        "importing and calling it runs that code with this machine's user's rights"),
 }
 
 

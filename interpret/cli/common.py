@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InterpretError
 
@@ -18,15 +18,28 @@ class CliError(InterpretError):
     """A bad command-line argument."""
 
 
+# The spec forms of interpret/models/sources/ (kept here as text: --help must not import torch).
+MODEL_FORMS = ("bundled:efficientnet_lite0 (the default), torchvision:NAME, timm:NAME, timm:hf-hub:ORG/NAME, "
+               "hf:FOLDER or hf:ORG/NAME (transformers), py:MODULE:CALLABLE (your own class; needs --trust-code), "
+               "PATH.pt2 (torch.export; needs --trust-code), or a TorchScript file (needs --trust-code)")
+
+
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None,  # None: interpret.models.DEFAULT_SPEC, read when the model loads
-                        help="model spec (default bundled:efficientnet_lite0; torchvision:NAME, timm:NAME or a TorchScript file)")
-    parser.add_argument("--weights", help="a state-dict file for the architecture, or 'random'")
+                        help=f"model spec: {MODEL_FORMS}")
+    parser.add_argument("--weights", help="a checkpoint (state dict) for a torchvision, timm or py: architecture, "
+                                          "or 'random'")
+    parser.add_argument("--model-kwargs", metavar="JSON", default=None,
+                        help="keyword arguments for a py:MODULE:CALLABLE factory, as a JSON object, "
+                             "e.g. '{\"num_classes\": 10}'")
     parser.add_argument("--classes", help="class names file (.txt one per line, or .json)")
+    parser.add_argument("--activation", choices=("softmax", "sigmoid"), default=None,
+                        help="how scores become probabilities (default: the model's own; sigmoid for a multi-label "
+                             "config or a one-output head, else softmax)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")
     parser.add_argument("--trust-code", action="store_true",
-                        help="load a --model file that is code (TorchScript): it can run anything on this machine, "
-                             "so give this only for a file you trust")
+                        help="load a --model that is code (a TorchScript or .pt2 file, a py: factory): it can run "
+                             "anything on this machine, so give this only for a file or code you trust")
 
 
 def add_progress_argument(parser: argparse.ArgumentParser) -> None:
@@ -40,12 +53,24 @@ def wants_progress(args: argparse.Namespace) -> bool:
 
 
 def model_from_args(args: argparse.Namespace) -> LoadedModel:
-    from ..models import DEFAULT_SPEC, load_model
+    from ..models import DEFAULT_SPEC, load_model, parse_kwargs
     from ..models.classes import read_class_names_file
 
     names = read_class_names_file(args.classes) if getattr(args, "classes", None) else None
     return load_model(args.model or DEFAULT_SPEC, args.device, weights=args.weights, class_names=names,
-                      trust_code=bool(getattr(args, "trust_code", False)))
+                      trust_code=bool(getattr(args, "trust_code", False)),
+                      model_kwargs=parse_kwargs(getattr(args, "model_kwargs", None)),
+                      **_overrides(args))
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The activation and preprocessing overrides the arguments hold (`args.preprocessing`: a Preprocessing)."""
+    overrides: dict[str, Any] = {}
+    if getattr(args, "activation", None):
+        overrides["activation"] = args.activation
+    if getattr(args, "preprocessing", None) is not None:
+        overrides["preprocessing"] = args.preprocessing
+    return overrides
 
 
 def read_image(text: str) -> InputImage:

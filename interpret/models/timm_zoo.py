@@ -36,27 +36,79 @@ def _cached(model: nn.Module) -> bool:
     return False
 
 
+HUB_PREFIX = "hf-hub:"
+
+
+def _hub_repo(name: str) -> str | None:
+    """'hf-hub:org/name' -> 'org/name' (a Hugging Face Hub repository timm builds from its config.json)."""
+    if not name.startswith(HUB_PREFIX):
+        return None
+    repo = name[len(HUB_PREFIX):].split("@")[0]
+    if repo.count("/") != 1 or not all(part and part.replace("-", "").replace("_", "").replace(".", "").isalnum()
+                                       for part in repo.split("/")):
+        raise ModelLoadError(f"'timm:{name}' does not name a Hub repository (hf-hub:ORG/NAME).")
+    return repo
+
+
+def _not_cached(name: str, repo: str) -> WeightsUnavailableError:
+    from huggingface_hub.constants import HF_HUB_CACHE
+
+    return WeightsUnavailableError(
+        f"The pretrained weights of timm '{name}' are not on this machine and huggingface.co cannot be reached. "
+        f"They are expected in the Hugging Face cache '{HF_HUB_CACHE}' (repository '{repo}', file 'model.safetensors'); "
+        "or give a local weights file, or choose the bundled model.")
+
+
+def class_names(model: nn.Module) -> list[str] | None:
+    """Names from the pretrained config (`label_names`), or timm's ImageNet subset names for its head, if any."""
+    cfg = getattr(model, "pretrained_cfg", {}) or {}
+    classes = int(getattr(model, "num_classes", 0) or 0)
+    names = cfg.get("label_names")
+    if isinstance(names, (list, tuple)) and len(names) == classes and all(isinstance(n, str) and n for n in names):
+        descriptions = cfg.get("label_descriptions")
+        if isinstance(descriptions, dict) and all(isinstance(descriptions.get(n), str) for n in names):
+            return [descriptions[n] for n in names]
+        return list(names)
+    try:
+        from timm.data import ImageNetInfo, infer_imagenet_subset
+
+        subset = infer_imagenet_subset(model)
+        if subset and subset != "imagenet-1k":  # 1000 classes get torchvision's ImageNet names (models/classes.py)
+            info = ImageNetInfo(subset)
+            found = list(info.label_descriptions())
+            if len(found) == classes:
+                return [d.split(",")[0] for d in found]
+    except Exception:  # an old timm without ImageNetInfo, or a subset it does not know: names stay 'class N'
+        return None
+    return None
+
+
 def build_timm(name: str, pretrained: bool, num_classes: int | None = None) -> tuple[nn.Module, Preprocessing, list[str] | None]:
+    """A timm architecture (`NAME` or `hf-hub:ORG/NAME`) and, if `pretrained`, its weights from the cache or hub."""
     timm = _timm()
-    if not timm.is_model(name):
+    repo = _hub_repo(name)
+    if repo is None and not timm.is_model(name):
         raise ModelLoadError(f"timm has no model named '{name}'.")
     if num_classes is not None:
         check_class_count(num_classes, f"timm:{name}")
+    if repo is not None:
+        from huggingface_hub import try_to_load_from_cache
+
+        if not isinstance(try_to_load_from_cache(repo, "config.json"), str) and not reachable("huggingface.co"):
+            raise _not_cached(name, repo)
     kwargs = {"num_classes": num_classes} if num_classes else {}
-    skeleton = timm.create_model(name, pretrained=False, **kwargs)
+    try:
+        skeleton = timm.create_model(name, pretrained=False, **kwargs)
+    except Exception as exc:
+        if repo is None:
+            raise
+        raise WeightsUnavailableError(f"Reading the config of timm '{name}' failed: {str(exc)[:200]}") from exc
     if not pretrained:
         return skeleton, timm_preprocessing(skeleton), None
     if not _cached(skeleton) and not reachable("huggingface.co"):
-        from huggingface_hub.constants import HF_HUB_CACHE
-
-        repo = (skeleton.pretrained_cfg or {}).get("hf_hub_id", name)
-        raise WeightsUnavailableError(
-            f"The pretrained weights of timm '{name}' are not on this machine and huggingface.co cannot be reached. "
-            f"They are expected in the Hugging Face cache '{HF_HUB_CACHE}' (repository '{repo}', file 'model.safetensors'); "
-            "or give a local weights file, or choose the bundled model."
-        )
+        raise _not_cached(name, (skeleton.pretrained_cfg or {}).get("hf_hub_id", repo or name))
     try:
         model = timm.create_model(name, pretrained=True, **kwargs)
     except Exception as exc:
         raise WeightsUnavailableError(f"Loading the pretrained weights of timm '{name}' failed: {str(exc)[:200]}") from exc
-    return model, timm_preprocessing(model), None
+    return model, timm_preprocessing(model), class_names(model)

@@ -1,12 +1,16 @@
 """The shared sidebar: model source, device and images. Drawn by app.py before every page.
 
-In shared mode (interpret/policy.py) it offers no code-bearing model source; a TorchScript file loads
-only once the user ticks the consent box, which is bound to that file's sha256.
+The model sources are the table's (interpret/models/sources/), each with its inputs (`INPUTS`). In shared
+mode (interpret/policy.py) it offers no code-bearing source; a TorchScript or torch.export file, or a `py:`
+factory, loads only once the user ticks the consent box, which is bound to that file's sha256 (or the spec).
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import inspect
+import os
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -14,19 +18,21 @@ from .. import limits
 from ..devices import available_devices
 from ..errors import InterpretError
 from ..images import ACCEPTED
-from ..models import DEFAULT_SPEC, parse_class_names, timm_names, torchvision_names
+from ..models import DEFAULT_SPEC, parse_class_names, parse_kwargs
 from ..models.checkpoints import is_torchscript
-from ..policy import CONSENT_LABEL, SHARED_ENV, code_allowed, shared_mode
+from ..models.sources import BY_KEY
+from ..models.sources import SOURCES as MODEL_SOURCES
+from ..policy import CONSENT_LABEL, SHARED_ENV, code_allowed, local_files_allowed, shared_mode
 from ..samples import sample_names
 from .plain import plain
 from .state import ModelRequest, collect_images, request_model, set_current_image, set_images
 
-SOURCES = {"bundled": "Bundled offline (EfficientNet-Lite0, ImageNet)", "torchvision": "torchvision zoo",
-           "timm": "timm zoo", "file": "My TorchScript file"}
-CODE_SOURCES = ("file",)  # sidebar sources whose files are code (policy.CODE_SOURCES): off in shared mode
+SOURCES = {source.key: source.label for source in MODEL_SOURCES}  # the table's sources, in its order
+CODE_SOURCES = tuple(source.key for source in MODEL_SOURCES if source.code)  # policy.CODE_SOURCES: off in shared mode
 IMAGE_MEGABYTES = limits.IMAGE_FILE_BYTES // 2**20
 CLASS_NAMES_MEGABYTES = limits.CLASS_NAMES_FILE_BYTES // 2**20
 WEIGHTS = {"pretrained": "pretrained (cache or download)", "random": "random weights", "file": "my weights file (state dict)"}
+WEIGHT_TYPES = ["pth", "pt", "bin", "safetensors", "ckpt"]
 
 
 def sources() -> dict[str, str]:
@@ -40,18 +46,30 @@ def _upload_limit() -> str:
 
 @st.cache_data(show_spinner=False)
 def _zoo(source: str) -> list[str]:
-    return torchvision_names() if source == "torchvision" else timm_names()
+    return BY_KEY[source].names() or []
+
+
+def _consent(what: str, identity: str, help_text: str) -> bool:
+    """The consent box for code, bound to `identity` (a file's sha256, a spec): something new, a new tick."""
+    sha = hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()
+    return st.checkbox(CONSENT_LABEL, value=False, key=f"sb-trust-{what}-{sha}", help=help_text)
 
 
 def _zoo_request(source: str, device: str) -> ModelRequest | None:
     names = _zoo(source)
     default = {"torchvision": "resnet18", "timm": "resnet18"}[source]
     name = st.selectbox("Architecture", names, index=names.index(default) if default in names else 0, key=f"sb-arch-{source}")
+    if source == "timm":
+        hub = st.text_input("…or a Hub name", key="sb-timm-hub", placeholder="hf-hub:ORG/NAME",
+                            help="A timm model on the Hugging Face Hub, e.g. hf-hub:timm/resnet18.a1_in1k: loaded from "
+                                 "the local Hugging Face cache, or downloaded where huggingface.co can be reached.")
+        if hub.strip():
+            name = hub.strip() if hub.strip().startswith("hf-hub:") else f"hf-hub:{hub.strip()}"
     weights = st.radio("Weights", list(WEIGHTS), format_func=WEIGHTS.get, key="sb-weights", horizontal=False)
     if weights == "file":
-        file = st.file_uploader("Weights file", type=["pth", "pt", "bin", "safetensors"], key="sb-weights-file",
-                                help="A state dict saved with torch.save(model.state_dict(), path); "
-                                     f"the number of classes is read from its head. {_upload_limit()}")
+        file = st.file_uploader("Weights file", type=WEIGHT_TYPES, key="sb-weights-file",
+                                help="A state dict saved with torch.save(model.state_dict(), path), or a checkpoint "
+                                     "that holds one; the number of classes is read from its head. " + _upload_limit())
         if file is None:
             st.info("Upload a weights file for this architecture.")
             return None
@@ -66,7 +84,7 @@ def _is_torchscript(data: bytes) -> bool:
         return False
 
 
-def _file_request(device: str) -> ModelRequest | None:
+def _file_request(source: str, device: str) -> ModelRequest | None:
     """A TorchScript upload; trusted only through a box bound to this file's sha256 (a new file, a new tick)."""
     file = st.file_uploader("TorchScript model", type=["pt", "pth", "ts", "zip"], key="sb-model-file",
                             help="A model saved with torch.jit.script(model).save(path) or torch.jit.trace. "
@@ -78,11 +96,104 @@ def _file_request(device: str) -> ModelRequest | None:
     data = file.getvalue()
     trusted = False
     if _is_torchscript(data):
-        sha = hashlib.sha256(data).hexdigest()
-        trusted = st.checkbox(CONSENT_LABEL, value=False, key=f"sb-trust-{sha}",
-                              help="A TorchScript file is a program: loading and running it can read and write any "
-                                   "file this server's user can. Tick only for a file you made or trust.")
+        trusted = _consent("file", hashlib.sha256(data).hexdigest(),
+                           "A TorchScript file is a program: loading and running it can read and write any "
+                           "file this server's user can. Tick only for a file you made or trust.")
     return ModelRequest(f"file:{file.name}", device, weights=file.name, weights_data=data, trust_code=trusted)
+
+
+EXPORT_HELP = ("torch.export.load unpickles parts of a .pt2 file and can load native code packed in it: loading it "
+               "can do anything this server's user can. Tick only for a file you made or trust.")
+
+
+def _export_request(source: str, device: str) -> ModelRequest | None:
+    """A torch.export `.pt2` program, uploaded or by path, trusted through a box bound to that file."""
+    where = st.radio("From", ["upload", "path"], key="sb-export-from", horizontal=True,
+                     format_func={"upload": "upload", "path": "a path on this machine"}.get)
+    if where == "path":
+        path = st.text_input("Path to a .pt2 file", key="sb-export-path", placeholder="/path/to/model.pt2").strip()
+        if not path:
+            st.info("Give the path of a program saved with torch.export.save(program, 'model.pt2').")
+            return None
+        try:
+            info = os.stat(path)
+            identity = f"{os.path.abspath(path)}|{info.st_size}|{info.st_mtime_ns}"
+        except OSError:
+            identity = path
+        trusted = _consent("export", identity, EXPORT_HELP)
+        return ModelRequest(path if path.lower().endswith(".pt2") else f"export:{path}", device, trust_code=trusted)
+    file = st.file_uploader("torch.export program", type=["pt2"], key="sb-export-file",
+                            help="A program saved with torch.export.save(torch.export.export(model, (x,), "
+                                 "dynamic_shapes=({0: torch.export.Dim('batch')},)), 'model.pt2'). " + _upload_limit())
+    if file is None:
+        st.info("Upload a .pt2 file saved with torch.export.save.")
+        return None
+    data = file.getvalue()
+    trusted = _consent("export", hashlib.sha256(data).hexdigest(), EXPORT_HELP)
+    return ModelRequest(f"export:{file.name}", device, weights=file.name, weights_data=data, trust_code=trusted)
+
+
+def _python_request(source: str, device: str) -> ModelRequest | None:
+    """`py:MODULE:CALLABLE` with JSON keyword arguments and an optional checkpoint; runs the user's code."""
+    spec = st.text_input("Factory", key="sb-py-spec", placeholder="py:my_project.models:build_model",
+                         help="py:MODULE:CALLABLE: a module importable from the folder the app was started in, and a "
+                              "callable in it that returns a torch.nn.Module.").strip()
+    kwargs = st.text_input("Keyword arguments (JSON)", key="sb-py-kwargs", placeholder='{"num_classes": 10}').strip()
+    file = st.file_uploader("Weights file (optional)", type=WEIGHT_TYPES, key="sb-py-weights",
+                            help="A checkpoint for the model the factory builds: a state dict, or a checkpoint that "
+                                 "holds one. Without it, the model keeps the weights the factory gives it. "
+                                 + _upload_limit())
+    if not spec:
+        st.info("Name your model's factory, e.g. py:my_project.models:build_model.")
+        return None
+    if not spec.startswith("py:"):
+        spec = f"py:{spec}"
+    try:
+        parse_kwargs(kwargs)
+    except InterpretError as exc:
+        st.error(plain(exc))
+        return None
+    trusted = _consent("python", f"{spec}|{kwargs}",
+                       "A py: factory is your Python code: importing and calling it runs it with this server's "
+                       "user's rights. Tick only for code you wrote or trust.")
+    data = file.getvalue() if file is not None else None
+    return ModelRequest(spec, device, weights=file.name if file is not None else None, weights_data=data,
+                        trust_code=trusted, model_kwargs=kwargs)
+
+
+def _hf_request(source: str, device: str) -> ModelRequest | None:
+    """A transformers image classifier: a save_pretrained folder on this machine, or a Hub name."""
+    shared = not local_files_allowed()
+    name = st.text_input("Hub name" if shared else "Folder or Hub name", key="sb-hf-name",
+                         placeholder="google/vit-base-patch16-224" if shared else "/path/to/folder or ORG/NAME",
+                         help="A folder saved with model.save_pretrained(folder) and processor.save_pretrained(folder)"
+                              " (config.json, model.safetensors, preprocessor_config.json), or a Hugging Face Hub "
+                              "name: from the local cache, or downloaded where huggingface.co can be reached. "
+                              "Remote code is never run." + (" Shared mode: Hub names only." if shared else "")).strip()
+    if not name:
+        st.info("Give a Hugging Face model: a local folder or a Hub name.")
+        return None
+    return ModelRequest(name if name.startswith("hf:") else f"hf:{name}", device)
+
+
+def _spec_request(source: str, device: str) -> ModelRequest | None:
+    """Any other source of the table: its spec, typed."""
+    spec = st.text_input("Model spec", key=f"sb-spec-{source}", placeholder=BY_KEY[source].example).strip()
+    if not spec:
+        st.info(f"Give a spec of the form {BY_KEY[source].form}.")
+        return None
+    return ModelRequest(spec, device)
+
+
+def _bundled_request(source: str, device: str) -> ModelRequest:
+    return ModelRequest(DEFAULT_SPEC, device)
+
+
+# The sidebar's inputs for each source of the table; a source without a row here gets a spec text box.
+INPUTS: dict[str, Callable[[str, str], ModelRequest | None]] = {
+    "bundled": _bundled_request, "torchvision": _zoo_request, "timm": _zoo_request, "hf": _hf_request,
+    "python": _python_request, "export": _export_request, "file": _file_request,
+}
 
 
 def upload_limit(megabytes: int) -> dict[str, int]:
@@ -116,17 +227,11 @@ def model_section() -> None:
     source = st.selectbox("Source", list(offered), format_func=offered.get, key="sb-source")
     if shared_mode():
         st.caption(f"Shared mode ({SHARED_ENV}): model files that run code and folders on the server are off.")
-    if source == "bundled":
-        request = ModelRequest(DEFAULT_SPEC, device)
-    elif source == "file":
-        request = _file_request(device)
-    else:
-        request = _zoo_request(source, device)
+    request = INPUTS.get(source, _spec_request)(source, device)
     names = _class_names() if source != "bundled" else None
     if request is not None:
         if names is not None:
-            request = ModelRequest(request.spec, request.device, request.weights, request.weights_data, names,
-                                   request.trust_code)
+            request = dataclasses.replace(request, class_names=names)
         request_model(request)
     else:
         request_model(None)

@@ -17,8 +17,10 @@ from .. import limits
 from ..devices import describe_device_failure
 from ..errors import DeviceError, InterpretError, WeightsUnavailableError, first_line, is_device_failure
 from ..images import InputImage, load_image
-from ..models import LoadedModel, load_model
+from ..models import LoadedModel, load_model, parse_kwargs
 from ..models.keys import canonical_key
+from ..models.sources.base import preprocessing_id
+from ..preprocess import Preprocessing
 from ..samples import load_sample
 from .caching import cache_resource
 from .shared_lru import SharedLRU
@@ -42,14 +44,18 @@ class ModelRequest:
     weights: str | None = None  # None (pretrained), "random", or the name of an uploaded file
     weights_data: bytes | None = None
     class_names: tuple[str, ...] | None = None
-    trust_code: bool = False  # the user ticked "I trust it" for this very file (TorchScript)
+    trust_code: bool = False  # the user ticked "I trust it" for this very file or code (TorchScript, .pt2, py:)
+    model_kwargs: str = ""  # a py: factory's keyword arguments, as JSON text ("" for none)
+    preprocessing: Preprocessing | None = None  # replaces the source's own preprocessing
+    activation: str | None = None  # "softmax" or "sigmoid"; None: the source's default
 
     @property
     def key(self) -> str:
         """The full sha256 of a canonical encoding of every field (the file by its sha256)."""
         data = hashlib.sha256(self.weights_data).hexdigest() if self.weights_data is not None else None
         names = list(self.class_names) if self.class_names is not None else None
-        return canonical_key("request", self.spec, self.device, self.weights, data, names, self.trust_code)
+        return canonical_key("request", self.spec, self.device, self.weights, data, names, self.trust_code,
+                             self.model_kwargs, preprocessing_id(self.preprocessing), self.activation)
 
 
 @cache_resource(max_entries=4, show_spinner="Loading the model…", hash_funcs={ModelRequest: lambda r: r.key})
@@ -57,7 +63,9 @@ def _cached_model(request: ModelRequest) -> LoadedModel:
     """The model a request names, loaded once for every session; its results are keyed by `LoadedModel.key`."""
     weights = request.weights_data if request.weights_data is not None else request.weights
     return load_model(request.spec, request.device, weights=weights, weights_name=request.weights or "weights",
-                      class_names=request.class_names, trust_code=request.trust_code)
+                      class_names=request.class_names, trust_code=request.trust_code,
+                      preprocessing=request.preprocessing, activation=request.activation,
+                      model_kwargs=parse_kwargs(request.model_kwargs))
 
 
 @st.cache_resource

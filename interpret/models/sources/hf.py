@@ -1,0 +1,167 @@
+"""`hf:NAME_OR_FOLDER`: a Hugging Face transformers image classifier (AutoModelForImageClassification) from a
+local folder (config.json + model.safetensors) or a Hub name, with its id2label names and its own image
+processor's preprocessing. Its forward returns an ImageClassifierOutput; the first pass wraps it so that
+it returns the logits, keeping its layer names (interpret/models/outputs.py).
+
+Remote code is never run (`trust_remote_code=False`): a config that needs it is refused. A Hub name loads
+from the local cache when huggingface.co cannot be reached, and says where it is expected when it is not
+there. In shared mode folders on the server are refused (policy.local_files_allowed); Hub names are not.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from ... import limits
+from ...errors import ModelLoadError, WeightsUnavailableError
+from ...policy import local_files_allowed
+from ...preprocess import Preprocessing
+from ..network import reachable
+from .base import Built, LoadRequest, Source
+
+HOST = "huggingface.co"
+_REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?")
+_DEFAULT_LABEL = re.compile(r"LABEL_\d+")
+_RESAMPLE = {0: "nearest", 2: "bilinear", 3: "bicubic", 1: "lanczos"}  # PIL's codes, as processors store them
+
+
+def _transformers() -> Any:
+    try:
+        import transformers
+    except ImportError as exc:
+        raise ModelLoadError("Hugging Face models need the package 'transformers' "
+                             "(pip install 'interpret-image-models[hf]').") from exc
+    return transformers
+
+
+def class_names(config: Any) -> tuple[str, ...] | None:
+    """The config's id2label names in index order; None for transformers' placeholders (LABEL_0, LABEL_1, ...)."""
+    labels = getattr(config, "id2label", None) or {}
+    try:
+        names = [str(labels[i]) for i in range(len(labels))]
+    except KeyError:
+        names = [str(labels.get(str(i), "")) for i in range(len(labels))]
+    if not names or all(_DEFAULT_LABEL.fullmatch(n) for n in names) or not all(names):
+        return None
+    return tuple(names)
+
+
+def activation(config: Any) -> str | None:
+    """'sigmoid' for a multi-label config, else None (load_model's default for the head size)."""
+    return "sigmoid" if getattr(config, "problem_type", None) == "multi_label_classification" else None
+
+
+def _size(value: Any, *keys: str) -> int | None:
+    for key in keys:
+        number = value.get(key) if isinstance(value, dict) else getattr(value, key, None)
+        if number:
+            return int(number)
+    return None
+
+
+def processor_preprocessing(processor: Any) -> Preprocessing:
+    """What the image processor does, as a Preprocessing (resize the short side, centre crop, mean/std)."""
+    size = getattr(processor, "size", None) or {}
+    crop = getattr(processor, "crop_size", None) or {}
+    short = _size(size, "shortest_edge")
+    square = _size(size, "height", "width")
+    crop_side = _size(crop, "height", "width") if getattr(processor, "do_center_crop", False) else None
+    crop_pct = getattr(processor, "crop_pct", None)
+    if short is not None and crop_side is None and crop_pct and short < 384:  # ConvNeXt's rule
+        resize, side = int(short / crop_pct), short
+    elif short is not None:
+        resize, side = short, crop_side or short
+    elif square is not None:
+        resize, side = square, crop_side or square
+    else:
+        resize, side = 256, 224
+    mean = tuple(float(v) for v in (getattr(processor, "image_mean", None) or (0.485, 0.456, 0.406)))
+    std = tuple(float(v) for v in (getattr(processor, "image_std", None) or (0.229, 0.224, 0.225)))
+    if not getattr(processor, "do_normalize", True):
+        mean, std = (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)
+    resample = getattr(processor, "resample", 2)
+    interpolation = _RESAMPLE.get(int(getattr(resample, "value", resample) or 2), "bilinear")
+    return Preprocessing(crop_size=side, resize_size=max(resize, side), mean=mean, std=std, interpolation=interpolation)
+
+
+def _hf_preprocessing(processor: Any) -> Preprocessing:
+    """The exact preprocessing of the processor where interpret/zoo_preprocessing.py has it, else the above."""
+    from ... import zoo_preprocessing
+
+    exact = getattr(zoo_preprocessing, "hf_preprocessing", None)
+    return exact(processor) if exact is not None else processor_preprocessing(processor)
+
+
+def _folder_size(folder: Path, name: str) -> None:
+    total = sum(p.stat().st_size for p in folder.iterdir() if p.suffix in (".safetensors", ".bin") and p.is_file())
+    if total > limits.CHECKPOINT_BYTES:
+        raise ModelLoadError(f"'{name}' holds {total / 2**20:,.0f} MB of weights; models of up to "
+                             f"{limits.CHECKPOINT_BYTES // 2**20:,} MB are loaded (limit CHECKPOINT_BYTES).")
+
+
+def _cached_folder(repo: str) -> Path | None:
+    """The local cache's snapshot folder of a Hub repository, if its config is cached."""
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(repo, "config.json")
+    return Path(found).parent if isinstance(found, str) else None
+
+
+def resolve(name: str) -> tuple[str, bool]:
+    """Where to load `name` from and whether that is local only: a folder, a cached Hub name, or the Hub."""
+    folder = Path(name).expanduser()
+    if folder.is_dir():
+        if not local_files_allowed():
+            raise ModelLoadError(f"'hf:{name}' is a folder on the server, and shared mode is on: give a Hub name.")
+        if not (folder / "config.json").is_file():
+            raise ModelLoadError(f"The folder '{name}' has no config.json: save the model with save_pretrained(folder).")
+        _folder_size(folder, name)
+        return str(folder), True
+    if not _REPO_ID.fullmatch(name) or ".." in name:
+        raise ModelLoadError(f"'hf:{name}' is neither a folder nor a Hugging Face Hub name (ORG/NAME).")
+    cached = _cached_folder(name)
+    if cached is not None:
+        _folder_size(cached, name)
+        return name, not reachable(HOST)
+    if not reachable(HOST):
+        from huggingface_hub.constants import HF_HUB_CACHE
+
+        raise WeightsUnavailableError(
+            f"The Hugging Face model '{name}' is not on this machine and {HOST} cannot be reached. It is expected in "
+            f"the Hugging Face cache '{HF_HUB_CACHE}' (repository '{name}', files config.json and model.safetensors), "
+            "or give a local folder saved with save_pretrained.")
+    return name, False
+
+
+def load_hf(name: str) -> Built:
+    transformers = _transformers()
+    where, local = resolve(name)
+    try:
+        config = transformers.AutoConfig.from_pretrained(where, local_files_only=local, trust_remote_code=False)
+        model = transformers.AutoModelForImageClassification.from_pretrained(
+            where, config=config, local_files_only=local, trust_remote_code=False)
+    except ValueError as exc:  # an architecture that is not an image classifier, or one that needs remote code
+        raise ModelLoadError(f"'hf:{name}' is not a transformers image classifier that loads without remote code: "
+                             f"{str(exc).splitlines()[0][:200]}") from exc
+    except OSError as exc:
+        raise WeightsUnavailableError(f"'hf:{name}' could not be loaded: {str(exc).splitlines()[0][:200]}") from exc
+    try:
+        processor = transformers.AutoImageProcessor.from_pretrained(where, local_files_only=local,
+                                                                     trust_remote_code=False)
+    except (OSError, ValueError):
+        processor = None  # no preprocessor_config.json: the defaults, editable in the app
+    preprocessing = _hf_preprocessing(processor) if processor is not None else Preprocessing()
+    return Built(model, preprocessing, class_names(model.config), activation(model.config))
+
+
+class HuggingFaceSource(Source):
+    key = "hf"
+    prefix = "hf:"
+    label = "Hugging Face transformers (folder or Hub name)"
+    form = "hf:FOLDER or hf:ORG/NAME"
+    example = "hf:google/vit-base-patch16-224"
+    needs = "transformers (the 'hf' extra); a save_pretrained folder, or a Hub name cached or downloadable"
+
+    def load(self, request: LoadRequest) -> Built:
+        return load_hf(request.name)
