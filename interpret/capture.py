@@ -22,14 +22,22 @@ from .errors import LayerError
 from .models import LoadedModel
 
 KEEPS = ("clone", "graph", "leaf", "shape")
+SCRIPTED = "Layers of a TorchScript model cannot be captured; load the architecture with a weights file instead."
 
 
 def get_module(model: nn.Module, name: str) -> nn.Module:
-    """The submodule called `name`, or a LayerError that says so."""
+    """The submodule called `name`, or a LayerError that says so (or that a TorchScript model has none)."""
+    if isinstance(model, torch.jit.ScriptModule):
+        raise LayerError(SCRIPTED)
     try:
-        return model.get_submodule(name)
+        module = model.get_submodule(name)
     except AttributeError as exc:
         raise LayerError(f"The model has no layer named '{name}'.") from exc
+    except RuntimeError as exc:  # a name inside a ScriptModule (a TorchScript file wrapped for its logits)
+        raise LayerError(SCRIPTED) from exc
+    if isinstance(module, torch.jit.ScriptModule):
+        raise LayerError(SCRIPTED)
+    return module
 
 
 def first_tensor(output) -> torch.Tensor | None:
@@ -95,6 +103,8 @@ def capture(model: nn.Module, names: list[str], keep: str = "clone", stop: bool 
     """
     if keep not in KEEPS:
         raise ValueError(f"keep must be one of {KEEPS}, not {keep!r}")
+    if isinstance(model, torch.jit.ScriptModule):
+        raise LayerError(SCRIPTED)  # get_submodule and forward hooks are not supported on ScriptModules
     captured = Captured(model)
     wanted = dict.fromkeys(names)  # unique, in the caller's order
     handles = []
@@ -148,7 +158,7 @@ def capture_layers(lm: LoadedModel, x: torch.Tensor, names: list[str],
     stop=True ends the pass after the last requested layer; the logits are None then.
     """
     if not lm.hookable:
-        raise LayerError("Layers of a TorchScript model cannot be captured; load the architecture with a weights file instead.")
+        raise LayerError(SCRIPTED)
     with lm.lock, torch.inference_mode(), capture(lm.model, names, stop=stop) as captured:
         logits = captured.run(lm.input_tensor(x))
         result = {name: t.cpu() for name, t in captured.items()}

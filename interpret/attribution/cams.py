@@ -7,7 +7,7 @@ Here the layer output is captured with `interpret.capture.capture` under the mod
 exist only during the forward pass), and torch.autograd.grad goes from the score back to that layer
 only; Eigen-CAM and Score-CAM stop the capturing pass at the layer. Formulas follow the papers and
 pytorch-grad-cam 1.5.7 (tests compare the maps). Token outputs (ViT, Swin) become a grid with
-`interpret.spatial.as_grid`, class and register tokens dropped.
+`interpret.layers.layer_grid`, class and register tokens dropped.
 """
 from __future__ import annotations
 
@@ -16,10 +16,9 @@ import torch.nn.functional as F
 
 from ..capture import capture, capture_layers
 from ..errors import LayerError
-from ..layers import called_once
+from ..layers import called_once, layer_grid
 from ..limits import MAX_PASSES
 from ..progress import report
-from ..spatial import as_grid
 from .base import AttributionMethod, Context, Param, check_passes, register
 from .guided import guided_gradient
 
@@ -27,11 +26,8 @@ SCORE_BATCH = 32  # masked images per forward pass in Score-CAM (no gradients: l
 
 
 def _grid(ctx: Context, tensor: torch.Tensor) -> torch.Tensor:
-    grid = as_grid(tensor)
-    if grid is None:
-        raise LayerError(f"The layer '{ctx.layer}' has no spatial output (shape {tuple(tensor.shape[1:])}); "
-                         "choose a convolutional layer or a transformer block.")
-    return grid
+    """The layer's output (or its gradient) as 1 x K x h x w, read with the layer's own layout."""
+    return layer_grid(ctx.lm, _layer(ctx), tensor, (int(ctx.x.shape[-2]), int(ctx.x.shape[-1])))
 
 
 def _layer(ctx: Context) -> str:

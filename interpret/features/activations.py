@@ -7,9 +7,8 @@ import numpy as np
 import torch
 
 from ..capture import capture_layers
-from ..layers import called_once
+from ..layers import LayerInfo, called_once, classifier_layers, layer_info
 from ..models import LoadedModel
-from ..spatial import as_grid, spatial_kind
 
 
 @dataclass(frozen=True)
@@ -18,7 +17,7 @@ class LayerActivations:
 
     `kind` is the raw output's layout ('nchw', 'nhwc', 'tokens' or None), `raw_shape` its shape
     without the batch dimension; `logits` are the model's outputs from the same forward pass (None
-    when the pass stopped at the layer).
+    when the pass stopped at the layer); `unit_names` the class of each unit of a classifier layer.
     """
 
     layer: str
@@ -26,6 +25,7 @@ class LayerActivations:
     kind: str | None
     raw_shape: tuple[int, ...]
     logits: np.ndarray | None = None
+    unit_names: tuple[str, ...] | None = None
 
     @property
     def spatial(self) -> bool:
@@ -40,15 +40,11 @@ class LayerActivations:
         return self.values[i]
 
 
-def channels_first(output: torch.Tensor) -> tuple[np.ndarray, str | None]:
-    """A raw layer output (N x ...) as float32 N x C x H x W (spatial) or N x units, and its layout."""
-    kind = spatial_kind(tuple(output.shape))
-    grid = as_grid(output) if kind else None
-    if grid is None:
-        values = output.reshape(output.shape[0], -1)
-    else:
-        values = grid
-    return values.detach().float().cpu().contiguous().numpy(), kind
+def channels_first(output: torch.Tensor, info: LayerInfo) -> tuple[np.ndarray, str | None]:
+    """A raw output of the layer `info` (N x ...) as float32 N x C x H x W (a map: NHWC permuted, tokens as
+    their patch grid without the class and register tokens) or N x units, and its layout."""
+    values = info.as_grid(output) if info.spatial else output.reshape(output.shape[0], -1)
+    return values.detach().float().cpu().contiguous().numpy(), info.spatial
 
 
 def layer_activations(lm: LoadedModel, x: torch.Tensor, layer: str, with_logits: bool = False) -> LayerActivations:
@@ -64,5 +60,6 @@ def layer_activations(lm: LoadedModel, x: torch.Tensor, layer: str, with_logits:
         captured, _ = capture_layers(lm, x, [layer], stop=True)
         scores = None
     output = captured[layer]
-    values, kind = channels_first(output)
-    return LayerActivations(layer, values, kind, tuple(output.shape[1:]), scores)
+    values, kind = channels_first(output, layer_info(lm, layer))
+    names = lm.class_names if layer in classifier_layers(lm) else None
+    return LayerActivations(layer, values, kind, tuple(output.shape[1:]), scores, names)

@@ -9,6 +9,7 @@ import torch
 from ..attribution.target import Target
 from ..capture import capture
 from ..errors import LayerError
+from ..layers import classifier_layers, layer_info
 from ..models import LoadedModel
 from .activations import LayerActivations, channels_first
 from .stats import channel_maxima, channel_means
@@ -49,11 +50,13 @@ def grad_x_activation(lm: LoadedModel, x: torch.Tensor, layer: str,
             score = target.score(logits)
         (grad,) = torch.autograd.grad(score.sum(), output, allow_unused=True)
     grad = torch.zeros_like(output) if grad is None else grad
-    values, kind = channels_first(output)
-    grads, _ = channels_first(grad)
+    info = layer_info(lm, layer)
+    values, kind = channels_first(output, info)
+    grads, _ = channels_first(grad, info)
     product = grads * values
     scores = product.reshape(product.shape[0], product.shape[1], -1).sum(-1)
-    acts = LayerActivations(layer, values, kind, tuple(output.shape[1:]), logits.detach().float().cpu().numpy())
+    names = lm.class_names if layer in classifier_layers(lm) else None
+    acts = LayerActivations(layer, values, kind, tuple(output.shape[1:]), logits.detach().float().cpu().numpy(), names)
     return acts, scores
 
 

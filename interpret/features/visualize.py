@@ -16,11 +16,10 @@ import torch
 from ..attribution.base import check_passes
 from ..capture import capture, get_module
 from ..errors import LayerError
-from ..layers import called_once
+from ..layers import LayerInfo, called_once, layer_info
 from ..models import LoadedModel
 from ..models.private import private_copy
 from ..progress import Progress, report
-from ..spatial import as_grid
 from .parameterization import ImageParam
 from .transforms import robust_transform
 
@@ -34,10 +33,10 @@ class FeatureVisualization:
     seconds: float
 
 
-def _channel_value(output: torch.Tensor, channel: int) -> torch.Tensor:
-    """The mean activation of one channel (or the value of one unit of a non-spatial layer)."""
-    grid = as_grid(output)
-    flat = output.reshape(output.shape[0], -1) if grid is None else grid.flatten(2)
+def _channel_value(output: torch.Tensor, info: LayerInfo, channel: int) -> torch.Tensor:
+    """The mean activation of one channel over the map (tokens: the patch grid; the value of one unit of a
+    layer that is not a map), a view of `output` that the gradient flows through."""
+    flat = info.as_grid(output).flatten(2) if info.spatial else output.reshape(output.shape[0], -1)
     if not 0 <= channel < flat.shape[1]:
         raise LayerError(f"Channel {channel} does not exist: the layer has {flat.shape[1]} channels.")
     return flat[:, channel].mean()
@@ -59,6 +58,7 @@ def visualize_channel(lm: LoadedModel, layer: str, channel: int, steps: int = 12
     check_passes("Feature visualisation", steps, "Use fewer steps (default 128).")  # one forward + backward a step
     private = private_copy(lm) if private is None else private
     get_module(private.model, layer)  # an unknown layer fails before any work
+    info = layer_info(lm, layer)
     size = lm.preprocessing.crop_size
     generator = torch.Generator().manual_seed(seed)
     param = ImageParam(size, parameterization, decorrelate, seed).to(private.device)
@@ -74,7 +74,7 @@ def visualize_channel(lm: LoadedModel, layer: str, channel: int, steps: int = 12
             output = captured.pop(layer, None)
             if output is None:
                 raise LayerError(f"The layer '{layer}' did not produce a tensor in the forward pass.")
-            value = _channel_value(output, channel)
+            value = _channel_value(output, info, channel)
             optimizer.zero_grad(set_to_none=True)
             (-value).backward()
             optimizer.step()
