@@ -5,8 +5,9 @@ import torch
 from PIL import Image
 
 from interpret import limits
-from interpret.errors import ImageError
+from interpret.errors import ImageError, ParameterError
 from interpret.preprocess import Preprocessing
+from interpret.samples import load_sample
 
 
 def test_denormalised_tensor_is_the_model_view(coffee):
@@ -72,3 +73,62 @@ def test_the_largest_accepted_strip_resizes_within_the_bound():
 def test_an_empty_image_is_refused():
     with pytest.raises(ImageError, match="nothing to resize"):
         Preprocessing().resized_size(0, 5)
+
+
+def test_the_crop_box_is_where_the_model_view_comes_from():
+    """The box drawn on the photo: cropping the photo there and resizing gives the model's view."""
+    pre = Preprocessing(crop_size=224, resize_size=256, size_rounding="floor", crop_rounding="round")
+    w, h = load_sample("chelsea").image.size  # 451 x 300 -> 384 x 256, crop at (80, 16)
+    left, top, right, bottom = pre.crop_box(w, h)
+    assert (round(left * 384 / w), round(top * 256 / h)) == (80, 16)
+    assert right - left == pytest.approx(224 * w / 384) and bottom - top == pytest.approx(224 * h / 256)
+    assert 0 <= left < right <= w and 0 <= top < bottom <= h
+    square = Preprocessing(crop_size=224, resize_size=224, resize_mode="squash")
+    assert square.crop_box(w, h) == (0.0, 0.0, float(w), float(h))  # a squash without a crop sees the whole photo
+
+
+def test_a_crop_larger_than_the_resized_photo_adds_a_border_of_the_fill_colour():
+    """torchvision's CenterCrop pads with zeros, timm's border mode with the mean colour; the box then reaches past the photo."""
+    photo = Image.new("RGB", (200, 100), (10, 200, 30))
+    pre = Preprocessing(crop_size=224, resize_size=200, resize_mode="longer", pad_fill=(124, 116, 104), crop_rounding="round")
+    view = pre.model_view(photo)
+    assert view.shape == (224, 224, 3)
+    assert tuple(view[0, 0]) == (124, 116, 104) and tuple(view[112, 112]) == (10, 200, 30)
+    assert tuple(view[11, 11]) == (124, 116, 104) and tuple(view[62, 12]) == (10, 200, 30)  # 12 px and 62 px borders
+    assert pre.crop_box(200, 100) == (-12.0, -62.0, 212.0, 162.0)
+
+
+def test_bgr_models_get_blue_first_and_the_photo_comes_back_in_rgb(coffee):
+    rgb = Preprocessing(mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    bgr = rgb.replace(channel_order="BGR")
+    x = bgr.to_tensor(coffee.image)
+    assert torch.equal(x, rgb.to_tensor(coffee.image).flip(1))
+    assert np.array_equal(bgr.denormalize(x), rgb.denormalize(rgb.to_tensor(coffee.image)))
+    unit = torch.rand(1, 3, 4, 4)
+    torch.testing.assert_close(bgr.unstandardise(bgr.standardise(unit)), unit)
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"crop_size": 4}, "PREPROCESS_SIDE_MIN"),
+    ({"resize_size": 5000}, "PREPROCESS_SIDE_MAX"),
+    ({"std": (0.5, 0.0, 0.5)}, "positive"),
+    ({"mean": (0.5, 0.5)}, "three finite numbers"),
+    ({"interpolation": "cubic"}, "interpolation 'cubic' is not one of"),
+    ({"resize_mode": "fit"}, "resize mode"),
+    ({"channel_order": "GRB"}, "channel order"),
+    ({"backend": "tensor", "interpolation": "box"}, "tensor backend"),
+    ({"colour": "red"}, "no setting colour"),
+])
+def test_a_preprocessing_that_cannot_be_applied_is_refused_in_one_line(changes, message):
+    with pytest.raises(ParameterError, match=message):
+        Preprocessing().replace(**changes)
+
+
+def test_the_default_rules_are_unchanged_and_describe_says_what_is_done():
+    """The old behaviour: the long side rounded (451 x 300 -> 385 x 256) and the crop offset floored."""
+    pre = Preprocessing()
+    assert pre.resized_size(451, 300) == (385, 256)
+    assert Preprocessing(size_rounding="floor").resized_size(451, 300) == (384, 256)
+    assert pre.describe().startswith("resize the shorter side to 256 (bilinear")
+    assert "centre crop 224×224" in pre.describe() and "RGB" in pre.describe()
+    assert "no crop" in Preprocessing(crop_size=224, resize_size=224, resize_mode="squash").describe()
