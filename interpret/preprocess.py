@@ -94,7 +94,8 @@ class Preprocessing:
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not (
                     PREPROCESS_SIDE_MIN <= value <= PREPROCESS_SIDE_MAX):
                 raise ParameterError(f"Preprocessing {name.replace('_', ' ')} {value!r} is not a whole number of pixels "
-                                     f"from {PREPROCESS_SIDE_MIN} to {PREPROCESS_SIDE_MAX} (limits PREPROCESS_SIDE_MIN and PREPROCESS_SIDE_MAX).")
+                                     f"from {PREPROCESS_SIDE_MIN} to {PREPROCESS_SIDE_MAX} "
+                                     "(limits PREPROCESS_SIDE_MIN and PREPROCESS_SIDE_MAX).")
             object.__setattr__(self, name, int(value))
         for name, values in (("mean", self.mean), ("std", self.std)):
             if len(values) != 3 or not all(math.isfinite(v) for v in values):
