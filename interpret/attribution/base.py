@@ -20,6 +20,7 @@ from ..errors import InterpretError, ParameterError
 from ..limits import MAX_PASSES
 from ..models import LoadedModel
 from ..progress import Progress, report
+from .requirements import Requirement, require
 from .target import Target
 
 
@@ -72,6 +73,8 @@ class Context:
     target: Target
     layer: str | None = None
     progress: Progress | None = None  # called through interpret.progress.report; may raise Cancelled
+    note: str = ""  # set by a method that checked its own result (DeepLIFT's summation), shown in the caption
+    summation_gap: float | None = None  # sum of the map minus f(x) - f(baseline), where a method checks it
 
     def score(self, logits: torch.Tensor) -> torch.Tensor:
         return self.target.score(logits)
@@ -91,6 +94,8 @@ class Attribution:
     layer: str | None = None
     objective: str = "logit"
     contrast: int | None = None
+    note: str = ""  # what the method checked about this map, e.g. DeepLIFT's summation to f(x) - f(baseline)
+    summation_gap: float | None = None  # sum of the map minus f(x) - f(baseline) (DeepLIFT), None where unchecked
 
     @property
     def status(self) -> str:
@@ -100,7 +105,8 @@ class Attribution:
     def caption(self) -> str:
         settings = ", ".join(f"{k}={v}" for k, v in self.params)
         layer = f" @ {self.layer}" if self.layer else ""
-        return f"{self.method}{layer} · {self.target_label}" + (f" · {settings}" if settings else "") + f" · {self.seconds:.2f} s"
+        return (f"{self.method}{layer} · {self.target_label}" + (f" · {settings}" if settings else "")
+                + f" · {self.seconds:.2f} s" + (f" · {self.note}" if self.note else ""))
 
 
 def map_status(values: np.ndarray) -> str:
@@ -123,6 +129,9 @@ class AttributionMethod:
     uses_layer: ClassVar[bool] = False
     params: ClassVar[tuple[Param, ...]] = ()
     description: ClassVar[str] = ""
+    # what the method needs from a model (interpret.attribution.requirements); `attribute()` refuses a model
+    # that lacks one, with the reason, and the pages list the method as not available there
+    requires: ClassVar[tuple[Requirement, ...]] = ()
 
     def compute(self, ctx: Context, **params: Any) -> torch.Tensor:
         """A map as a tensor of shape H x W (any resolution; resized to the input) or 3 x H x W."""
@@ -144,7 +153,8 @@ class AttributionMethod:
 
     def describe(self) -> dict:
         return {"name": self.name, "label": self.label, "family": self.family, "signed": self.signed,
-                "uses_layer": self.uses_layer, "description": self.description, "params": [p.as_dict() for p in self.params]}
+                "uses_layer": self.uses_layer, "description": self.description, "params": [p.as_dict() for p in self.params],
+                "requires": [r.needs for r in self.requires]}
 
 
 REGISTRY: dict[str, AttributionMethod] = {}
@@ -200,12 +210,17 @@ def attribute(
     params: dict[str, Any] | None = None,
     progress: Progress | None = None,
 ) -> Attribution:
-    """Compute one map for one preprocessed image (1 x 3 x H x W)."""
+    """Compute one map for one preprocessed image (1 x 3 x H x W).
+
+    A method that cannot compute an honest map on this model (see `requires`) is refused with
+    requirements.MethodUnavailable naming the reason, before any work.
+    """
     impl = get_method(method)
     resolved = impl.resolve_params(params)
     size = (int(x.shape[-2]), int(x.shape[-1]))
     cost = impl.passes(size=size, **resolved)
     check_passes(impl.label, cost, _how_to_lower(impl, resolved, size, cost))  # before any forward pass
+    require(lm, method)
     target = target if isinstance(target, Target) else Target(int(target))
     target = replace(target, activation=lm.activation)  # the objective reads this model's head
     if impl.uses_layer and layer is None:
@@ -222,4 +237,5 @@ def attribute(
     return Attribution(
         method=method, target=target.index, target_label=lm.label(target.index), params=tuple(resolved.items()),
         values=values, signed=impl.signed, seconds=seconds, layer=ctx.layer, objective=target.objective, contrast=target.contrast,
+        note=ctx.note, summation_gap=ctx.summation_gap,
     )

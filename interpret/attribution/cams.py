@@ -21,6 +21,7 @@ from ..limits import MAX_PASSES
 from ..progress import report
 from .base import AttributionMethod, Context, Param, check_passes, register
 from .guided import guided_gradient
+from .requirements import AUTOGRAD, LAYERS, RELU_UNITS
 
 SCORE_BATCH = 32  # masked images per forward pass in Score-CAM (no gradients: little memory)
 
@@ -69,6 +70,7 @@ def activations(ctx: Context) -> torch.Tensor:
 class _GradCAMFamily(AttributionMethod):
     family = "cam"
     signed = False
+    requires = (AUTOGRAD, LAYERS)
     uses_layer = True
 
     def cam(self, a: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
@@ -143,6 +145,7 @@ class GuidedGradCAM(AttributionMethod):
     family = "cam"
     uses_layer = True
     description = "Guided Backprop multiplied by the upsampled Grad-CAM map (Selvaraju et al. 2017)."
+    requires = (AUTOGRAD, LAYERS, RELU_UNITS)
 
     def passes(self, **_) -> int:
         return 2
@@ -179,6 +182,7 @@ class EigenCAM(AttributionMethod):
     signed = False
     uses_layer = True
     description = "The layer's first principal component, class-independent (Muhammad & Yeasin 2020)."
+    requires = (LAYERS,)
 
     def compute(self, ctx: Context) -> torch.Tensor:
         return principal_projection(activations(ctx)).clamp_min(0)
@@ -195,6 +199,7 @@ class ScoreCAM(AttributionMethod):
                    "images (softmax over channels) weight the channels (Wang et al. 2020). One forward per channel.")
     params = (Param("channels", "int", 0, 0, 100000,
                     help="Use only the channels with the largest mean activation (0 = all, as in the paper)."),)
+    requires = (LAYERS,)
 
     def passes(self, channels: int = 0, **_) -> int:
         """One forward for the activations, one per channel kept. With channels=0 (all) the count is known only

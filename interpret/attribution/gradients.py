@@ -12,6 +12,7 @@ import torch
 
 from ..progress import report
 from .base import AttributionMethod, Context, Param, register
+from .requirements import AUTOGRAD
 
 GRAD_BATCH = 8  # samples per forward + backward: bounded memory (ResNet-50 at 224 px: +0.8 GB peak), good CPU speed
 
@@ -56,6 +57,7 @@ class Gradient(AttributionMethod):
     label = "Gradient (saliency)"
     description = "The gradient of the target score with respect to the input pixels (Simonyan et al. 2014)."
     params = (CHANNELS,)
+    requires = (AUTOGRAD,)
 
     def compute(self, ctx: Context, channels: str = "sum") -> torch.Tensor:
         return reduce_channels(input_gradient(ctx, ctx.x)[0], channels)
@@ -66,6 +68,7 @@ class GradientXInput(AttributionMethod):
     name = "grad_x_input"
     label = "Gradient × Input"
     description = "Input times its gradient: each pixel's first-order contribution to the score (Shrikumar et al. 2016)."
+    requires = (AUTOGRAD,)
 
     def compute(self, ctx: Context) -> torch.Tensor:
         return (input_gradient(ctx, ctx.x) * ctx.x)[0]
@@ -80,6 +83,7 @@ class _NoisyGradients(AttributionMethod):
     """SmoothGrad family (Smilkov et al. 2017; Adebayo et al. 2018): statistics of gradients at noisy copies."""
 
     params = (SAMPLES, NOISE, SEED)
+    requires = (AUTOGRAD,)
 
     def passes(self, samples: int = 16, **_) -> int:
         return samples

@@ -13,6 +13,7 @@ import torch
 from .base import AttributionMethod, Context, Param, register
 from .baselines import BASELINE, BASELINES, BLUR, baseline_of, uniform_noise
 from .gradients import SEED, batched_gradients, generator
+from .requirements import AUTOGRAD
 
 STEPS = Param("steps", "int", 32, 2, 1024, help="Points on the path from the baseline to the image (Gauss-Legendre rule).")
 
@@ -31,6 +32,7 @@ class IntegratedGradients(AttributionMethod):
     description = ("The gradient averaged along the straight path from a baseline to the image, times the difference; "
                    "attributions sum to f(image) - f(baseline) (Sundararajan et al. 2017).")
     params = (STEPS, BASELINE, BLUR, SEED)
+    requires = (AUTOGRAD,)
 
     def passes(self, steps: int = 32, **_) -> int:
         return steps
@@ -67,6 +69,7 @@ class ExpectedGradients(AttributionMethod):
         BLUR,
         SEED,
     )
+    requires = (AUTOGRAD,)
 
     def passes(self, samples: int = 32, **_) -> int:
         return samples

@@ -32,9 +32,11 @@ def batched_scores(ctx: Context, count: int, make, batch: int = FORWARD_BATCH) -
 
 
 def window_starts(size: int, window: int, stride: int) -> list[int]:
-    """Window positions along one axis, as Captum's Occlusion places them."""
+    """Window positions along one axis, as Captum's Occlusion places them: ceil((size - window) / stride) + 1
+    starts every `stride` pixels, the last one reaching (or cut at) the border, so that every pixel is covered
+    whatever the window and stride (floor(...) + 1 starts left a strip at the far border uncovered)."""
     window = min(window, size)
-    return list(range(0, size - window + 1, stride))
+    return [k * stride for k in range(-(-(size - window) // stride) + 1)]
 
 
 @register
@@ -67,7 +69,7 @@ class Occlusion(AttributionMethod):
 
         def make(start: int, stop: int) -> torch.Tensor:
             batch = x.repeat(stop - start, 1, 1, 1)
-            for i, (top, left) in enumerate(positions[start:stop]):
+            for i, (top, left) in enumerate(positions[start:stop]):  # slices end at the border: the last windows are cut
                 batch[i, :, top:top + wh, left:left + ww] = fill_image[0, :, top:top + wh, left:left + ww]
             return batch
 
