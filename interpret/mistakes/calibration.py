@@ -1,4 +1,9 @@
-"""How far the model's confidence can be trusted: reliability bins, expected calibration error, least sure."""
+"""How far the model's confidence can be trusted: reliability bins, expected calibration error, least sure.
+
+Confidence is the top-1 class's probability as the model gives it: its softmax share, or for a sigmoid
+(multi-label) head that label's own sigmoid probability. Either way a bin compares the mean confidence
+with how often the top-1 class is the image's label, which is what that probability claims (for a sigmoid
+head, on a set with one label per image: the probability that the predicted label is present)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from ..attribution import Attribution, Target, attribute
+from ..errors import InterpretError
 from ..models import LoadedModel
 from ..progress import Progress, scaled
 
@@ -29,7 +30,15 @@ def explain_mistake(lm: LoadedModel, x: torch.Tensor, predicted: int, true: int,
     """Three maps of one image (1 x 3 x H x W, preprocessed) with the same method and settings.
 
     `progress` follows interpret.progress: each map reports its third; `Cancelled` passes up.
+    A contrast needs two different classes: a one-output (binary) head has none to contrast with.
     """
+    if lm.num_classes < 2:
+        raise InterpretError(f"A contrastive map needs two classes; '{lm.spec}' has one output (a binary head).")
+    for index in (predicted, true):
+        if not 0 <= index < lm.num_classes:
+            raise InterpretError(f"Class index {index} is out of range: this model has {lm.num_classes} classes.")
+    if predicted == true:
+        raise InterpretError(f"'{lm.label(true)}' was predicted correctly: a contrast needs two different classes.")
     maps = []
     targets = (Target(predicted, objective), Target(true, objective), Target(predicted, objective, contrast=true))
     for i, target in enumerate(targets):

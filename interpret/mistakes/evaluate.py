@@ -26,7 +26,10 @@ PENDING, OK, FAILED = 0, 1, 2
 
 @dataclass
 class Evaluation:
-    """Per image: true class, the k most probable classes with their probabilities, the true class's."""
+    """Per image: true class, the k most probable classes with their probabilities, the true class's.
+
+    Probabilities are the model's own (LoadedModel.activation): a softmax share, or for a sigmoid
+    (multi-label) head each class's independent probability, so a row of them need not sum to 1."""
 
     set_name: str
     fingerprint: str
@@ -86,7 +89,14 @@ def _forward(lm: LoadedModel, pixels: np.ndarray, labels: np.ndarray, k: int) ->
 
 
 def start(lm: LoadedModel, image_set: ImageSet, k: int = 5) -> Evaluation:
-    """An empty evaluation: labels matched, nothing computed yet."""
+    """An empty evaluation: labels matched, nothing computed yet.
+
+    A model of one output (a binary sigmoid head) is refused: its one class is every image's top-1
+    prediction, so accuracy, confusion and mistakes would all be meaningless."""
+    if lm.num_classes < 2:
+        raise InterpretError(f"The Mistakes page needs a model of at least 2 classes; '{lm.spec}' has one output "
+                             f"('{lm.label(0)}', a binary head), so it would predict '{lm.label(0)}' for every "
+                             "image. Its probability for an image is on the Saliency and Trust pages.")
     match = match_labels((item.label for item in image_set.items), lm.class_names)
     items = [item for item in image_set.items if item.label in match.indices]
     if not items:
