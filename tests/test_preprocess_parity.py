@@ -114,3 +114,20 @@ def test_the_preprocessing_of_a_zoo_model_is_what_a_loaded_model_carries():
     model, pre, _ = build_timm("test_resnet.r160_in1k", pretrained=False)
     assert pre == timm_preprocessing(model) and pre.crop_rounding == "round"
     assert torch.is_tensor(pre.to_tensor(load_sample("coffee").image))
+
+
+def test_a_transformers_model_folder_is_fed_what_its_saved_image_processor_makes(tmp_path, photos):
+    from interpret.models import load_model
+
+    config = transformers.ViTConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+                                    image_size=64, patch_size=16, num_labels=3)
+    transformers.ViTForImageClassification(config).save_pretrained(tmp_path)
+    processor = transformers.ViTImageProcessor(size={"height": 64, "width": 64}, resample=3, image_mean=[0.4, 0.5, 0.6])
+    processor.save_pretrained(tmp_path)
+    lm = load_model(f"hf:{tmp_path}", "cpu")
+    assert lm.preprocessing == transformers_preprocessing(processor)
+
+    def reference(photo):
+        return processor(photo, return_tensors="pt")["pixel_values"][0]
+
+    assert_every_photo_matches(lm.preprocessing, reference, photos, atol=1e-6)

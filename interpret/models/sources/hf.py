@@ -89,7 +89,7 @@ def _hf_preprocessing(processor: Any) -> Preprocessing:
     """The exact preprocessing of the processor where interpret/zoo_preprocessing.py has it, else the above."""
     from ... import zoo_preprocessing
 
-    exact = getattr(zoo_preprocessing, "hf_preprocessing", None)
+    exact = getattr(zoo_preprocessing, "transformers_preprocessing", None)
     return exact(processor) if exact is not None else processor_preprocessing(processor)
 
 
@@ -123,7 +123,7 @@ def resolve(name: str) -> tuple[str, bool]:
     cached = _cached_folder(name)
     if cached is not None:
         _folder_size(cached, name)
-        return name, not reachable(HOST)
+        return (name, False) if reachable(HOST) else (str(cached), True)  # offline: the cached snapshot itself
     if not reachable(HOST):
         from huggingface_hub.constants import HF_HUB_CACHE
 
