@@ -237,7 +237,8 @@ def list_layers(lm: LoadedModel) -> tuple[LayerInfo, ...]:
     with lm.lock, torch.inference_mode(), capture(lm.model, [n for n in modules if n], keep="shape") as captured:
         captured.run(torch.zeros(1, 3, *size, device=lm.device))
     shapes, order, calls = captured.shapes, captured.order, captured.calls
-    layouts = _layouts(modules, order, shapes, size, prefix_tokens(lm.model), lambda names: _measure_channels_last(lm, size, names))
+    layouts = _layouts(modules, order, shapes, size, prefix_tokens(lm.model),
+                       lambda names: _measure_channels_last(lm, size, names))
     layers = tuple(
         LayerInfo(
             name=name,
@@ -266,12 +267,20 @@ def called_once(lm: LoadedModel, name: str) -> bool:
     return any(info.name == name and info.calls == 1 for info in list_layers(lm))
 
 
+def _is_list(module: nn.Module) -> bool:
+    """A plain Sequential/ModuleList, or a module holding only numbered children (one after torch.export.unflatten)."""
+    if type(module) in (nn.Sequential, nn.ModuleList):
+        return True
+    names = [name for name, _ in module.named_children()]
+    return bool(names) and all(name.isdigit() for name in names)
+
+
 def _is_block(model: nn.Module, name: str) -> bool:
-    """A module held directly by a plain Sequential/ModuleList: a network 'block'."""
+    """A module held directly by a list of modules: a network 'block'."""
     parent_name, _, _ = name.rpartition(".")
     module = model.get_submodule(name)
     parent = model.get_submodule(parent_name) if parent_name else model
-    return type(parent) in (nn.Sequential, nn.ModuleList) and type(module) not in (nn.Sequential, nn.ModuleList)
+    return _is_list(parent) and not _is_list(module)
 
 
 def _outer_blocks(lm: LoadedModel) -> list[LayerInfo]:

@@ -97,9 +97,24 @@ def layer_tree_rows(layers: tuple[LayerInfo, ...], query: str = "", spatial_only
         rows.append({
             "module": ("│ " * info.depth) + ("└ " if info.depth else "") + short,
             "name": info.name, "type": info.type, "output shape": " × ".join(map(str, info.output_shape)),
-            "parameters": info.params, "spatial": "▦ " + info.spatial if info.spatial else "",
+            "parameters": info.params, "spatial": map_description(info),
         })
     return rows
+
+
+def map_description(info: LayerInfo) -> str:
+    """How a layer's output is read as a map ('▦ tokens 14×14, 1 prefix token dropped'), or why it is not one."""
+    if not info.spatial:
+        return f"not a map: {info.reason}" if info.reason else ""
+    grid = f" {info.grid[0]}×{info.grid[1]}" if info.grid else ""
+    dropped = f", {info.prefix} prefix token{'s' if info.prefix > 1 else ''} dropped" if info.prefix else ""
+    return f"▦ {info.spatial}{grid}{dropped}"
+
+
+def unit_labels(acts: LayerActivations, units: np.ndarray) -> list[str]:
+    """Bar labels for a layer's units: '#3 · tabby' where the units are the model's classes, else '#3'."""
+    names = acts.unit_names
+    return [f"#{int(c)} · {names[int(c)]}" if names is not None and int(c) < len(names) else f"#{int(c)}" for c in units]
 
 
 def layer_browser(lm: LoadedModel, key: str = "fm") -> str | None:
@@ -219,10 +234,11 @@ def units_view(acts: LayerActivations, order: np.ndarray, image: InputImage, top
     """A layer without a spatial output (linear, pooled): its top units as a bar chart."""
     values = acts.image(0)
     chosen = order[:top]
-    st.bar_chart({"unit": [f"#{int(c)}" for c in chosen], "activation": values[chosen]}, x="unit", y="activation",
+    st.bar_chart({"unit": unit_labels(acts, chosen), "activation": values[chosen]}, x="unit", y="activation",
                  sort=False, height=320)
+    classes = " (one unit per class)" if acts.unit_names is not None else ""
     st.caption(f"{acts.layer} has no spatial output ({' × '.join(map(str, acts.raw_shape))}): the top {len(chosen)} of "
-               f"{len(values)} units in the current order.")
+               f"{len(values)} units{classes} in the current order.")
     st.download_button("Activations .npy", npy_bytes(values), f"{image.name.rsplit('.', 1)[0]}_{acts.layer}.npy",
                        "application/octet-stream", key=f"{key}-dl-npy")
 
