@@ -21,7 +21,7 @@ class CliError(InterpretError):
 # The spec forms of interpret/models/sources/ (kept here as text: --help must not import torch).
 MODEL_FORMS = ("bundled:efficientnet_lite0 (the default), torchvision:NAME, timm:NAME, timm:hf-hub:ORG/NAME, "
                "hf:FOLDER or hf:ORG/NAME (transformers), py:MODULE:CALLABLE (your own class; needs --trust-code), "
-               "PATH.pt2 (torch.export; needs --trust-code), or a TorchScript file (needs --trust-code)")
+               "PATH.pt2 (torch.export; needs --trust-code), or a TorchScript file, file:PATH or PATH (needs --trust-code)")
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:

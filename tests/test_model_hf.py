@@ -1,0 +1,117 @@
+"""`hf:FOLDER`: tiny transformers classifiers (ViT and ConvNeXt, random weights from configs) saved with
+save_pretrained load with their id2label names and their image processor; their logits are the ones
+transformers computes on the processor's pixel_values, and their layers keep transformers' names."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+pytest.importorskip("transformers")
+from transformers import (  # noqa: E402
+    AutoImageProcessor,
+    AutoModelForImageClassification,
+    ConvNextConfig,
+    ConvNextForImageClassification,
+    ConvNextImageProcessor,
+    ViTConfig,
+    ViTForImageClassification,
+    ViTImageProcessor,
+)
+
+from hub_cache import cache_entry  # noqa: E402
+from interpret.errors import ModelLoadError, WeightsUnavailableError  # noqa: E402
+from interpret.layers import list_layers  # noqa: E402
+from interpret.models import load_model, parse_spec  # noqa: E402
+from interpret.policy import SHARED_ENV  # noqa: E402
+from interpret.samples import load_sample  # noqa: E402
+
+LABELS = {0: "cat", 1: "dog", 2: "fox"}
+
+
+def _vit(**config) -> ViTForImageClassification:
+    return ViTForImageClassification(ViTConfig(
+        image_size=64, patch_size=16, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, id2label=LABELS, label2id={v: k for k, v in LABELS.items()}, **config))
+
+
+def _save(model, processor, folder) -> str:
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    torch.manual_seed(0)
+    root = tmp_path_factory.mktemp("hf")
+    vit = _save(_vit(), ViTImageProcessor(size={"height": 64, "width": 64}), root / "vit")
+    convnext = ConvNextForImageClassification(ConvNextConfig(
+        hidden_sizes=[8, 16], depths=[1, 1], num_stages=2, image_size=64, id2label=LABELS,
+        label2id={v: k for k, v in LABELS.items()}))
+    convnext_dir = _save(convnext, ConvNextImageProcessor(size={"shortest_edge": 64}, crop_pct=0.875), root / "convnext")
+    return {"vit": vit, "convnext": convnext_dir}
+
+
+@pytest.mark.parametrize("kind", ["vit", "convnext"])
+def test_a_saved_classifier_predicts_as_transformers_does(folders, kind):
+    lm = load_model(f"hf:{folders[kind]}")
+    assert lm.class_names == ("cat", "dog", "fox") and lm.activation == "softmax"
+    processor = AutoImageProcessor.from_pretrained(folders[kind])
+    reference = AutoModelForImageClassification.from_pretrained(folders[kind]).eval()
+    images = [load_sample(name).image for name in ("coffee", "chelsea")]
+    pixels = processor(images=images, return_tensors="pt")["pixel_values"]
+    with torch.inference_mode():
+        assert torch.allclose(lm.model(pixels), reference(pixel_values=pixels).logits, atol=1e-5)
+    assert lm.preprocessing.crop_size == 64
+    assert tuple(lm.preprocessing.mean) == tuple(processor.image_mean)
+
+
+def test_layers_keep_the_transformers_names(folders):
+    lm = load_model(f"hf:{folders['convnext']}")
+    names = {layer.name for layer in list_layers(lm)}
+    assert "convnext.encoder.stages.1" in names and "classifier" in names
+
+
+def test_a_multi_label_config_gets_sigmoid_and_placeholder_labels_get_default_names(tmp_path):
+    torch.manual_seed(0)
+    model = ViTForImageClassification(ViTConfig(image_size=32, patch_size=16, hidden_size=32, num_hidden_layers=1,
+                                                num_attention_heads=2, intermediate_size=64, num_labels=4,
+                                                problem_type="multi_label_classification"))
+    lm = load_model(f"hf:{_save(model, ViTImageProcessor(size={'height': 32, 'width': 32}), tmp_path / 'ml')}")
+    assert lm.activation == "sigmoid" and lm.class_names == ("class 0", "class 1", "class 2", "class 3")
+
+
+def test_specs_and_refusals(tmp_path, monkeypatch):
+    assert parse_spec("hf:google/vit-base-patch16-224") == ("hf", "google/vit-base-patch16-224")
+    with pytest.raises(ModelLoadError, match="has no config.json"):
+        load_model(f"hf:{tmp_path}")
+    with pytest.raises(ModelLoadError, match="neither a folder nor a Hugging Face Hub name"):
+        load_model("hf:two words/no such folder")
+    monkeypatch.setattr("interpret.models.sources.hf.reachable", lambda host: False)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    with pytest.raises(WeightsUnavailableError, match=r"not on this machine and huggingface.co cannot be reached.*"
+                                                      r"empty-cache"):
+        load_model("hf:someone/not-cached")
+
+
+def test_a_hub_name_in_the_local_cache_loads_offline(folders, tmp_path, monkeypatch):
+    monkeypatch.setattr("interpret.models.sources.hf.reachable", lambda host: False)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))
+    cache_entry(tmp_path, "someone/tiny-vit", Path(folders["vit"]))
+    lm = load_model("hf:someone/tiny-vit")
+    assert lm.spec == "hf:someone/tiny-vit" and lm.class_names == ("cat", "dog", "fox")
+
+
+def test_a_server_folder_is_refused_in_shared_mode(folders, monkeypatch):
+    monkeypatch.setenv(SHARED_ENV, "1")
+    with pytest.raises(ModelLoadError, match="folder on the server, and shared mode is on"):
+        load_model(f"hf:{folders['vit']}")
+
+
+def test_without_transformers_the_message_says_what_to_install(folders, monkeypatch):
+    monkeypatch.setitem(sys.modules, "transformers", None)  # what `import transformers` meets where it is absent
+    with pytest.raises(ModelLoadError, match=r"need the package 'transformers'.*\[hf\]"):
+        load_model(f"hf:{folders['vit']}")
