@@ -16,14 +16,14 @@ from typing import Any
 from ... import limits
 from ...errors import ModelLoadError, WeightsUnavailableError
 from ...policy import local_files_allowed
-from ...preprocess import Preprocessing
+from ...preprocess import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
+from ...zoo_preprocessing import transformers_preprocessing
 from ..network import reachable
 from .base import Built, LoadRequest, Source
 
 HOST = "huggingface.co"
 _REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?")
 _DEFAULT_LABEL = re.compile(r"LABEL_\d+")
-_RESAMPLE = {0: "nearest", 2: "bilinear", 3: "bicubic", 1: "lanczos"}  # PIL's codes, as processors store them
 
 
 def _transformers() -> Any:
@@ -52,45 +52,15 @@ def activation(config: Any) -> str | None:
     return "sigmoid" if getattr(config, "problem_type", None) == "multi_label_classification" else None
 
 
-def _size(value: Any, *keys: str) -> int | None:
-    for key in keys:
-        number = value.get(key) if isinstance(value, dict) else getattr(value, key, None)
-        if number:
-            return int(number)
-    return None
-
-
-def processor_preprocessing(processor: Any) -> Preprocessing:
-    """What the image processor does, as a Preprocessing (resize the short side, centre crop, mean/std)."""
-    size = getattr(processor, "size", None) or {}
-    crop = getattr(processor, "crop_size", None) or {}
-    short = _size(size, "shortest_edge")
-    square = _size(size, "height", "width")
-    crop_side = _size(crop, "height", "width") if getattr(processor, "do_center_crop", False) else None
-    crop_pct = getattr(processor, "crop_pct", None)
-    if short is not None and crop_side is None and crop_pct and short < 384:  # ConvNeXt's rule
-        resize, side = int(short / crop_pct), short
-    elif short is not None:
-        resize, side = short, crop_side or short
-    elif square is not None:
-        resize, side = square, crop_side or square
-    else:
-        resize, side = 256, 224
-    mean = tuple(float(v) for v in (getattr(processor, "image_mean", None) or (0.485, 0.456, 0.406)))
-    std = tuple(float(v) for v in (getattr(processor, "image_std", None) or (0.229, 0.224, 0.225)))
-    if not getattr(processor, "do_normalize", True):
-        mean, std = (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)
-    resample = getattr(processor, "resample", 2)
-    interpolation = _RESAMPLE.get(int(getattr(resample, "value", resample) or 2), "bilinear")
-    return Preprocessing(crop_size=side, resize_size=max(resize, side), mean=mean, std=std, interpolation=interpolation)
-
-
-def _hf_preprocessing(processor: Any) -> Preprocessing:
-    """The exact preprocessing of the processor where interpret/zoo_preprocessing.py has it, else the above."""
-    from ... import zoo_preprocessing
-
-    exact = getattr(zoo_preprocessing, "transformers_preprocessing", None)
-    return exact(processor) if exact is not None else processor_preprocessing(processor)
+def processor_preprocessing(processor: Any) -> tuple[Preprocessing, str]:
+    """The processor's exact preprocessing (zoo_preprocessing), or, where it cannot be reproduced, ImageNet's sizes
+    with the processor's mean and std, and a report line saying so (the preprocessing stays editable)."""
+    try:
+        return transformers_preprocessing(processor), ""
+    except ModelLoadError as exc:
+        mean = tuple(float(v) for v in (getattr(processor, "image_mean", None) or IMAGENET_MEAN))
+        std = tuple(float(v) for v in (getattr(processor, "image_std", None) or IMAGENET_STD))
+        return Preprocessing(mean=mean, std=std), f"{exc} 224 px crops of 256 px with its mean/std are used instead."
 
 
 def _folder_size(folder: Path, name: str) -> None:
@@ -151,8 +121,8 @@ def load_hf(name: str) -> Built:
                                                                      trust_remote_code=False)
     except (OSError, ValueError):
         processor = None  # no preprocessor_config.json: the defaults, editable in the app
-    preprocessing = _hf_preprocessing(processor) if processor is not None else Preprocessing()
-    return Built(model, preprocessing, class_names(model.config), activation(model.config))
+    preprocessing, report = processor_preprocessing(processor) if processor is not None else (Preprocessing(), "")
+    return Built(model, preprocessing, class_names(model.config), activation(model.config), report=report)
 
 
 class HuggingFaceSource(Source):
