@@ -121,6 +121,11 @@ class Preprocessing:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         return Preprocessing(**{**values, **changes})
 
+    @property
+    def crops(self) -> bool:
+        """False where the photo is resized straight to the input size (a squash to crop_size): nothing is cut."""
+        return not (self.resize_mode == "squash" and self.resize_size == self.crop_size)
+
     def resized_size(self, w: int, h: int) -> tuple[int, int]:
         """The size a w x h photo is resized to before the crop; refuses sizes whose resize would explode.
 
@@ -251,7 +256,7 @@ class Preprocessing:
         else:
             side = "shorter" if self.resize_mode == "shorter" else "longer"
             resize = f"resize the {side} side to {self.resize_size} ({filt}, other side {self.size_rounding}ed)"
-        if self.resize_mode == "squash" and self.resize_size == self.crop_size:
+        if not self.crops:
             crop = "no crop"
         else:
             crop = f"centre crop {self.crop_size}×{self.crop_size} (offset {self.crop_rounding}ed)"

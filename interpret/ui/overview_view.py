@@ -1,11 +1,14 @@
 """Predictions for the loaded images, and the exact tensor the model sees."""
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
+from PIL import Image, ImageDraw
 
 from ..images import InputImage
 from ..models import LoadedModel
 from ..predict import Prediction
+from ..preprocess import Preprocessing
 from .plain import plain
 from .predictions import cached_top_k
 
@@ -15,15 +18,42 @@ def model_summary(lm: LoadedModel) -> None:
     params = sum(p.numel() for p in lm.model.parameters())
     st.caption(
         f"**{plain(lm.spec)}** on `{lm.device}` · {params / 1e6:.1f} M parameters · {lm.num_classes} classes · "
-        f"input {pre.crop_size}×{pre.crop_size} (resize {pre.resize_size}, {pre.interpolation}, mean {pre.mean}, std {pre.std})"
+        f"{plain(pre.describe())}"
     )
 
 
+CROP_COLOUR = (255, 196, 0)
+OUTSIDE_SHADE = 0.4  # what is left of the brightness of the photo's parts the model does not see
+
+
+def photo_with_crop(image: Image.Image, pre: Preprocessing) -> np.ndarray:
+    """The photo (uint8 HxWx3) with the part the model sees framed and the rest shaded.
+
+    The frame is `pre.crop_box` in the photo's own pixels; where the crop adds a border it reaches past the
+    photo's edges and is drawn clipped there."""
+    photo = np.asarray(image.convert("RGB"), dtype=np.float32)
+    h, w = photo.shape[:2]
+    left, top, right, bottom = pre.crop_box(w, h)
+    inside = np.zeros((h, w), dtype=bool)
+    inside[max(0, round(top)):max(0, round(bottom)), max(0, round(left)):max(0, round(right))] = True
+    shaded = np.where(inside[..., None], photo, photo * OUTSIDE_SHADE).round().astype(np.uint8)
+    framed = Image.fromarray(shaded)
+    line = max(2, round(min(w, h) / 150))
+    ImageDraw.Draw(framed).rectangle((round(left), round(top), round(right) - 1, round(bottom) - 1),
+                                     outline=CROP_COLOUR, width=line)
+    return np.asarray(framed)
+
+
 def image_and_model_view(lm: LoadedModel, image: InputImage) -> None:
-    """The photo as given, next to the de-normalised tensor the model is fed."""
+    """The photo with the crop the model sees framed on it, next to the de-normalised tensor the model is fed."""
+    pre = lm.preprocessing
     left, right = st.columns(2)
-    left.image(image.image, caption=plain(f"{image.name} · {image.image.size[0]}×{image.image.size[1]}"), width="stretch")
-    seen = lm.preprocessing.denormalize(lm.preprocessing.to_tensor(image.image))
+    w, h = image.image.size
+    rw, rh = pre.resized_size(w, h)
+    how = (f"resized to {rw}×{rh}, then the framed {pre.crop_size}×{pre.crop_size} crop" if pre.crops
+           else f"squashed whole to {pre.crop_size}×{pre.crop_size}")
+    left.image(photo_with_crop(image.image, pre), caption=plain(f"{image.name} · {w}×{h} · {how}"), width="stretch")
+    seen = pre.denormalize(pre.to_tensor(image.image))
     right.image(seen, caption=f"What the model sees: {seen.shape[1]}×{seen.shape[0]} (de-normalised input tensor)",
                 width="stretch")
 
