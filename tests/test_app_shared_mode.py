@@ -61,7 +61,7 @@ def test_shared_mode_offers_neither(monkeypatch):
     monkeypatch.setenv(SHARED_ENV, "1")
     at = open_app()
     assert not at.exception
-    assert at.sidebar.selectbox(key="sb-source").options == [MODEL_SOURCES[k] for k in ("bundled", "torchvision", "timm")]
+    assert at.sidebar.selectbox(key="sb-source").options == [MODEL_SOURCES[k] for k in ("bundled", "torchvision", "timm", "hf")]
     assert f"Shared mode ({SHARED_ENV})" in texts(at)
     assert "Top prediction: espresso" in texts(at)  # everything else works as before
     at.switch_page("pages/mistakes.py").run()

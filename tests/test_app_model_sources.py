@@ -1,0 +1,63 @@
+"""The sidebar loads the new model sources (AppTest): a torch.export upload once its consent box is ticked,
+and a transformers folder by path, each giving predictions with the model's own class names."""
+from __future__ import annotations
+
+import io
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from app_support import open_app
+from interpret.policy import CONSENT_LABEL
+
+LABELS = {0: "cat", 1: "dog", 2: "fox"}
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join(str(e.value) for e in [*at.markdown, *at.subheader, *at.caption, *at.info])
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def tiny_program() -> bytes:
+    """A small CNN with the class count of LABELS, exported with a dynamic batch."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, stride=4), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
+                              torch.nn.Flatten(), torch.nn.Linear(4, 3)).eval()
+    program = torch.export.export(net, (torch.randn(2, 3, 224, 224),), dynamic_shapes=({0: torch.export.Dim("batch")},))
+    buffer = io.BytesIO()
+    torch.export.save(program, buffer)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def app() -> AppTest:
+    return open_app()
+
+
+def test_a_pt2_upload_loads_once_trusted(app):
+    app.sidebar.selectbox(key="sb-source").set_value("export").run()
+    app.sidebar.file_uploader(key="sb-export-file").set_value(("tiny.pt2", tiny_program(), "application/octet-stream")).run()
+    assert not app.exception
+    assert any("torch.export program" in e and "tiny.pt2" in e for e in errors(app))  # refused until trusted
+    [box] = [box for box in app.sidebar.checkbox if box.label == CONSENT_LABEL]
+    box.check().run()
+    assert not app.exception and not errors(app), errors(app)
+    assert "Top prediction: class " in texts(app)
+
+
+def test_a_transformers_folder_loads_by_path(app, tmp_path):
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(0)
+    model = transformers.ViTForImageClassification(transformers.ViTConfig(
+        image_size=32, patch_size=16, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=64, id2label=LABELS, label2id={v: k for k, v in LABELS.items()}))
+    model.save_pretrained(tmp_path)
+    transformers.ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(tmp_path)
+    app.sidebar.selectbox(key="sb-source").set_value("hf").run()
+    app.sidebar.text_input(key="sb-hf-name").set_value(str(tmp_path)).run()
+    assert not app.exception and not errors(app), errors(app)
+    assert any(f"Top prediction: {name}" in texts(app) for name in LABELS.values())
