@@ -24,7 +24,7 @@ from .models import LoadedModel
 
 LAYOUTS = ("nchw", "nhwc", "tokens")
 # Parameters that hold tokens prepended to the patch tokens (timm and transformers names), 1 x k x C each.
-PREFIX_PARAMETERS = ("cls_token", "dist_token", "distillation_token", "reg_token", "register_tokens")
+PREFIX_PARAMETERS = ("cls_token", "class_token", "dist_token", "distillation_token", "reg_token", "register_tokens")
 MAX_GUESSED_PREFIX = 8  # without such parameters: class + register tokens tried when a grid side confirms them
 
 

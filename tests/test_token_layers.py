@@ -242,11 +242,16 @@ def test_transformers_swin_tokens_and_convnext_maps():
 # ---------------------------------------------------------------- torch.export, TorchScript
 
 
+def exported(lm: LoadedModel) -> LoadedModel:
+    """The model through torch.export (a dynamic batch, as the .pt2 loader asks) and back to named modules."""
+    program = torch.export.export(copy.deepcopy(lm.model), (torch.zeros(2, 3, SIZE, SIZE),),
+                                  dynamic_shapes=({0: torch.export.Dim("batch")},))
+    return loaded(torch.export.unflatten(program), lm.spec + ".pt2")
+
+
 def test_an_unflattened_export_has_named_layers_that_capture_hooks_reach(x):
-    eager = seeded(lambda: torchvision.models.resnet18(num_classes=10))
-    eager_lm = loaded(eager, "test:resnet18")
-    program = torch.export.export(copy.deepcopy(eager_lm.model), (torch.zeros(1, 3, SIZE, SIZE),))
-    lm = loaded(torch.export.unflatten(program), "test:resnet18.pt2")
+    eager_lm = loaded(seeded(lambda: torchvision.models.resnet18(num_classes=10)), "test:resnet18")
+    lm = exported(eager_lm)
     assert default_cam_layer(lm) == "layer4" and default_feature_layer(lm) == "layer2.1"
     assert layer_info(lm, "layer4").spatial == "nchw" and layer_info(lm, "layer4").output_shape == (512, 2, 2)
     raw = outputs(lm, x, ["layer4"])
@@ -256,6 +261,13 @@ def test_an_unflattened_export_has_named_layers_that_capture_hooks_reach(x):
     np.testing.assert_allclose(attribute(lm, x, "gradcam", TARGET).values, attribute(eager_lm, x, "gradcam", TARGET).values,
                                rtol=1e-4, atol=1e-6)
     assert untouched(lm)
+
+
+def test_an_exported_vit_keeps_its_class_token_and_its_cam_layer(vit, x):
+    lm = exported(vit)  # no num_prefix_tokens attribute survives; the cls_token parameter does
+    assert (layer_info(lm, "blocks.1").prefix, default_cam_layer(lm)) == (1, "blocks.1.norm1")
+    np.testing.assert_allclose(attribute(lm, x, "gradcam", TARGET).values, attribute(vit, x, "gradcam", TARGET).values,
+                               rtol=1e-4, atol=1e-6)
 
 
 def test_a_torchscript_model_is_refused_with_one_clear_message(tmp_path, x):
