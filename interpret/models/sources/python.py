@@ -20,6 +20,7 @@ from torch import nn
 from ...errors import ModelLoadError
 from ...policy import require_code_consent
 from ...preprocess import Preprocessing
+from ...zoo_preprocessing import timm_preprocessing
 from ..checkpoints import fit_checkpoint
 from .base import Built, LoadRequest, Source, read_model_file, seeded
 
@@ -101,9 +102,8 @@ def build(factory: Callable[..., Any], spec: str, kwargs: dict[str, Any]) -> nn.
 
 def preprocessing_of(model: nn.Module) -> Preprocessing:
     """timm's data config for a timm model a factory returns, else ImageNet's defaults (editable in the app)."""
-    if isinstance(getattr(model, "pretrained_cfg", None), dict) and "mean" in model.pretrained_cfg:
-        from ...zoo_preprocessing import timm_preprocessing
-
+    cfg = getattr(model, "pretrained_cfg", None)
+    if isinstance(cfg, dict) and "mean" in cfg:
         return timm_preprocessing(model)
     return Preprocessing()
 
