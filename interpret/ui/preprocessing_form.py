@@ -63,8 +63,8 @@ def preprocessing_editor(default: Preprocessing, key: str, editable: bool = True
         size = int(st.number_input("Input size (pixels)", PREPROCESS_SIDE_MIN, PREPROCESS_SIDE_MAX, default.crop_size,
                                    key=f"{k}-size", help="The model's input is this many pixels square."))
         if crop:
-            mode = st.selectbox("Resize", RESIZE_MODES, index=RESIZE_MODES.index(default.resize_mode),
-                                format_func=RESIZE_LABELS.get, key=f"{k}-mode")
+            mode = st.selectbox("Resize", list(RESIZE_MODES), index=RESIZE_MODES.index(default.resize_mode),
+                                format_func=lambda m: RESIZE_LABELS[m], key=f"{k}-mode")
             resize = int(st.number_input("Resize size (pixels)", PREPROCESS_SIDE_MIN, PREPROCESS_SIDE_MAX,
                                          default.resize_size, key=f"{k}-resize",
                                          help="The side the photo is resized to before the centre crop."))
@@ -79,13 +79,13 @@ def preprocessing_editor(default: Preprocessing, key: str, editable: bool = True
                          key=f"{k}-order", horizontal=True, help="BGR: for models trained on OpenCV/Caffe images.")
         st.caption("Rounding and resizing code: each zoo has its own; they move the crop by a pixel.")
         size_rounding = st.radio("Side the ratio gives", ROUNDINGS, index=ROUNDINGS.index(default.size_rounding),
-                                 format_func=ROUNDING_LABELS.get, key=f"{k}-sround",
+                                 format_func=lambda r: ROUNDING_LABELS[r], key=f"{k}-sround",
                                  help="torchvision rounds the long side down; timm's border mode to nearest.")
         crop_rounding = st.radio("Crop offset", ROUNDINGS, index=ROUNDINGS.index(default.crop_rounding),
-                                 format_func=ROUNDING_LABELS.get, key=f"{k}-cround",
+                                 format_func=lambda r: ROUNDING_LABELS[r], key=f"{k}-cround",
                                  help="torchvision and timm round to nearest; transformers rounds down.")
         backend = st.radio("Resized by", BACKENDS, index=BACKENDS.index(default.backend),
-                           format_func=BACKEND_LABELS.get, key=f"{k}-backend")
+                           format_func=lambda b: BACKEND_LABELS[b], key=f"{k}-backend")
         try:
             chosen = default.replace(crop_size=size, resize_size=resize, resize_mode=mode, interpolation=interpolation,
                                      mean=_numbers(mean, "mean"), std=_numbers(std, "std"), channel_order=order,
