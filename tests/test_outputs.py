@@ -199,3 +199,25 @@ def test_a_model_returning_a_tensor_is_not_wrapped():
     assert with_logits(model, torch.randn(2, 4)) is model
     again = with_logits(ReturnsTuple(), (torch.randn(2, 4), torch.randn(2, 8)))
     assert copy.deepcopy(again)(torch.randn(1, 3, 8, 8)).shape == (1, 4)
+
+
+def test_torch_export_modules_returning_a_tuple_keep_their_names():
+    """torch.export's graph module (its generated forward lives on a class of its own) and the unflattened module
+    both give their logits under their own layer names, and a copy of the graph module keeps the pick."""
+    torch.manual_seed(0)
+    net = freeze(ReturnsTuple())
+    x = torch.randn(2, 3, 16, 16)
+    program = torch.export.export(net, (x,))
+    graph = with_logits(program.module(), program.module()(x), batch=2)
+    twin = copy.deepcopy(graph)  # before unflatten: after it, torch cannot copy the program's graph module at all
+    assert torch.allclose(twin(x), net(x)[0], atol=1e-6)
+    assert dict(twin.named_parameters())["fc.weight"] is not dict(graph.named_parameters())["fc.weight"]
+    for module in (program.module(), torch.export.unflatten(program)):
+        wrapped = with_logits(module, module(x), batch=2)
+        assert describe_pick(pick_of(wrapped)) == "output[0]"
+        assert [n for n, _ in wrapped.named_modules()] == [n for n, _ in module.named_modules()]
+        assert wrapped.state_dict().keys() == module.state_dict().keys()
+        assert torch.allclose(wrapped(x), net(x)[0], atol=1e-6)
+    with capture(wrapped, ["features.2"]) as captured:  # the unflattened module calls its layers (the graph does not)
+        captured.run(x)
+    assert captured["features.2"].shape == (2, 8, 16, 16)

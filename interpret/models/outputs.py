@@ -7,7 +7,8 @@ a key or the `logits` attribute), and wraps the model so that its forward return
 
 The wrapper keeps the model's layer names: it is an instance of a subclass of the model's own class that
 shares the model's submodules, parameters and buffers, and only its `forward` differs (it calls the
-original forward and applies the pick). So `layer4` stays `layer4` for capture hooks, layer lists, CAMs
+original forward and applies the pick); an fx GraphModule (torch.export) is held by a module that shares
+its dicts instead, as GraphModule manages its own classes. So `layer4` stays `layer4` for capture hooks, layer lists, CAMs
 and feature maps, `get_submodule` finds the same modules, and copies (`copy.deepcopy`) keep the pick.
 The pick is structural (which item, not which shape), so it also holds under tracing.
 """
@@ -106,23 +107,59 @@ class _ScriptLogits(nn.Module):
         return apply_pick(self.scripted(*args, **kwargs), self.__dict__[_PICK_ATTRIBUTE])
 
 
+class _SharedLogits(nn.Module):
+    """The logits of an fx GraphModule's structured output (torch.export's modules among them), under the same
+    layer names: this module's submodule, parameter and buffer dicts are the graph module's own.
+
+    GraphModule keeps its generated forward on a class of its own and rewrites it on `recompile`, so it is not
+    subclassed; the graph module is held unregistered and runs whole, and moves, mode changes and copies go
+    through it (a copy is a copy of it, whose dicts the new wrapper shares again)."""
+
+    def __init__(self, inner: nn.Module, pick: Pick) -> None:
+        super().__init__()
+        self.__dict__["_interpret_inner"] = inner
+        self.__dict__[_PICK_ATTRIBUTE] = pick
+        for shared in ("_modules", "_parameters", "_buffers"):
+            self.__dict__[shared] = inner.__dict__[shared]
+        self.training = inner.training
+
+    @property
+    def inner(self) -> nn.Module:
+        return self.__dict__["_interpret_inner"]
+
+    def forward(self, *args: Any, **kwargs: Any) -> torch.Tensor:
+        return apply_pick(self.inner(*args, **kwargs), self.__dict__[_PICK_ATTRIBUTE])
+
+    def train(self, mode: bool = True) -> _SharedLogits:
+        if self.inner.training != mode:  # exported modules refuse train()/eval() even when nothing changes
+            self.inner.train(mode)
+        self.training = mode
+        return self
+
+    def _apply(self, fn: Any, recurse: bool = True) -> _SharedLogits:
+        self.inner._apply(fn, recurse)
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _SharedLogits:
+        twin = _SharedLogits(copy.deepcopy(self.inner, memo), self.__dict__[_PICK_ATTRIBUTE])
+        memo[id(self)] = twin
+        return twin
+
+
 def _logits_class(base: type[nn.Module]) -> type[nn.Module]:
     """A subclass of `base` whose forward returns the picked logits of `base.forward`."""
 
     def forward(self: nn.Module, *args: Any, **kwargs: Any) -> torch.Tensor:
-        return apply_pick(super(cls, self).forward(*args, **kwargs), self.__dict__[_PICK_ATTRIBUTE])
+        return apply_pick(base.forward(self, *args, **kwargs), self.__dict__[_PICK_ATTRIBUTE])
 
     def __deepcopy__(self: nn.Module, memo: dict[int, Any]) -> nn.Module:
-        # generic on purpose: some bases (fx's GraphModule) copy themselves into their own class, losing the pick
-        twin = cls.__new__(cls)
+        twin = object.__new__(type(self))
         memo[id(self)] = twin
         twin.__dict__.update(copy.deepcopy(self.__dict__, memo))
         return twin
 
-    cls = type(base.__name__, (base,), {"forward": forward, "__deepcopy__": __deepcopy__,
-                                        "__module__": base.__module__, "__qualname__": base.__qualname__,
-                                        "__doc__": base.__doc__})
-    return cls
+    return type(base.__name__, (base,), {"forward": forward, "__deepcopy__": __deepcopy__, "__module__": base.__module__,
+                                         "__qualname__": base.__qualname__, "__doc__": base.__doc__})
 
 
 def with_logits(model: nn.Module, probe_output: Any, batch: int | None = None, name: str = "the model") -> nn.Module:
@@ -133,8 +170,9 @@ def with_logits(model: nn.Module, probe_output: Any, batch: int | None = None, n
         return model
     if isinstance(model, torch.jit.ScriptModule):
         return _ScriptLogits(model, pick).train(model.training)
-    cls = _logits_class(type(model))
-    wrapped = cls.__new__(cls)
+    if isinstance(model, torch.fx.GraphModule):
+        return _SharedLogits(model, pick)
+    wrapped = object.__new__(_logits_class(type(model)))  # no __init__, no custom __new__: the model's own state
     wrapped.__dict__.update(model.__dict__)  # the same submodule, parameter and buffer dicts: one set of weights
     wrapped.__dict__[_PICK_ATTRIBUTE] = pick
     return wrapped
