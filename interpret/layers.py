@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .capture import capture
+from .capture import SCRIPTED, capture
 from .errors import LayerError
 from .models import LoadedModel
 
@@ -323,7 +323,7 @@ def layer_info(lm: LoadedModel, name: str) -> LayerInfo:
         if layer.name == name:
             return layer
     if not lm.hookable:
-        raise LayerError("Layers of a TorchScript model cannot be captured; load the architecture with a weights file instead.")
+        raise LayerError(SCRIPTED)
     raise LayerError(f"The model has no layer named '{name}' that returns a tensor.")
 
 

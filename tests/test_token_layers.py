@@ -23,7 +23,7 @@ from interpret.attribution import Target, attribute, get_method
 from interpret.attribution.base import Context
 from interpret.capture import SCRIPTED, capture
 from interpret.errors import InterpretError, LayerError
-from interpret.features import grad_x_activation, layer_activations
+from interpret.features import grad_x_activation, layer_activations, visualize_channel
 from interpret.layers import default_cam_layer, default_feature_layer, layer_grid, layer_info, list_layers, prefix_tokens
 from interpret.models.loaded import LoadedModel, freeze
 from interpret.models.outputs import with_logits
@@ -146,6 +146,12 @@ def test_vit_cams_equal_pytorch_grad_cam_with_its_reshape_transform(vit, x, meth
 def test_vit_grad_cam_runs_at_the_default_layer_and_leaves_the_model_untouched(vit, x):
     result = attribute(vit, x, "gradcam", TARGET)
     assert result.layer == "blocks.1.norm1" and result.values.shape == (SIZE, SIZE) and result.values.max() > 0
+    assert untouched(vit)
+
+
+def test_feature_visualisation_climbs_a_token_channel_through_the_grid_view(vit):
+    result = visualize_channel(vit, "blocks.0", 5, steps=6, transforms=False)
+    assert result.objective[-1] > result.objective[0]  # the gradient reaches the image through the reshape
     assert untouched(vit)
 
 
@@ -285,3 +291,22 @@ def test_a_torchscript_model_is_refused_with_one_clear_message(tmp_path, x):
     with pytest.raises(InterpretError) as refused:
         attribute(lm, x, "gradcam", TARGET, layer="0")
     assert "get_submodule" not in str(refused.value) and "TorchScript" in str(refused.value)
+
+
+def test_the_feature_maps_browser_says_why_a_torchscript_model_has_no_layers():
+    from streamlit.testing.v1 import AppTest
+
+    def page():
+        import torch
+
+        from interpret.models.loaded import LoadedModel
+        from interpret.preprocess import Preprocessing
+        from interpret.ui.feature_view import layer_browser
+
+        net = torch.jit.script(torch.nn.Sequential(torch.nn.Conv2d(3, 2, 3), torch.nn.Flatten()).eval())
+        lm = LoadedModel(spec="test:scripted", model=net, preprocessing=Preprocessing(64, 64), class_names=("a", "b"),
+                         device=torch.device("cpu"), hookable=False)
+        layer_browser(lm)
+
+    at = AppTest.from_function(page, default_timeout=60).run()
+    assert not at.exception and [info.value for info in at.info] == [SCRIPTED]

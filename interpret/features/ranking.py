@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from ..attribution.target import Target
-from ..capture import capture
+from ..capture import SCRIPTED, capture
 from ..errors import LayerError
 from ..layers import classifier_layers, layer_info
 from ..models import LoadedModel
@@ -34,7 +34,7 @@ def grad_x_activation(lm: LoadedModel, x: torch.Tensor, layer: str,
     Returns (activations, scores N x C).
     """
     if not lm.hookable:
-        raise LayerError("Layers of a TorchScript model cannot be captured; load the architecture with a weights file instead.")
+        raise LayerError(SCRIPTED)
     target = target if isinstance(target, Target) or target is None else Target(int(target))
     target = None if target is None else replace(target, activation=lm.activation)
     if target is not None and not 0 <= target.index < lm.num_classes:

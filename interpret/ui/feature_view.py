@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from ..capture import SCRIPTED
 from ..features import (
     PER_PAGE,
     SORT_LABELS,
@@ -121,7 +122,7 @@ def layer_browser(lm: LoadedModel, key: str = "fm") -> str | None:
     """A searchable tree of the model's layers and a picker for the one to show (default: a middle block)."""
     layers = list_layers(lm)
     if not layers:
-        st.info("This model exposes no layers that can be captured (a TorchScript file?).")
+        st.info(SCRIPTED if not lm.hookable else "This model exposes no layers whose outputs are tensors.")
         return None
     scope = _scope(lm)
     left, right = st.columns([3, 1])
