@@ -69,3 +69,25 @@ def test_a_zoo_models_preprocessing_is_shown_not_edited():
     assert not at.exception and not at.selectbox and not at.text_input
     assert at.session_state["chosen"] == IMAGENET
     assert len(at.dataframe) == 1
+
+
+def request_app() -> None:
+    import streamlit as st
+
+    from interpret.ui.preprocessing_form import preprocessing_request
+    from interpret.ui.state import ModelRequest, current_model, request_model
+
+    request = preprocessing_request(ModelRequest("torchvision:resnet18", "cpu", weights="random"), key="sb-pre")
+    request_model(request)
+    st.session_state["loaded"] = current_model()
+
+
+def test_an_edited_preprocessing_is_the_loaded_models():
+    at = AppTest.from_function(request_app, default_timeout=120)
+    at.run()
+    assert not at.exception
+    assert at.session_state["loaded"].preprocessing == IMAGENET  # torchvision's own, before any edit
+    widget(at.selectbox, "Interpolation").set_value("bicubic")
+    at.run()
+    assert at.session_state["loaded"].preprocessing == IMAGENET.replace(interpolation="bicubic")
+    assert widget(at.selectbox, "Interpolation").value == "bicubic"  # the form keeps its values: its default did not move

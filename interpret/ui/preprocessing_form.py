@@ -16,6 +16,7 @@ from ..errors import InterpretError, ParameterError
 from ..limits import PREPROCESS_SIDE_MAX, PREPROCESS_SIDE_MIN
 from ..preprocess import BACKENDS, CHANNEL_ORDERS, INTERPOLATIONS, RESIZE_MODES, ROUNDINGS, Preprocessing
 from .plain import plain
+from .state import ModelRequest, current_model, request_model
 
 RESIZE_LABELS = {"shorter": "shorter side to the resize size (keep ratio)",
                  "longer": "longer side to the resize size (keep ratio, border)",
@@ -96,3 +97,17 @@ def preprocessing_editor(default: Preprocessing, key: str, editable: bool = True
         if chosen != default:
             st.caption(f"Changed: {plain(chosen.describe())}")
         return chosen
+
+
+def preprocessing_request(request: ModelRequest, key: str, editable: bool = True) -> ModelRequest:
+    """`request` with the preprocessing the sidebar's editor chose, starting from the model's own.
+
+    The model is loaded as requested to learn its own preprocessing (the zoo's, the image processor's, or the
+    source's default); an edited one is a new request (a model of its own in the cache). While the model
+    does not load (no consent yet, a bad file) there is nothing to edit and the page shows why."""
+    request_model(request)
+    lm = current_model()
+    if lm is None:
+        return request
+    chosen = preprocessing_editor(lm.preprocessing, key, editable=editable)
+    return request if chosen == lm.preprocessing else dataclasses.replace(request, preprocessing=chosen)
