@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import save_file
 
 from hub_cache import cache_entry
-from interpret.cli.common import MODEL_FORMS
+from interpret.cli.common import MODEL_HELP
 from interpret.errors import ModelLoadError, WeightsUnavailableError
 from interpret.models import load_model, parse_spec
 from interpret.models.sources import SOURCES, find_source
@@ -48,7 +48,7 @@ def test_the_sidebar_and_the_cli_list_the_tables_sources(monkeypatch):
     monkeypatch.setenv(SHARED_ENV, "1")
     assert set(sidebar.sources()) == set(sidebar.SOURCES) - code and "hf" in sidebar.sources()
     for source in SOURCES:  # --help spells the forms out without importing torch
-        assert source.form.split()[0] in MODEL_FORMS, source.key
+        assert source.form.split()[0] in MODEL_HELP, source.key
 
 
 def test_a_source_refuses_arguments_it_does_not_take():
