@@ -223,3 +223,28 @@ def test_load_model_reports_how_a_zoo_checkpoint_was_matched(tmp_path):
     lm = load_model("torchvision:resnet18", weights=str(path))
     assert lm.report == "matched 122 of 122 tensors (wrapper 'model', prefix 'module.' removed, head of 3 outputs)"
     assert lm.num_classes == 3 and torch.equal(lm.model.fc.weight, net.fc.weight)
+
+
+def test_the_cli_loads_the_ema_weights_with_ema(tmp_path, capsys):
+    import json
+
+    import timm
+
+    from interpret.cli import main
+
+    torch.manual_seed(5)
+    net, ema = timm.create_model("test_resnet", num_classes=3), timm.create_model("test_resnet", num_classes=3)
+    path = tmp_path / "last.pth.tar"
+    torch.save({"state_dict": net.state_dict(), "state_dict_ema": ema.state_dict(), "epoch": 1}, path)
+    tops = {}
+    for flags in ([], ["--ema"]):
+        assert main(["predict", "sample:coffee", "--model", "timm:test_resnet", "--weights", str(path), "--json",
+                     *flags]) == 0
+        tops[tuple(flags)] = [row["prob"] for row in json.loads(capsys.readouterr().out)[0]["top"]]
+    assert tops[()] != tops[("--ema",)]
+    from interpret.models import load_model
+
+    lm = load_model("timm:test_resnet", weights=str(path), prefer="ema")
+    assert lm.report == f"matched {len(ema.state_dict())} of {len(ema.state_dict())} tensors (EMA wrapper " \
+                        "'state_dict_ema', head of 3 outputs)"
+    assert torch.equal(lm.model.fc.weight, ema.fc.weight)

@@ -16,10 +16,13 @@ from .predictions import cached_top_k
 def model_summary(lm: LoadedModel) -> None:
     pre = lm.preprocessing
     params = sum(p.numel() for p in lm.model.parameters())
+    head = "softmax" if lm.activation == "softmax" else "sigmoid: independent probabilities"
     st.caption(
-        f"**{plain(lm.spec)}** on `{lm.device}` · {params / 1e6:.1f} M parameters · {lm.num_classes} classes · "
+        f"**{plain(lm.spec)}** on `{lm.device}` · {params / 1e6:.1f} M parameters · {lm.num_classes} classes ({head}) · "
         f"{plain(pre.describe())}"
     )
+    if lm.report:
+        st.caption(f"Weights: {plain(lm.report)}")
 
 
 CROP_COLOUR = (255, 196, 0)

@@ -73,8 +73,17 @@ def _zoo_request(source: str, device: str) -> ModelRequest | None:
         if file is None:
             st.info("Upload a weights file for this architecture.")
             return None
-        return ModelRequest(f"{source}:{name}", device, weights=file.name, weights_data=file.getvalue())
+        return ModelRequest(f"{source}:{name}", device, weights=file.name, weights_data=file.getvalue(),
+                            prefer=_ema_choice("sb-ema"))
     return ModelRequest(f"{source}:{name}", device, weights=None if weights == "pretrained" else "random")
+
+
+def _ema_choice(key: str) -> str | None:
+    """"ema" when the user asks for a checkpoint's EMA weights (timm's state_dict_ema, model_ema, ...)."""
+    ema = st.checkbox("Use the EMA weights", value=False, key=key,
+                      help="For a checkpoint that also holds an exponential moving average of the weights "
+                           "(e.g. timm's state_dict_ema): load that copy instead of the regular weights.")
+    return "ema" if ema else None
 
 
 def _is_torchscript(data: bytes) -> bool:
@@ -158,7 +167,7 @@ def _python_request(source: str, device: str) -> ModelRequest | None:
                        "user's rights. Tick only for code you wrote or trust.")
     data = file.getvalue() if file is not None else None
     return ModelRequest(spec, device, weights=file.name if file is not None else None, weights_data=data,
-                        trust_code=trusted, model_kwargs=kwargs)
+                        trust_code=trusted, model_kwargs=kwargs, prefer=_ema_choice("sb-py-ema") if file else None)
 
 
 def _hf_request(source: str, device: str) -> ModelRequest | None:

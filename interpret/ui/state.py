@@ -48,6 +48,7 @@ class ModelRequest:
     model_kwargs: str = ""  # a py: factory's keyword arguments, as JSON text ("" for none)
     preprocessing: Preprocessing | None = None  # replaces the source's own preprocessing
     activation: str | None = None  # "softmax" or "sigmoid"; None: the source's default
+    prefer: str | None = None  # "ema": a checkpoint's EMA weights (interpret/models/checkpoints.py)
 
     @property
     def key(self) -> str:
@@ -55,7 +56,7 @@ class ModelRequest:
         data = hashlib.sha256(self.weights_data).hexdigest() if self.weights_data is not None else None
         names = list(self.class_names) if self.class_names is not None else None
         return canonical_key("request", self.spec, self.device, self.weights, data, names, self.trust_code,
-                             self.model_kwargs, preprocessing_id(self.preprocessing), self.activation)
+                             self.model_kwargs, preprocessing_id(self.preprocessing), self.activation, self.prefer)
 
 
 @cache_resource(max_entries=4, show_spinner="Loading the model…", hash_funcs={ModelRequest: lambda r: r.key})
@@ -65,7 +66,7 @@ def _cached_model(request: ModelRequest) -> LoadedModel:
     return load_model(request.spec, request.device, weights=weights, weights_name=request.weights or "weights",
                       class_names=request.class_names, trust_code=request.trust_code,
                       preprocessing=request.preprocessing, activation=request.activation,
-                      model_kwargs=parse_kwargs(request.model_kwargs))
+                      model_kwargs=parse_kwargs(request.model_kwargs), prefer=request.prefer)
 
 
 @st.cache_resource
