@@ -45,6 +45,7 @@ RESIZE_MODES = ("shorter", "longer", "squash")
 # floor: int(...) as torchvision computes the long side (and transformers the crop offset); round: Python's
 # round (half to even), as torchvision's CenterCrop computes the offset and timm's ResizeKeepRatio the sides.
 ROUNDINGS = ("round", "floor")
+_ROUNDED = {"round": "rounded to nearest", "floor": "rounded down"}
 CHANNEL_ORDERS = ("RGB", "BGR")
 # pil: Pillow resizes the PIL image (torchvision and timm transforms); tensor: torchvision resizes the uint8
 # tensor with antialias (transformers' image processors with the torchvision backend, the default in v5).
@@ -255,11 +256,11 @@ class Preprocessing:
             resize = f"resize to {self.resize_size}×{self.resize_size} ({filt}, ratio not kept)"
         else:
             side = "shorter" if self.resize_mode == "shorter" else "longer"
-            resize = f"resize the {side} side to {self.resize_size} ({filt}, other side {self.size_rounding}ed)"
+            resize = f"resize the {side} side to {self.resize_size} ({filt}, the other side {_ROUNDED[self.size_rounding]})"
         if not self.crops:
             crop = "no crop"
         else:
-            crop = f"centre crop {self.crop_size}×{self.crop_size} (offset {self.crop_rounding}ed)"
+            crop = f"centre crop {self.crop_size}×{self.crop_size} (offset {_ROUNDED[self.crop_rounding]})"
         numbers = ", ".join(f"{v:.4g}" for v in self.mean), ", ".join(f"{v:.4g}" for v in self.std)
         return f"{resize}; {crop}; {self.channel_order}; mean ({numbers[0]}); std ({numbers[1]})"
 
