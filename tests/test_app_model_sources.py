@@ -61,3 +61,8 @@ def test_a_transformers_folder_loads_by_path(app, tmp_path):
     app.sidebar.text_input(key="sb-hf-name").set_value(str(tmp_path)).run()
     assert not app.exception and not errors(app), errors(app)
     assert any(f"Top prediction: {name}" in texts(app) for name in LABELS.values())
+    app.sidebar.selectbox(key="sb-activation").set_value("sigmoid").run()
+    assert not app.exception and not errors(app), errors(app)
+    from interpret.ui.state import _cached_model  # AppTest runs in this process: the very model the page used
+
+    assert _cached_model(app.session_state["interpret_model_request"]).activation == "sigmoid"

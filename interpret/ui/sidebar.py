@@ -228,6 +228,18 @@ def _class_names() -> tuple[str, ...] | None:
         return None
 
 
+ACTIVATIONS = {"auto": "the model's own", "softmax": "softmax (one class per image)",
+               "sigmoid": "sigmoid (multi-label or binary)"}
+
+
+def _activation() -> str | None:
+    """How scores become probabilities: the model's own (sigmoid for a one-output head or a multi-label config)."""
+    chosen = st.selectbox("Output activation", list(ACTIVATIONS), format_func=ACTIVATIONS.get, key="sb-activation",
+                          help="Softmax makes the classes compete; sigmoid scores each class on its own. The model's "
+                               "own: sigmoid for a one-output head or a multi-label config, else softmax.")
+    return None if chosen == "auto" else chosen
+
+
 def model_section() -> None:
     st.subheader("Model")
     devices = available_devices()
@@ -238,9 +250,12 @@ def model_section() -> None:
         st.caption(f"Shared mode ({SHARED_ENV}): model files that run code and folders on the server are off.")
     request = INPUTS.get(source, _spec_request)(source, device)
     names = _class_names() if source != "bundled" else None
+    activation = _activation() if source != "bundled" else None
     if request is not None:
         if names is not None:
             request = dataclasses.replace(request, class_names=names)
+        if activation is not None:
+            request = dataclasses.replace(request, activation=activation)
         request_model(request)
     else:
         request_model(None)
