@@ -54,7 +54,7 @@ class LayerInfo:
         return self.output_shape[0] if self.spatial == "nchw" else self.output_shape[-1]
 
     def as_grid(self, output: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
-        """This layer's raw output (N x ...) as N x C x h x w, by views the gradient flows through.
+        """This layer's raw output (N x ...) as N x C x h x w, differentiably (a gradient flows back through it).
 
         `size`: the input's h x w, for the token grid's aspect (the listing's input size by default).
         A LayerError says why a layer that is not a map, or an output that does not fit its layout, is refused.
@@ -330,7 +330,7 @@ def layer_info(lm: LoadedModel, name: str) -> LayerInfo:
 def layer_grid(lm: LoadedModel, name: str, output: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
     """A captured output of layer `name` as N x C x h x w (tokens as their patch grid, prefix dropped).
 
-    A view of `output`, so gradients reach it; a LayerError with the reason for a layer that is not a map."""
+    Differentiable, so gradients reach `output`; a LayerError with the reason for a layer that is not a map."""
     return layer_info(lm, name).as_grid(output, size)
 
 
