@@ -3,6 +3,8 @@ and a transformers folder by path, each giving predictions with the model's own 
 from __future__ import annotations
 
 import io
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -47,6 +49,19 @@ def test_a_pt2_upload_loads_once_trusted(app):
     box.check().run()
     assert not app.exception and not errors(app), errors(app)
     assert "Top prediction: class " in texts(app)
+
+
+def test_a_python_factory_loads_with_its_kwargs_once_trusted(app, monkeypatch):
+    monkeypatch.chdir(Path(__file__).resolve().parent / "fixtures")  # the app started in the user's project
+    app.sidebar.selectbox(key="sb-source").set_value("python").run()
+    app.sidebar.text_input(key="sb-py-spec").set_value("py:user_models:build_model").run()
+    app.sidebar.text_input(key="sb-py-kwargs").set_value('{"num_classes": 3}').run()
+    assert any("your Python code" in e for e in errors(app))  # refused until trusted
+    [box] = [box for box in app.sidebar.checkbox if box.label == CONSENT_LABEL]
+    box.check().run()
+    assert not app.exception and not errors(app), errors(app)
+    assert "Top prediction: class " in texts(app)
+    sys.modules.pop("user_models", None)
 
 
 def test_a_transformers_folder_loads_by_path(app, tmp_path):
