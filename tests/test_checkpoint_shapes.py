@@ -128,8 +128,18 @@ def test_ema_weights_only_when_asked(trained):
     assert same_weights(model, ema)
     with pytest.raises(ModelLoadError, match=r"'plain.pth': EMA weights were asked for, but the file holds none"):
         fit_checkpoint(build, saved(trained.state_dict()), "plain.pth", prefer="ema")
-    with pytest.raises(ValueError, match="prefer must be one of"):
+    with pytest.raises(ModelLoadError, match="is None \\(the regular ones\\) or 'ema', not 'best'"):
         fit_checkpoint(build, both, "last.pth.tar", prefer="best")
+
+
+def test_an_swa_averaged_model_loses_its_counter_and_prefix(trained):
+    from torch.optim.swa_utils import AveragedModel
+
+    averaged = AveragedModel(trained)
+    model, line = fit_checkpoint(build, saved(averaged.state_dict()), "swa.pth")
+    assert line == ("matched 9 of 9 tensors (an AveragedModel's 'n_averaged' dropped, prefix 'module.' removed, "
+                    "head of 5 outputs)")
+    assert same_weights(model, trained)
 
 
 def test_timm_train_script_checkpoints_load_with_and_without_ema(tmp_path):

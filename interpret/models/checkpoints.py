@@ -235,7 +235,8 @@ def _unwrap(obj: Any, prefer: str | None, filename: str) -> tuple[dict[str, torc
 
 def _check_prefer(prefer: str | None) -> None:
     if prefer not in PREFER:
-        raise ValueError(f"prefer must be one of {PREFER}, not {prefer!r}")
+        raise ModelLoadError(f"Which weights of a checkpoint to load is None (the regular ones) or 'ema', "
+                             f"not {str(prefer)[:40]!r}.")
 
 
 def read_checkpoint(data: bytes, filename: str = "weights",
@@ -265,10 +266,16 @@ def _overlap(keys: Iterable[str], reference: set[str]) -> int:
 def normalise_keys(state: dict[str, torch.Tensor], reference: set[str]) -> tuple[dict[str, torch.Tensor], list[str]]:
     """`state` with the prefixes that wrappers add removed, and the prefixes removed (in order).
 
-    'module.' (DataParallel/DDP) and '_orig_mod.' (torch.compile) are removed whenever every key has them and
-    the architecture's own keys do not start with them; 'model.'/'net.'/... (Lightning and similar modules that
-    hold the network as an attribute) only when removing them makes more keys fit the architecture."""
+    An AveragedModel's (SWA) 'n_averaged' counter is dropped beside its 'module.' keys. 'module.'
+    (DataParallel/DDP, AveragedModel, timm's ModelEma) and '_orig_mod.' (torch.compile) are removed whenever
+    every key has them and the architecture's own keys do not start with them; 'model.'/'net.'/... (Lightning
+    and similar modules that hold the network as an attribute) only when removing them makes more keys fit."""
     removed: list[str] = []
+    if "n_averaged" in state and "n_averaged" not in reference:  # torch.optim.swa_utils.AveragedModel's counter
+        rest = {k: v for k, v in state.items() if k != "n_averaged"}
+        if rest and all(k.startswith("module.") for k in rest):
+            state = rest
+            removed.append("n_averaged")
     for _ in range(CHECKPOINT_WRAPPER_DEPTH):
         before = _overlap(state, reference)
         for prefix in _PREFIXES:
@@ -304,6 +311,9 @@ def _describe(path: tuple[str, ...], removed: list[str], ema: bool, head: str = 
     notes = []
     if path:
         notes.append(("EMA wrapper " if ema else "wrapper ") + " > ".join(repr(k) for k in path))
+    if "n_averaged" in removed:
+        notes.append("an AveragedModel's 'n_averaged' dropped")
+        removed = [p for p in removed if p != "n_averaged"]
     if removed:
         notes.append(("prefix " if len(removed) == 1 else "prefixes ") + ", ".join(repr(p) for p in removed)
                      + " removed")
