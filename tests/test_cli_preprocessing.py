@@ -8,7 +8,6 @@ import pytest
 from interpret import preprocess
 from interpret.cli import preprocessing_args
 from interpret.cli.preprocessing_args import add_preprocessing_arguments, apply_changes, preprocessing_from_args
-from interpret.errors import ParameterError
 from interpret.preprocess import IMAGENET
 
 
@@ -51,8 +50,8 @@ def test_no_crop_resizes_straight_to_the_input_size():
     assert apply_changes(IMAGENET, preprocessing_from_args(parse("--no-crop"))).describe().startswith("resize to 224×224")
     squashed = apply_changes(IMAGENET, preprocessing_from_args(parse("--no-crop", "--crop", "160")))
     assert (squashed.resize_size, squashed.crop_size, squashed.crops) == (160, 160, False)
-    with pytest.raises(ParameterError, match="give --crop, not --resize"):
-        preprocessing_from_args(parse("--no-crop", "--resize", "256"))
+    with pytest.raises(Refused, match="not allowed with argument --no-crop"):
+        parse("--no-crop", "--resize", "256")
 
 
 @pytest.mark.parametrize(("flags", "message"), [

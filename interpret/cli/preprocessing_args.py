@@ -10,7 +10,6 @@ import argparse
 import math
 from typing import Any
 
-from ..errors import ParameterError
 from ..limits import PREPROCESS_SIDE_MAX, PREPROCESS_SIDE_MIN
 
 # The choices of interpret/preprocess.py (written out: --help must not import torch; a test keeps them equal).
@@ -62,10 +61,11 @@ def add_preprocessing_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "preprocessing", "change the model's own preprocessing (its zoo's or image processor's; ImageNet's for a "
                          "model file); unset flags keep it")
-    group.add_argument("--resize", type=_side, metavar="N", help="resize the photo's side to N pixels before the crop")
+    resize = group.add_mutually_exclusive_group()
+    resize.add_argument("--resize", type=_side, metavar="N", help="resize the photo's side to N pixels before the crop")
+    resize.add_argument("--no-crop", action="store_true",
+                        help="no crop: squash the whole photo to the input size (--crop, else the model's)")
     group.add_argument("--crop", type=_side, metavar="N", help="the model's input: a centre crop of N x N pixels")
-    group.add_argument("--no-crop", action="store_true",
-                       help="no crop: squash the whole photo to the input size (--crop, else the model's)")
     group.add_argument("--resize-mode", choices=RESIZE_MODES,
                        help="shorter: the short side to --resize, keeping the ratio (torchvision, timm 'center'); "
                             "longer: the long side, then a border (timm 'border'); squash: both sides (ratio lost)")
@@ -95,9 +95,7 @@ FIELDS = {"resize": "resize_size", "crop": "crop_size", "resize_mode": "resize_m
 def preprocessing_from_args(args: argparse.Namespace) -> dict[str, Any] | None:
     """The changes the flags ask for, as Preprocessing fields (for `model.preprocessing.replace(**changes)`), or None."""
     changes = {field: getattr(args, flag) for flag, field in FIELDS.items() if getattr(args, flag, None) is not None}
-    if getattr(args, "no_crop", False):
-        if "resize_size" in changes:
-            raise ParameterError("--no-crop resizes the photo straight to the input size: give --crop, not --resize.")
+    if getattr(args, "no_crop", False):  # argparse refuses it with --resize
         changes["resize_mode"] = "squash"
         changes["resize_size"] = None  # the crop size, once the model's own is known: see apply_changes
     return changes or None
