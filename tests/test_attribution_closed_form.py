@@ -115,3 +115,49 @@ def test_every_method_declares_valid_defaults():
         assert method.passes(**method.resolve_params({})) >= 1
     with pytest.raises(Exception, match="no parameter"):
         get_method("gradient").resolve_params({"steps": 3})
+
+
+@pytest.mark.parametrize("baseline", ["black"])
+def test_deeplift_sums_to_the_difference_on_the_relu6_default_model(bundled, coffee, baseline):
+    """EfficientNet-Lite0 (ReLU6) at 224 px: the map sums to f(x) - f(baseline) (it summed to 24.5 for 10.08 while
+    ReLU6's two ReLUs shared one input gradient), and the result carries the check."""
+    x = bundled.preprocessing.to_tensor(coffee.image)
+    expected = _score_difference(bundled, x, baseline_of(Context(bundled, x, Target(967)), baseline), 967)
+    result = attribute(bundled, x, "deeplift", 967, params={"baseline": baseline})
+    total = float(result.values.astype(np.float64).sum())
+    assert abs(total - expected) <= 1e-4 * max(1.0, abs(expected)), (total, expected)
+    assert result.summation_gap is not None and abs(result.summation_gap) <= 1e-4 * max(1.0, abs(expected))
+    assert "sums to f(x) - f(baseline)" in result.caption() and "WARNING" not in result.note
+
+
+def test_deeplift_is_exact_where_a_relu_input_is_also_used_elsewhere():
+    """y = ReLU(x) + x (pre-activation blocks): Captum's hook on a ReLU's input tensor would rescale the gradient of
+    both uses; each hooked ReLU gets its own copy of its input, so the sum holds."""
+    class PreActivation(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.relu, self.head = nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Linear(4, 2)
+
+        def forward(self, x):
+            h = self.conv(x)
+            return self.head((self.relu(h) + 0.5 * h).mean((2, 3)))
+
+    torch.manual_seed(0)
+    lm = LoadedModel(spec="preact", model=freeze(PreActivation()), preprocessing=Preprocessing(crop_size=SIZE, resize_size=SIZE),
+                     class_names=("a", "b"), device=torch.device("cpu"))
+    x = torch.randn(1, 3, SIZE, SIZE)
+    expected = _score_difference(lm, x, baseline_of(Context(lm, x, Target(1)), "black"), 1)
+    assert abs(float(attribute(lm, x, "deeplift", 1).values.sum()) - expected) <= 1e-5 * max(1.0, abs(expected))
+
+
+@pytest.mark.parametrize("kind", ["silu_effnet", "gelu_vit"])
+def test_integrated_gradients_completeness_on_silu_and_gelu_networks(request, coffee, kind):
+    """At full resolution, on the networks DeepLIFT refuses: IG's path integral still sums to f(x) - f(black)."""
+    lm = request.getfixturevalue(kind)
+    x = lm.preprocessing.to_tensor(coffee.image)
+    base = baseline_of(Context(lm, x, Target(0)), "black")
+    with torch.no_grad():
+        target = int((lm.model(x) - lm.model(base))[0].abs().argmax())
+    expected = _score_difference(lm, x, base, target)
+    total = float(attribute(lm, x, "integrated_gradients", target, params={"steps": 8}).values.sum())
+    assert abs(total - expected) <= 0.01 * abs(expected), (total, expected)

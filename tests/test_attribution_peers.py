@@ -141,3 +141,149 @@ def test_eigencam_is_pytorch_grad_cam_projection_with_a_fixed_sign(resnet18, x):
     # the sign makes strongly activated regions positive
     total = a[0].sum(0)
     assert float(((ours - ours.mean()) * (total - total.mean())).sum()) >= 0
+
+
+# ---------------------------------------------------------------- full resolution, four kinds of network
+# ResNet-18 (ReLU, reused modules, max pooling), the bundled EfficientNet-Lite0 (ReLU6), timm EfficientNet-B0 (SiLU,
+# squeeze-excitation) and a timm ViT-Tiny (GELU, attention, tokens), random weights, one photo at 224 px. The peer
+# runs on its own copy; agreement is within float32 rounding of the largest value.
+KINDS = ("resnet18", "bundled", "silu_effnet", "gelu_vit")
+
+
+def close(ours: np.ndarray, theirs: np.ndarray, tolerance: float = 2e-5) -> None:
+    """Equal within `tolerance` of the larger map's largest magnitude (float32 sums over a full network)."""
+    scale = max(float(np.abs(theirs).max()), 1e-12)
+    assert float(np.abs(ours - theirs).max()) <= tolerance * scale, float(np.abs(ours - theirs).max()) / scale
+
+
+@pytest.fixture(scope="module")
+def photo(coffee, resnet18):
+    return resnet18.preprocessing.to_tensor(coffee.image)  # every kind here sees 224 x 224 (its crop)
+
+
+def frozen_copy(lm) -> torch.nn.Module:
+    return copy.deepcopy(lm.model).eval()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_gradient_matches_captum_on_every_kind(request, photo, kind):
+    """The gradient every gradient method builds on (IG, SmoothGrad, ... batch the same call)."""
+    from captum.attr import Saliency
+
+    lm = request.getfixturevalue(kind)
+    close(attribute(lm, photo, "gradient", TARGET).values,
+          Saliency(frozen_copy(lm)).attribute(photo.clone(), target=TARGET, abs=False)[0].sum(0).numpy())
+
+
+@pytest.mark.parametrize("kind", ["resnet18", "bundled", "silu_effnet"])
+def test_gradcam_matches_captum_on_convolutional_kinds(request, photo, kind):
+    from captum.attr import LayerGradCam
+
+    from interpret.layers import default_cam_layer
+
+    lm = request.getfixturevalue(kind)
+    layer = default_cam_layer(lm)
+    peer = frozen_copy(lm)
+    cam = LayerGradCam(peer, peer.get_submodule(layer)).attribute(photo.clone(), target=TARGET,
+                                                                  relu_attributions=True).detach()
+    expected = F.interpolate(cam, size=photo.shape[-2:], mode="bilinear", align_corners=False)[0, 0].numpy()
+    close(attribute(lm, photo, "gradcam", TARGET, layer=layer).values, expected)
+
+
+def test_gradcam_matches_pytorch_grad_cam_on_a_vit(gelu_vit, photo):
+    """ViT tokens as a 14 x 14 grid (class token dropped), at the default layer (the last block's first norm)."""
+    import pytorch_grad_cam
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    from interpret.layers import default_cam_layer
+
+    layer = default_cam_layer(gelu_vit)
+    assert layer == "blocks.11.norm1"
+    peer = frozen_copy(gelu_vit)
+    for p in peer.parameters():
+        p.requires_grad_(True)
+
+    def tokens_to_grid(t: torch.Tensor) -> torch.Tensor:
+        return t[:, 1:].reshape(t.shape[0], 14, 14, t.shape[2]).permute(0, 3, 1, 2)
+
+    with pytorch_grad_cam.GradCAM(model=peer, target_layers=[peer.get_submodule(layer)],
+                                  reshape_transform=tokens_to_grid) as cam:
+        expected = cam(input_tensor=photo.clone(), targets=[ClassifierOutputTarget(TARGET)])[0]
+    ctx = Context(gelu_vit, photo, Target(TARGET), layer=layer)
+    np.testing.assert_allclose(as_grad_cam_library(ctx, "gradcam"), expected, atol=1e-5)
+
+
+def relu6_as_relu_and_clip(model: torch.nn.Module) -> torch.nn.Module:
+    """ReLU6 = min(ReLU(x), 6) with an nn.ReLU module Captum hooks, and the clip as plain autograd."""
+    class Clip6(torch.nn.Module):
+        def forward(self, x):
+            return x.clamp(max=6.0)
+
+    from interpret.attribution.rewrite import replace_modules
+
+    return replace_modules(model, lambda m: isinstance(m, torch.nn.ReLU6),
+                           lambda m: torch.nn.Sequential(torch.nn.ReLU(), Clip6()))
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "deconvolution"])
+def test_modified_relu_methods_match_captum_at_full_resolution(resnet18, photo, method):
+    from captum.attr import Deconvolution, GuidedBackprop
+
+    peer_class = GuidedBackprop if method == "guided_backprop" else Deconvolution
+    expected = peer_class(frozen_copy(resnet18)).attribute(photo.clone(), target=TARGET)[0].sum(0).detach().numpy()
+    close(attribute(resnet18, photo, method, TARGET).values, expected)
+
+
+def test_guided_backprop_on_relu6_matches_captum_on_relu_then_clip(bundled, photo):
+    """Guided ReLU6: the positive signal where 0 < x < 6, which is Captum's guided ReLU followed by the clip's gradient."""
+    from captum.attr import GuidedBackprop
+
+    peer = relu6_as_relu_and_clip(frozen_copy(bundled))
+    expected = GuidedBackprop(peer).attribute(photo.clone(), target=TARGET)[0].sum(0).detach().numpy()
+    close(attribute(bundled, photo, "guided_backprop", TARGET).values, expected)
+
+
+def test_deconvolution_on_relu6_matches_captum_on_relus(bundled, photo):
+    """Deconvolution ignores the forward pass at every unit, so on a conv/BN/ReLU6 network it is Captum's
+    Deconvolution of the same network with ReLUs (the backward never reads a forward value)."""
+    from captum.attr import Deconvolution
+
+    from interpret.attribution.rewrite import replace_modules
+
+    peer = replace_modules(frozen_copy(bundled), lambda m: isinstance(m, torch.nn.ReLU6), lambda m: torch.nn.ReLU())
+    expected = Deconvolution(peer).attribute(photo.clone(), target=TARGET)[0].sum(0).detach().numpy()
+    close(attribute(bundled, photo, "deconvolution", TARGET).values, expected)
+
+
+class _Pooled(torch.nn.Module):
+    """Average pooling and a linear head: Occlusion's windows are what is tested, so its forward passes are cheap."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        torch.manual_seed(0)
+        self.pool = torch.nn.AvgPool2d(8)
+        self.head = torch.nn.Linear(3 * (size // 8) ** 2, 5)
+
+    def forward(self, x):
+        return self.head(self.pool(x).flatten(1))
+
+
+@pytest.mark.parametrize("size,window,stride", [(224, 48, 20), (299, 32, 16)])
+def test_occlusion_matches_captum_for_any_window_and_stride(size, window, stride):
+    """(side - window) need not be a multiple of the stride: Captum's last window is cut at the border, so every
+    pixel is covered (the old placement left 16 px at 224/48/20 and 11 px at 299/32/16 at zero)."""
+    from captum.attr import Occlusion
+
+    from interpret.models.loaded import LoadedModel, freeze
+    from interpret.preprocess import Preprocessing
+
+    lm = LoadedModel(spec="pooled", model=freeze(_Pooled(size)), preprocessing=Preprocessing(crop_size=size, resize_size=size),
+                     class_names=tuple("abcde"), device=torch.device("cpu"))
+    x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = Occlusion(lm.model).attribute(x.clone(), sliding_window_shapes=(3, window, window),
+                                                 strides=(3, stride, stride), baselines=0, target=2,
+                                                 perturbations_per_eval=64)[0, 0].numpy()
+    ours = attribute(lm, x, "occlusion", 2, params={"window": window, "stride": stride, "fill": "mean"}).values
+    close(ours, expected, 1e-5)
+    assert np.all(ours[-2:, :] != 0) and np.all(ours[:, -2:] != 0)  # the far borders are covered too

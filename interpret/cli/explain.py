@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..attribution import Target, attribute, get_method
+    from ..attribution.requirements import require
     from ..layers import layer_info
     from ..predict import top_k
     from ..progress import tqdm_progress
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     image = read_image(args.image)
     lm = model_from_args(args)
     x = lm.preprocessing.to_tensor(image.image)
+    require(lm, method.name)  # a method that cannot run on this model says why, before any layer lookup or work
     index = lm.find_class(args.target) if args.target is not None else top_k(lm, x, 1)[0][0].index
     layer = layer_info(lm, args.layer).name if args.layer and method.uses_layer else None
     with tqdm_progress(method.label, enabled=wants_progress(args)) as progress:
@@ -78,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
             "image": image.name, "model": lm.spec, "method": result.method, "target": result.target,
             "target_label": result.target_label, "objective": result.objective, "layer": result.layer,
             "params": dict(result.params), "signed": result.signed, "seconds": round(result.seconds, 4),
-            "status": result.status, "shape": list(result.values.shape),
+            "status": result.status, "shape": list(result.values.shape), "note": result.note or None,
+            "summation_gap": result.summation_gap,
             "min": float(finite.min()) if finite.size else None, "max": float(finite.max()) if finite.size else None,
             "out": str(out) if out else None, "npy": str(npy) if npy else None,
         })

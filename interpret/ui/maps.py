@@ -12,12 +12,14 @@ import numpy as np
 import streamlit as st
 
 from ..attribution import REGISTRY, Attribution, Target, attribute
+from ..attribution.requirements import applicable, split_applicable
 from ..images import InputImage
 from ..models import LoadedModel
 from ..progress import Progress
 from ..render import colorize
 from ..render import overlay as blend
 from .errors import user_errors
+from .plain import plain
 from .progress_bar import progress_bar
 from .shared_lru import SharedLRU
 from .widgets import DisplaySettings
@@ -53,16 +55,31 @@ def compute_maps(lm: LoadedModel, image: InputImage, methods: list[str], params:
                  target: Target, layer: str | None) -> list[Attribution]:
     """Every chosen map that can be computed; a progress bar shows while one is computed, and any click interrupts it.
 
-    A method that fails (a CAM on a model without a spatial layer, a setting it refuses) is one st.error naming
-    it, and the other methods' maps are still returned.
+    A method that does not apply to this model is one st.warning with its reason; a method that fails (a setting it
+    refuses, a run-time failure) is one st.error naming it; the other methods' maps are still returned.
     """
     results = []
     for method in methods:
+        can, reason = applicable(lm, method)
+        if not can:
+            st.warning(plain(reason), icon="🚫")
+            continue
         use_layer = layer if REGISTRY[method].uses_layer else None
         label = REGISTRY[method].label
         with user_errors(str(lm.device), label), progress_bar(f"Computing {label}…") as progress:
             results.append(cached_map(lm, image, method, params.get(method, {}), target, use_layer, progress))
     return results
+
+
+def offered_methods(lm: LoadedModel, methods: list[str] | None = None) -> list[str]:
+    """The methods (all registered ones by default) that can compute an honest map on this model; the others are
+    listed in an expander "Not available for this model", each with its one-line reason."""
+    offered, refused = split_applicable(lm, list(REGISTRY) if methods is None else methods)
+    if refused:
+        with st.expander(f"Not available for this model ({len(refused)})"):
+            for reason in refused.values():
+                st.caption(plain(reason))
+    return offered
 
 
 def shown_image(values: np.ndarray, photo: np.ndarray, settings: DisplaySettings,

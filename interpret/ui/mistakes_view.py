@@ -37,7 +37,7 @@ from ..policy import local_files_allowed
 from ..render import scale_of
 from .caching import cache_data
 from .errors import show_error, user_errors
-from .maps import shown_image
+from .maps import offered_methods, shown_image
 from .plain import plain
 from .progress_bar import progress_bar
 from .shared_lru import SharedLRU
@@ -251,7 +251,7 @@ def gallery(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, rows: np.ndarr
 
 def method_controls(lm: LoadedModel, key: str = "mistakes") -> tuple[str, dict, str | None, str]:
     """An attribution method from the registry, its parameters, its layer if it needs one, and the objective."""
-    names = list(REGISTRY)
+    names = offered_methods(lm)
     default = names.index("gradient") if "gradient" in names else 0
     cols = st.columns(3)
     method = cols[0].selectbox("Method", names, index=default, format_func=lambda n: REGISTRY[n].label, key=f"{key}-method")

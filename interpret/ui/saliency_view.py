@@ -13,7 +13,7 @@ from ..layers import default_cam_layer
 from ..models import LoadedModel
 from ..render import scale_of
 from .downloads import npy_bytes, png_bytes
-from .maps import shown_image
+from .maps import offered_methods, shown_image
 from .plain import plain
 from .widgets import DisplaySettings, class_picker, display_controls, layer_picker, param_widgets
 
@@ -23,11 +23,13 @@ OBJECTIVE_HELP = {"logit": "the class score", "probability": "the softmax probab
 COLUMNS = 4
 
 
-def method_picker(key: str = "sal") -> list[str]:
-    """One or several methods, by their labels."""
-    return st.multiselect("Methods", list(REGISTRY), default=list(DEFAULT_METHODS), key=f"{key}-methods",
+def method_picker(lm: LoadedModel, key: str = "sal") -> list[str]:
+    """One or several of the methods that apply to this model, by their labels; the others listed with their reason."""
+    offered = offered_methods(lm)
+    return st.multiselect("Methods", offered, default=[m for m in DEFAULT_METHODS if m in offered], key=f"{key}-methods",
                           format_func=lambda name: REGISTRY[name].label,
-                          help="Maps are drawn side by side on the same photo with the same display settings.")
+                          help="Maps are drawn side by side on the same photo with the same display settings. "
+                               "Only the methods that can compute an honest map on this model are offered.")
 
 
 def settings_view(lm: LoadedModel, methods: list[str], key: str = "sal") -> tuple[dict[str, dict], str | None]:
@@ -64,6 +66,8 @@ def render_comparison(lm: LoadedModel, image: InputImage, attributions: list[Att
         if a.status != "ok":
             reason = {"nan": "contains NaN or infinite values", "blank": "is all zeros", "constant": "is constant"}[a.status]
             st.warning(f"{REGISTRY[a.method].label}: the map {reason}, so it is not drawn ({plain(a.caption())}).")
+        elif a.note.startswith("WARNING"):  # a method's own check of its map failed (DeepLIFT's summation)
+            st.warning(plain(f"{REGISTRY[a.method].label}: {a.note}."))
     scale = max((scale_of(a.values, settings.mode, settings.clip_percentile) for a in drawable), default=0.0) \
         if settings.shared_scale else None
     for row in range(0, len(drawable), COLUMNS):

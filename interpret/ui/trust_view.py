@@ -24,7 +24,7 @@ from ..models import LoadedModel
 from ..render import colorize
 from .caching import cache_data, cache_resource
 from .errors import user_errors
-from .maps import compute_maps
+from .maps import compute_maps, offered_methods
 from .plain import plain
 from .predictions import predicted_class
 from .progress_bar import progress_bar
@@ -219,8 +219,9 @@ class TrustSettings:
     with_road: bool
 
 
-def settings_view(key: str = "trust") -> TrustSettings:
-    methods = st.multiselect("Methods", list(REGISTRY), default=[m for m in PREFERRED if m in REGISTRY],
+def settings_view(lm: LoadedModel, key: str = "trust") -> TrustSettings:
+    offered = offered_methods(lm)
+    methods = st.multiselect("Methods", offered, default=[m for m in PREFERRED if m in offered],
                              format_func=lambda name: REGISTRY[name].label, key=f"{key}-methods")
     left, right = st.columns(2)
     steps = left.slider("Deletion / insertion steps", 8, 64, 28, key=f"{key}-steps",
@@ -238,7 +239,7 @@ def default_maps(lm: LoadedModel, image: InputImage, methods: tuple[str, ...]) -
 
 def trust_view(lm: LoadedModel, image: InputImage, key: str = "trust") -> None:
     """The whole Trust page below its title: settings, the table, the curves and the sanity check."""
-    settings = settings_view(key)
+    settings = settings_view(lm, key)
     attributions = default_maps(lm, image, settings.methods)
     if not attributions:
         return

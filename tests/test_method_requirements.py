@@ -1,0 +1,140 @@
+"""Methods say what they need, and refuse instead of lying: applicability per model kind, refusals with reasons,
+and no method returning another method's map under its own name."""
+from __future__ import annotations
+
+import copy
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from interpret.attribution import REGISTRY, attribute
+from interpret.attribution.requirements import MethodUnavailable, applicable, split_applicable
+from interpret.models import load_model
+from interpret.models.loaded import LoadedModel, freeze
+from interpret.preprocess import Preprocessing
+
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.(script|save|load)` is deprecated:FutureWarning")
+RELU_RULES = {"guided_backprop", "deconvolution", "guided_gradcam", "deeplift"}
+CAMS = {name for name, method in REGISTRY.items() if method.uses_layer}
+# cheap settings: the maps only need to be real maps of each method
+CHEAP = {"scorecam": {"channels": 8}, "rise": {"masks": 32}, "occlusion": {"window": 32, "stride": 32},
+         "integrated_gradients": {"steps": 4}, "expected_gradients": {"samples": 2}, "smoothgrad": {"samples": 2},
+         "smoothgrad_sq": {"samples": 2}, "vargrad": {"samples": 2}}
+
+
+class SmallCNN(nn.Module):
+    """A ReLU network small enough to script and run in milliseconds."""
+
+    def __init__(self, functional: bool = False):
+        super().__init__()
+        self.functional = functional
+        self.conv1, self.conv2 = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 8, 3, padding=1, stride=2)
+        self.act1, self.act2 = nn.ReLU(), nn.ReLU()
+        self.head = nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.functional:
+            x = F.relu(self.conv2(F.relu(self.conv1(x))))
+        else:
+            x = self.act2(self.conv2(self.act1(self.conv1(x))))
+        return self.head(x.mean((2, 3)))
+
+
+def small(model: nn.Module, spec: str) -> LoadedModel:
+    return LoadedModel(spec=spec, model=freeze(model), preprocessing=Preprocessing(crop_size=32, resize_size=32),
+                       class_names=("a", "b", "c", "d"), device=torch.device("cpu"))
+
+
+@pytest.fixture(scope="module")
+def scripted(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("ts") / "small.pt"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        torch.jit.save(torch.jit.script(SmallCNN().eval()), str(path))
+    return load_model(str(path), trust_code=True)
+
+
+def refused(lm: LoadedModel) -> dict[str, str]:
+    return split_applicable(lm, list(REGISTRY))[1]
+
+
+def test_every_method_applies_to_relu_and_relu6_networks(resnet18, bundled):
+    assert refused(resnet18) == {}
+    assert refused(bundled) == {}  # EfficientNet-Lite0: ReLU6 only, no squeeze-excitation
+
+
+@pytest.mark.parametrize("fixture,activation", [("silu_effnet", "silu"), ("gelu_vit", "gelu")])
+def test_relu_rules_are_refused_where_the_model_has_other_activations(request, fixture, activation):
+    lm = request.getfixturevalue(fixture)
+    reasons = refused(lm)
+    assert set(reasons) == RELU_RULES
+    for method, reason in reasons.items():
+        assert reason.startswith(REGISTRY[method].label + ":") and activation in reason and "\n" not in reason
+    # and attribute() refuses with the same reason, before any work
+    with pytest.raises(MethodUnavailable, match=activation):
+        attribute(lm, torch.zeros(1, 3, 224, 224), "guided_backprop", 0)
+
+
+def test_a_torchscript_model_runs_the_gradient_methods_and_refuses_the_rest(scripted):
+    reasons = refused(scripted)
+    assert set(reasons) == RELU_RULES | CAMS
+    assert all("TorchScript" in reason for reason in reasons.values())
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    cheap = {**CHEAP, "occlusion": {"window": 16, "stride": 16}}
+    for method in set(REGISTRY) - set(reasons):
+        assert attribute(scripted, x, method, 1, params=cheap.get(method)).status == "ok", method
+    with pytest.raises(MethodUnavailable, match="TorchScript"):  # it used to be the plain gradient, captioned so
+        attribute(scripted, x, "guided_backprop", 1)
+
+
+def test_guided_backprop_covers_functional_relus():
+    """F.relu calls get the rule as nn.ReLU modules do: the same weights give the same map either way."""
+    torch.manual_seed(0)
+    modules = SmallCNN()
+    functional = copy.deepcopy(modules)
+    functional.functional = True
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    for method in ("guided_backprop", "deconvolution"):
+        a = attribute(small(modules, "modules"), x, method, 2).values
+        b = attribute(small(functional, "functional"), x, method, 2).values
+        np.testing.assert_array_equal(a, b)
+        assert not np.allclose(a, attribute(small(modules, "modules"), x, "gradient", 2).values)
+
+
+def test_a_model_without_relus_is_refused_by_the_relu_rules():
+    lm = small(nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 4)), "linear")
+    ok, reason = applicable(lm, "guided_backprop")
+    assert not ok and "no ReLU-type activation" in reason
+    assert applicable(lm, "deeplift") == (True, "")  # a linear model: DeepLIFT is exact
+
+
+def test_no_method_returns_another_methods_map(resnet18, coffee):
+    """On a ReLU ResNet every pair of methods gives different maps (Guided Backprop is not the gradient, ...).
+
+    CAMs on layer3: on the last layer before global average pooling the gradient is the same at every position, and
+    XGrad-CAM and HiResCAM are then Grad-CAM exactly (Fu et al. 2020; Draelos & Carin 2020), as they should be.
+    """
+    x = F.interpolate(resnet18.preprocessing.to_tensor(coffee.image), size=(96, 96), mode="area")
+    maps = {m: attribute(resnet18, x, m, 3, layer="layer3", params=CHEAP.get(m)).values for m in REGISTRY}
+    for (a, va), (b, vb) in itertools.combinations(maps.items(), 2):
+        scale = max(float(np.abs(va).max()), float(np.abs(vb).max()))
+        assert not np.allclose(va, vb, rtol=1e-3, atol=1e-4 * scale), (a, b)
+    assert abs(np.corrcoef(maps["guided_backprop"].ravel(), maps["gradient"].ravel())[0, 1]) < 0.9
+
+
+def test_the_cli_lists_applicability_for_a_model(scripted, capsys):
+    from interpret.cli import main
+
+    assert main(["methods", "--model", scripted.spec, "--trust-code", "--json"]) == 0
+    import json
+
+    listed = {entry["name"]: entry for entry in json.loads(capsys.readouterr().out)}
+    assert listed["gradient"]["applicable"] is True and listed["gradient"]["reason"] is None
+    assert listed["gradcam"]["applicable"] is False and "TorchScript" in listed["gradcam"]["reason"]
+    assert listed["guided_backprop"]["requires"]
