@@ -19,7 +19,7 @@ lm = require_model()
 image = require_image()
 with user_errors(str(lm.device)):
     target = view.target_view(lm, predicted_class(lm, image))
-    methods = view.method_picker()
+    methods = view.method_picker(lm)
     params, layer = view.settings_view(lm, methods)
     settings, show_heat = view.display_view()
     attributions = compute_maps(lm, image, methods, params, target, layer)

@@ -25,6 +25,22 @@ def resnet18():
 
 
 @pytest.fixture(scope="session")
+def silu_effnet():
+    """timm EfficientNet-B0, random weights: SiLU activations and sigmoid squeeze-excitation gates."""
+    from interpret.models import load_model
+
+    return load_model("timm:efficientnet_b0", weights="random")
+
+
+@pytest.fixture(scope="session")
+def gelu_vit():
+    """timm ViT-Tiny/16 at 224 px, random weights: GELU, layer norms and attention, a class token."""
+    from interpret.models import load_model
+
+    return load_model("timm:vit_tiny_patch16_224", weights="random")
+
+
+@pytest.fixture(scope="session")
 def coffee():
     from interpret.samples import load_sample
 
