@@ -3,6 +3,9 @@ eager model does, and keeps its module names, so layers are listed and Grad-CAM 
 from __future__ import annotations
 
 import io
+import pickle
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -55,6 +58,45 @@ def test_loading_a_program_needs_consent_and_is_refused_in_shared_mode(pt2, monk
     monkeypatch.setenv(SHARED_ENV, "1")
     with pytest.raises(SharedModeRefused, match="shared mode is on"):
         load_model(pt2, trust_code=True)
+
+
+class _WritesWhenUnpickled:
+    """Unpickling it writes a file: what any pickle inside a .pt2 archive can do."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.write_text, (self.path, "ran"))
+
+
+def _with_pickle(program: bytes, payload: object) -> bytes:
+    """The archive with its sample inputs replaced by `payload`: torch.export.load unpickles them with
+    weights_only=True, then, when that fails, with weights_only=False (torch/_export/serde/serialize.py)."""
+    source = zipfile.ZipFile(io.BytesIO(program))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for info in source.infolist():
+            data = source.read(info)
+            archive.writestr(info.filename, pickle.dumps(payload) if info.filename.endswith("sample_inputs/model.pt")
+                             else data)
+    return buffer.getvalue()
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
+def test_a_pt2_file_is_code_its_pickles_run_only_after_consent(tmp_path):
+    torch.manual_seed(0)
+    tiny = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                               torch.nn.Linear(4, 2)).eval()
+    marker = tmp_path / "written-by-the-file"
+    path = tmp_path / "hostile.pt2"
+    path.write_bytes(_with_pickle(_export(tiny, torch.export.Dim("batch")), _WritesWhenUnpickled(marker)))
+    with pytest.raises(CodeConsentRequired):
+        load_model(str(path))
+    assert not marker.exists()
+    with pytest.raises(ModelLoadError, match="not a loadable torch.export program"):
+        load_model(str(path), trust_code=True)
+    assert marker.read_text() == "ran"  # what consent is for: loading it ran the file's code
 
 
 def test_predictions_equal_the_eager_model(exported, eager):
