@@ -159,7 +159,7 @@ def test_mistakes_metrics_use_the_labels_own_probabilities(multi, labelled_set):
 
 
 def test_a_one_output_model_refuses_the_mistakes_page_and_contrasts_clearly(binary, labelled_set, image):
-    with pytest.raises(InterpretError, match=r"needs a model of at least 2 classes; 'tiny-1-sigmoid' has one output "
+    with pytest.raises(InterpretError, match=r"need a model of at least 2 classes; 'tiny-1-sigmoid' has one output "
                                              r"\('defect', a binary head\)"):
         start(binary, labelled_set)
     with pytest.raises(InterpretError, match="A contrastive map needs two classes"):

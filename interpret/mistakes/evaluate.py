@@ -94,9 +94,9 @@ def start(lm: LoadedModel, image_set: ImageSet, k: int = 5) -> Evaluation:
     A model of one output (a binary sigmoid head) is refused: its one class is every image's top-1
     prediction, so accuracy, confusion and mistakes would all be meaningless."""
     if lm.num_classes < 2:
-        raise InterpretError(f"The Mistakes page needs a model of at least 2 classes; '{lm.spec}' has one output "
+        raise InterpretError(f"Accuracy and mistakes need a model of at least 2 classes; '{lm.spec}' has one output "
                              f"('{lm.label(0)}', a binary head), so it would predict '{lm.label(0)}' for every "
-                             "image. Its probability for an image is on the Saliency and Trust pages.")
+                             "image. Its probability for each image is in its predictions.")
     match = match_labels((item.label for item in image_set.items), lm.class_names)
     items = [item for item in image_set.items if item.label in match.indices]
     if not items:
