@@ -25,6 +25,7 @@ from hub_cache import cache_entry  # noqa: E402
 from interpret.errors import ModelLoadError, WeightsUnavailableError  # noqa: E402
 from interpret.layers import list_layers  # noqa: E402
 from interpret.models import load_model, parse_spec  # noqa: E402
+from interpret.models.sources import find_source  # noqa: E402
 from interpret.policy import SHARED_ENV  # noqa: E402
 from interpret.samples import load_sample  # noqa: E402
 
@@ -103,6 +104,7 @@ def test_a_hub_name_in_the_local_cache_loads_offline(folders, tmp_path, monkeypa
     cache_entry(tmp_path, "someone/tiny-vit", Path(folders["vit"]))
     lm = load_model("hf:someone/tiny-vit")
     assert lm.spec == "hf:someone/tiny-vit" and lm.class_names == ("cat", "dog", "fox")
+    assert find_source("hf:x")[0].names() == ["someone/tiny-vit"]  # what the sidebar lists
 
 
 def test_a_server_folder_is_refused_in_shared_mode(folders, monkeypatch):

@@ -179,6 +179,10 @@ def _hf_request(source: str, device: str) -> ModelRequest | None:
                               " (config.json, model.safetensors, preprocessor_config.json), or a Hugging Face Hub "
                               "name: from the local cache, or downloaded where huggingface.co can be reached. "
                               "Remote code is never run." + (" Shared mode: Hub names only." if shared else "")).strip()
+    cached = BY_KEY[source].names() or []
+    if cached and not name:
+        name = st.selectbox("…or one in the local cache", [""] + cached, key="sb-hf-cached",
+                            format_func=lambda n: n or "(choose)") or ""
     if not name:
         st.info("Give a Hugging Face model: a local folder or a Hub name.")
         return None

@@ -78,6 +78,24 @@ def _cached_folder(repo: str) -> Path | None:
     return Path(found).parent if isinstance(found, str) else None
 
 
+def cached_classifiers(limit: int = 200) -> list[str]:
+    """Hub names of the image classifiers in the local Hugging Face cache (a config.json whose architectures
+    end in ForImageClassification), read from the cache's folders without the network."""
+    import json
+
+    from huggingface_hub import constants
+
+    found: set[str] = set()
+    for config in sorted(Path(constants.HF_HUB_CACHE).glob("models--*/snapshots/*/config.json"))[: limit * 4]:
+        try:
+            architectures = json.loads(config.read_text()[:1_000_000]).get("architectures") or []
+        except (OSError, ValueError, AttributeError):
+            continue
+        if any(str(a).endswith("ForImageClassification") for a in architectures):
+            found.add(config.parents[2].name.removeprefix("models--").replace("--", "/"))
+    return sorted(found)[:limit]
+
+
 def resolve(name: str) -> tuple[str, bool]:
     """Where to load `name` from and whether that is local only: a folder, a cached Hub name, or the Hub."""
     folder = Path(name).expanduser()
@@ -132,6 +150,9 @@ class HuggingFaceSource(Source):
     form = "hf:FOLDER or hf:ORG/NAME"
     example = "hf:google/vit-base-patch16-224"
     needs = "transformers (the 'hf' extra); a save_pretrained folder, or a Hub name cached or downloadable"
+
+    def names(self) -> list[str]:
+        return cached_classifiers()
 
     def load(self, request: LoadRequest) -> Built:
         return load_hf(request.name)
