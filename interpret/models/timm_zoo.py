@@ -50,12 +50,13 @@ def _hub_repo(name: str) -> str | None:
     return repo
 
 
-def _not_cached(name: str, repo: str) -> WeightsUnavailableError:
+def _not_cached(name: str, repo: str, what: str = "pretrained weights", files: str = "file 'model.safetensors'",
+                ) -> WeightsUnavailableError:
     from huggingface_hub.constants import HF_HUB_CACHE
 
     return WeightsUnavailableError(
-        f"The pretrained weights of timm '{name}' are not on this machine and huggingface.co cannot be reached. "
-        f"They are expected in the Hugging Face cache '{HF_HUB_CACHE}' (repository '{repo}', file 'model.safetensors'); "
+        f"The {what} of timm '{name}' are not on this machine and huggingface.co cannot be reached. "
+        f"They are expected in the Hugging Face cache '{HF_HUB_CACHE}' (repository '{repo}', {files}); "
         "or give a local weights file, or choose the bundled model.")
 
 
@@ -95,7 +96,7 @@ def build_timm(name: str, pretrained: bool, num_classes: int | None = None) -> t
         from huggingface_hub import try_to_load_from_cache
 
         if not isinstance(try_to_load_from_cache(repo, "config.json"), str) and not reachable("huggingface.co"):
-            raise _not_cached(name, repo)
+            raise _not_cached(name, repo, "config and weights", "files 'config.json' and 'model.safetensors'")
     kwargs = {"num_classes": num_classes} if num_classes else {}
     try:
         skeleton = timm.create_model(name, pretrained=False, **kwargs)
