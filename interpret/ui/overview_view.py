@@ -7,6 +7,7 @@ from PIL import Image, ImageDraw
 
 from ..images import InputImage
 from ..models import LoadedModel
+from ..models.outputs import describe_pick, pick_of
 from ..predict import Prediction
 from ..preprocess import Preprocessing
 from .plain import plain
@@ -23,6 +24,9 @@ def model_summary(lm: LoadedModel) -> None:
     )
     if lm.report:
         st.caption(f"Weights: {plain(lm.report)}")
+    picked = describe_pick(pick_of(lm.model))
+    if picked:
+        st.caption(f"The model returns more than its scores: they are read from `{picked}`.")
 
 
 CROP_COLOUR = (255, 196, 0)
