@@ -73,6 +73,8 @@ FORMS = {
     "deepspeed module": (lambda s: {"module": s}, "matched 9 of 9 tensors (wrapper 'module', head of 5 outputs)"),
     "nested": (lambda s: {"checkpoint": {"model": {"state_dict": s}}},
                "matched 9 of 9 tensors (wrapper 'checkpoint' > 'model' > 'state_dict', head of 5 outputs)"),
+    "compiled submodule": (lambda s: {k.replace("features.", "features._orig_mod.", 1): v for k, v in s.items()},
+                           "matched 9 of 9 tensors (prefix '._orig_mod.' removed, head of 5 outputs)"),
     "compiled under DDP": (lambda s: {"state_dict": prefixed(s, "module._orig_mod.")},
                            "matched 9 of 9 tensors (wrapper 'state_dict', prefixes 'module.', '_orig_mod.' removed, "
                            "head of 5 outputs)"),

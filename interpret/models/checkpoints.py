@@ -4,6 +4,12 @@ Before `torch.load`: the file size, and for torch's zip format the central direc
 compressed; their declared sizes inside the file and under CHECKPOINT_STORAGE_BYTES). For safetensors, the
 header's offsets against the file. After loading, before anything is built: each tensor's claimed size
 against its storage (a stride-0 view can claim millions of rows of nothing) and the head's class count.
+
+Then `fit_checkpoint` fits the weights to an architecture in the shapes training code writes them: a plain
+state dict or safetensors, wrapped ({"state_dict": ...}, {"model": ...}, {"module": ...}, nested, an EMA
+copy under 'state_dict_ema'/'model_ema' only when asked), prefixed (DataParallel/DDP 'module.', torch.compile
+'_orig_mod.', a Lightning module's 'model.'), with the head's class count read from the file; it loads
+strictly and says in one line what was matched, or refuses naming what is missing, unexpected or reshaped.
 """
 from __future__ import annotations
 
