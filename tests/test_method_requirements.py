@@ -138,3 +138,21 @@ def test_the_cli_lists_applicability_for_a_model(scripted, capsys):
     assert listed["gradient"]["applicable"] is True and listed["gradient"]["reason"] is None
     assert listed["gradcam"]["applicable"] is False and "TorchScript" in listed["gradcam"]["reason"]
     assert listed["guided_backprop"]["requires"]
+
+
+def test_a_refusal_found_only_when_running_is_remembered():
+    """torch.fx cannot trace data-dependent control flow: DeepLIFT is refused when it runs, and from then on the
+    model's method list shows it as not available, with that reason."""
+    class Branchy(SmallCNN):
+        def forward(self, x):
+            if x.sum() > 0:  # data-dependent: fx cannot trace it
+                x = -x
+            return super().forward(x)
+
+    lm = small(Branchy(), "branchy")
+    assert applicable(lm, "deeplift") == (True, "")  # the cheap checks pass: ReLUs only
+    with pytest.raises(MethodUnavailable, match="torch.fx cannot trace"):
+        attribute(lm, torch.randn(1, 3, 32, 32), "deeplift", 0)
+    ok, reason = applicable(lm, "deeplift")
+    assert not ok and reason.startswith("DeepLIFT: torch.fx cannot trace this model")
+    assert applicable(lm, "guided_backprop") == (True, "")  # the other methods are not affected
