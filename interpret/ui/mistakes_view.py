@@ -256,7 +256,7 @@ def method_controls(lm: LoadedModel, key: str = "mistakes") -> tuple[str, dict, 
     cols = st.columns(3)
     method = cols[0].selectbox("Method", names, index=default, format_func=lambda n: REGISTRY[n].label, key=f"{key}-method")
     objective = cols[1].selectbox("Score explained", ["logit", "probability"], key=f"{key}-objective",
-                                  help="logit: the class score before the softmax; probability: after it")
+                                  help="logit: the class score; probability: after the model's softmax (or sigmoid)")
     impl = REGISTRY[method]
     layer = None
     if impl.uses_layer:

@@ -18,8 +18,9 @@ from .plain import plain
 from .widgets import DisplaySettings, class_picker, display_controls, layer_picker, param_widgets
 
 DEFAULT_METHODS = ("gradient", "grad_x_input", "guided_backprop", "gradcam")  # one pass each: a quick first view
-OBJECTIVE_HELP = {"logit": "the class score", "probability": "the softmax probability",
-                  "loss": "the cross-entropy loss for the class (as in the origin article)"}
+OBJECTIVE_HELP = {"logit": "the class score",
+                  "probability": "the class's probability (softmax, or sigmoid for a sigmoid head)",
+                  "loss": "the cross-entropy loss for the class (binary for a sigmoid head; as in the origin article)"}
 COLUMNS = 4
 
 
