@@ -8,8 +8,9 @@ a key or the `logits` attribute), and wraps the model so that its forward return
 The wrapper keeps the model's layer names: it is an instance of a subclass of the model's own class that
 shares the model's submodules, parameters and buffers, and only its `forward` differs (it calls the
 original forward and applies the pick); an fx GraphModule (torch.export) is held by a module that shares
-its dicts instead, as GraphModule manages its own classes. So `layer4` stays `layer4` for capture hooks, layer lists, CAMs
-and feature maps, `get_submodule` finds the same modules, and copies (`copy.deepcopy`) keep the pick.
+its dicts instead, as GraphModule manages its own classes, and a TorchScript module (no hookable layers) by a
+plain one. So `layer4` stays `layer4` for capture hooks, layer lists, CAMs and feature maps, `get_submodule`
+finds the same modules, and copies (`copy.deepcopy`) keep the pick.
 The pick is structural (which item, not which shape), so it also holds under tracing.
 """
 from __future__ import annotations
