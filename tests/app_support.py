@@ -15,3 +15,36 @@ def open_app(page: str | None = None, timeout: int = 180) -> AppTest:
     if page is not None:
         at.switch_page(page).run()
     return at
+
+
+def open_app_on_torchscript(page: str, data: bytes, name: str = "model.pt", timeout: int = 300) -> AppTest:
+    """The app on a TorchScript file uploaded in the sidebar and trusted (local mode), then on `page`."""
+    from interpret.policy import CONSENT_LABEL
+
+    at = open_app(timeout=timeout)
+    at.sidebar.selectbox(key="sb-source").set_value("file").run()
+    at.sidebar.file_uploader(key="sb-model-file").set_value((name, data, "application/octet-stream")).run()
+    next(box for box in at.sidebar.checkbox if box.label == CONSENT_LABEL).check().run()
+    at.switch_page(page).run()
+    return at
+
+
+def small_torchscript(classes: int = 3) -> bytes:
+    """A scripted ReLU network (one convolution, a linear head), seeded: a user's TorchScript file in miniature."""
+    import io
+
+    import torch
+
+    class Small(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.relu = torch.nn.Conv2d(3, 4, 3, stride=4), torch.nn.ReLU()
+            self.head = torch.nn.Linear(4, classes)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.head(self.relu(self.conv(x)).mean((2, 3)))
+
+    torch.manual_seed(0)
+    buffer = io.BytesIO()
+    torch.jit.save(torch.jit.script(Small().eval()), buffer)
+    return buffer.getvalue()

@@ -1,13 +1,10 @@
 """The Saliency page in AppTest: several methods side by side, and display changes that never recompute."""
 from __future__ import annotations
 
-import io
-
 import pytest
-import torch
 from streamlit.testing.v1 import AppTest
 
-from app_support import open_app
+from app_support import open_app, open_app_on_torchscript, small_torchscript
 from interpret.attribution import REGISTRY
 from interpret.ui import maps
 
@@ -70,30 +67,14 @@ def test_the_comparison_can_show_its_trust_table(page):
     assert len(verdicts) == len(METHODS) and all(v.strip() for v in verdicts)
 
 
-class _SmallReLUNet(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv, self.relu, self.head = torch.nn.Conv2d(3, 4, 3, stride=4), torch.nn.ReLU(), torch.nn.Linear(4, 3)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.relu(self.conv(x)).mean((2, 3)))
-
-
 @pytest.mark.filterwarnings("ignore:`torch.jit.(script|save|load)` is deprecated:FutureWarning")
 def test_a_torchscript_model_offers_what_runs_and_lists_the_rest_with_reasons(monkeypatch):
     """The default set used to fail as a whole on TorchScript ('get_submodule is not supported...'): now the methods
     that apply are offered and drawn, and Guided Backprop and the CAMs are listed as not available, with the reason."""
-    from interpret.policy import CONSENT_LABEL, SHARED_ENV
+    from interpret.policy import SHARED_ENV
 
     monkeypatch.delenv(SHARED_ENV, raising=False)
-    buffer = io.BytesIO()
-    torch.manual_seed(0)
-    torch.jit.save(torch.jit.script(_SmallReLUNet().eval()), buffer)
-    at = open_app()
-    at.sidebar.selectbox(key="sb-source").set_value("file").run()
-    at.sidebar.file_uploader(key="sb-model-file").set_value(("small.pt", buffer.getvalue(), "application/octet-stream")).run()
-    next(box for box in at.sidebar.checkbox if box.label == CONSENT_LABEL).check().run()
-    at.switch_page("pages/saliency.py").run()
+    at = open_app_on_torchscript("pages/saliency.py", small_torchscript())
     assert not at.exception and not at.error, [e.value for e in at.error]
     offered = at.multiselect(key="sal-methods").options
     assert REGISTRY["gradient"].label in offered and REGISTRY["integrated_gradients"].label in offered

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_support import open_app
+from app_support import open_app, open_app_on_torchscript, small_torchscript
 from interpret.attribution import REGISTRY
 
 WANTED = [m for m in ("gradient", "gradcam", "integrated_gradients", "guided_backprop") if m in REGISTRY]
@@ -51,3 +51,22 @@ def test_road_toggle_adds_the_road_column(page):
     table = page.dataframe[0].value
     assert "ROAD ↑" in table.columns
     assert table["ROAD ↑"].between(-0.5, 0.5).all()
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.(script|save|load)` is deprecated:FutureWarning")
+def test_a_torchscript_model_gets_its_faithfulness_table_and_a_sanity_check_that_says_why_not(monkeypatch):
+    """The methods that apply are scored; the sanity check, which re-initialises layers by name, refuses in one line
+    (it used to fail the whole table with 'get_submodule is not supported on ScriptModules')."""
+    from interpret.policy import SHARED_ENV
+
+    monkeypatch.delenv(SHARED_ENV, raising=False)
+    at = open_app_on_torchscript("pages/trust.py", small_torchscript())
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.multiselect(key="trust-methods").value == ["gradient", "integrated_gradients"]
+    table = at.dataframe[0].value
+    assert list(table["map"])[:2] == [REGISTRY["gradient"].label, REGISTRY["integrated_gradients"].label]
+    assert any("Sanity check:" in str(i.value) and "TorchScript" in str(i.value) for i in at.info)
+    at.button(key="trust-run").click().run()
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert "TorchScript" in error and "\n" not in error

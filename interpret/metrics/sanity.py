@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ..attribution import Attribution, Target, attribute
+from ..attribution.requirements import MethodUnavailable
 from ..models import LoadedModel
 from ..models.private import private_copy
 from ..progress import Cancelled, Progress, report
@@ -300,6 +301,10 @@ def cascading_randomisation(lm: LoadedModel, x: torch.Tensor, original: Attribut
     `interpret.progress.Cancelled` from it stops the check there, and the result holds the stages
     finished so far with `stopped=True`.
     """
+    if isinstance(lm.model, torch.jit.ScriptModule):
+        raise MethodUnavailable("The randomisation sanity check re-initialises the model's layers by name, which a "
+                                "TorchScript model does not allow (load the architecture with its weights, or a "
+                                "torch.export .pt2 file, instead).")
     randomiser = Randomiser(lm, options.seed)
     stages = [Stage(i, label, names) for i, (label, names) in enumerate(options.stages(randomiser.twin.model))]
     map_of = map_fn or (lambda twin: recompute(twin, x, original))
