@@ -1,7 +1,8 @@
 """Attribution methods behind one `attribute()` call; importing this package registers them all."""
 from . import cams, deeplift, gradients, guided, path, perturbation  # noqa: F401  (registers methods)
 from .base import REGISTRY, Attribution, AttributionMethod, Context, Param, attribute, get_method, map_status, register
+from .requirements import MethodUnavailable, Requirement, applicable
 from .target import OBJECTIVES, Target
 
 __all__ = ["REGISTRY", "Attribution", "AttributionMethod", "Context", "Param", "Target", "OBJECTIVES",
-           "attribute", "get_method", "map_status", "register"]
+           "attribute", "get_method", "map_status", "register", "MethodUnavailable", "Requirement", "applicable"]
