@@ -156,3 +156,44 @@ def test_a_refusal_found_only_when_running_is_remembered():
     ok, reason = applicable(lm, "deeplift")
     assert not ok and reason.startswith("DeepLIFT: torch.fx cannot trace this model")
     assert applicable(lm, "guided_backprop") == (True, "")  # the other methods are not affected
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """SmallCNN as a torch.export program (dynamic batch) and the same network in eager mode."""
+    torch.manual_seed(0)
+    model = SmallCNN().eval()
+    batch = torch.export.Dim("batch", min=1, max=64)
+    program = torch.export.export(model, (torch.randn(2, 3, 32, 32),), dynamic_shapes=({0: batch},))
+    path = tmp_path_factory.mktemp("export") / "small.pt2"
+    torch.export.save(program, str(path))
+    return load_model(str(path), trust_code=True), small(model, "eager")
+
+
+def test_a_torch_export_program_gets_the_guided_rule_on_its_aten_relus(exported):
+    """torch.export graphs call aten.relu_ ops, not nn.ReLU modules: the rule reaches them, and the maps are those
+    of the same network in eager mode. DeepLIFT's torch.fx rewrite cannot trace the program: refused up front."""
+    program, eager = exported
+    assert set(refused(program)) == {"deeplift"} and "torch.export" in refused(program)["deeplift"]
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    for method in ("guided_backprop", "deconvolution", "gradient"):
+        np.testing.assert_allclose(attribute(program, x, method, 1).values, attribute(eager, x, method, 1).values,
+                                   rtol=1e-5, atol=1e-7)
+
+
+def test_transformers_models_get_what_their_activations_allow(tmp_path):
+    import transformers
+
+    resnet = transformers.ResNetForImageClassification(transformers.ResNetConfig(
+        embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1], num_labels=3)).eval()
+    vit = transformers.ViTForImageClassification(transformers.ViTConfig(
+        hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, image_size=32, patch_size=8,
+        num_labels=3)).eval()
+    for name, model, processor in (("resnet", resnet, transformers.ConvNextImageProcessor(size={"shortest_edge": 32})),
+                                   ("vit", vit, transformers.ViTImageProcessor(size={"height": 32, "width": 32}))):
+        model.save_pretrained(tmp_path / name)
+        processor.save_pretrained(tmp_path / name)
+    reasons = refused(load_model(f"hf:{tmp_path / 'resnet'}"))
+    assert set(reasons) == {"deeplift"} and "transformers" in reasons["deeplift"]
+    reasons = refused(load_model(f"hf:{tmp_path / 'vit'}"))
+    assert set(reasons) == RELU_RULES and "gelu" in reasons["guided_backprop"]

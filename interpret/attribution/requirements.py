@@ -82,6 +82,11 @@ def _deeplift_rules(lm: LoadedModel) -> str | None:
     if found.others:
         return (f"its rules here cover ReLU, ReLU6 and max pooling only, and this model also uses "
                 f"{found.others_text()} (the map would not sum to f(x) - f(baseline))")
+    kinds = {cls.__name__ for cls in type(lm.model).__mro__}
+    if "UnflattenedModule" in kinds:
+        return "its torch.fx rewrite cannot trace a torch.export program's graph modules"
+    if "PreTrainedModel" in kinds:
+        return "its torch.fx rewrite cannot trace a transformers model (it needs transformers' own tracer)"
     return None
 
 
