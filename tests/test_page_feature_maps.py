@@ -1,4 +1,6 @@
 """The Feature maps page in AppTest: default model, a torchvision ResNet-18 and a ViT (random weights)."""
+import html
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -9,8 +11,9 @@ TIMEOUT = 300
 
 
 def captions(at: AppTest) -> list[str]:
-    """Captions of every image and caption element on the page."""
+    """Captions of every image, map and caption element on the page."""
     texts = [c.value for c in at.caption]
+    texts += [html.unescape(m.value) for m in at.markdown if "map-caption" in m.value]  # show_map's caption blocks
     for image in at.get("image"):
         texts += list(image.captions)
     return texts

@@ -28,9 +28,10 @@ from ..features.parameterization import PARAMETERIZATIONS
 from ..images import InputImage
 from ..layers import LayerInfo, default_cam_layer, default_feature_layer, layer_info, list_layers
 from ..models import LoadedModel
-from ..render import colorize, normalise, overlay
+from ..render import colorize, mosaic_scale, normalise, overlay
 from .caching import cache_data
-from .downloads import npy_bytes, png_bytes
+from .downloads import map_png_bytes, npy_bytes, png_bytes
+from .map_image import channel_mode, channel_scale, scale_note, show_map, show_maps
 from .plain import plain
 from .predictions import predicted_class
 from .progress_bar import progress_bar
@@ -72,7 +73,7 @@ def channel_overlay(lm: LoadedModel, image: InputImage, channel_map: np.ndarray,
     Places where it is silent let the photo show; a channel that is nowhere positive is drawn by magnitude.
     """
     photo = lm.preprocessing.model_view(image.image)
-    mode = "positive" if channel_map.max() > 0 else "absolute"
+    mode = channel_mode(channel_map)  # the same rule as its colour bar (map_image.channel_scale)
     heat = colorize(channel_map, mode, cmap, clip_percentile=99.5)
     weight = normalise(channel_map, mode, 99.5)
     return overlay(photo, heat, alpha, weight=0.2 + 0.8 * weight)
@@ -180,11 +181,13 @@ def mosaic_view(acts: LayerActivations, order: np.ndarray, image: InputImage, ke
     page = cols[2].number_input(f"Page (of {pages})", 1, pages, 1, key=f"{key}-page|{acts.layer}") - 1 if pages > 1 else 0
     picture = channel_mosaic(values, order, int(page), shared_scale=shared, cmap=cmap)
     first, last = int(page) * PER_PAGE + 1, min(len(order), (int(page) + 1) * PER_PAGE)
-    st.image(picture, caption=f"{acts.layer}: channels {first}–{last} of {len(order)} · {values.shape[1]}×{values.shape[2]} each"
-             f" · {'shared' if shared else 'per-channel'} scale · number = channel index", width="stretch")
+    scale = mosaic_scale(values, shared, cmap)
+    show_map(picture, scale, f"{acts.layer}: channels {first}–{last} of {len(order)} · {values.shape[1]}×{values.shape[2]} "
+             f"each · {'shared' if shared else 'per-channel'} scale · number = channel index", lines=1)
+    scale_note([scale])
     stem = f"{image.name.rsplit('.', 1)[0]}_{acts.layer}"
     d1, d2 = cols[3].columns(2)
-    d1.download_button("Mosaic PNG", png_bytes(picture), f"{stem}_mosaic.png", "image/png", key=f"{key}-dl-png")
+    d1.download_button("Mosaic PNG", map_png_bytes(picture, scale), f"{stem}_mosaic.png", "image/png", key=f"{key}-dl-png")
     d2.download_button("Activations .npy", npy_bytes(values), f"{stem}.npy", "application/octet-stream", key=f"{key}-dl-npy",
                        help=f"float32, channels first: {' × '.join(map(str, values.shape))}")
     return cmap
@@ -201,9 +204,9 @@ def channel_view(lm: LoadedModel, image: InputImage, acts: LayerActivations, cha
     """One channel large over the photo, its statistics, and the histogram of the whole layer."""
     values = acts.image(0)
     left, right = st.columns(2)
-    left.image(channel_overlay(lm, image, values[channel], cmap), width="stretch",
-               caption=f"channel {channel} of {acts.layer}, upsampled from {values.shape[1]}×{values.shape[2]} onto the photo "
-                       "(bright = strongly positive)")
+    show_map(channel_overlay(lm, image, values[channel], cmap), channel_scale(values[channel], cmap),
+             f"channel {channel} of {acts.layer}, upsampled from {values.shape[1]}×{values.shape[2]} onto the photo "
+             "(bright = strongly positive)", target=left)
     stats = channel_stats(values, channel)
     with right:
         m = st.columns(4 if grad_scores is not None else 3)
@@ -220,15 +223,17 @@ def channel_view(lm: LoadedModel, image: InputImage, acts: LayerActivations, cha
 
 def across_photos_view(lm: LoadedModel, images: list[InputImage], layer: str, channel: int, cmap: str) -> None:
     """The same channel for every loaded photo, side by side (each photo's capture is cached on its own)."""
-    pictures, captions = [], []
+    pictures, captions, scales = [], [], []
     for im in images:
         acts = cached_activations(lm, im, layer)
         values = acts.image(0)
         if channel >= values.shape[0]:
             continue
         pictures.append(channel_overlay(lm, im, values[channel], cmap))
-        captions.append(plain(f"{im.name} · mean {values[channel].mean():.3g} · max {values[channel].max():.3g}"))
-    st.image(pictures, caption=captions, width=220)
+        scales.append(channel_scale(values[channel], cmap))
+        captions.append(f"{im.name} · mean {values[channel].mean():.3g} · max {values[channel].max():.3g}")
+    show_maps(pictures, scales, captions, columns=4)
+    scale_note(scales)
 
 
 def units_view(acts: LayerActivations, order: np.ndarray, image: InputImage, top: int = 20, key: str = "fm") -> None:
@@ -260,8 +265,8 @@ def compare_view(lm: LoadedModel, image: InputImage, layer: str, by: str, target
             column.info(f"{name} has no spatial output.")
             continue
         acts, order, _ = ordered(lm, image, name, by, target)
-        column.image(channel_mosaic(acts.image(0), order[:count], cmap=cmap), width="stretch",
-                     caption=f"{name} · top {min(count, len(order))} of {len(order)} channels by {SORT_LABELS[by]}")
+        show_map(channel_mosaic(acts.image(0), order[:count], cmap=cmap), mosaic_scale(acts.image(0), False, cmap),
+                 f"{name} · top {min(count, len(order))} of {len(order)} channels by {SORT_LABELS[by]}", target=column)
 
 
 def visualization_view(lm: LoadedModel, layer: str, channel: int, key: str = "fm") -> None:

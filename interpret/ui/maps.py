@@ -16,7 +16,7 @@ from ..attribution.requirements import applicable, split_applicable
 from ..images import InputImage
 from ..models import LoadedModel
 from ..progress import Progress
-from ..render import colorize
+from ..render import colorize, shown_cmap
 from ..render import overlay as blend
 from .errors import user_errors
 from .plain import plain
@@ -85,5 +85,5 @@ def offered_methods(lm: LoadedModel, methods: list[str] | None = None) -> list[s
 def shown_image(values: np.ndarray, photo: np.ndarray, settings: DisplaySettings,
                 scale: float | None) -> tuple[np.ndarray, np.ndarray]:
     """(overlay on the photo, heat map alone) as RGB arrays, drawn with the display settings."""
-    heat = colorize(values, settings.mode, settings.cmap if settings.mode != "signed" else None, settings.clip_percentile, scale)
+    heat = colorize(values, settings.mode, shown_cmap(settings.mode, settings.cmap), settings.clip_percentile, scale)
     return blend(photo, heat, settings.alpha), heat

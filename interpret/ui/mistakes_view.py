@@ -37,6 +37,7 @@ from ..policy import local_files_allowed
 from ..render import scale_of
 from .caching import cache_data
 from .errors import show_error, user_errors
+from .map_image import display_scale, scale_note, show_map
 from .maps import offered_methods, shown_image
 from .plain import plain
 from .progress_bar import progress_bar
@@ -303,11 +304,13 @@ def explain_view(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, key: str 
     titles = {"predicted": f"Why '{ev.label(pred)}' (predicted)", "true": f"Why '{ev.label(true)}' (true label)",
               "contrast": f"Why '{ev.label(pred)}' rather than '{ev.label(true)}'"}
     cols = st.columns(4)
-    cols[0].image(photo, caption=plain(f"{ev.paths[i]}: what the model sees"), width="stretch")
+    show_map(photo, None, f"{ev.paths[i]}: what the model sees", pad=True, target=cols[0])
     for col, (name, attribution) in zip(cols[1:], maps.items(), strict=True):
         shown, _ = shown_image(attribution.values, photo, settings, scale)
         status = "" if attribution.status == "ok" else f" · map is {attribution.status}"
-        col.image(shown, caption=plain(f"{titles[name]}{status}"), width="stretch")
+        show_map(shown, display_scale(attribution.values, settings, scale, len(maps), objective), f"{titles[name]}{status}",
+                 target=col)
+    scale_note(display_scale(m.values, settings, scale, len(maps), objective) for m in maps.values())
     st.caption(f"{REGISTRY[method].label} of the {objective}; the contrastive map attributes "
                f"{objective}('{plain(ev.label(pred))}') − {objective}('{plain(ev.label(true))}')"
                + (" (with the signed colour map, red raises the difference and blue lowers it)." if signed else "."))

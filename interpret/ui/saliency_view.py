@@ -12,7 +12,8 @@ from ..images import InputImage
 from ..layers import default_cam_layer
 from ..models import LoadedModel
 from ..render import scale_of
-from .downloads import npy_bytes, png_bytes
+from .downloads import map_png_bytes, npy_bytes
+from .map_image import display_scale, scale_note, show_map
 from .maps import offered_methods, shown_image
 from .plain import plain
 from .widgets import DisplaySettings, class_picker, display_controls, layer_picker, param_widgets
@@ -76,20 +77,23 @@ def render_comparison(lm: LoadedModel, image: InputImage, attributions: list[Att
         for column, a in zip(columns, drawable[row:row + COLUMNS], strict=False):  # the last row may be short
             with column:
                 over, heat = shown_image(a.values, photo, settings, scale)
-                st.image(over, caption=caption(a), width="stretch")
+                shown_scale = display_scale(a.values, settings, scale, len(drawable), a.objective)
+                show_map(over, shown_scale, caption(a), bar=not show_heat, lines=3)
                 if show_heat:
-                    st.image(heat, caption="heat map", width="stretch")
+                    show_map(heat, shown_scale, "heat map", lines=0)
                 name = f"{image.name.rsplit('.', 1)[0]}_{a.method}_{a.target}"
                 left, right = st.columns(2)
-                left.download_button("PNG", png_bytes(over), f"{name}.png", "image/png", key=f"{key}-png-{a.method}")
+                left.download_button("PNG", map_png_bytes(over, shown_scale), f"{name}.png", "image/png",
+                                     key=f"{key}-png-{a.method}")
                 right.download_button(".npy", npy_bytes(a.values), f"{name}.npy", "application/octet-stream",
                                       key=f"{key}-npy-{a.method}")
+    scale_note(display_scale(a.values, settings, scale, len(drawable), a.objective) for a in drawable)
     return drawable
 
 
 def caption(a: Attribution) -> str:
     objective = "" if a.objective == "logit" else f" ({a.objective})"
-    return plain(f"{REGISTRY[a.method].label}{objective} · " + a.caption().split(" · ", 1)[1])  # a Markdown caption
+    return f"{REGISTRY[a.method].label}{objective} · " + a.caption().split(" · ", 1)[1]  # plain text: show_map escapes it
 
 
 def display_view(key: str = "sal") -> tuple[DisplaySettings, bool]:

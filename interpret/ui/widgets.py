@@ -9,6 +9,7 @@ import streamlit as st
 from ..attribution import REGISTRY
 from ..layers import list_layers
 from ..models import LoadedModel
+from ..render import DIVERGING_MAPS
 from ..signs import MODES
 
 
@@ -75,8 +76,12 @@ def display_controls(key: str, default_mode: str = "absolute") -> DisplaySetting
     cols = st.columns(5)
     mode = cols[0].selectbox("Sign", MODES, index=MODES.index(default_mode), key=f"{key}-mode",
                              help="signed uses a diverging colour map centred on zero")
-    cmap = cols[1].selectbox("Colour map", ["inferno", "viridis", "jet", "magma", "gray", "RdBu_r", "coolwarm"],
-                             key=f"{key}-cmap")
+    if mode == "signed":  # the box shows what is drawn: a signed map always gets a diverging colour map
+        cmap = cols[1].selectbox("Colour map (diverging)", DIVERGING_MAPS, key=f"{key}-cmap-signed",
+                                 help="Signed maps need a colour map centred on zero: red above it, blue below.")
+    else:
+        cmap = cols[1].selectbox("Colour map", ["inferno", "viridis", "jet", "magma", "gray", "RdBu_r", "coolwarm"],
+                                 key=f"{key}-cmap")
     alpha = cols[2].slider("Opacity", 0.0, 1.0, 0.5, 0.05, key=f"{key}-alpha")
     clip = cols[3].slider("Clip percentile", 90.0, 100.0, 99.5, 0.1, key=f"{key}-clip")
     shared = cols[4].toggle("Shared scale", value=False, key=f"{key}-shared", help="one colour scale for all maps on screen")
