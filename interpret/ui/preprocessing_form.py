@@ -99,6 +99,15 @@ def preprocessing_editor(default: Preprocessing, key: str, editable: bool = True
         return chosen
 
 
+ZOO_SOURCES = ("bundled", "torchvision", "timm")  # their weights come with their preprocessing
+
+
+def preprocessing_editable(source: str, request: ModelRequest) -> bool:
+    """Whether the sidebar lets the user edit the preprocessing: not for a zoo's own (or random) weights, whose
+    pipeline is the zoo's; yes for a model file, a py: factory, a transformers folder and a user's weights file."""
+    return source not in ZOO_SOURCES or request.weights_data is not None
+
+
 def preprocessing_request(request: ModelRequest, key: str, editable: bool = True) -> ModelRequest:
     """`request` with the preprocessing the sidebar's editor chose, starting from the model's own.
 

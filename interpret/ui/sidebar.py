@@ -25,6 +25,7 @@ from ..models.sources import SOURCES as MODEL_SOURCES
 from ..policy import CONSENT_LABEL, SHARED_ENV, code_allowed, local_files_allowed, shared_mode
 from ..samples import sample_names
 from .plain import plain
+from .preprocessing_form import preprocessing_editable, preprocessing_request
 from .state import ModelRequest, collect_images, request_model, set_current_image, set_images
 
 SOURCES = {source.key: source.label for source in MODEL_SOURCES}  # the table's sources, in its order
@@ -260,6 +261,8 @@ def model_section() -> None:
             request = dataclasses.replace(request, class_names=names)
         if activation is not None:
             request = dataclasses.replace(request, activation=activation)
+        request_model(request)
+        request = preprocessing_request(request, f"sb-pre-{source}", editable=preprocessing_editable(source, request))
         request_model(request)
     else:
         request_model(None)
