@@ -9,6 +9,7 @@ from interpret import preprocess
 from interpret.cli import preprocessing_args
 from interpret.cli.preprocessing_args import add_preprocessing_arguments, apply_changes, preprocessing_from_args
 from interpret.preprocess import IMAGENET
+from interpret.samples import load_sample
 
 
 class Refused(Exception):
@@ -67,3 +68,25 @@ def test_no_crop_resizes_straight_to_the_input_size():
 def test_a_bad_value_is_refused_with_its_reason(flags, message):
     with pytest.raises(Refused, match=message):
         parse(*flags)
+
+
+def test_a_command_loads_its_model_with_the_flags_changes():
+    from interpret.cli import build_parser
+    from interpret.cli.common import model_from_args
+
+    args = build_parser().parse_args(["predict", "sample:coffee", "--model", "torchvision:resnet18", "--weights", "random",
+                                      "--crop", "160", "--interpolation", "bicubic", "--bgr"])
+    lm = model_from_args(args)
+    assert lm.preprocessing == IMAGENET.replace(crop_size=160, interpolation="bicubic", channel_order="BGR")
+    assert tuple(lm.preprocessing.to_tensor(load_sample("coffee").image).shape) == (1, 3, 160, 160)
+
+
+def test_a_bad_flag_is_one_line_and_a_usage_error(capsys):
+    from interpret.cli import main
+
+    try:
+        code = main(["predict", "sample:coffee", "--std", "0.2,0,0.2"])
+    except SystemExit as exit_:  # argparse's own errors
+        code = exit_.code
+    err = capsys.readouterr().err
+    assert code == 2 and "--std" in err and "must be positive" in err and len(err.strip().splitlines()) == 1

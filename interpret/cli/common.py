@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InterpretError
+from .preprocessing_args import add_preprocessing_arguments, apply_changes, preprocessing_from_args
 
 if TYPE_CHECKING:  # the heavy modules (torch) are imported where they run, so --help and usage errors stay fast
     from ..images import InputImage
@@ -44,6 +45,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trust-code", action="store_true",
                         help="load a --model that is code (a TorchScript or .pt2 file, a py: factory): it can run "
                              "anything on this machine, so give this only for a file or code you trust")
+    add_preprocessing_arguments(parser)
 
 
 def add_progress_argument(parser: argparse.ArgumentParser) -> None:
@@ -61,10 +63,19 @@ def model_from_args(args: argparse.Namespace) -> LoadedModel:
     from ..models.classes import read_class_names_file
 
     names = read_class_names_file(args.classes) if getattr(args, "classes", None) else None
-    return load_model(args.model or DEFAULT_SPEC, args.device, weights=args.weights, class_names=names,
-                      trust_code=bool(getattr(args, "trust_code", False)),
-                      model_kwargs=parse_kwargs(getattr(args, "model_kwargs", None)),
-                      prefer="ema" if getattr(args, "ema", False) else None, **_overrides(args))
+
+    def load() -> LoadedModel:
+        return load_model(args.model or DEFAULT_SPEC, args.device, weights=args.weights, class_names=names,
+                          trust_code=bool(getattr(args, "trust_code", False)),
+                          model_kwargs=parse_kwargs(getattr(args, "model_kwargs", None)),
+                          prefer="ema" if getattr(args, "ema", False) else None, **_overrides(args))
+
+    lm = load()
+    changes = preprocessing_from_args(args)
+    if changes:  # the flags change the model's own preprocessing, which loading it told: load it with theirs
+        args.preprocessing = apply_changes(lm.preprocessing, changes)
+        lm = load()
+    return lm
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
