@@ -1,6 +1,9 @@
 """interpret: why does this image model decide what it decides? Entry point: `streamlit run app.py`."""
+import sys
+
 import streamlit as st
 
+from interpret.ui import url_state  # light: streamlit only
 from interpret.ui.shell import app_shell  # light: streamlit only
 
 st.set_page_config(page_title="interpret", page_icon="🔎", layout="wide")
@@ -13,11 +16,25 @@ PAGES = [
     st.Page("pages/trust.py", title="Trust", icon=":material/verified:"),
 ]
 
-# Drawn before the heavy imports below: on a cold start the browser shows the pages while torch loads.
+# .streamlit/config.toml turns client.showSidebarNavigation off, so the very first run of a fresh server (which
+# Streamlit starts in its legacy `pages/` mode) draws no file-name page list; the real navigation is turned back on
+# here, drawn before the heavy imports below: on a cold start the browser shows the pages while torch loads.
+st.set_option("client.showSidebarNavigation", True)
 navigation = st.navigation(PAGES)
+url_state.start_run()
+notices = st.empty()  # notices about the link's settings, above the page
 
-from interpret.ui.sidebar import draw_sidebar  # noqa: E402  (imports torch: after the navigation on purpose)
+if "torch" not in sys.modules:  # a cold start: say what the blank page is waiting for
+    with st.sidebar, st.spinner("Loading PyTorch and the model…"):
+        from interpret.ui.sidebar import draw_sidebar  # noqa: E402  (imports torch: after the navigation on purpose)
+from interpret.ui.sidebar import draw_sidebar  # noqa: E402
 
+finished = False
 with app_shell():
-    draw_sidebar()
-    navigation.run()
+    try:
+        draw_sidebar()
+        navigation.run()
+        finished = True
+    finally:  # also after st.stop(): the URL mirrors what this run showed, and the link's notices are shown
+        url_state.write_url(finished)
+        url_state.show_notices(notices)

@@ -36,6 +36,7 @@ from .plain import plain
 from .predictions import predicted_class
 from .progress_bar import progress_bar
 from .shared_lru import SharedLRU
+from .url_state import persistent
 from .widgets import class_picker
 
 CMAPS = ["viridis", "inferno", "magma", "gray", "jet"]
@@ -139,9 +140,9 @@ def layer_browser(lm: LoadedModel, key: str = "fm") -> str | None:
         return None
     default = default_feature_layer(lm)
     by_name = {info.name: info for info in layers}
-    return st.selectbox("Layer", names, index=names.index(default) if default in names else 0,
-                        format_func=lambda n: by_name[n].label + (" ▦" if by_name[n].spatial else ""),
-                        key=f"{key}-layer|{scope}", help="Type to search. ▦ marks layers with a spatial output.")
+    return persistent(st.selectbox, "Layer", options=names, default=default if default in names else names[0], url="layer",
+                      format_func=lambda n: by_name[n].label + (" ▦" if by_name[n].spatial else ""),
+                      key=f"{key}-layer|{scope}", help="Type to search. ▦ marks layers with a spatial output.")
 
 
 # ---------------------------------------------------------------- channel ordering
@@ -150,12 +151,14 @@ def layer_browser(lm: LoadedModel, key: str = "fm") -> str | None:
 def order_controls(lm: LoadedModel, image: InputImage, key: str = "fm") -> tuple[str, int | None]:
     """Sort choice and, for 'grad', the target class (default: the predicted class)."""
     left, right = st.columns(2)
-    by = left.selectbox("Sort channels by", SORTS, format_func=SORT_LABELS.get, key=f"{key}-sort",
+    with left:
+        by = persistent(st.selectbox, "Sort channels by", options=list(SORTS), default=SORTS[0], url="sort",
+                        format_func=SORT_LABELS.get, key=f"{key}-sort",
                         help="Top channels first. 'drive on the target class' = gradient × activation summed over space.")
     target = None
     if by == "grad":
         with right:
-            target = class_picker(lm, f"{key}-target", predicted_class(lm, image))
+            target = class_picker(lm, f"{key}-target", predicted_class(lm, image), url="target")
     return by, target
 
 
@@ -176,7 +179,8 @@ def mosaic_view(acts: LayerActivations, order: np.ndarray, image: InputImage, ke
     cols = st.columns([1, 1, 1, 2])
     shared = cols[0].toggle("Shared scale", value=False, key=f"{key}-shared",
                             help="Off: each tile uses its own range. On: one range for the whole layer.")
-    cmap = cols[1].selectbox("Colour map", CMAPS, key=f"{key}-cmap")
+    with cols[1]:
+        cmap = persistent(st.selectbox, "Colour map", options=list(CMAPS), default=CMAPS[0], url="cmap", key=f"{key}-cmap")
     pages = page_count(len(order))
     page = cols[2].number_input(f"Page (of {pages})", 1, pages, 1, key=f"{key}-page|{acts.layer}") - 1 if pages > 1 else 0
     picture = channel_mosaic(values, order, int(page), shared_scale=shared, cmap=cmap)
@@ -195,8 +199,9 @@ def mosaic_view(acts: LayerActivations, order: np.ndarray, image: InputImage, ke
 
 def channel_picker(order: np.ndarray, layer: str, by: str, target: int | None, key: str = "fm") -> int:
     """One channel; the list follows the current sort, and a new sort starts again at its top channel."""
-    return int(st.selectbox("Channel (in the current order)", [int(c) for c in order], key=f"{key}-channel|{layer}|{by}|{target}",
-                            help="Type a channel index to jump to it."))
+    options = [int(c) for c in order]
+    return int(persistent(st.selectbox, "Channel (in the current order)", options=options, default=options[0], url="channel",
+                          key=f"{key}-channel|{layer}|{by}|{target}", help="Type a channel index to jump to it."))
 
 
 def channel_view(lm: LoadedModel, image: InputImage, acts: LayerActivations, channel: int,

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ..attribution import REGISTRY
+from ..attribution import OBJECTIVES, REGISTRY
 from ..errors import InterpretError
-from ..images import decode_image
+from ..images import decode_image, load_image
 from ..layers import default_cam_layer
 from ..mistakes import (
     ContrastiveExplanation,
@@ -42,10 +42,13 @@ from .maps import offered_methods, shown_image
 from .plain import plain
 from .progress_bar import progress_bar
 from .shared_lru import SharedLRU
+from .state import carry_image
+from .url_state import carry, persistent
 from .widgets import display_controls, layer_picker, param_widgets
 
 SOURCES = {"demo": "Demo set (sample photos)", "zip": "Upload a .zip", "path": "Folder, .zip or CSV on this machine"}
 STOPPED_KEY = "mistakes_stopped"
+ZIP_KEPT = "mistakes_zip_kept"  # the uploaded zip (name, sha256, bytes), kept for the session
 
 
 # ---------------------------------------------------------------- choosing the set
@@ -63,21 +66,20 @@ def _zip_set(sha: str, name: str, _data: bytes) -> ImageSet:
 def set_picker() -> ImageSet | None:
     """The labelled set the user chose; problems with it are shown, never raised."""
     offered = [key for key in SOURCES if key != "path" or local_files_allowed()]  # shared mode: no server folders
-    source = st.radio("Labelled images", offered, format_func=SOURCES.get, horizontal=True, key="mistakes-source")
+    source = persistent(st.radio, "Labelled images", options=offered, default="demo", format_func=SOURCES.get,
+                        horizontal=True, key="mistakes-source", url="set")
     try:
         if source == "demo":
             st.caption("Six sample photos, each also mirrored and cropped, labelled as a person would: "
                        "Chelsea is a tabby and Grace Hopper wears a military uniform.")
             return _demo()
         if source == "zip":
-            file = st.file_uploader("Zip of class-named folders, or of images with a path,label CSV", type=["zip"],
-                                    key="mistakes-zip")
-            if file is None:
+            kept = _kept_zip()
+            if kept is None:
                 st.info("Upload a .zip: one folder per class (named like the model's classes, or by class index), "
                         "or images plus one CSV with columns path,label.")
                 return None
-            data = file.getvalue()
-            return _zip_set(hashlib.sha256(data).hexdigest(), file.name, data)
+            return _zip_set(kept["sha"], kept["name"], kept["data"])
         if not local_files_allowed():  # defence in depth: the radio above does not offer it
             st.info("Shared mode is on: files and folders on the server cannot be opened here.")
             return None
@@ -89,6 +91,28 @@ def set_picker() -> ImageSet | None:
     except InterpretError as exc:
         show_error(exc)
         return None
+
+
+def _kept_zip() -> dict | None:
+    """The zip uploaded in this session, kept when the page is left (Streamlit empties an uploader not drawn).
+
+    A file shown in the uploader and then removed there is forgotten; a kept one shows a line saying so."""
+    alive = "mistakes-zip" in st.session_state  # False on the first run after coming back to this page
+    file = st.file_uploader("Zip of class-named folders, or of images with a path,label CSV", type=["zip"],
+                            key="mistakes-zip")
+    kept = st.session_state.get(ZIP_KEPT)
+    if file is not None:
+        data = file.getvalue()
+        kept = {"name": file.name, "sha": hashlib.sha256(data).hexdigest(), "data": data, "live": True}
+        st.session_state[ZIP_KEPT] = kept
+        return kept
+    if kept is not None and alive and kept["live"]:  # the user removed it from the uploader
+        st.session_state.pop(ZIP_KEPT, None)
+        return None
+    if kept is not None:
+        kept["live"] = False
+        st.caption(f"Using {plain(kept['name'])}, uploaded earlier in this session: upload another zip to replace it.")
+    return kept
 
 
 def set_notes(image_set: ImageSet, ev: Evaluation) -> None:
@@ -255,9 +279,13 @@ def method_controls(lm: LoadedModel, key: str = "mistakes") -> tuple[str, dict, 
     names = offered_methods(lm)
     default = names.index("gradient") if "gradient" in names else 0
     cols = st.columns(3)
-    method = cols[0].selectbox("Method", names, index=default, format_func=lambda n: REGISTRY[n].label, key=f"{key}-method")
-    objective = cols[1].selectbox("Score explained", ["logit", "probability"], key=f"{key}-objective",
-                                  help="logit: the class score; probability: after the model's softmax (or sigmoid)")
+    with cols[0]:
+        method = persistent(st.selectbox, "Method", options=names, default=names[default], url="method",
+                            format_func=lambda n: REGISTRY[n].label, key=f"{key}-method")
+    with cols[1]:
+        objective = persistent(st.selectbox, "Score explained", options=["logit", "probability"], default="logit",
+                               url="objective", key=f"{key}-objective",
+                               help="logit: the class score; probability: after the model's softmax (or sigmoid)")
     impl = REGISTRY[method]
     layer = None
     if impl.uses_layer:
@@ -289,16 +317,18 @@ def explain_view(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, key: str 
         st.success("No mistakes to explain: every image is predicted right.")
         return
     labels = {int(i): f"#{r} · {ev.paths[i]} · {caption(ev, int(i))}" for r, i in enumerate(wrong, 1)}
-    i = st.selectbox("Mistake", list(labels), format_func=labels.get, key=f"{key}-mistake")
+    i = persistent(st.selectbox, "Mistake", options=list(labels), default=next(iter(labels)), format_func=labels.get,
+                   key=f"{key}-mistake")
     method, params, layer, objective = method_controls(lm, key)
     pred, true = int(ev.top_index[i, 0]), int(ev.labels[i])
     photo = pixels(lm, image_set, ev.paths[i])
-    key = "|".join(map(str, (lm.key, image_set.fingerprint, ev.paths[i], pred, true, method, sorted(params.items()), layer,
-                             objective)))
-    result = _explain(lm, key, photo, pred, true, method, params, layer, objective)
+    cache_key = "|".join(map(str, (lm.key, image_set.fingerprint, ev.paths[i], pred, true, method, sorted(params.items()),
+                                   layer, objective)))  # not `key`: the widgets below keep theirs across mistakes
+    result = _explain(lm, cache_key, photo, pred, true, method, params, layer, objective)
     maps = {"predicted": result.predicted, "true": result.true, "contrast": result.contrast}
     signed = REGISTRY[method].signed
-    settings = display_controls(f"{key}-display", default_mode="signed" if signed else "absolute")
+    settings = display_controls(f"{key}-display-{'signed' if signed else 'plain'}",
+                                default_mode="signed" if signed else "absolute")
     scale = max(scale_of(m.values, settings.mode, settings.clip_percentile) for m in maps.values()) \
         if settings.shared_scale else None
     titles = {"predicted": f"Why '{ev.label(pred)}' (predicted)", "true": f"Why '{ev.label(true)}' (true label)",
@@ -314,6 +344,9 @@ def explain_view(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, key: str 
     st.caption(f"{REGISTRY[method].label} of the {objective}; the contrastive map attributes "
                f"{objective}('{plain(ev.label(pred))}') − {objective}('{plain(ev.label(true))}')"
                + (" (with the signed colour map, red raises the difference and blue lowers it)." if signed else "."))
+    if st.button("Explain this mistake in Saliency", key=f"{key}-to-saliency",
+                 help="Opens the Saliency page on this image, explaining its true class with this method."):
+        to_saliency(image_set, ev.paths[i], true, method, objective)
     k = ev.top_index.shape[1]
     chart = pd.DataFrame({"class": [f"{ev.label(int(c))} ({int(c)})" for c in ev.top_index[i]],
                           "probability": ev.top_prob[i].astype(float)})
@@ -321,6 +354,15 @@ def explain_view(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, key: str 
         chart.loc[len(chart)] = [f"{ev.label(true)} ({true}) · true", float(ev.true_prob[i])]
     st.write(f"**Top-{k} probabilities**" + (" and the true class" if len(chart) > k else ""))
     st.bar_chart(chart, x="class", y="probability", horizontal=True, sort="-probability", height=220)
+
+
+def to_saliency(image_set: ImageSet, path: str, target: int, method: str, objective: str) -> None:
+    """Carry one image of the set to the Saliency page (it becomes the current image), with target and method."""
+    with image_set.tree.reader() as read:
+        image = load_image(read(path), path.rsplit("/", 1)[-1])
+    carry_image(image)
+    carry({"target": str(target), "methods": method, "objective": objective if objective in OBJECTIVES else "logit"})
+    st.switch_page("pages/saliency.py")
 
 
 # ---------------------------------------------------------------- calibration and export

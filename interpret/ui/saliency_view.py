@@ -16,6 +16,7 @@ from .downloads import map_png_bytes, npy_bytes
 from .map_image import display_scale, scale_note, show_map
 from .maps import offered_methods, shown_image
 from .plain import plain
+from .url_state import persistent
 from .widgets import DisplaySettings, class_picker, display_controls, layer_picker, param_widgets
 
 DEFAULT_METHODS = ("gradient", "grad_x_input", "guided_backprop", "gradcam")  # one pass each: a quick first view
@@ -28,10 +29,10 @@ COLUMNS = 4
 def method_picker(lm: LoadedModel, key: str = "sal") -> list[str]:
     """One or several of the methods that apply to this model, by their labels; the others listed with their reason."""
     offered = offered_methods(lm)
-    return st.multiselect("Methods", offered, default=[m for m in DEFAULT_METHODS if m in offered], key=f"{key}-methods",
-                          format_func=lambda name: REGISTRY[name].label,
-                          help="Maps are drawn side by side on the same photo with the same display settings. "
-                               "Only the methods that can compute an honest map on this model are offered.")
+    return persistent(st.multiselect, "Methods", options=offered, default=[m for m in DEFAULT_METHODS if m in offered],
+                      key=f"{key}-methods", url="methods", format_func=lambda name: REGISTRY[name].label,
+                      help="Maps are drawn side by side on the same photo with the same display settings. "
+                           "Only the methods that can compute an honest map on this model are offered.")
 
 
 def settings_view(lm: LoadedModel, methods: list[str], key: str = "sal") -> tuple[dict[str, dict], str | None]:
@@ -42,20 +43,21 @@ def settings_view(lm: LoadedModel, methods: list[str], key: str = "sal") -> tupl
         columns = st.columns(min(len(with_params), COLUMNS))
         for i, method in enumerate(with_params):
             with columns[i % len(columns)].expander(f"{REGISTRY[method].label} settings"):
-                params[method] = param_widgets(method, key)
+                params[method] = param_widgets(method, key, url=True)
     layer = None
     if any(REGISTRY[m].uses_layer for m in methods):
-        layer = layer_picker(lm, f"{key}-layer", default=default_cam_layer(lm), label="CAM layer")
+        layer = layer_picker(lm, f"{key}-layer", default=default_cam_layer(lm), label="CAM layer", url="layer")
     return {m: params.get(m, {}) for m in methods}, layer
 
 
 def target_view(lm: LoadedModel, predicted: int, key: str = "sal") -> Target:
     left, right = st.columns([3, 2])
     with left:
-        index = class_picker(lm, f"{key}-target", predicted)
+        index = class_picker(lm, f"{key}-target", predicted, url="target")
     with right:
-        objective = st.radio("Explain", OBJECTIVES, horizontal=True, key=f"{key}-objective",
-                             format_func=lambda o: o, help="; ".join(f"{k}: {v}" for k, v in OBJECTIVE_HELP.items()))
+        objective = persistent(st.radio, "Explain", options=list(OBJECTIVES), default=OBJECTIVES[0], url="objective",
+                               horizontal=True, key=f"{key}-objective", format_func=lambda o: o,
+                               help="; ".join(f"{k}: {v}" for k, v in OBJECTIVE_HELP.items()))
     return Target(index, objective)
 
 
@@ -97,6 +99,6 @@ def caption(a: Attribution) -> str:
 
 
 def display_view(key: str = "sal") -> tuple[DisplaySettings, bool]:
-    settings = display_controls(f"{key}-display")
-    show_heat = st.toggle("Also show the heat maps alone", value=True, key=f"{key}-heat")
+    settings = display_controls(f"{key}-display", url=True)
+    show_heat = persistent(st.toggle, "Also show the heat maps alone", default=True, key=f"{key}-heat", url="heat")
     return settings, show_heat

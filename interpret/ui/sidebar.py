@@ -17,7 +17,7 @@ import streamlit as st
 from .. import limits
 from ..devices import available_devices
 from ..errors import InterpretError
-from ..images import ACCEPTED
+from ..images import ACCEPTED, InputImage
 from ..models import DEFAULT_SPEC, parse_class_names, parse_kwargs
 from ..models.checkpoints import is_torchscript
 from ..models.sources import BY_KEY
@@ -26,7 +26,17 @@ from ..policy import CONSENT_LABEL, SHARED_ENV, code_allowed, local_files_allowe
 from ..samples import sample_names
 from .plain import plain
 from .preprocessing_form import preprocessing_editable, preprocessing_request
-from .state import ModelRequest, collect_images, request_model, set_current_image, set_images
+from .state import (
+    ModelRequest,
+    carried_images,
+    collect_images,
+    current_model,
+    request_model,
+    set_current_image,
+    set_images,
+    take_new_carried,
+)
+from .url_state import LIST_SEP, claim, notice, pending, persistent, remember, set_value
 
 SOURCES = {source.key: source.label for source in MODEL_SOURCES}  # the table's sources, in its order
 CODE_SOURCES = tuple(source.key for source in MODEL_SOURCES if source.code)  # policy.CODE_SOURCES: off in shared mode
@@ -34,6 +44,7 @@ IMAGE_MEGABYTES = limits.IMAGE_FILE_BYTES // 2**20
 CLASS_NAMES_MEGABYTES = limits.CLASS_NAMES_FILE_BYTES // 2**20
 WEIGHTS = {"pretrained": "pretrained (cache or download)", "random": "random weights", "file": "my weights file (state dict)"}
 WEIGHT_TYPES = ["pth", "pt", "bin", "safetensors", "ckpt"]
+SEEN_KEY = "interpret_seen_images"  # image ids the current-image box has offered (a new upload becomes current)
 
 
 def sources() -> dict[str, str]:
@@ -59,7 +70,8 @@ def _consent(what: str, identity: str, help_text: str) -> bool:
 def _zoo_request(source: str, device: str) -> ModelRequest | None:
     names = _zoo(source)
     default = {"torchvision": "resnet18", "timm": "resnet18"}[source]
-    name = st.selectbox("Architecture", names, index=names.index(default) if default in names else 0, key=f"sb-arch-{source}")
+    name = persistent(st.selectbox, "Architecture", options=names, default=default if default in names else names[0],
+                      key=f"sb-arch-{source}")
     if source == "timm":
         hub = st.text_input("…or a Hub name", key="sb-timm-hub", placeholder="hf-hub:ORG/NAME",
                             help="A timm model on the Hugging Face Hub, e.g. hf-hub:timm/resnet18.a1_in1k: loaded from "
@@ -245,7 +257,52 @@ def _activation() -> str | None:
     return None if chosen == "auto" else chosen
 
 
+def _model_from_url() -> None:
+    """A new session's `model=SPEC` (and `weights=random`) from the URL, put in the sidebar's boxes.
+
+    Only specs a link can carry: the bundled model, a zoo name, a Hugging Face name and (outside shared mode) a py:
+    factory, which still waits for its consent box. A model file cannot travel in a link: a notice says so."""
+    spec, weights = claim("model"), claim("weights")
+    if weights and weights.startswith("file:"):
+        notice(f"The uploaded file {weights[5:80]} is not in the link: upload it again.")
+    if not spec:
+        return
+    source = next((src for src in MODEL_SOURCES if src.prefix and spec.startswith(src.prefix)), None)
+    name = spec[len(source.prefix):] if source is not None else ""
+    if source is None or source.key not in sources() or not name or source.key in ("file", "export"):
+        notice(f"The link's model '{spec[:80]}' cannot be opened from a link: choose it in the sidebar.")
+        return
+    st.session_state["sb-source"] = source.key
+    if source.key in ("torchvision", "timm"):
+        if name.startswith("hf-hub:") and source.key == "timm":
+            st.session_state["sb-timm-hub"] = name
+        elif name in _zoo(source.key):
+            set_value(f"sb-arch-{source.key}", name)
+        else:
+            notice(f"The link's model '{spec[:80]}' is not in this server's {source.label}: choose one in the sidebar.")
+            st.session_state.pop("sb-source")
+            return
+        st.session_state["sb-weights"] = "random" if weights == "random" else "pretrained"
+    elif source.key == "hf":
+        st.session_state["sb-hf-name"] = name
+    elif source.key == "python":
+        st.session_state["sb-py-spec"] = spec
+
+
+def _model_to_url(request: ModelRequest | None) -> None:
+    if request is None:
+        return
+    if request.spec != DEFAULT_SPEC and not request.spec.startswith(("file:", "export:")) \
+            and not request.spec.lower().endswith(".pt2"):
+        remember("sb-model-spec", request.spec, default=DEFAULT_SPEC, url="model")
+    if request.weights == "random":
+        remember("sb-model-weights", "random", url="weights")
+    elif request.weights_data is not None and request.weights:
+        remember("sb-model-weights", f"file:{request.weights}", url="weights")
+
+
 def model_section() -> None:
+    _model_from_url()
     st.subheader("Model")
     devices = available_devices()
     device = st.selectbox("Device", [d.id for d in devices], format_func={d.id: d.label for d in devices}.get, key="sb-device")
@@ -262,29 +319,62 @@ def model_section() -> None:
         if activation is not None:
             request = dataclasses.replace(request, activation=activation)
         request_model(request)
+        with st.spinner("Loading PyTorch and the model…"):  # the first load of a model is slow: say so here
+            current_model()
         request = preprocessing_request(request, f"sb-pre-{source}", editable=preprocessing_editable(source, request))
         request_model(request)
     else:
         request_model(None)
+    _model_to_url(request)
+
+
+def _image_id(kind: str, image: InputImage) -> str:
+    """How the current-image box and the URL name an image: a sample by its name, other images by name and sha256."""
+    return image.name if kind == "sample" else f"{kind}:{image.name}:{image.sha256[:8]}"
 
 
 def image_section() -> None:
     st.subheader("Images")
-    samples = st.multiselect("Sample photos", sample_names(), default=["coffee"], key="sb-samples")
+    samples = persistent(st.multiselect, "Sample photos", options=sample_names(), default=["coffee"], key="sb-samples",
+                         url="samples")
     uploads = st.file_uploader("Your images", type=list(ACCEPTED), accept_multiple_files=True, key="sb-uploads",
                                **upload_limit(IMAGE_MEGABYTES), help=f"Up to {IMAGE_MEGABYTES} MB per image.")
     camera = st.camera_input("Camera", key="sb-camera") if st.toggle("Take a photo", key="sb-camera-on") else None
-    images, errors = collect_images(samples, uploads, camera)
-    for message in errors:
+    sample_images, errors = collect_images(samples, [], None)
+    uploaded, upload_errors = collect_images([], uploads, camera)
+    for message in errors + upload_errors:
         st.error(plain(message))
+    named = ([(_image_id("sample", im), im) for im in sample_images] + [(_image_id("upload", im), im) for im in uploaded]
+             + [(_image_id("carried", im), im) for im in carried_images()])
+    by_id = dict(named)
+    images = list(by_id.values())
     set_images(images)
+    for name in (claim("uploads") or "").split(LIST_SEP):
+        if name:
+            notice(f"The uploaded file {name[:80]} is not in the link: upload it again.")
+    if uploaded:
+        remember("sb-uploads-names", [im.name for im in uploaded], default=[], url="uploads")
     if not images:
         st.info("Choose a sample photo or upload an image.")
         set_current_image(None)
         return
-    labels = [f"{i + 1}. {im.name}" for i, im in enumerate(images)]
-    chosen = st.selectbox("Current image", range(len(images)), format_func=labels.__getitem__, key="sb-current")
-    set_current_image(images[min(chosen or 0, len(images) - 1)])
+    ids = list(by_id)
+    waiting = pending("image") or ""
+    if waiting and waiting not in by_id and ":" in waiting:  # an upload named in a link: not in the link itself
+        claim("image")
+        notice(f"The uploaded file {waiting.split(':')[1][:80]} is not in the link: upload it again.")
+    seen = st.session_state.setdefault(SEEN_KEY, set())
+    fresh = [i for i in ids if i not in seen and not i.startswith("sample") and ":" in i]
+    carried = take_new_carried()
+    newest = next((i for i in ids if carried and i.startswith("carried:") and by_id[i].sha256 == carried), None) \
+        or (fresh[-1] if fresh else None)
+    if newest is not None:  # the newest upload (or an image carried from another page) becomes the current image
+        set_value("sb-current", newest)
+    seen.update(ids)
+    labels = {i: f"{n + 1}. {im.name}" for n, (i, im) in enumerate(by_id.items())}
+    chosen = persistent(st.selectbox, "Current image", options=ids, default=ids[0], key="sb-current", url="image",
+                        format_func=labels.get)
+    set_current_image(by_id.get(chosen, images[0]))
 
 
 def draw_sidebar() -> None:

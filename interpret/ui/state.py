@@ -30,6 +30,8 @@ IMAGES_KEY = "interpret_images"
 CURRENT_KEY = "interpret_current_image"
 ERROR_KEY = "interpret_model_error"
 PREVIOUS_KEY = "interpret_previous_model"
+CARRIED_KEY = "interpret_carried_images"  # images brought from another page (a mistake of a labelled set)
+NEW_CARRIED_KEY = "interpret_new_carried"
 
 log = logging.getLogger(__name__)
 
@@ -190,3 +192,19 @@ def set_current_image(image: InputImage | None) -> None:
 
 def current_image() -> InputImage | None:
     return st.session_state.get(CURRENT_KEY)
+
+
+def carry_image(image: InputImage) -> None:
+    """Add an image from another page to the session's images; the sidebar makes it the current one."""
+    carried = [im for im in st.session_state.get(CARRIED_KEY, []) if im.sha256 != image.sha256][-3:]
+    st.session_state[CARRIED_KEY] = [*carried, image]
+    st.session_state[NEW_CARRIED_KEY] = image.sha256
+
+
+def carried_images() -> list[InputImage]:
+    return list(st.session_state.get(CARRIED_KEY, []))
+
+
+def take_new_carried() -> str | None:
+    """The sha256 of an image just carried here, once."""
+    return st.session_state.pop(NEW_CARRIED_KEY, None)

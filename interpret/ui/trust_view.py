@@ -30,6 +30,7 @@ from .plain import plain
 from .predictions import predicted_class
 from .progress_bar import progress_bar
 from .shared_lru import SharedLRU
+from .url_state import persistent
 from .verdicts import explain
 
 PREFERRED = ("gradient", "gradcam", "integrated_gradients", "guided_backprop")
@@ -196,9 +197,9 @@ def _set(flag: str, value: bool) -> None:
 
 def sanity_section(lm: LoadedModel, image: InputImage, attributions: list[Attribution], key: str = "trust") -> None:
     """Full cascading randomisation per method, on demand: stoppable, stored per method, the strip and the verdict."""
-    granularity = st.radio("Randomise", GRANULARITIES, index=GRANULARITIES.index("group"), horizontal=True,
-                           key=f"{key}-granularity",
-                           format_func=lambda g: {"block": "block by block", "group": "group by group (faster)"}[g])
+    granularity = persistent(st.radio, "Randomise", options=list(GRANULARITIES), default="group", horizontal=True,
+                             key=f"{key}-granularity",
+                             format_func=lambda g: {"block": "block by block", "group": "group by group (faster)"}[g])
     running, stopped = f"{key}-sanity-running", f"{key}-sanity-stopped"
     if not st.session_state.get(running):
         if st.session_state.get(stopped):
@@ -226,12 +227,16 @@ class TrustSettings:
 
 def settings_view(lm: LoadedModel, key: str = "trust") -> TrustSettings:
     offered = offered_methods(lm)
-    methods = st.multiselect("Methods", offered, default=[m for m in PREFERRED if m in offered],
-                             format_func=lambda name: REGISTRY[name].label, key=f"{key}-methods")
+    methods = persistent(st.multiselect, "Methods", options=offered, default=[m for m in PREFERRED if m in offered],
+                         url="methods", format_func=lambda name: REGISTRY[name].label, key=f"{key}-methods")
     left, right = st.columns(2)
-    steps = left.slider("Deletion / insertion steps", 8, 64, 28, key=f"{key}-steps",
-                        help="The same number of steps for every map, so their areas compare.")
-    with_road = right.toggle("ROAD (slower: a linear imputation per step)", value=False, key=f"{key}-road")
+    with left:
+        steps = persistent(st.slider, "Deletion / insertion steps", min_value=8, max_value=64, default=28, bounds=(8, 64),
+                           url="steps", key=f"{key}-steps",
+                           help="The same number of steps for every map, so their areas compare.")
+    with right:
+        with_road = persistent(st.toggle, "ROAD (slower: a linear imputation per step)", default=False, url="road",
+                               key=f"{key}-road")
     return TrustSettings(tuple(methods), int(steps), bool(with_road))
 
 

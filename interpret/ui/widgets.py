@@ -1,6 +1,10 @@
-"""Widgets every page shares: target class, layer, a method's parameters, and how maps are displayed."""
+"""Widgets every page shares: target class, layer, a method's parameters, and how maps are displayed.
+
+Each is drawn through `url_state.persistent`: its value lasts across page switches (and in the URL where asked).
+"""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,18 +15,20 @@ from ..layers import list_layers
 from ..models import LoadedModel
 from ..render import DIVERGING_MAPS
 from ..signs import MODES
+from .url_state import persistent
+
+CMAPS = ["inferno", "viridis", "jet", "magma", "gray", "RdBu_r", "coolwarm"]
 
 
 def _model_scope(lm: LoadedModel) -> str:
     return f"{lm.spec}|{lm.num_classes}"
 
 
-def class_picker(lm: LoadedModel, key: str, default: int, label: str = "Target class") -> int:
+def class_picker(lm: LoadedModel, key: str, default: int, label: str = "Target class", url: str | None = None) -> int:
     """A searchable list of class names; its first entry follows `default` (e.g. the prediction)."""
     options = [None, *range(lm.num_classes)]
-    choice = st.selectbox(
-        label,
-        options,
+    choice = persistent(
+        st.selectbox, label, options=options, default=None, url=url,
         format_func=lambda i: f"predicted: {lm.label(default)} ({default})" if i is None else f"{lm.label(i)} ({i})",
         key=f"{key}|{_model_scope(lm)}",
         help="Type to search the class names.",
@@ -31,7 +37,7 @@ def class_picker(lm: LoadedModel, key: str, default: int, label: str = "Target c
 
 
 def layer_picker(lm: LoadedModel, key: str, default: str | None = None, spatial_only: bool = True,
-                 label: str = "Layer") -> str | None:
+                 label: str = "Layer", url: str | None = None) -> str | None:
     """A layer chosen from the model's layers, each shown with its type and output shape."""
     layers = [info for info in list_layers(lm) if info.spatial or not spatial_only]
     if not layers:
@@ -39,27 +45,40 @@ def layer_picker(lm: LoadedModel, key: str, default: str | None = None, spatial_
         return None
     names = [info.name for info in layers]
     by_name = {info.name: info for info in layers}
-    index = names.index(default) if default in names else len(names) - 1
-    return st.selectbox(label, names, index=index, format_func=lambda n: by_name[n].label,
-                        key=f"{key}|{_model_scope(lm)}", help="Type to search; shapes exclude the batch dimension.")
+    first = default if default in names else names[-1]
+    return persistent(st.selectbox, label, options=names, default=first, url=url, format_func=lambda n: by_name[n].label,
+                      key=f"{key}|{_model_scope(lm)}", help="Type to search; shapes exclude the batch dimension.")
 
 
-def param_widgets(method: str, key: str = "sal") -> dict[str, Any]:
-    """A widget per parameter of the method, starting at its default; the resolved parameters."""
+def param_widgets(method: str, key: str = "sal", url: bool = False) -> dict[str, Any]:
+    """A widget per parameter of the method, starting at its default; the resolved parameters.
+
+    `url`: mirror them in the URL as METHOD.PARAM (one page's main method settings, not every page's)."""
     impl = REGISTRY[method]
     values: dict[str, Any] = {}
     for p in impl.params:
         wkey = f"{key}-{method}-{p.name}"
+        name = f"{method}.{p.name}" if url else None
         if p.kind == "choice":
-            values[p.name] = st.selectbox(p.name, p.choices, index=p.choices.index(p.default), help=p.help, key=wkey)
+            values[p.name] = persistent(st.selectbox, p.name, options=list(p.choices), default=p.default, url=name,
+                                        help=p.help, key=wkey)
         elif p.kind == "bool":
-            values[p.name] = st.checkbox(p.name, value=bool(p.default), help=p.help, key=wkey)
+            values[p.name] = persistent(st.checkbox, p.name, default=bool(p.default), url=name, help=p.help, key=wkey)
         elif p.kind == "int":
             low, high = (int(p.low) if p.low is not None else None), (int(p.high) if p.high is not None else None)
-            values[p.name] = int(st.number_input(p.name, low, high, int(p.default), help=p.help, key=wkey))
+            values[p.name] = int(persistent(st.number_input, p.name, min_value=low, max_value=high, step=1,
+                                            default=int(p.default), url=name, bounds=_bounds(low, high),
+                                            help=p.help, key=wkey))
         else:
-            values[p.name] = float(st.number_input(p.name, p.low, p.high, float(p.default), help=p.help, key=wkey))
+            low_f, high_f = (float(p.low) if p.low is not None else None), (float(p.high) if p.high is not None else None)
+            values[p.name] = float(persistent(st.number_input, p.name, min_value=low_f, max_value=high_f,
+                                              default=float(p.default), url=name, bounds=_bounds(low_f, high_f),
+                                              help=p.help, key=wkey))
     return impl.resolve_params(values)
+
+
+def _bounds(low: float | None, high: float | None) -> tuple[float, float]:
+    return (-math.inf if low is None else low, math.inf if high is None else high)
 
 
 @dataclass(frozen=True)
@@ -71,18 +90,31 @@ class DisplaySettings:
     shared_scale: bool = False
 
 
-def display_controls(key: str, default_mode: str = "absolute") -> DisplaySettings:
-    """How maps are drawn; changing these only re-renders, never recomputes."""
+def display_controls(key: str, default_mode: str = "absolute", url: bool = False) -> DisplaySettings:
+    """How maps are drawn; changing these only re-renders, never recomputes. Kept for the session (and, with
+    `url`, mirrored in the URL as sign, cmap, alpha, clip and shared)."""
+    def name(field: str) -> str | None:
+        return field if url else None
+
     cols = st.columns(5)
-    mode = cols[0].selectbox("Sign", MODES, index=MODES.index(default_mode), key=f"{key}-mode",
-                             help="signed uses a diverging colour map centred on zero")
-    if mode == "signed":  # the box shows what is drawn: a signed map always gets a diverging colour map
-        cmap = cols[1].selectbox("Colour map (diverging)", DIVERGING_MAPS, key=f"{key}-cmap-signed",
-                                 help="Signed maps need a colour map centred on zero: red above it, blue below.")
-    else:
-        cmap = cols[1].selectbox("Colour map", ["inferno", "viridis", "jet", "magma", "gray", "RdBu_r", "coolwarm"],
-                                 key=f"{key}-cmap")
-    alpha = cols[2].slider("Opacity", 0.0, 1.0, 0.5, 0.05, key=f"{key}-alpha")
-    clip = cols[3].slider("Clip percentile", 90.0, 100.0, 99.5, 0.1, key=f"{key}-clip")
-    shared = cols[4].toggle("Shared scale", value=False, key=f"{key}-shared", help="one colour scale for all maps on screen")
+    with cols[0]:
+        mode = persistent(st.selectbox, "Sign", options=list(MODES), default=default_mode, key=f"{key}-mode",
+                          url=name("sign"), help="signed uses a diverging colour map centred on zero")
+    with cols[1]:
+        if mode == "signed":  # the box shows what is drawn: a signed map always gets a diverging colour map
+            cmap = persistent(st.selectbox, "Colour map (diverging)", options=list(DIVERGING_MAPS),
+                              default=DIVERGING_MAPS[0], key=f"{key}-cmap-signed", url=name("cmap"),
+                              help="Signed maps need a colour map centred on zero: red above it, blue below.")
+        else:
+            cmap = persistent(st.selectbox, "Colour map", options=CMAPS, default=CMAPS[0], key=f"{key}-cmap",
+                              url=name("cmap"))
+    with cols[2]:
+        alpha = persistent(st.slider, "Opacity", min_value=0.0, max_value=1.0, step=0.05, default=0.5,
+                           bounds=(0.0, 1.0), key=f"{key}-alpha", url=name("alpha"))
+    with cols[3]:
+        clip = persistent(st.slider, "Clip percentile", min_value=90.0, max_value=100.0, step=0.1, default=99.5,
+                          bounds=(90.0, 100.0), key=f"{key}-clip", url=name("clip"))
+    with cols[4]:
+        shared = persistent(st.toggle, "Shared scale", default=False, key=f"{key}-shared", url=name("shared"),
+                            help="one colour scale for all maps on screen")
     return DisplaySettings(mode, cmap, alpha, clip, shared)
