@@ -138,6 +138,20 @@ UPLOAD_CACHE_BYTES = 256 * 2**20
 # stride 1 (49 730 passes) or 20 000 RISE masks are refused before the first pass.
 MAX_PASSES = 5_000
 
+# Bytes of passes shared by several maps inside one `shared_passes()` block (attribution/passes.py): a
+# CAM layer's activations and gradients (ResNet-50: 0.8 MB), an input gradient (0.6 MB at 224 px) and a
+# SmoothGrad sum (1.2 MB) per image and target; 256 MB holds the passes of a whole page of maps.
+PASS_CACHE_BYTES = 256 * 2**20
+
+# Bytes the activations of one batched forward + backward may take (attribution/batch.py): the internal
+# batch is this, or a quarter of the free memory if less, over the model's activation bytes per image
+# (ResNet-50 at 224 px: about 0.3 GB per image with its backward), and at least one image.
+BATCH_MEMORY_BYTES = 2 * 2**30
+
+# Images (or noisy samples, path points) in one batched pass at most: beyond 64 a CPU gains nothing
+# measurable per image, and a progress report comes after every batch.
+MAX_BATCH_ROWS = 64
+
 # --- Serving (the app) ------------------------------------------------------------------------------------
 # Megabytes one upload may have: Streamlit's `server.maxUploadSize`, set to this number in
 # .streamlit/config.toml (tests/test_policy.py checks they agree). Model files are the largest uploads,
@@ -152,3 +166,39 @@ FIRST_FORWARD_SECONDS = 60.0
 # The environment variable that overrides FIRST_FORWARD_SECONDS with a number of seconds, read at every
 # load (tests set it to a fraction of a second to refuse a slow model quickly).
 FIRST_FORWARD_SECONDS_ENV = "INTERPRET_FIRST_FORWARD_SECONDS"
+
+# --- Background jobs (interpret/jobs.py) -------------------------------------------------------------------
+# Worker threads running jobs (maps, trust scores, feature visualisation) for every session together: two
+# on a 2-core machine let one slow map run while the quick ones finish beside it; more would only share the
+# same cores (torch already uses several threads per pass).
+JOB_WORKERS = 2
+# Finished jobs kept for every session, least recently used dropped first: a page of 20 maps for a dozen
+# photos and settings; each map's values are also kept in the map store (ui/maps.py).
+JOBS_KEPT = 256
+# Bytes of finished results kept (each job says its result's size): 224 px float32 maps are 0.2 MB, a
+# feature visualisation a few MB; 256 MB bounds what a long session's jobs hold.
+JOBS_KEPT_BYTES = 256 * 2**20
+# Seconds a map's estimate (its passes x the measured time of one pass) may reach before the page waits
+# for an explicit Compute click: a first view of quick maps stays quick; Score-CAM over 1280 channels or a
+# fine Occlusion grid is started only when asked for.
+AUTO_COMPUTE_SECONDS = 20.0
+# Seconds between refreshes of a page while its jobs run: progress and newly finished maps appear within
+# this delay, without rerunning the page.
+JOB_REFRESH_SECONDS = 1.0
+# Seconds a page's run waits for its quick jobs before it draws: maps done by then appear in the first paint
+# without a flicker of progress bars; slower ones get a placeholder and appear as they finish.
+FIRST_PAINT_SECONDS = 2.0
+
+# Bytes one batch of masked images may take in a forward-only pass (Score-CAM, Occlusion, RISE): each
+# row is costed at FORWARD_EXPANSION x its input bytes (ResNet-50's widest output at 224 px is 5 x the
+# input, and an inference forward keeps its input, output and a residual alive), so 1 GB is 27 rows at
+# 224 px; on a GPU a quarter of the free memory if less.
+MASKED_BATCH_BYTES = 2**30
+
+# Working bytes of one masked image in an inference forward, as a multiple of its input's bytes: 64 is
+# 12 x ResNet-50's widest activation at 224 px, room for wider nets (EfficientNet's 6 x expansions).
+FORWARD_EXPANSION = 64
+
+# Masked images in one forward at most: a CPU gains nothing measurable per image beyond 32 (Score-CAM
+# on EfficientNet-Lite0: 16 and 32 rows cost the same per image) and a GPU little beyond 128.
+MAX_MASKED_ROWS = 128

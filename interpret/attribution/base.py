@@ -75,9 +75,31 @@ class Context:
     progress: Progress | None = None  # called through interpret.progress.report; may raise Cancelled
     note: str = ""  # set by a method that checked its own result (DeepLIFT's summation), shown in the caption
     summation_gap: float | None = None  # sum of the map minus f(x) - f(baseline), where a method checks it
+    # a batch (interpret.attribution.batch): each row's own target, and the rows one batched pass may hold
+    row_targets: tuple[Target, ...] | None = None
+    batch_rows: int = 8
 
     def score(self, logits: torch.Tensor) -> torch.Tensor:
-        return self.target.score(logits)
+        """One scalar per row of a batch of logits: the target's score, or each row's own in a batch."""
+        if self.row_targets is None:
+            return self.target.score(logits)
+        return row_scores(self.row_targets, logits)
+
+
+def row_scores(targets: tuple[Target, ...], logits: torch.Tensor) -> torch.Tensor:
+    """Row i's score under targets[i] (N,), differentiable; rows with the same target scored together."""
+    if len(targets) != len(logits):
+        raise ValueError(f"{len(targets)} targets for {len(logits)} rows of logits")
+    groups: dict[Target, list[int]] = {}
+    for row, target in enumerate(targets):
+        groups.setdefault(target, []).append(row)
+    if len(groups) == 1:
+        return targets[0].score(logits)
+    order = [row for rows in groups.values() for row in rows]
+    scores = torch.cat([target.score(logits[rows]) for target, rows in groups.items()])
+    inverse = torch.empty(len(order), dtype=torch.long, device=scores.device)
+    inverse[torch.tensor(order, device=scores.device)] = torch.arange(len(order), device=scores.device)
+    return scores[inverse]
 
 
 @dataclass(frozen=True)
@@ -133,8 +155,17 @@ class AttributionMethod:
     # that lacks one, with the reason, and the pages list the method as not available there
     requires: ClassVar[tuple[Requirement, ...]] = ()
 
+    # True where `compute_batch` computes the maps of many images in batched passes (interpret.attribution.batch);
+    # other methods are computed one image at a time there
+    batchable: ClassVar[bool] = False
+
     def compute(self, ctx: Context, **params: Any) -> torch.Tensor:
         """A map as a tensor of shape H x W (any resolution; resized to the input) or 3 x H x W."""
+        raise NotImplementedError
+
+    def compute_batch(self, ctx: Context, **params: Any) -> list[torch.Tensor]:
+        """The maps of ctx.x's N images (ctx.row_targets: one target each), each as `compute` returns it, from
+        passes of at most ctx.batch_rows rows. Only where `batchable`."""
         raise NotImplementedError
 
     def passes(self, size: tuple[int, int] = (224, 224), **params: Any) -> int:
@@ -201,6 +232,54 @@ def _how_to_lower(impl: AttributionMethod, params: dict[str, Any], size: tuple[i
     return f"Change {' or '.join(levers)}." if levers else "Use other settings."
 
 
+@dataclass(frozen=True)
+class Request:
+    """One map's request, checked: the method, its parsed parameters, the model's target and the layer."""
+
+    impl: AttributionMethod
+    params: dict[str, Any]
+    target: Target
+    layer: str | None
+
+
+def prepare(lm: LoadedModel, size: tuple[int, int], method: str, target: int | Target, layer: str | None = None,
+            params: dict[str, Any] | None = None) -> Request:
+    """Check a request before any work: parameters, cost (MAX_PASSES), the model's requirements; the default layer."""
+    impl = get_method(method)
+    resolved = impl.resolve_params(params)
+    cost = impl.passes(size=size, **resolved)
+    check_passes(impl.label, cost, _how_to_lower(impl, resolved, size, cost))  # before any forward pass
+    require(lm, method)
+    return Request(impl, resolved, model_target(lm, target), chosen_layer(lm, impl, layer))
+
+
+def model_target(lm: LoadedModel, target: int | Target) -> Target:
+    """A Target that reads this model's head (its activation)."""
+    target = target if isinstance(target, Target) else Target(int(target))
+    return replace(target, activation=lm.activation)
+
+
+def chosen_layer(lm: LoadedModel, impl: AttributionMethod, layer: str | None) -> str | None:
+    """The layer a method uses: the one asked for, the model's default CAM layer, or None for a method without one."""
+    if not impl.uses_layer:
+        return None
+    if layer is None:
+        from ..layers import default_cam_layer
+
+        layer = default_cam_layer(lm)
+    return layer
+
+
+def result_of(lm: LoadedModel, req: Request, ctx: Context, values: np.ndarray, seconds: float) -> Attribution:
+    """The Attribution of one computed map."""
+    target = ctx.target
+    return Attribution(
+        method=req.impl.name, target=target.index, target_label=lm.label(target.index), params=tuple(req.params.items()),
+        values=values, signed=req.impl.signed, seconds=seconds, layer=ctx.layer, objective=target.objective,
+        contrast=target.contrast, note=ctx.note, summation_gap=ctx.summation_gap,
+    )
+
+
 def attribute(
     lm: LoadedModel,
     x: torch.Tensor,
@@ -213,29 +292,16 @@ def attribute(
     """Compute one map for one preprocessed image (1 x 3 x H x W).
 
     A method that cannot compute an honest map on this model (see `requires`) is refused with
-    requirements.MethodUnavailable naming the reason, before any work.
+    requirements.MethodUnavailable naming the reason, before any work. Inside a
+    `passes.shared_passes()` block, passes another map of the same image, target and layer already
+    computed are reused (the map is the same); many images at once: interpret.attribution.batch.
     """
-    impl = get_method(method)
-    resolved = impl.resolve_params(params)
     size = (int(x.shape[-2]), int(x.shape[-1]))
-    cost = impl.passes(size=size, **resolved)
-    check_passes(impl.label, cost, _how_to_lower(impl, resolved, size, cost))  # before any forward pass
-    require(lm, method)
-    target = target if isinstance(target, Target) else Target(int(target))
-    target = replace(target, activation=lm.activation)  # the objective reads this model's head
-    if impl.uses_layer and layer is None:
-        from ..layers import default_cam_layer
-
-        layer = default_cam_layer(lm)
-    ctx = Context(lm=lm, x=lm.input_tensor(x[:1]), target=target, layer=layer if impl.uses_layer else None,
-                  progress=progress)
+    req = prepare(lm, size, method, target, layer, params)
+    ctx = Context(lm=lm, x=lm.input_tensor(x[:1]), target=req.target, layer=req.layer, progress=progress)
     start = time.perf_counter()
-    result = impl.compute(ctx, **resolved)
-    values = to_input_resolution(result, (int(x.shape[-2]), int(x.shape[-1])))
+    result = req.impl.compute(ctx, **req.params)
+    values = to_input_resolution(result, size)
     seconds = time.perf_counter() - start
     report(ctx.progress, 1.0)
-    return Attribution(
-        method=method, target=target.index, target_label=lm.label(target.index), params=tuple(resolved.items()),
-        values=values, signed=impl.signed, seconds=seconds, layer=ctx.layer, objective=target.objective, contrast=target.contrast,
-        note=ctx.note, summation_gap=ctx.summation_gap,
-    )
+    return result_of(lm, req, ctx, values, seconds)

@@ -7,12 +7,15 @@ lock and no global random state (noise comes from a seeded private generator), a
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import torch
 
 from ..progress import report
 from .base import AttributionMethod, Context, Param, register
+from .passes import shared
 from .requirements import AUTOGRAD
+from .target import Target
 
 GRAD_BATCH = 8  # samples per forward + backward: bounded memory (ResNet-50 at 224 px: +0.8 GB peak), good CPU speed
 
@@ -34,6 +37,62 @@ def batched_gradients(ctx: Context, count: int, make: Callable[[int, int], torch
         inputs = make(start, stop)
         consume(inputs, input_gradient(ctx, inputs), start)
         report(ctx.progress, stop / count)
+
+
+def plain_gradient(ctx: Context) -> torch.Tensor:
+    """d score / d input at ctx.x (N x 3 x H x W), shared by the maps of one `shared_passes()` block."""
+    return shared(ctx, "input-gradient", (), lambda: input_gradient(ctx, ctx.x))
+
+
+@dataclass
+class RowJob:
+    """One image's part of a batched gradient computation: `count` rows built by make(start, stop) (called
+    in order, contiguous), scored by `target`, their gradients handed to consume(inputs, grads, start)."""
+
+    count: int
+    target: Target
+    make: Callable[[int, int], torch.Tensor]
+    consume: Callable[[torch.Tensor, torch.Tensor, int], None]
+
+
+def gradient_jobs(ctx: Context, jobs: list[RowJob], batch: int) -> None:
+    """Gradients of every job's rows, packed `batch` rows per forward + backward across jobs (images)."""
+    total = sum(job.count for job in jobs)
+    done = 0
+    segments: list[tuple[RowJob, int, int]] = []
+
+    def flush() -> None:
+        inputs = torch.cat([job.make(a, b) for job, a, b in segments])
+        targets = tuple(job.target for job, a, b in segments for _ in range(b - a))
+        grads = input_gradient(replace(ctx, row_targets=targets), inputs)
+        offset = 0
+        for job, a, b in segments:
+            job.consume(inputs[offset:offset + b - a], grads[offset:offset + b - a], a)
+            offset += b - a
+        segments.clear()
+
+    filled = 0
+    for job in jobs:
+        start = 0
+        while start < job.count:
+            take = min(job.count - start, batch - filled)
+            segments.append((job, start, start + take))
+            start += take
+            filled += take
+            if filled == batch:
+                flush()
+                done += filled
+                filled = 0
+                report(ctx.progress, done / total)
+    if segments:
+        flush()
+        report(ctx.progress, 1.0)
+
+
+def image_contexts(ctx: Context) -> list[Context]:
+    """One single-image Context per row of a batch Context (each with its own target)."""
+    targets = ctx.row_targets or (ctx.target,) * len(ctx.x)
+    return [replace(ctx, x=ctx.x[i:i + 1], target=targets[i], row_targets=None) for i in range(len(ctx.x))]
 
 
 def generator(ctx: Context, seed: int) -> torch.Generator:
@@ -59,8 +118,13 @@ class Gradient(AttributionMethod):
     params = (CHANNELS,)
     requires = (AUTOGRAD,)
 
+    batchable = True
+
     def compute(self, ctx: Context, channels: str = "sum") -> torch.Tensor:
-        return reduce_channels(input_gradient(ctx, ctx.x)[0], channels)
+        return reduce_channels(plain_gradient(ctx)[0], channels)
+
+    def compute_batch(self, ctx: Context, channels: str = "sum") -> list[torch.Tensor]:
+        return [reduce_channels(grad, channels) for grad in plain_gradient(ctx)]
 
 
 @register
@@ -70,8 +134,13 @@ class GradientXInput(AttributionMethod):
     description = "Input times its gradient: each pixel's first-order contribution to the score (Shrikumar et al. 2016)."
     requires = (AUTOGRAD,)
 
+    batchable = True
+
     def compute(self, ctx: Context) -> torch.Tensor:
-        return (input_gradient(ctx, ctx.x) * ctx.x)[0]
+        return (plain_gradient(ctx) * ctx.x)[0]
+
+    def compute_batch(self, ctx: Context) -> list[torch.Tensor]:
+        return list(plain_gradient(ctx) * ctx.x)
 
 
 SAMPLES = Param("samples", "int", 16, 1, 512, help="Noisy copies of the image averaged.")
@@ -91,22 +160,64 @@ class _NoisyGradients(AttributionMethod):
     def reduce(self, total: torch.Tensor, squares: torch.Tensor, samples: int) -> torch.Tensor:
         raise NotImplementedError
 
+    batchable = True
+
     def compute(self, ctx: Context, samples: int = 16, noise: float = 0.15, seed: int = 0) -> torch.Tensor:
+        total, squares = shared(ctx, "noisy-gradients", (samples, noise, seed), lambda: self.sums(ctx, samples, noise, seed))
+        return self.reduce(total, squares, samples)
+
+    def compute_batch(self, ctx: Context, samples: int = 16, noise: float = 0.15, seed: int = 0) -> list[torch.Tensor]:
+        sums = shared(ctx, "noisy-gradients", (samples, noise, seed), lambda: self.batch_sums(ctx, samples, noise, seed))
+        return [self.reduce(total, squares, samples) for total, squares in sums]
+
+    @staticmethod
+    def job(ctx: Context, samples: int, noise: float, seed: int) -> tuple[RowJob, torch.Tensor, torch.Tensor]:
+        """The noisy samples of one image (ctx.x: 1 row) as a RowJob, and the sums it fills."""
         x = ctx.x
         sigma = noise * float(x.max() - x.min())
-        gen = generator(ctx, seed)
+        stream = NoiseStream(generator(ctx, seed), x, samples, GRAD_BATCH)
         total = torch.zeros_like(x[0])
         squares = torch.zeros_like(x[0])
 
         def make(start: int, stop: int) -> torch.Tensor:
-            return x + sigma * torch.randn((stop - start, *x.shape[1:]), generator=gen, device=x.device, dtype=x.dtype)
+            return x + sigma * stream.rows(start, stop)
 
         def consume(inputs: torch.Tensor, grads: torch.Tensor, start: int) -> None:
             total.add_(grads.sum(0))
             squares.add_(grads.square().sum(0))
 
-        batched_gradients(ctx, samples, make, consume)
-        return self.reduce(total, squares, samples)
+        return RowJob(samples, ctx.target, make, consume), total, squares
+
+    def sums(self, ctx: Context, samples: int, noise: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        job, total, squares = self.job(ctx, samples, noise, seed)
+        batched_gradients(ctx, samples, job.make, job.consume)
+        return total, squares
+
+    def batch_sums(self, ctx: Context, samples: int, noise: float, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        made = [self.job(one, samples, noise, seed) for one in image_contexts(ctx)]
+        gradient_jobs(ctx, [job for job, _, _ in made], ctx.batch_rows)
+        return [(total, squares) for _, total, squares in made]
+
+
+class NoiseStream:
+    """Gaussian noise for one image's samples, drawn from `gen` in chunks of `chunk` samples, as a single
+    image's SmoothGrad draws them: any contiguous run of rows, asked for in order, gets the same values."""
+
+    def __init__(self, gen: torch.Generator, x: torch.Tensor, count: int, chunk: int) -> None:
+        self.gen, self.x, self.count, self.chunk = gen, x, count, chunk
+        self.drawn = torch.empty((0, *x.shape[1:]), device=x.device, dtype=x.dtype)
+        self.start = 0  # sample index of drawn[0]
+
+    def rows(self, start: int, stop: int) -> torch.Tensor:
+        if start < self.start:
+            raise ValueError("noise rows must be asked for in order")
+        while self.start + len(self.drawn) < stop:
+            size = min(self.chunk, self.count - self.start - len(self.drawn))
+            more = torch.randn((size, *self.x.shape[1:]), generator=self.gen, device=self.x.device, dtype=self.x.dtype)
+            keep = self.drawn[start - self.start:]
+            self.start = start
+            self.drawn = torch.cat([keep, more])
+        return self.drawn[start - self.start:stop - self.start]
 
 
 @register

@@ -12,7 +12,7 @@ import torch
 
 from .base import AttributionMethod, Context, Param, register
 from .baselines import BASELINE, BASELINES, BLUR, baseline_of, uniform_noise
-from .gradients import SEED, batched_gradients, generator
+from .gradients import SEED, RowJob, batched_gradients, generator, gradient_jobs, image_contexts
 from .requirements import AUTOGRAD
 
 STEPS = Param("steps", "int", 32, 2, 1024, help="Points on the path from the baseline to the image (Gauss-Legendre rule).")
@@ -37,7 +37,11 @@ class IntegratedGradients(AttributionMethod):
     def passes(self, steps: int = 32, **_) -> int:
         return steps
 
-    def compute(self, ctx: Context, steps: int = 32, baseline: str = "black", blur: float = 10.0, seed: int = 0) -> torch.Tensor:
+    batchable = True
+
+    @staticmethod
+    def job(ctx: Context, steps: int, baseline: str, blur: float, seed: int) -> tuple[RowJob, torch.Tensor, torch.Tensor]:
+        """The path points of one image (ctx.x: 1 row) as a RowJob, its x - baseline and the weighted sum it fills."""
         x = ctx.x
         base = baseline_of(ctx, baseline, blur, generator(ctx, seed))
         alphas, weights = gauss_legendre(steps, x.device, x.dtype)
@@ -50,8 +54,18 @@ class IntegratedGradients(AttributionMethod):
         def consume(inputs: torch.Tensor, grads: torch.Tensor, start: int) -> None:
             total.add_((grads * weights[start:start + len(grads)].view(-1, 1, 1, 1)).sum(0))
 
-        batched_gradients(ctx, steps, make, consume)
+        return RowJob(steps, ctx.target, make, consume), diff, total
+
+    def compute(self, ctx: Context, steps: int = 32, baseline: str = "black", blur: float = 10.0, seed: int = 0) -> torch.Tensor:
+        job, diff, total = self.job(ctx, steps, baseline, blur, seed)
+        batched_gradients(ctx, steps, job.make, job.consume)
         return diff[0] * total
+
+    def compute_batch(self, ctx: Context, steps: int = 32, baseline: str = "black", blur: float = 10.0,
+                      seed: int = 0) -> list[torch.Tensor]:
+        made = [self.job(one, steps, baseline, blur, seed) for one in image_contexts(ctx)]
+        gradient_jobs(ctx, [job for job, _, _ in made], ctx.batch_rows)
+        return [diff[0] * total for _, diff, total in made]
 
 
 @register
