@@ -21,6 +21,7 @@ from ..limits import MAX_PASSES
 from ..progress import report
 from .base import AttributionMethod, Context, Param, check_passes, register
 from .guided import guided_gradient
+from .passes import shared
 from .requirements import AUTOGRAD, LAYERS, RELU_UNITS
 
 SCORE_BATCH = 32  # masked images per forward pass in Score-CAM (no gradients: little memory)
@@ -44,11 +45,16 @@ def _captured(ctx: Context, captured: dict) -> torch.Tensor:
 
 
 def activations_and_gradients(ctx: Context) -> tuple[torch.Tensor, torch.Tensor]:
-    """The layer's output and d score / d output, both as 1 x K x h x w grids.
+    """The layer's output and d score / d output, both as N x K x h x w grids (N: ctx.x's rows, each scored by
+    its own target in a batch), computed once for every gradient CAM of a `passes.shared_passes()` block.
 
     The output is captured as a leaf: layers before it record no graph, and the backward pass
     covers only the layers after it.
     """
+    return shared(ctx, "layer-gradient", (), lambda: _layer_pass(ctx))
+
+
+def _layer_pass(ctx: Context) -> tuple[torch.Tensor, torch.Tensor]:
     with ctx.lm.lock, torch.enable_grad(), capture(ctx.lm.model, [_layer(ctx)], keep="leaf") as captured:
         logits = ctx.lm.model(ctx.x.detach())
     activation = _captured(ctx, captured)
@@ -77,9 +83,15 @@ class _GradCAMFamily(AttributionMethod):
         """h x w map (before the final ReLU) from activations and gradients (1 x K x h x w)."""
         raise NotImplementedError
 
+    batchable = True
+
     def compute(self, ctx: Context) -> torch.Tensor:
         a, g = activations_and_gradients(ctx)
         return self.cam(a, g).clamp_min(0)
+
+    def compute_batch(self, ctx: Context) -> list[torch.Tensor]:
+        a, g = activations_and_gradients(ctx)
+        return [self.cam(a[i:i + 1], g[i:i + 1]).clamp_min(0) for i in range(len(a))]
 
 
 @register
