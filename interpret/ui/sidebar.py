@@ -329,8 +329,9 @@ def model_section() -> None:
 
 
 def _image_id(kind: str, image: InputImage) -> str:
-    """How the current-image box and the URL name an image: a sample by its name, other images by name and sha256."""
-    return image.name if kind == "sample" else f"{kind}:{image.name}:{image.sha256[:8]}"
+    """How the current-image box and the URL name an upload or a carried image: by kind, name and sha256
+    (a sample is named by its sample name)."""
+    return f"{kind}:{image.name}:{image.sha256[:8]}"
 
 
 def image_section() -> None:
@@ -340,12 +341,16 @@ def image_section() -> None:
     uploads = st.file_uploader("Your images", type=list(ACCEPTED), accept_multiple_files=True, key="sb-uploads",
                                **upload_limit(IMAGE_MEGABYTES), help=f"Up to {IMAGE_MEGABYTES} MB per image.")
     camera = st.camera_input("Camera", key="sb-camera") if st.toggle("Take a photo", key="sb-camera-on") else None
-    sample_images, errors = collect_images(samples, [], None)
+    named: list[tuple[str, InputImage]] = []
+    errors: list[str] = []
+    for sample in samples:  # one at a time: each keeps its name as its id (the URL's image=coffee)
+        found, failed = collect_images([sample], [], None)
+        named += [(sample, im) for im in found]
+        errors += failed
     uploaded, upload_errors = collect_images([], uploads, camera)
     for message in errors + upload_errors:
         st.error(plain(message))
-    named = ([(_image_id("sample", im), im) for im in sample_images] + [(_image_id("upload", im), im) for im in uploaded]
-             + [(_image_id("carried", im), im) for im in carried_images()])
+    named += [(_image_id("upload", im), im) for im in uploaded] + [(_image_id("carried", im), im) for im in carried_images()]
     by_id = dict(named)
     images = list(by_id.values())
     set_images(images)

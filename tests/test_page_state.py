@@ -1,0 +1,64 @@
+"""Choices last: leaving a page and coming back keeps its methods, display settings and uploaded set."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app_support import open_app
+from test_mistakes_zip import CAT, COFFEE, make_zip
+
+TIMEOUT = 240
+
+
+def away_and_back(at: AppTest, page: str) -> AppTest:
+    at.switch_page("pages/overview.py").run()
+    assert not at.exception, at.exception
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture(scope="module")
+def at() -> AppTest:
+    return open_app(timeout=TIMEOUT)
+
+
+def test_saliency_methods_and_display_settings_survive_a_page_switch(at):
+    at.switch_page("pages/saliency.py")
+    at.session_state["sal-methods"] = ["gradient", "grad_x_input"]  # chosen before the page's first run: two quick maps
+    at.run()
+    at.multiselect(key="sal-methods").set_value(["gradient"])
+    at.selectbox(key="sal-display-mode").set_value("positive")
+    at.slider(key="sal-display-alpha").set_value(0.8)
+    at.toggle(key="sal-heat").set_value(False).run()
+    assert not at.exception, at.exception
+    away_and_back(at, "pages/saliency.py")
+    assert at.multiselect(key="sal-methods").value == ["gradient"]
+    assert at.selectbox(key="sal-display-mode").value == "positive"
+    assert at.slider(key="sal-display-alpha").value == 0.8
+    assert at.toggle(key="sal-heat").value is False
+    assert not [w.value for w in at.warning if "Session State" in str(w.value)]  # no duplicate-value warning
+    assert len(at.get("image")) == 1  # the one map, no heat map alone
+
+
+def test_the_mistakes_zip_survives_a_page_switch_and_another_mistake_keeps_the_display_settings(at):
+    at.switch_page("pages/mistakes.py")
+    at.session_state["mistakes-source"] = "zip"  # chosen before the first run: the demo set is not evaluated
+    at.run()
+    data = make_zip({"espresso/a.png": COFFEE, "tabby/b.png": CAT, "tabby/c.png": COFFEE, "espresso/d.png": CAT})
+    at.file_uploader(key="mistakes-zip").set_value([("mine.zip", data, "application/zip")]).run()
+    assert not at.exception, at.exception
+    assert {m.label: m.value for m in at.metric}["Images"] == "4"
+    away_and_back(at, "pages/mistakes.py")
+    assert at.radio(key="mistakes-source").value == "zip"
+    assert {m.label: m.value for m in at.metric}["Images"] == "4"  # the zip, not the demo set of 18
+    assert any("mine.zip, uploaded earlier in this session" in c.value for c in at.caption)
+    mistake = at.selectbox(key="mistakes-mistake")
+    assert len(mistake.options) >= 2  # at least the espresso labelled tabby and the cat labelled espresso
+    display = "mistakes-display-signed"  # Gradient, the default method, is signed
+    at.selectbox(key=f"{display}-mode").set_value("negative")
+    at.slider(key=f"{display}-alpha").set_value(0.9).run()
+    chosen = at.selectbox(key="mistakes-mistake")
+    other = next(i for i in range(4) if i != chosen.value and chosen.format_func(i) in chosen.options)  # an image index
+    chosen.set_value(other).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key=f"{display}-mode").value == "negative"  # every other mistake used to reset them
+    assert at.slider(key=f"{display}-alpha").value == 0.9
