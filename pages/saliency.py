@@ -9,7 +9,6 @@ import streamlit as st
 from interpret.ui import saliency_view as view
 from interpret.ui import trust_view
 from interpret.ui.errors import user_errors
-from interpret.ui.maps import compute_maps
 from interpret.ui.page import require_image, require_model, start_page
 from interpret.ui.predictions import predicted_class
 
@@ -22,8 +21,7 @@ with user_errors(str(lm.device)):
     methods = view.method_picker(lm)
     params, layer = view.settings_view(lm, methods)
     settings, show_heat = view.display_view()
-    attributions = compute_maps(lm, image, methods, params, target, layer)
-    shown = view.render_comparison(lm, image, attributions, settings, show_heat)
+    shown = view.live_comparison(lm, image, methods, params, target, layer, settings, show_heat)  # maps as they finish
     if shown and st.toggle("Trust: faithfulness and sanity of these maps", value=False, key="saliency-trust-on",
                            help="Deletion/insertion beside random, Gaussian and edge maps, and whether each map "
                                 "survives a randomised classifier. Details on the Trust page."):

@@ -48,3 +48,15 @@ def small_torchscript(classes: int = 3) -> bytes:
     buffer = io.BytesIO()
     torch.jit.save(torch.jit.script(Small().eval()), buffer)
     return buffer.getvalue()
+
+
+def settle(at: AppTest, timeout: float = 180.0) -> AppTest:
+    """Rerun a live page (maps as background jobs) until none of its jobs is still running, as the browser's
+    refresh timer would; AppTest itself runs no fragment timers."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while any("in the background" in c.value for c in at.caption) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+    return at

@@ -6,7 +6,7 @@ import html
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_support import open_app, open_app_on_torchscript, small_torchscript
+from app_support import open_app, open_app_on_torchscript, settle, small_torchscript
 from interpret.attribution import REGISTRY
 from interpret.ui import maps
 
@@ -25,7 +25,7 @@ def map_captions(at: AppTest) -> str:
 @pytest.fixture(scope="module")
 def page() -> AppTest:
     at = open_app("pages/saliency.py", 300)
-    at.multiselect(key="sal-methods").set_value(METHODS).run()
+    settle(at.multiselect(key="sal-methods").set_value(METHODS).run())
     assert not at.exception, at.exception
     return at
 
@@ -55,7 +55,7 @@ def test_display_settings_redraw_from_the_cached_maps(page):
 
 def test_the_loss_objective_for_another_class_recomputes(page):
     before = maps.computations["count"]
-    page.radio(key="sal-objective").set_value("loss").run()
+    settle(page.radio(key="sal-objective").set_value("loss").run())
     assert not page.exception
     assert maps.computations["count"] == before + len(METHODS)
     assert "(loss)" in map_captions(page)

@@ -3,9 +3,18 @@
 Finished maps live in a SharedLRU rather than st.cache_data: computing a map draws a progress bar,
 and st calls made inside a cached function are recorded and replayed on every later hit. A map whose
 computation was stopped stores nothing; the maps finished before it stay stored.
+
+On the live pages a map is a background job (`map_task`: interpret/jobs.py through ui/jobs_view.py's one store),
+keyed by `map_key`: a rerun, a page switch or another session asking for the same map attaches to it. Its
+estimate is the method's `passes()` times the measured time of one pass on this model and device
+(`pass_seconds`, measured once per model key).
 """
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -14,11 +23,15 @@ import streamlit as st
 from ..attribution import REGISTRY, Attribution, Target, attribute
 from ..attribution.requirements import applicable, split_applicable
 from ..images import InputImage
+from ..jobs import Job, estimate_seconds
+from ..layers import list_layers
+from ..limits import AUTO_COMPUTE_SECONDS
 from ..models import LoadedModel
 from ..progress import Progress
 from ..render import colorize, shown_cmap
 from ..render import overlay as blend
 from .errors import user_errors
+from .jobs_view import job_store
 from .plain import plain
 from .progress_bar import progress_bar
 from .shared_lru import SharedLRU
@@ -69,6 +82,84 @@ def compute_maps(lm: LoadedModel, image: InputImage, methods: list[str], params:
         with user_errors(str(lm.device), label), progress_bar(f"Computing {label}…") as progress:
             results.append(cached_map(lm, image, method, params.get(method, {}), target, use_layer, progress))
     return results
+
+
+_pass_times: dict[str, float] = {}
+_pass_guard = threading.Lock()
+
+
+def pass_seconds(lm: LoadedModel, image: InputImage) -> float:
+    """Seconds of one forward + backward pass (a Gradient map) of this model on its device, measured once per
+    model key and kept for the process: the unit of every map's estimate."""
+    with _pass_guard:
+        if lm.key in _pass_times:
+            return _pass_times[lm.key]
+    x = lm.preprocessing.to_tensor(image.image)
+    attribute(lm, x, "gradient", Target(0))  # the first pass pays for warm-up; the second is the one measured
+    start = time.perf_counter()
+    attribute(lm, x, "gradient", Target(0))
+    seconds = time.perf_counter() - start
+    with _pass_guard:
+        if len(_pass_times) > 64:
+            _pass_times.clear()
+        return _pass_times.setdefault(lm.key, seconds)
+
+
+def map_passes(lm: LoadedModel, image: InputImage, method: str, params: dict[str, Any], layer: str | None) -> int:
+    """The passes `method` needs here (Score-CAM over all channels counts the chosen layer's channels)."""
+    spec = REGISTRY[method]
+    height, width = lm.preprocessing.to_tensor(image.image).shape[-2:]
+    resolved = spec.resolve_params(params)
+    if method == "scorecam" and not resolved.get("channels") and layer:
+        info = next((i for i in list_layers(lm) if i.name == layer), None)
+        if info is not None and info.spatial is not None:
+            return 1 + (info.output_shape[0] if info.spatial == "nchw" else info.output_shape[-1])
+    return spec.passes(size=(int(height), int(width)), **resolved)
+
+
+@dataclass
+class MapTask:
+    """One chosen map on a live page: drawn (`result`), running or queued (`job`), failed (`job.error`), or
+    waiting for a Compute click (`waiting`: its estimate is over AUTO_COMPUTE_SECONDS), or stopped."""
+
+    method: str
+    key: str
+    estimate: float
+    result: Attribution | None = None
+    job: Job | None = None
+    waiting: bool = False
+    stopped: bool = False
+
+    @property
+    def label(self) -> str:
+        return REGISTRY[self.method].label
+
+
+def map_task(lm: LoadedModel, image: InputImage, method: str, params: dict[str, Any], target: Target,
+             layer: str | None, decide: Callable[[str], bool | None] = lambda key: None) -> MapTask:
+    """The state of one map, submitting its job when it may start: `decide(key)` None starts it if its estimate
+    is at most AUTO_COMPUTE_SECONDS, True always (a Compute click), False never (stopped, until asked again)."""
+    use_layer = layer if REGISTRY[method].uses_layer else None
+    key = map_key(lm, image, method, params, target, use_layer)
+    start = decide(key)
+    found = _maps().get(key)
+    store = job_store()
+    job = store.get(key)
+    estimate = estimate_seconds(map_passes(lm, image, method, params, use_layer), pass_seconds(lm, image))
+    if found is not None:
+        return MapTask(method, key, estimate, result=found)
+    if job is not None and job.finished_ok:
+        return MapTask(method, key, estimate, result=job.result)
+    if job is not None and job.active and job.cancel_requested and start is not True:
+        return MapTask(method, key, estimate, stopped=True)
+    if job is None and (start is True or (start is None and estimate <= AUTO_COMPUTE_SECONDS)):
+        def work(progress: Progress) -> Attribution:
+            return cached_map(lm, image, method, params, target, use_layer, progress)
+
+        job = store.submit(key, work, REGISTRY[method].label, estimate, nbytes=lambda a: int(a.values.nbytes))
+    if job is None:
+        return MapTask(method, key, estimate, waiting=start is None, stopped=start is False)
+    return MapTask(method, key, estimate, job=job)
 
 
 def offered_methods(lm: LoadedModel, methods: list[str] | None = None) -> list[str]:

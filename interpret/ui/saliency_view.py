@@ -5,16 +5,22 @@ layer, for every session), so display settings never recompute anything.
 """
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from ..attribution import OBJECTIVES, REGISTRY, Attribution, Target
+from ..attribution.requirements import applicable
 from ..images import InputImage
 from ..layers import default_cam_layer
+from ..limits import FIRST_PAINT_SECONDS
 from ..models import LoadedModel
 from ..render import scale_of
 from .downloads import map_png_bytes, npy_bytes
+from .errors import show_error
+from .jobs_view import duration, job_placeholder, job_store, live, start_live
 from .map_image import display_scale, scale_note, show_map
-from .maps import offered_methods, shown_image
+from .maps import MapTask, map_task, offered_methods, shown_image
 from .plain import plain
 from .url_state import persistent
 from .widgets import DisplaySettings, class_picker, display_controls, layer_picker, param_widgets
@@ -102,3 +108,74 @@ def display_view(key: str = "sal") -> tuple[DisplaySettings, bool]:
     settings = display_controls(f"{key}-display", url=True)
     show_heat = persistent(st.toggle, "Also show the heat maps alone", default=True, key=f"{key}-heat", url="heat")
     return settings, show_heat
+
+
+def live_comparison(lm: LoadedModel, image: InputImage, methods: list[str], params: dict[str, dict],
+                    target: Target, layer: str | None, settings: DisplaySettings, show_heat: bool = True,
+                    key: str = "sal") -> list[Attribution]:
+    """The chosen maps as background jobs, drawn as each finishes: the finished ones at once, a progress bar with
+    the time left for each running one (refreshed in place, the rest of the page is not rerun), a Compute button
+    for each whose estimate is over AUTO_COMPUTE_SECONDS, and Stop, which cancels the running ones and keeps
+    what finished. Returns the maps drawn in this run (for the trust table below)."""
+    usable = []
+    for method in methods:
+        can, reason = applicable(lm, method)
+        if can:
+            usable.append(method)
+        else:
+            st.warning(plain(reason), icon="🚫")
+    asked: set[str] = st.session_state.setdefault(f"{key}-asked", set())
+    stopped: set[str] = st.session_state.setdefault(f"{key}-stopped", set())
+
+    def decide(map_key: str) -> bool | None:
+        return True if map_key in asked else False if map_key in stopped else None
+
+    def tasks() -> list[MapTask]:
+        return [map_task(lm, image, m, params.get(m, {}), target, layer, decide) for m in usable]
+
+    shown: list[Attribution] = []
+
+    def draw() -> bool:
+        chosen = tasks()
+        done = [t.result for t in chosen if t.result is not None]
+        failed = [t for t in chosen if t.job is not None and t.job.state == "failed"]
+        for t in failed:
+            if t.job is not None and t.job.exception is not None:
+                show_error(t.job.exception, str(lm.device), t.label)
+            else:
+                st.error(plain(f"{t.label}: {t.job.error if t.job else ''}"), icon="⚠️")
+        pending = [t for t in chosen if t.result is None and t not in failed]
+        running = [t for t in pending if t.job is not None and t.job.active]
+        if running:
+            left, right = st.columns([5, 1])
+            left.caption(plain(f"{len(done)} of {len(chosen)} maps shown; computing "
+                               f"{', '.join(t.label for t in running)} in the background."))
+            if right.button("Stop", key=f"{key}-stop", help="Cancel the maps still computing; the finished ones stay."):
+                job_store().cancel([t.key for t in running])
+                stopped.update(t.key for t in running)
+                asked.difference_update(t.key for t in running)
+                st.rerun()
+        elif any(t.stopped for t in pending):
+            st.info(f"stopped: {len(done)} of {len(chosen)} maps shown")
+        if pending:
+            columns = st.columns(COLUMNS)
+            for i, t in enumerate(pending):
+                with columns[i % COLUMNS]:
+                    if t.job is not None and t.job.active:
+                        job_placeholder(t.job, t.label)
+                        continue
+                    why = "stopped" if t.stopped else "waits for a click"
+                    st.caption(plain(f"{t.label} {why}: estimated {duration(t.estimate)}."))
+                    if st.button(f"Compute {t.label}", key=f"{key}-go-{t.method}"):
+                        asked.add(t.key)
+                        stopped.discard(t.key)
+                        start_live(key)
+        shown[:] = render_comparison(lm, image, done, settings, show_heat, key)
+        return bool(running)
+
+    deadline = time.monotonic() + FIRST_PAINT_SECONDS  # quick maps appear in the first paint, without a bar
+    for t in tasks():
+        if t.job is not None and t.job.active:
+            t.job.wait(max(0.0, deadline - time.monotonic()))
+    live(draw, key, any(t.job is not None and t.job.active for t in tasks()))
+    return shown

@@ -1,0 +1,223 @@
+"""Long computations as background jobs, keyed by what they compute, shared by every caller in the process.
+
+A page that needs a map, a trust score or a feature visualisation submits a job under a key that names
+everything the result depends on (e.g. `ui.maps.map_key`). A second submit of the same key (a rerun, a
+page switch, another browser session) attaches to the job already running or finished instead of starting
+it again. Jobs run on a few worker threads, shortest estimate first, outside any script run: a rerun
+never throws the unfinished work away. Each job reports progress through the one protocol
+(`interpret.progress`), has an estimated time left, a result or a one-line error, and can be cancelled:
+its progress callback then raises `Cancelled`, the work stops after its current unit, and every other
+job keeps what it finished. Finished jobs are kept in a bounded store (a count and bytes, least recently
+used dropped first); running and queued jobs are never dropped.
+
+No torch, no Streamlit: the UI keeps one store for the process (`ui/jobs_view.py`) and draws from it.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InterpretError, first_line
+from .limits import JOB_WORKERS, JOBS_KEPT, JOBS_KEPT_BYTES
+from .progress import Cancelled, Progress
+
+QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
+
+
+def one_line(exc: BaseException) -> str:
+    """A failure as the one line a user sees: an InterpretError's message, otherwise the type and first line."""
+    if isinstance(exc, InterpretError):
+        return " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {first_line(exc)}"
+
+
+def estimate_seconds(passes: int, pass_seconds: float) -> float:
+    """How long work of `passes` passes takes at `pass_seconds` per pass (measured on this model and device)."""
+    return max(0, int(passes)) * max(0.0, float(pass_seconds))
+
+
+@dataclass(eq=False)
+class Job:
+    """One computation: its state, progress, estimate, and its result or one-line error once finished."""
+
+    key: str
+    label: str
+    work: Callable[[Progress], Any]
+    estimate: float | None = None  # seconds predicted before it starts (passes x time of one pass), if known
+    state: str = QUEUED
+    fraction: float = 0.0
+    result: Any = None
+    error: str | None = None
+    submitted: float = field(default_factory=time.monotonic)
+    started: float | None = None
+    finished: float | None = None
+    nbytes: int = 0
+    exception: BaseException | None = field(default=None, repr=False)  # a failure, for the server log
+    size_of: Callable[[Any], int] | None = field(default=None, repr=False)
+    _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    _done: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    @property
+    def finished_ok(self) -> bool:
+        return self.state == DONE
+
+    @property
+    def active(self) -> bool:
+        """Queued or running: its result is still to come."""
+        return self.state in (QUEUED, RUNNING)
+
+    def progress(self, fraction: float) -> None:
+        """The work's progress callback: records the fraction done; raises Cancelled once cancel() was called."""
+        self.fraction = min(1.0, max(self.fraction, float(fraction)))
+        if self._cancel.is_set():
+            raise Cancelled(f"{self.label} stopped.")
+
+    def cancel(self) -> None:
+        """Stop this job after its current unit of work (a queued job never starts)."""
+        self._cancel.set()
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    def elapsed(self, now: float | None = None) -> float:
+        if self.started is None:
+            return 0.0
+        return ((self.finished if self.finished is not None else (now or time.monotonic())) - self.started)
+
+    def seconds_left(self, now: float | None = None) -> float | None:
+        """Estimated seconds until it finishes: from the measured pace once a few percent are done, otherwise
+        from the estimate made before it started (None when neither is known)."""
+        if not self.active:
+            return 0.0
+        elapsed = self.elapsed(now)
+        if self.fraction >= 0.02 and elapsed > 0.5:
+            measured = elapsed * (1 - self.fraction) / self.fraction
+            if self.estimate is None or self.fraction >= 0.1:
+                return measured
+            weight = self.fraction / 0.1  # blend from the prior estimate towards the measured pace
+            return weight * measured + (1 - weight) * max(0.0, self.estimate - elapsed)
+        if self.estimate is None:
+            return None
+        return max(0.0, self.estimate - elapsed)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until it is finished (done, failed or cancelled); False if `timeout` passed first."""
+        return self._done.wait(timeout)
+
+
+class JobStore:
+    """Jobs by key: one per key while it runs, finished ones kept up to `kept` jobs and `kept_bytes` bytes."""
+
+    def __init__(self, workers: int = JOB_WORKERS, kept: int = JOBS_KEPT, kept_bytes: int = JOBS_KEPT_BYTES):
+        self.workers, self.kept, self.kept_bytes = workers, kept, kept_bytes
+        self.guard = threading.Lock()
+        self.wake = threading.Condition(self.guard)
+        self.jobs: dict[str, Job] = {}                          # active jobs by key
+        self.finished: OrderedDict[str, Job] = OrderedDict()    # finished jobs, least recently used first
+        self.nbytes = 0
+        self.queue: list[tuple[float, int, Job]] = []           # (estimate, order, job): shortest first
+        self.order = itertools.count()
+        self.threads: list[threading.Thread] = []
+        self.started = 0                                        # jobs whose work was actually run (evidence)
+
+    def get(self, key: str) -> Job | None:
+        """The job under `key` (running, queued or kept finished), or None."""
+        with self.guard:
+            job = self.jobs.get(key)
+            if job is None and key in self.finished:
+                self.finished.move_to_end(key)
+                job = self.finished[key]
+            return job
+
+    def submit(self, key: str, work: Callable[[Progress], Any], label: str = "", estimate: float | None = None,
+               nbytes: Callable[[Any], int] | None = None) -> Job:
+        """The job computing `key`: the one already running or kept, or a new one running `work(progress)`.
+
+        A failed job is kept with its one-line error (the same inputs fail the same way); a cancelled one is
+        not kept, so submitting its key again starts it again. `nbytes(result)`
+        is what a finished result holds (counted against the store's byte bound).
+        """
+        with self.guard:
+            found = self.jobs.get(key) or self.finished.get(key)
+            if found is not None and not (found.active and found.cancel_requested):  # a stopping job is replaced
+                if key in self.finished:
+                    self.finished.move_to_end(key)
+                return found
+            job = Job(key, label or key, work, estimate, size_of=nbytes)
+            self.jobs[key] = job
+            heapq.heappush(self.queue, (estimate if estimate is not None else float("inf"), next(self.order), job))
+            self._start_workers()
+            self.wake.notify()
+            return job
+
+    def cancel(self, keys: list[str] | None = None) -> list[Job]:
+        """Cancel the active jobs under `keys` (all active jobs when None); returns those cancelled.
+        Finished jobs stay as they are."""
+        with self.guard:
+            chosen = [self.jobs[k] for k in (self.jobs if keys is None else keys) if k in self.jobs]
+        for job in chosen:
+            job.cancel()
+        return chosen
+
+    def active(self) -> list[Job]:
+        with self.guard:
+            return list(self.jobs.values())
+
+    def _start_workers(self) -> None:
+        self.threads = [t for t in self.threads if t.is_alive()]
+        while len(self.threads) < self.workers:
+            thread = threading.Thread(target=self._worker, name=f"interpret-job-{len(self.threads)}", daemon=True)
+            self.threads.append(thread)
+            thread.start()
+
+    def _worker(self) -> None:
+        while True:
+            with self.guard:
+                while not self.queue:
+                    if not self.wake.wait(timeout=30):  # idle workers end; submit starts new ones
+                        self.threads = [t for t in self.threads if t is not threading.current_thread()]
+                        return
+                _, _, job = heapq.heappop(self.queue)
+            self._run(job)
+
+    def _run(self, job: Job) -> None:
+        if job.cancel_requested:
+            self._finish(job, CANCELLED, error=f"{job.label} stopped.")
+            return
+        job.started, job.state = time.monotonic(), RUNNING
+        with self.guard:
+            self.started += 1
+        try:
+            result = job.work(job.progress)
+        except Cancelled as exc:
+            self._finish(job, CANCELLED, error=one_line(exc))
+        except Exception as exc:  # noqa: BLE001 - a job's failure is its one-line error, shown by its page
+            self._finish(job, FAILED, error=one_line(exc), exc=exc)
+        else:
+            size = job.size_of(result) if job.size_of is not None else 0
+            self._finish(job, DONE, result=result, nbytes=size)
+
+    def _finish(self, job: Job, state: str, result: Any = None, error: str | None = None, nbytes: int = 0,
+                exc: BaseException | None = None) -> None:
+        job.result, job.error, job.nbytes, job.exception = result, error, nbytes, exc
+        job.finished = time.monotonic()
+        if state == DONE:
+            job.fraction = 1.0
+        with self.guard:
+            if self.jobs.get(job.key) is job:
+                del self.jobs[job.key]
+            if state != CANCELLED and nbytes <= self.kept_bytes:  # a cancelled job is not kept: a resubmit restarts it
+                self.finished[job.key] = job
+                self.nbytes += nbytes
+                while len(self.finished) > self.kept or self.nbytes > self.kept_bytes:
+                    _, old = self.finished.popitem(last=False)
+                    self.nbytes -= old.nbytes
+            job.state = state
+        job._done.set()

@@ -1,0 +1,67 @@
+"""Drawing background jobs (interpret/jobs.py): the process's one store, a placeholder per running job with its
+progress and time left, and a part of a page that refreshes in place while its jobs run.
+
+The store is an `st.cache_resource`, so every browser session shares it: two sessions asking for the same map
+attach to one job. A page draws what finished at once and a placeholder for the rest inside `live(...)`, an
+`st.fragment` that reruns itself every JOB_REFRESH_SECONDS while a job it shows is active (and reruns the
+page once when the last one ends, which stops the timer); the rest of the page is not rerun meanwhile.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from ..jobs import Job, JobStore
+from ..limits import JOB_REFRESH_SECONDS
+from .plain import plain
+
+
+@st.cache_resource
+def job_store() -> JobStore:
+    """The one job store of this server process, shared by every session."""
+    return JobStore()
+
+
+def duration(seconds: float | None) -> str:
+    """'about 40 s', 'about 3 min', or 'unknown' when there is no estimate yet."""
+    if seconds is None:
+        return "unknown"
+    if seconds < 1:
+        return "under 1 s"
+    if seconds < 90:
+        return f"about {round(seconds)} s"
+    if seconds < 5400:
+        return f"about {round(seconds / 60)} min"
+    return f"about {seconds / 3600:.1f} h"
+
+
+def job_placeholder(job: Job, label: str) -> None:
+    """A running or queued job as a progress bar with what it computes and the time left."""
+    if job.state == "queued":
+        text = f"{label}: waiting for a free worker · estimated {duration(job.estimate)}"
+    else:
+        text = f"{label}: {job.fraction:.0%} · {duration(job.seconds_left())} left"
+    st.progress(job.fraction, text=plain(text))
+
+
+def live(draw: Callable[[], bool], key: str, active: bool) -> None:
+    """Run `draw()` (which returns whether any job it shows is still active) in a fragment that refreshes in
+    place every JOB_REFRESH_SECONDS when `active` (jobs run now); when the last job ends, the page reruns once
+    (which draws what needs every result, and stops the timer)."""
+    flag = f"{key}-live"
+    st.session_state[flag] = active
+
+    def body() -> None:
+        still = draw()
+        if st.session_state.get(flag) and not still:
+            st.session_state[flag] = False
+            st.rerun()
+
+    st.fragment(body, run_every=JOB_REFRESH_SECONDS if active else None)()
+
+
+def start_live(key: str) -> None:
+    """Jobs were just started or resumed from inside the live part: rerun the page so it refreshes while they run."""
+    st.session_state[f"{key}-live"] = True
+    st.rerun()

@@ -1,0 +1,166 @@
+"""The job store: one job per key for every caller, cancel keeps what finished, a bound on finished jobs,
+errors as one line, and an estimate from passes x the time of one pass."""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from interpret.errors import ParameterError
+from interpret.jobs import CANCELLED, DONE, FAILED, JobStore, estimate_seconds
+from interpret.progress import report
+
+
+def steps(n: int, pause: float, value=None, started: threading.Event | None = None):
+    """Work of n units of `pause` seconds each, reporting progress after each unit."""
+    runs = {"count": 0}
+
+    def work(progress):
+        runs["count"] += 1
+        if started is not None:
+            started.set()
+        for i in range(n):
+            time.sleep(pause)
+            report(progress, (i + 1) / n)
+        return np.full(4, n, dtype=np.float32) if value is None else value
+
+    return work, runs
+
+
+def test_identical_jobs_from_many_threads_run_once_and_share_the_result():
+    store = JobStore(workers=2)
+    work, runs = steps(5, 0.02)
+    found: list = []
+
+    def session():
+        job = store.submit("map|coffee|gradient", work, "Gradient")
+        job.wait(10)
+        found.append(job)
+
+    threads = [threading.Thread(target=session) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert runs["count"] == 1
+    assert len({id(job) for job in found}) == 1
+    assert found[0].state == DONE and found[0].result[0] == 5
+    assert store.submit("map|coffee|gradient", work).result is found[0].result  # a later rerun attaches too
+    assert runs["count"] == 1
+
+
+def test_cancel_stops_the_running_job_and_keeps_the_finished_ones():
+    store = JobStore(workers=2)
+    quick, _ = steps(1, 0.01)
+    started = threading.Event()
+    slow, _ = steps(1000, 0.01, started=started)
+    fast_job = store.submit("fast", quick, "Gradient", estimate=0.1)
+    slow_job = store.submit("slow", slow, "Score-CAM", estimate=10)
+    assert fast_job.wait(5) and started.wait(5)
+    cancelled = store.cancel(["fast", "slow"])
+    assert cancelled == [slow_job]  # a finished job is not cancelled
+    assert slow_job.wait(5)
+    assert slow_job.state == CANCELLED and slow_job.result is None and slow_job.fraction < 0.5
+    assert store.get("fast") is fast_job and fast_job.state == DONE
+    assert store.get("slow") is None  # not kept: asking again starts it again
+    again = store.submit("slow", quick, "Score-CAM")
+    assert again is not slow_job and again.wait(5) and again.state == DONE
+
+
+def test_a_queued_job_cancelled_never_runs():
+    store = JobStore(workers=1)
+    started = threading.Event()
+    slow, _ = steps(200, 0.01, started=started)
+    never, runs = steps(1, 0.0)
+    first = store.submit("first", slow, estimate=1)
+    assert started.wait(5)
+    second = store.submit("second", never, estimate=2)
+    store.cancel()
+    assert first.wait(5) and second.wait(5)
+    assert second.state == CANCELLED and runs["count"] == 0
+
+
+def test_the_shortest_estimate_runs_first():
+    store = JobStore(workers=1)
+    gate = threading.Event()
+    order: list[str] = []
+
+    def blocker(progress):
+        gate.wait(5)
+        return "b"
+
+    def named(name):
+        def work(progress):
+            order.append(name)
+            return name
+        return work
+
+    store.submit("blocker", blocker, estimate=0)
+    time.sleep(0.05)
+    store.submit("slow", named("slow"), estimate=300)
+    store.submit("fast", named("fast"), estimate=0.5)
+    gate.set()
+    assert store.get("slow").wait(5)
+    assert order == ["fast", "slow"]
+
+
+def test_finished_jobs_are_bounded_by_count_and_bytes():
+    store = JobStore(workers=2, kept=3, kept_bytes=10_000)
+    for i in range(6):
+        store.submit(f"k{i}", lambda p, i=i: np.zeros(100, np.float32) + i, nbytes=lambda a: a.nbytes).wait(5)
+    assert list(store.finished) == ["k3", "k4", "k5"] and store.nbytes == 3 * 400
+    big = store.submit("big", lambda p: np.zeros(2000, np.float32), nbytes=lambda a: a.nbytes)  # 8000 bytes
+    big.wait(5)
+    assert store.nbytes <= 10_000 and "big" in store.finished and len(store.finished) <= 3
+    huge = store.submit("huge", lambda p: np.zeros(5000, np.float32), nbytes=lambda a: a.nbytes)
+    huge.wait(5)
+    assert huge.state == DONE and huge.result.size == 5000  # its caller has it ...
+    assert "huge" not in store.finished and store.nbytes <= 10_000  # ... but a result over the bound is not kept
+    assert not store.jobs  # nothing active is left behind
+
+
+def test_a_failure_is_kept_as_one_line_and_not_run_again():
+    store = JobStore(workers=1)
+    runs = {"count": 0}
+
+    def refuses(progress):
+        runs["count"] += 1
+        raise ParameterError("Occlusion: the window (600 px) is larger\nthan the image (224 px).")
+
+    def crashes(progress):
+        raise RuntimeError("shape mismatch\n  at line 3\n  at line 9")
+
+    job = store.submit("bad", refuses, "Occlusion")
+    job.wait(5)
+    assert job.state == FAILED and job.error == "Occlusion: the window (600 px) is larger than the image (224 px)."
+    assert store.submit("bad", refuses).wait(5) and runs["count"] == 1
+    crash = store.submit("crash", crashes)
+    crash.wait(5)
+    assert crash.error == "RuntimeError: shape mismatch" and isinstance(crash.exception, RuntimeError)
+
+
+def test_time_left_comes_from_passes_times_one_pass_then_from_the_measured_pace():
+    assert estimate_seconds(513, 0.2) == pytest.approx(102.6)
+    assert estimate_seconds(170, 0.05) == pytest.approx(8.5)
+    store = JobStore(workers=1)
+    gate, halfway, finish = threading.Event(), threading.Event(), threading.Event()
+
+    def work(progress):
+        progress(0.0)
+        gate.wait(5)
+        time.sleep(0.6)
+        progress(0.5)
+        halfway.set()
+        finish.wait(5)
+        return 1
+
+    job = store.submit("eta", work, estimate=estimate_seconds(100, 0.3))
+    assert job.seconds_left() == pytest.approx(30, abs=0.5)  # before it runs: the estimate
+    gate.set()
+    assert halfway.wait(5)
+    left = job.seconds_left()
+    assert left is not None and 0.4 < left < 1.5  # half done after ~0.6 s: ~0.6 s left, whatever was estimated
+    finish.set()
+    assert job.wait(5) and job.seconds_left() == 0.0
