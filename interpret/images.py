@@ -29,6 +29,7 @@ from .limits import (
     IMAGE_PIXELS,
     JPEG_PIXELS_PER_BYTE,
 )
+from .preprocess import Preprocessing
 
 FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")  # the only formats Pillow may open
 ACCEPTED = ("jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif")  # their file name suffixes
@@ -202,3 +203,32 @@ def load_image_file(path: str | Path) -> InputImage:
     """An InputImage from a regular file, read only up to the image size limit."""
     data = read_regular_file(path, IMAGE_FILE_BYTES, "IMAGE_FILE_BYTES", ImageError, "an image file")
     return load_image(data, Path(path).name)
+
+
+# When the model's view of a photo is worth a notice: enlarged this many times (it sees interpolated pixels) ...
+ENLARGED_NOTICE = 4.0
+# ... or keeping less than this share of the photo's area (a long panorama's centre crop)
+KEPT_NOTICE = 0.5
+
+
+def model_fit(w: int, h: int, pre: Preprocessing) -> tuple[float, float]:
+    """(scale factor, kept fraction) of a w x h photo on its way to the model: how many times each side is enlarged
+    (the larger of the two sides' factors; below 1 when shrunk) and the share of the photo's area inside the crop."""
+    rw, rh = pre.resized_size(w, h)
+    factor = max(rw / w, rh / h)
+    left, top, right, bottom = pre.crop_box(w, h)
+    inside = max(0.0, min(right, w) - max(left, 0.0)) * max(0.0, min(bottom, h) - max(top, 0.0))
+    return factor, inside / (w * h)
+
+
+def fit_notice(w: int, h: int, pre: Preprocessing) -> str | None:
+    """One line saying that the model sees the photo much enlarged or cropped to a small part of it, else None."""
+    factor, kept = model_fit(w, h, pre)
+    notes = []
+    if factor >= ENLARGED_NOTICE:
+        notes.append(f"scaled up {factor:.0f}× ({w}×{h} → {pre.crop_size}×{pre.crop_size}): the model sees interpolated "
+                     "pixels, and maps show them")
+    if kept < KEPT_NOTICE:
+        notes.append(f"cropped to {kept:.1%} of its area: the model sees only the centre {pre.crop_size}×{pre.crop_size} "
+                     "of the resized photo; the rest is not explained")
+    return f"This {w}×{h} image is " + "; and ".join(notes) + "." if notes else None

@@ -161,7 +161,7 @@ def tick(value: float) -> str:
     if 1e-2 <= abs(value) < 1e4:
         return f"{value:.3g}"
     mantissa, exponent = f"{value:.1e}".split("e")
-    return f"{mantissa}e{int(exponent)}"
+    return f"{mantissa.removesuffix('.0')}e{int(exponent)}"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import streamlit as st
 from interpret.ui import saliency_view as view
 from interpret.ui import trust_view
 from interpret.ui.errors import user_errors
+from interpret.ui.overview_view import fit_notice_view
 from interpret.ui.page import require_image, require_model, start_page
 from interpret.ui.predictions import predicted_class
 
@@ -16,6 +17,7 @@ start_page("Saliency", "The gradient of the class score (or of the loss for a ch
            "methods, as heat maps over the photo. Changing only a display setting never recomputes a map.")
 lm = require_model()
 image = require_image()
+fit_notice_view(lm, image)  # an 8×8 icon enlarged 28×, or a panorama cropped to a small part of it, says so
 with user_errors(str(lm.device)):
     target = view.target_view(lm, predicted_class(lm, image))
     methods = view.method_picker(lm)

@@ -38,6 +38,7 @@ from ..render import scale_of
 from .caching import cache_data
 from .errors import show_error, user_errors
 from .map_image import display_scale, scale_note, show_map
+from .map_image import display_scale, scale_note, show_map
 from .maps import offered_methods, shown_image
 from .plain import plain
 from .progress_bar import progress_bar
@@ -207,6 +208,23 @@ def scores_view(ev: Evaluation) -> None:
         "accuracy": st.column_config.ProgressColumn("accuracy", min_value=0.0, max_value=1.0, format="%.2f")})
 
 
+def short_name(name: str, limit: int = 14) -> str:
+    """'tabby, tabby cat (281)' -> 'tabby (281)': a class's first name, cut at `limit`, with its index."""
+    head, found, index = name.rpartition(" (")
+    first = (head if found else name).split(",")[0].strip()
+    first = first if len(first) <= limit else first[:limit - 1] + "…"
+    return f"{first} ({index}" if found else first
+
+
+def confusion_columns(table: pd.DataFrame) -> dict:
+    """Column settings that keep the matrix within the page: short predicted-class headers (the full name on hover)
+    and the true-class key column pinned at the left, wide enough for its names."""
+    config: dict = {"_index": st.column_config.Column(table.index.name, width="medium", pinned=True)}
+    for column in table.columns:
+        config[column] = st.column_config.NumberColumn(short_name(str(column)), help=str(column), width="small")
+    return config
+
+
 def confusion_view(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, key: str = "mistakes") -> tuple[int, int] | None:
     """The confusion among the classes present; a clicked cell (or the chosen pair) lists its images."""
     matrix = confusion(ev)
@@ -215,7 +233,8 @@ def confusion_view(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, key: st
     st.caption("Rows: true classes in the set. Columns: the same classes, then the other classes predicted. "
                "Click a cell, or choose a pair below, to see its images.")
     event = st.dataframe(table.style.background_gradient(cmap="Blues", axis=None), width="stretch",
-                         on_select="rerun", selection_mode="single-cell", key=f"{key}-matrix")
+                         column_config=confusion_columns(table), on_select="rerun", selection_mode="single-cell",
+                         key=f"{key}-matrix")
     pairs = confusion_pairs(ev, wrong_only=False)
     cells = getattr(getattr(event, "selection", None), "cells", None) or []
     chosen = None

@@ -1,11 +1,13 @@
 """Predictions for the loaded images, and the exact tensor the model sees."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import streamlit as st
 from PIL import Image, ImageDraw
 
-from ..images import InputImage
+from ..images import InputImage, fit_notice
 from ..models import LoadedModel
 from ..models.outputs import describe_pick, pick_of
 from ..predict import Prediction
@@ -60,9 +62,17 @@ def image_and_model_view(lm: LoadedModel, image: InputImage) -> None:
     how = (f"resized to {rw}×{rh}, then the framed {pre.crop_size}×{pre.crop_size} crop" if pre.crops
            else f"squashed whole to {pre.crop_size}×{pre.crop_size}")
     left.image(photo_with_crop(image.image, pre), caption=plain(f"{image.name} · {w}×{h} · {how}"), width="stretch")
+    fit_notice_view(lm, image, left)
     seen = pre.denormalize(pre.to_tensor(image.image))
     right.image(seen, caption=f"What the model sees: {seen.shape[1]}×{seen.shape[0]} (de-normalised input tensor)",
                 width="stretch")
+
+
+def fit_notice_view(lm: LoadedModel, image: InputImage, target: Any = None) -> None:
+    """One st.info line when the model sees the photo much enlarged (an 8×8 icon) or a small part of it (a panorama)."""
+    notice = fit_notice(*image.image.size, lm.preprocessing)
+    if notice:
+        (st if target is None else target).info(plain(notice), icon="🔍")
 
 
 def all_images_table(lm: LoadedModel, images: list[InputImage]) -> None:

@@ -22,16 +22,18 @@ from ..metrics.faithfulness import DEFAULT_STEPS, Curve
 from ..metrics.road import road
 from ..metrics.sanity import GRANULARITIES, TOP_STAGES, SanityOptions, SanityResult, cascading_randomisation
 from ..models import LoadedModel
-from ..render import colorize
+from ..render import colorize, map_scale
 from .caching import cache_data, cache_resource
+from .curve_chart import curve_chart
 from .errors import user_errors
+from .map_image import scale_note, with_bar
 from .maps import compute_maps, offered_methods
 from .plain import plain
 from .predictions import predicted_class
 from .progress_bar import progress_bar
 from .shared_lru import SharedLRU
 from .url_state import persistent
-from .verdicts import explain
+from .verdicts import SHORT_LABELS, FaithfulnessVerdict, explain, map_verdicts, styled_table
 
 PREFERRED = ("gradient", "gradcam", "integrated_gradients", "guided_backprop")
 REFERENCE = "reference: "
@@ -123,17 +125,25 @@ def sanity_results(lm: LoadedModel, image: InputImage, attributions: list[Attrib
     return {map_label(a): cached_sanity(lm, image, a, granularity, max_stages) for a in attributions}
 
 
+def faithfulness_verdicts(scores: list[MapScores]) -> dict[str, FaithfulnessVerdict]:
+    """Each method's map against the best reference map (verdicts.faithfulness_verdict), by label."""
+    return map_verdicts([(s.label, s.insertion.auc, s.deletion.auc, s.is_reference) for s in scores])
+
+
 def trust_table(scores: list[MapScores], sanity: dict[str, SanityResult]) -> pd.DataFrame:
     """One row per map: faithfulness, its margin over the best reference map, and the sanity verdict."""
     references = [s for s in scores if s.is_reference]
     best_insertion = max((s.insertion.auc for s in references), default=np.nan)
     best_deletion = min((s.deletion.auc for s in references), default=np.nan)
+    verdicts = faithfulness_verdicts(scores)
     rows = []
     for s in scores:
         check = sanity.get(s.label)
         top = check.top if check is not None else None
+        verdict = verdicts.get(s.label)
         rows.append({
             "map": s.label,
+            "faithfulness": "reference" if s.is_reference else verdict.verdict if verdict else None,
             "insertion ↑": s.insertion.auc,
             "deletion ↓": s.deletion.auc,
             "ROAD ↑": s.road,
@@ -165,9 +175,11 @@ def render_trust_table(lm: LoadedModel, image: InputImage, attributions: list[At
         st.info(plain(f"Sanity check: {exc}"))
         sanity = {}
     table = trust_table(scores, sanity)
-    st.dataframe(table, hide_index=True, key=f"{key}-table",
-                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in table.columns
-                                if c not in ("map", "sanity")})
+    st.dataframe(styled_table(table), hide_index=True, key=f"{key}-table", width="stretch",
+                 column_config={c: st.column_config.Column(label, help=text, pinned=c == "map" or None)
+                                for c, (label, text) in SHORT_LABELS.items() if c in table.columns})
+    for label, verdict in faithfulness_verdicts(scores).items():
+        st.markdown(f":{verdict.colour}[**{plain(label)}** — {plain(verdict.text)}]")
     st.caption(f"Probability of '{plain(predicted_label(lm, image))}' (the class predicted on the clean image) as the most "
                f"relevant pixels are deleted (filled with the dataset mean) or inserted into a blurred copy, {steps} steps; "
                "areas in [0, 1]. Reference maps: random, centred Gaussian, Sobel edges. Sanity: the method's map after "
@@ -186,9 +198,12 @@ def curves_frame(scores: list[MapScores], kind: str) -> pd.DataFrame:
 
 def sanity_strip(result: SanityResult, mode: str = "absolute") -> None:
     """The original map, then the map after each randomisation stage, each with its similarity."""
-    images = [colorize(result.original, mode)] + [colorize(s.values, mode) for s in result.stages]
+    maps = [result.original] + [s.values for s in result.stages]
+    scales = [map_scale(values, mode) for values in maps]
+    images = [with_bar(colorize(values, mode), scale) for values, scale in zip(maps, scales, strict=True)]
     captions = ["original"] + [f"{s.name}: ρ={result.similarity(s):.2f}, SSIM={s.ssim:.2f}" for s in result.stages]
-    st.image(images, caption=captions, width=120)
+    st.image(images, caption=captions, width=160)
+    scale_note(scales)
 
 
 def _set(flag: str, value: bool) -> None:
@@ -271,7 +286,8 @@ def curves_section(lm: LoadedModel, image: InputImage, scores: list[MapScores]) 
     st.caption(f"Probability of '{plain(predicted_label(lm, image))}' as pixels are deleted (lower is better) or inserted "
                "(higher is better), most relevant first.")
     dcol, icol = st.columns(2)
+    references = [s.label for s in scores if s.is_reference]  # grey and dashed: the bar a method's map must beat
     dcol.markdown("**Deletion**")
-    dcol.line_chart(curves_frame(scores, "deletion"))
+    dcol.altair_chart(curve_chart(curves_frame(scores, "deletion"), references))
     icol.markdown("**Insertion**")
-    icol.line_chart(curves_frame(scores, "insertion"))
+    icol.altair_chart(curve_chart(curves_frame(scores, "insertion"), references))
