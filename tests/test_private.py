@@ -99,7 +99,9 @@ def test_methods_that_change_relus_leave_the_shared_model_without_hooks(resnet18
         assert attribute(resnet18, x, method, Target(3)).status == "ok"
     assert untouched(resnet18)
     variants = _VARIANTS[resnet18]
-    assert {"guided_backprop", "deconvolution", "deeplift"} <= set(variants)
+    # Guided Backprop and Deconvolution change ReLU calls inside their own pass (a thread-local function mode):
+    # no copy at all. DeepLIFT's Captum hooks live on a rewritten copy.
+    assert set(variants) == {"deeplift"}
     for variant in variants.values():
         assert variant.lock is not resnet18.lock
         assert storages(variant.model).isdisjoint(storages(resnet18.model))
