@@ -26,11 +26,12 @@ with user_errors(str(lm.device)):
             st.subheader("One channel")
             channel = fv.channel_picker(order, layer, by, target)
             fv.channel_view(lm, image, acts, channel, scores, cmap)
-            photos, compare, look = st.tabs(["Same channel, all photos", "Two layers side by side",
-                                             "What does this channel look for?"])
-            with photos, user_errors(str(lm.device)):
-                fv.across_photos_view(lm, current_images(), layer, channel, cmap)
-            with compare, user_errors(str(lm.device)):
-                fv.compare_view(lm, image, layer, by, target, cmap)
-            with look, user_errors(str(lm.device)):
-                fv.visualization_view(lm, layer, channel)
+            more = st.radio("More about this channel", list(fv.MORE_VIEWS), index=None, horizontal=True, key="fm-more",
+                            help="Each is computed only when chosen (tabs computed all three on every run).")
+            with user_errors(str(lm.device)):
+                if more == "Same channel, all photos":
+                    fv.across_photos_view(lm, current_images(), layer, channel, cmap)
+                elif more == "Two layers side by side":
+                    fv.compare_view(lm, image, layer, by, target, cmap)
+                elif more == "What does this channel look for?":
+                    fv.visualization_view(lm, layer, channel)

@@ -56,7 +56,8 @@ def settle(at: AppTest, timeout: float = 180.0) -> AppTest:
     import time
 
     deadline = time.monotonic() + timeout
-    while any("in the background" in c.value for c in at.caption) and time.monotonic() < deadline:
+    while (at.get("progress") or any("in the background" in c.value for c in at.caption)) \
+            and time.monotonic() < deadline:
         time.sleep(0.5)
         at.run()
     return at

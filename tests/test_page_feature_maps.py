@@ -4,7 +4,7 @@ import html
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_support import open_app
+from app_support import open_app, settle
 from interpret.layers import default_feature_layer
 
 TIMEOUT = 300
@@ -44,7 +44,10 @@ def test_default_model_shows_the_middle_layer_as_a_mosaic_with_one_channel_large
     assert has(app, f"channel 0 of {layer}, upsampled")
     assert {m.label for m in app.metric} >= {"Mean", "Max", "Zeros (≤ 0)"}
     assert {b.label for b in app.get("download_button")} >= {"Mosaic PNG", "Activations .npy"}
+    assert not has(app, "coffee.png · mean") and not has(app, "top 64 of 1280 channels")  # not computed unasked
+    app.radio(key="fm-more").set_value("Same channel, all photos").run()
     assert has(app, "coffee.png · mean")  # the same channel across the loaded photos
+    app.radio(key="fm-more").set_value("Two layers side by side").run()
     assert has(app, "top 64 of 1280 channels")  # the second layer of the comparison
 
 
@@ -69,8 +72,9 @@ def test_resnet18_with_random_weights_pages_its_channels_and_visualises_one(app)
     app.number_input(key="fm-page|layer4").set_value(2).run()
     assert healthy(app) and has(app, "layer4: channels 257–512 of 512")
     app.selectbox(key=key).set_value("layer1.0").run()
+    app.radio(key="fm-more").set_value("What does this channel look for?").run()  # computed only when chosen
     app.select_slider(key="fm-vis-steps").set_value(32).run()
-    app.button(key="fm-vis-run").click().run()
+    settle(app.button(key="fm-vis-run").click().run())  # it runs in the background
     assert healthy(app)
     assert has(app, "What channel 0 of layer1.0 looks for (32 steps")
 

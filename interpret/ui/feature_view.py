@@ -31,15 +31,16 @@ from ..models import LoadedModel
 from ..render import colorize, mosaic_scale, normalise, overlay
 from .caching import cache_data
 from .downloads import map_png_bytes, npy_bytes, png_bytes
+from .jobs_view import job_placeholder, job_store, live, start_live
 from .map_image import channel_mode, channel_scale, scale_note, show_map, show_maps
 from .plain import plain
 from .predictions import predicted_class
-from .progress_bar import progress_bar
 from .shared_lru import SharedLRU
 from .url_state import persistent
 from .widgets import class_picker
 
 CMAPS = ["viridis", "inferno", "magma", "gray", "jet"]
+MORE_VIEWS = ("Same channel, all photos", "Two layers side by side", "What does this channel look for?")
 
 
 # ---------------------------------------------------------------- cached computations
@@ -285,21 +286,48 @@ def visualization_view(lm: LoadedModel, layer: str, channel: int, key: str = "fm
                                 help="random padding, jitter, scale and rotation at every step")
     store = _vis_store()
     cache_key = f"{lm.key}|{layer}|{channel}|{steps}|{param}|{decorrelate}|{transforms}"
-    result = store.get(cache_key)
-    if result is None:
-        start = st.button(f"Visualise channel {channel} of {layer}", key=f"{key}-vis-run", type="primary")
-        st.caption("Runs on this machine's CPU/GPU on a private copy of the model; any click (e.g. Stop) interrupts it.")
-        if start:
-            st.button("Stop", key=f"{key}-vis-stop")
-            with progress_bar("Optimising the image…") as progress:
-                result = visualize_channel(lm, layer, channel, steps=steps, parameterization=param, decorrelate=decorrelate,
-                                           transforms=transforms, progress=progress)
-            store.put(cache_key, result)
-    if result is not None:
-        left, right = st.columns(2)
-        left.image(result.image, width="stretch",
-                   caption=f"What channel {channel} of {layer} looks for ({steps} steps, {param}, {result.seconds:.1f} s)")
-        right.line_chart({"step": list(range(1, len(result.objective) + 1)), "mean activation": list(result.objective)},
-                         x="step", y="mean activation", height=240)
-        right.download_button("Visualisation PNG", png_bytes(result.image), f"{layer}_{channel}_visualisation.png",
-                              "image/png", key=f"{key}-vis-dl")
+    label = f"Visualising channel {channel} of {layer}"
+
+    def work(progress):
+        found = visualize_channel(lm, layer, channel, steps=steps, parameterization=param, decorrelate=decorrelate,
+                                  transforms=transforms, progress=progress)
+        store.put(cache_key, found)
+        return found
+
+    def draw() -> bool:
+        """The result, or the running job's bar with Stop, or the button that starts it; True while it runs."""
+        job = job_store().get(cache_key)
+        found = store.get(cache_key)
+        if found is None and job is not None and job.active and not job.cancel_requested:
+            left, right = st.columns([5, 1])
+            with left:
+                job_placeholder(job, label)
+            if right.button("Stop", key=f"{key}-vis-stop", help="Stop the optimisation (it runs in the background)."):
+                job.cancel()
+                st.rerun()
+            return True
+        if found is None:
+            if job is not None and job.state == "failed":
+                st.error(plain(f"{label}: {job.error}"), icon="⚠️")
+            if st.button(f"Visualise channel {channel} of {layer}", key=f"{key}-vis-run", type="primary"):
+                job_store().submit(cache_key, work, label, nbytes=lambda r: int(r.image.nbytes))
+                start_live(f"{key}-vis")
+            st.caption("Runs in the background on a private copy of the model; other controls stay usable, and "
+                       "Stop ends it.")
+        else:
+            visualization_result(found, layer, channel, steps, param, key)
+        return False
+
+    running = job_store().get(cache_key)
+    live(draw, f"{key}-vis", running is not None and running.active)
+
+
+def visualization_result(result, layer: str, channel: int, steps: int, param: str, key: str = "fm") -> None:
+    """A finished visualisation: the image, its objective per step, and its PNG."""
+    left, right = st.columns(2)
+    left.image(result.image, width="stretch",
+               caption=f"What channel {channel} of {layer} looks for ({steps} steps, {param}, {result.seconds:.1f} s)")
+    right.line_chart({"step": list(range(1, len(result.objective) + 1)), "mean activation": list(result.objective)},
+                     x="step", y="mean activation", height=240)
+    right.download_button("Visualisation PNG", png_bytes(result.image), f"{layer}_{channel}_visualisation.png",
+                          "image/png", key=f"{key}-vis-dl")
