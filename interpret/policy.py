@@ -3,8 +3,10 @@
 The app is a local tool by default (it binds 127.0.0.1). Served to others on purpose, it runs in
 **shared mode**, one setting: the environment variable `INTERPRET_SHARED` (any value but empty, `0`,
 `false`, `no` or `off` turns it on). Shared mode turns off everything that reaches the server's files
-or runs a user's code: the Mistakes page's "folder on this machine" box and every source in
-`CODE_SOURCES`. The sidebar does not offer them, and the loaders refuse them even when asked.
+or runs a user's code: the Mistakes page's "folder on this machine" box, every source in
+`CODE_SOURCES`, and downloads of arbitrary Hugging Face Hub repositories (`hf:ORG/NAME`,
+`timm:hf-hub:ORG/NAME`: their size has no bound; what the server's Hub cache holds still loads). The
+sidebar does not offer them, and the loaders refuse them even when asked.
 
 Outside shared mode a code-bearing file still loads only after an explicit, per-file choice: a ticked
 box bound to the file's sha256 in the app, `--trust-code` in the CLI, `trust_code=True` in the API.
@@ -59,6 +61,19 @@ CODE_SOURCES: dict[str, CodeSource] = {
 def shared_mode() -> bool:
     """True when the app is served to others (`INTERPRET_SHARED` set): no server files, no users' code."""
     return os.environ.get(SHARED_ENV, "").strip().lower() not in _OFF
+
+
+def hub_downloads_allowed() -> bool:
+    """Whether a Hub repository a user names may be downloaded (never in shared mode: any size, any repository)."""
+    return not shared_mode()
+
+
+def require_hub_download(name: str) -> None:
+    """Refuse downloading the Hub repository `name` in shared mode (a cached copy is no download)."""
+    if not hub_downloads_allowed():
+        raise SharedModeRefused(
+            f"'{name}' is not in this server's Hugging Face cache, and shared mode is on ({SHARED_ENV} is set): "
+            "downloads of arbitrary Hub repositories are off on a shared server (their size has no bound).")
 
 
 def local_files_allowed() -> bool:

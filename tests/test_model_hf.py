@@ -26,7 +26,7 @@ from interpret.errors import ModelLoadError, WeightsUnavailableError  # noqa: E4
 from interpret.layers import list_layers  # noqa: E402
 from interpret.models import load_model, parse_spec  # noqa: E402
 from interpret.models.sources import find_source  # noqa: E402
-from interpret.policy import SHARED_ENV  # noqa: E402
+from interpret.policy import SHARED_ENV, SharedModeRefused  # noqa: E402
 from interpret.samples import load_sample  # noqa: E402
 
 LABELS = {0: "cat", 1: "dog", 2: "fox"}
@@ -111,6 +111,17 @@ def test_a_server_folder_is_refused_in_shared_mode(folders, monkeypatch):
     monkeypatch.setenv(SHARED_ENV, "1")
     with pytest.raises(ModelLoadError, match="folder on the server, and shared mode is on"):
         load_model(f"hf:{folders['vit']}")
+
+
+def test_shared_mode_loads_cached_hub_names_and_downloads_nothing(folders, tmp_path, monkeypatch):
+    monkeypatch.setenv(SHARED_ENV, "1")
+    monkeypatch.setattr("interpret.models.sources.hf.reachable", lambda host: True)  # even with a network
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(SharedModeRefused, match="not in this server's Hugging Face cache, and shared mode is on"):
+        load_model("hf:someone/not-cached")
+    cache_entry(tmp_path, "someone/tiny-vit", Path(folders["vit"]))
+    monkeypatch.setattr("interpret.models.sources.hf.reachable", lambda host: False)
+    assert load_model("hf:someone/tiny-vit").class_names == ("cat", "dog", "fox")
 
 
 def test_without_transformers_the_message_says_what_to_install(folders, monkeypatch):

@@ -14,7 +14,7 @@ from interpret.cli.common import MODEL_HELP
 from interpret.errors import ModelLoadError, WeightsUnavailableError
 from interpret.models import load_model, parse_spec
 from interpret.models.sources import SOURCES, find_source
-from interpret.policy import CODE_SOURCES, SHARED_ENV
+from interpret.policy import CODE_SOURCES, SHARED_ENV, SharedModeRefused
 from interpret.preprocess import Preprocessing
 
 
@@ -84,6 +84,10 @@ def test_a_timm_hub_name_that_is_not_cached_says_where_it_belongs(tmp_path, monk
         load_model("timm:hf-hub:someone/resnet-x")
     with pytest.raises(ModelLoadError, match="does not name a Hub repository"):
         load_model("timm:hf-hub:no-organisation")
+    monkeypatch.setenv(SHARED_ENV, "1")  # a shared server downloads no Hub repository a user names
+    monkeypatch.setattr("interpret.models.timm_zoo.reachable", lambda host: True)
+    with pytest.raises(SharedModeRefused, match="shared mode is on"):
+        load_model("timm:hf-hub:someone/resnet-x")
 
 
 def test_a_timm_hub_name_in_the_local_cache_loads_offline_with_its_label_names(tmp_path, monkeypatch):

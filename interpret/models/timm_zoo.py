@@ -4,6 +4,7 @@ from __future__ import annotations
 from torch import nn
 
 from ..errors import ModelLoadError, WeightsUnavailableError
+from ..policy import require_hub_download
 from ..preprocess import Preprocessing
 from ..zoo_preprocessing import timm_preprocessing
 from .first_pass import check_class_count
@@ -95,8 +96,10 @@ def build_timm(name: str, pretrained: bool, num_classes: int | None = None) -> t
     if repo is not None:
         from huggingface_hub import try_to_load_from_cache
 
-        if not isinstance(try_to_load_from_cache(repo, "config.json"), str) and not reachable("huggingface.co"):
-            raise _not_cached(name, repo, "config and weights", "files 'config.json' and 'model.safetensors'")
+        if not isinstance(try_to_load_from_cache(repo, "config.json"), str):
+            require_hub_download(f"timm:{name}")
+            if not reachable("huggingface.co"):
+                raise _not_cached(name, repo, "config and weights", "files 'config.json' and 'model.safetensors'")
     kwargs = {"num_classes": num_classes} if num_classes else {}
     try:
         skeleton = timm.create_model(name, pretrained=False, **kwargs)
@@ -106,8 +109,11 @@ def build_timm(name: str, pretrained: bool, num_classes: int | None = None) -> t
         raise WeightsUnavailableError(f"Reading the config of timm '{name}' failed: {str(exc)[:200]}") from exc
     if not pretrained:
         return skeleton, timm_preprocessing(skeleton), None
-    if not _cached(skeleton) and not reachable("huggingface.co"):
-        raise _not_cached(name, (skeleton.pretrained_cfg or {}).get("hf_hub_id", repo or name))
+    if not _cached(skeleton):
+        if repo is not None:
+            require_hub_download(f"timm:{name}")
+        if not reachable("huggingface.co"):
+            raise _not_cached(name, (skeleton.pretrained_cfg or {}).get("hf_hub_id", repo or name))
     try:
         model = timm.create_model(name, pretrained=True, **kwargs)
     except Exception as exc:

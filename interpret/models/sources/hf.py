@@ -5,7 +5,8 @@ it returns the logits, keeping its layer names (interpret/models/outputs.py).
 
 Remote code is never run (`trust_remote_code=False`): a config that needs it is refused. A Hub name loads
 from the local cache when huggingface.co cannot be reached, and says where it is expected when it is not
-there. In shared mode folders on the server are refused (policy.local_files_allowed); Hub names are not.
+there. In shared mode folders on the server are refused (policy.local_files_allowed), and so is a Hub name that
+the server's cache does not hold (policy.require_hub_download).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any
 
 from ... import limits
 from ...errors import ModelLoadError, WeightsUnavailableError
-from ...policy import local_files_allowed
+from ...policy import local_files_allowed, require_hub_download
 from ...preprocess import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
 from ...zoo_preprocessing import transformers_preprocessing
 from ..network import reachable
@@ -112,6 +113,7 @@ def resolve(name: str) -> tuple[str, bool]:
     if cached is not None:
         _folder_size(cached, name)
         return (name, False) if reachable(HOST) else (str(cached), True)  # offline: the cached snapshot itself
+    require_hub_download(f"hf:{name}")
     if not reachable(HOST):
         from huggingface_hub.constants import HF_HUB_CACHE
 
