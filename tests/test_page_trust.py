@@ -31,6 +31,25 @@ def test_the_table_scores_every_method_beside_the_three_reference_maps(page):
     assert (table["sanity"][len(WANTED):] == "model-free").all()
 
 
+def test_each_maps_faithfulness_is_judged_against_the_best_reference_and_no_cell_reads_none(page):
+    """The table showed a literal 'None', and Grad-CAM scored below the centred-Gaussian reference with nothing said."""
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    frame = page.dataframe[0]
+    table = frame.value
+    assert set(table["faithfulness"][: len(WANTED)]) <= {"better", "worse", "mixed", "level"}
+    assert (table["faithfulness"][len(WANTED):] == "reference").all()
+    shown = convert_arrow_bytes_to_pandas_df(frame.proto.arrow_data.styler.display_values)  # the cells as drawn
+    cells = shown.astype(str).to_numpy().ravel()
+    assert not [c for c in cells if c in ("None", "nan", "NaN", "")] and "—" in cells
+    lines = [m.value for m in page.markdown if m.value.startswith(":")]
+    labels = [REGISTRY[m].label for m in WANTED]
+    assert len(lines) == len(WANTED) and all(label in " ".join(lines) for label in labels)
+    for line, verdict in zip(lines, table["faithfulness"][: len(WANTED)], strict=True):
+        colour = {"better": "green", "worse": "red", "mixed": "orange", "level": "gray"}[verdict]
+        assert line.startswith(f":{colour}[") and "reference on insertion" in line and "reference on deletion" in line
+
+
 def test_sanity_strip_shows_each_stage_with_a_verdict(page):
     page.multiselect(key="trust-methods").set_value(WANTED[:2]).run()
     page.button(key="trust-run").click().run()
