@@ -22,7 +22,7 @@ from .jobs_view import duration, job_placeholder, job_store, live, start_live
 from .map_image import display_scale, scale_note, show_map
 from .maps import MapTask, map_task, offered_methods, shown_image
 from .plain import plain
-from .url_state import persistent
+from .url_state import carry, persistent
 from .widgets import DisplaySettings, class_picker, display_controls, layer_picker, param_widgets
 
 DEFAULT_METHODS = ("gradient", "grad_x_input", "guided_backprop", "gradcam")  # one pass each: a quick first view
@@ -53,6 +53,11 @@ def settings_view(lm: LoadedModel, methods: list[str], key: str = "sal") -> tupl
     layer = None
     if any(REGISTRY[m].uses_layer for m in methods):
         layer = layer_picker(lm, f"{key}-layer", default=default_cam_layer(lm), label="CAM layer", url="layer")
+        if layer is not None and st.button("This layer's channels in Feature maps", key=f"{key}-to-features",
+                                           help="Opens Feature maps on this layer, its channels sorted by how much "
+                                                "they drive the predicted class: the top one first."):
+            carry({"layer": layer, "sort": "grad"})
+            st.switch_page("pages/feature_maps.py")
     return {m: params.get(m, {}) for m in methods}, layer
 
 
@@ -157,6 +162,12 @@ def live_comparison(lm: LoadedModel, image: InputImage, methods: list[str], para
                 st.rerun()
         elif any(t.stopped for t in pending):
             st.info(f"stopped: {len(done)} of {len(chosen)} maps shown")
+        waiting = [t for t in pending if t.job is None]
+        if len(waiting) > 1 and st.button(f"Compute all {len(waiting)}", key=f"{key}-go-all",
+                                          help="Start every map that waits for a click (they run one or two at a time)."):
+            asked.update(t.key for t in waiting)
+            stopped.difference_update(t.key for t in waiting)
+            start_live(key)
         if pending:
             columns = st.columns(COLUMNS)
             for i, t in enumerate(pending):
