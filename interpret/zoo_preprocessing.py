@@ -84,7 +84,8 @@ def _get(size: Any, key: str) -> Any:
     return size.get(key) if isinstance(size, Mapping) else getattr(size, key, None)
 
 
-def _three(values: Any, name: str, what: str) -> tuple[float, float, float]:
+def channel_values(values: Any, name: str, what: str) -> tuple[float, float, float]:
+    """One value per colour channel from a processor's number or list (a ModelLoadError unless 3 channels)."""
     if isinstance(values, (int, float)):
         values = [values] * 3
     values = [float(v) for v in values]
@@ -140,7 +141,7 @@ def transformers_preprocessing(processor: Any) -> Preprocessing:
         raise refuse("it keeps the photo's ratio and does not crop, so its input is not square")
     factor = float(getattr(processor, "rescale_factor", 1 / 255)) if getattr(processor, "do_rescale", True) else 1.0
     if getattr(processor, "do_normalize", True):
-        mean, std = _three(processor.image_mean, name, "mean"), _three(processor.image_std, name, "std")
+        mean, std = channel_values(processor.image_mean, name, "mean"), channel_values(processor.image_std, name, "std")
     else:
         mean, std = (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)
     if factor != 1 / 255:  # input = (x * factor - mean) / std = (x / 255 - m') / s' with m', s' scaled by 1 / (255 factor)

@@ -64,18 +64,13 @@ def model_from_args(args: argparse.Namespace) -> LoadedModel:
 
     names = read_class_names_file(args.classes) if getattr(args, "classes", None) else None
 
-    def load() -> LoadedModel:
-        return load_model(args.model or DEFAULT_SPEC, args.device, weights=args.weights, class_names=names,
-                          trust_code=bool(getattr(args, "trust_code", False)),
-                          model_kwargs=parse_kwargs(getattr(args, "model_kwargs", None)),
-                          prefer="ema" if getattr(args, "ema", False) else None, **_overrides(args))
-
-    lm = load()
     changes = preprocessing_from_args(args)
-    if changes:  # the flags change the model's own preprocessing, which loading it told: load it with theirs
-        args.preprocessing = apply_changes(lm.preprocessing, changes)
-        lm = load()
-    return lm
+    if changes:  # the flags change the model's own preprocessing, which only its source knows
+        args.preprocessing = lambda own: apply_changes(own, changes)
+    return load_model(args.model or DEFAULT_SPEC, args.device, weights=args.weights, class_names=names,
+                      trust_code=bool(getattr(args, "trust_code", False)),
+                      model_kwargs=parse_kwargs(getattr(args, "model_kwargs", None)),
+                      prefer="ema" if getattr(args, "ema", False) else None, **_overrides(args))
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:

@@ -12,6 +12,7 @@ before it is returned: finite weights, a first forward pass under a time bound, 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ def load_model(
     weights_name: str = "weights",
     class_names: tuple[str, ...] | None = None,
     trust_code: bool = False,
-    preprocessing: Preprocessing | None = None,
+    preprocessing: Preprocessing | Callable[[Preprocessing], Preprocessing] | None = None,
     activation: str | None = None,
     model_kwargs: dict[str, Any] | None = None,
     prefer: str | None = None,
@@ -76,7 +77,8 @@ def load_model(
 
     `trust_code=True` is the caller's explicit consent to load a file or spec that is code (TorchScript,
     torch.export, `py:`); without it such a source is refused with `policy.CodeConsentRequired`, and in shared
-    mode always. `preprocessing` replaces the source's own, `activation` ("softmax" or "sigmoid") the default
+    mode always. `preprocessing` replaces the source's own (or, a function, changes it: the CLI's flags edit a
+    model's own pipeline without loading it twice), `activation` ("softmax" or "sigmoid") the default
     (the source's, else sigmoid for a one-output head), `model_kwargs` are a `py:` factory's keyword arguments,
     `prefer="ema"` picks a checkpoint's EMA weights. Every argument enters the model's cache key.
     """
@@ -93,7 +95,10 @@ def load_model(
                           trust_code=trust_code, model_kwargs=_check_kwargs(model_kwargs, spec, source.takes_kwargs),
                           prefer=prefer)
     built = source.load(request)
-    pre = preprocessing if preprocessing is not None else built.preprocessing
+    if callable(preprocessing):
+        pre = preprocessing(built.preprocessing)
+    else:
+        pre = preprocessing if preprocessing is not None else built.preprocessing
     label = source.describe(request)
     model = freeze(_to_device(built.model, dev))
     model, outputs = first_pass(model, pre, dev, source.shown_name(request))

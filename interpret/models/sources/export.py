@@ -20,7 +20,7 @@ from torch import nn
 
 from ...errors import ModelLoadError
 from ...policy import require_code_consent
-from ...preprocess import Preprocessing
+from ...preprocess import IMAGENET, Preprocessing
 from ..checkpoints import check_zip_records, is_torchscript
 from .base import Built, LoadRequest, Source, read_model_file
 
@@ -62,8 +62,8 @@ def _preprocessing(shape: tuple[object, ...], filename: str) -> Preprocessing:
     if isinstance(height, int) != isinstance(width, int) or (isinstance(height, int) and height != width):
         raise ModelLoadError(f"'{filename}' was exported for {height} x {width} inputs; square inputs are needed.")
     if not isinstance(height, int):
-        return Preprocessing()
-    return Preprocessing(crop_size=height, resize_size=int(math.floor(height / CROP_PCT)))
+        return IMAGENET
+    return IMAGENET.replace(crop_size=height, resize_size=int(math.floor(height / CROP_PCT)))
 
 
 def load_program(data: bytes, filename: str) -> tuple[nn.Module, Preprocessing]:

@@ -17,8 +17,8 @@ from typing import Any
 from ... import limits
 from ...errors import ModelLoadError, WeightsUnavailableError
 from ...policy import local_files_allowed, require_hub_download
-from ...preprocess import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
-from ...zoo_preprocessing import transformers_preprocessing
+from ...preprocess import IMAGENET, IMAGENET_MEAN, IMAGENET_STD, Preprocessing
+from ...zoo_preprocessing import channel_values, transformers_preprocessing
 from ..network import reachable
 from .base import Built, LoadRequest, Source
 
@@ -59,9 +59,10 @@ def processor_preprocessing(processor: Any) -> tuple[Preprocessing, str]:
     try:
         return transformers_preprocessing(processor), ""
     except ModelLoadError as exc:
-        mean = tuple(float(v) for v in (getattr(processor, "image_mean", None) or IMAGENET_MEAN))
-        std = tuple(float(v) for v in (getattr(processor, "image_std", None) or IMAGENET_STD))
-        return Preprocessing(mean=mean, std=std), f"{exc} 224 px crops of 256 px with its mean/std are used instead."
+        name = type(processor).__name__
+        mean = channel_values(getattr(processor, "image_mean", None) or IMAGENET_MEAN, name, "mean")
+        std = channel_values(getattr(processor, "image_std", None) or IMAGENET_STD, name, "std")
+        return IMAGENET.replace(mean=mean, std=std), f"{exc} 224 px crops of 256 px with its mean/std are used instead."
 
 
 def _folder_size(folder: Path, name: str) -> None:
@@ -141,7 +142,7 @@ def load_hf(name: str) -> Built:
                                                                      trust_remote_code=False)
     except (OSError, ValueError):
         processor = None  # no preprocessor_config.json: the defaults, editable in the app
-    preprocessing, report = processor_preprocessing(processor) if processor is not None else (Preprocessing(), "")
+    preprocessing, report = processor_preprocessing(processor) if processor is not None else (IMAGENET, "")
     return Built(model, preprocessing, class_names(model.config), activation(model.config), report=report)
 
 

@@ -19,7 +19,7 @@ from torch import nn
 
 from ...errors import ModelLoadError
 from ...policy import require_code_consent
-from ...preprocess import Preprocessing
+from ...preprocess import IMAGENET, Preprocessing
 from ...zoo_preprocessing import timm_preprocessing
 from ..checkpoints import fit_checkpoint
 from .base import Built, LoadRequest, Source, read_model_file, seeded
@@ -105,7 +105,7 @@ def preprocessing_of(model: nn.Module) -> Preprocessing:
     cfg = getattr(model, "pretrained_cfg", None)
     if isinstance(cfg, dict) and "mean" in cfg:
         return timm_preprocessing(model)
-    return Preprocessing()
+    return IMAGENET
 
 
 class PythonSource(Source):

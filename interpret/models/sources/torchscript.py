@@ -9,7 +9,7 @@ import torch
 
 from ...errors import ModelLoadError
 from ...policy import require_code_consent
-from ...preprocess import Preprocessing
+from ...preprocess import IMAGENET
 from ..checkpoints import is_torchscript, read_state_dict
 from .base import Built, LoadRequest, Source, read_model_file
 
@@ -49,4 +49,4 @@ class TorchScriptSource(Source):
                 model = torch.jit.load(io.BytesIO(data), map_location=request.device)
         except Exception as exc:
             raise ModelLoadError(f"'{filename}' is not a loadable TorchScript model: {str(exc)[:200]}") from exc
-        return Built(model, Preprocessing(), hookable=False)
+        return Built(model, IMAGENET, hookable=False)
