@@ -62,3 +62,31 @@ def test_the_mistakes_zip_survives_a_page_switch_and_another_mistake_keeps_the_d
     assert not at.exception, at.exception
     assert at.selectbox(key=f"{display}-mode").value == "negative"  # every other mistake used to reset them
     assert at.slider(key=f"{display}-alpha").value == 0.9
+
+
+def test_a_mistake_opens_in_saliency_with_its_image_and_true_class(at):
+    at.switch_page("pages/mistakes.py").run()
+    assert {m.label: m.value for m in at.metric}["Images"] == "4"
+    mistake = at.selectbox(key="mistakes-mistake")
+    path = mistake.format_func(mistake.value).split(" · ")[1]
+    true_name = path.split("/")[0]
+    at.button(key="mistakes-to-saliency").click().run()
+    assert not at.exception, at.exception
+    assert any(h.value == "Saliency" for h in at.title)
+    assert at.sidebar.selectbox(key="sb-current").format_func(at.sidebar.selectbox(key="sb-current").value).endswith(
+        path.split("/")[-1])  # the mistake's image is the current one
+    target = next(s for s in at.selectbox if s.key and s.key.startswith("sal-target|"))
+    assert true_name in target.format_func(target.value)  # explained for its true class
+    assert at.multiselect(key="sal-methods").value == ["gradient"]
+    at.switch_page("pages/mistakes.py").run()
+    assert at.radio(key="mistakes-source").value == "zip"
+
+
+def test_a_cam_layer_opens_its_channels_in_feature_maps(at):
+    at.switch_page("pages/saliency.py").run()
+    at.multiselect(key="sal-methods").set_value(["gradcam"]).run()
+    layer = next(s for s in at.selectbox if s.key and s.key.startswith("sal-layer|")).value
+    at.button(key="sal-to-features").click().run()
+    assert not at.exception, at.exception
+    assert next(s for s in at.selectbox if s.key and s.key.startswith("fm-layer|")).value == layer
+    assert at.selectbox(key="fm-sort").value == "grad"
