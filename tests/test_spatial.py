@@ -1,35 +1,10 @@
-"""interpret.spatial: layer outputs as grids, and the one Gaussian blur."""
+"""interpret.spatial: the one Gaussian blur."""
 import pytest
 import torch
 import torch.nn.functional as F
 from torchvision.transforms.functional import gaussian_blur as torchvision_blur
 
-from interpret.spatial import as_grid, gaussian_blur, spatial_kind, token_grid_side
-
-
-def test_token_counts_become_a_square_grid_after_a_few_prefix_tokens():
-    assert token_grid_side(197) == (14, 1)  # ViT-B/16: class token + 14 x 14 patches
-    assert token_grid_side(196) == (14, 0)
-    assert token_grid_side(201) == (14, 5)  # class + 4 register tokens
-    assert token_grid_side(1000) is None
-
-
-def test_output_layouts_are_told_apart():
-    assert spatial_kind((1, 64, 56, 56)) == "nchw"
-    assert spatial_kind((1, 7, 7, 768)) == "nhwc"
-    assert spatial_kind((1, 512, 1, 1)) is None
-    assert spatial_kind((1, 197, 192)) == "tokens"
-    assert spatial_kind((1, 1000)) is None
-
-
-def test_grids_put_channels_first_and_drop_the_class_token():
-    nhwc = torch.arange(2 * 3 * 3 * 8, dtype=torch.float32).reshape(2, 3, 3, 8)
-    assert torch.equal(as_grid(nhwc), nhwc.permute(0, 3, 1, 2))
-    tokens = torch.randn(1, 1 + 16, 5)
-    grid = as_grid(tokens)
-    assert grid.shape == (1, 5, 4, 4)
-    assert torch.equal(grid[0, :, 1, 2], tokens[0, 1 + 1 * 4 + 2])  # row-major patches after the class token
-    assert as_grid(torch.randn(1, 10)) is None
+from interpret.spatial import gaussian_blur
 
 
 def _direct(x: torch.Tensor, sigma: float, radius: int, padding: str) -> torch.Tensor:
