@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_support import APP, open_app
+from app_support import APP, open_app, settle
 
 
 def app_pages() -> list[tuple[str, str]]:
@@ -44,7 +44,7 @@ def test_app_py_lists_pages():
 
 @pytest.mark.parametrize("path, title", app_pages(), ids=[title for _, title in app_pages()])
 def test_page_opens_on_the_default_model_and_a_sample_photo(path, title):
-    at = open_app(path, timeout=400)
+    at = settle(open_app(path, timeout=400))  # live pages: their background jobs finish
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     assert [t.value for t in at.title] == [title]  # the page itself, drawn inside the app shell
