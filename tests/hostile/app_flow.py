@@ -43,8 +43,7 @@ def top_prediction(at: AppTest) -> str | None:
 def earlier_state() -> tuple[AppTest, str]:
     """The app with the user's photo uploaded, chosen and predicted; returns the prediction's line."""
     at = open_app(timeout=240)
-    at.sidebar.file_uploader(key="sb-uploads").set_value([_mine()]).run()
-    at.sidebar.selectbox(key="sb-current").set_value(1).run()
+    at.sidebar.file_uploader(key="sb-uploads").set_value([_mine()]).run()  # the newest upload becomes the current photo
     top = top_prediction(at)
     assert not at.exception and top is not None, (at.exception, texts(at))
     return at, top
