@@ -12,16 +12,35 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .. import limits
 from ..progress import report
 from .base import AttributionMethod, Context, Param, register
 from .baselines import BLUR, baseline_of
 from .gradients import SEED, generator
 
-FORWARD_BATCH = 32  # perturbed images per forward pass (no gradients: little memory)
+RISE_DRAW = 32  # RISE masks drawn per call of the generator: fixed, so the masks do not depend on the batch size
 
 
-def batched_scores(ctx: Context, count: int, make, batch: int = FORWARD_BATCH) -> torch.Tensor:
-    """Target scores of `count` perturbed images built `batch` at a time by make(start, stop)."""
+def _free_memory(device: torch.device) -> int:
+    """Bytes free on a CUDA device now, 0 elsewhere (a CPU's budget is MASKED_BATCH_BYTES alone)."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    return 0
+
+
+def masked_rows(x: torch.Tensor) -> int:
+    """Masked copies of `x` (1 x C x H x W) one forward-only pass may hold: MASKED_BATCH_BYTES (or a quarter of
+    a GPU's free memory, if less) over FORWARD_EXPANSION x the input's bytes, between 1 and MAX_MASKED_ROWS."""
+    per_row = max(1, x[0].numel() * x.element_size() * limits.FORWARD_EXPANSION)
+    free = _free_memory(x.device)
+    budget = min(limits.MASKED_BATCH_BYTES, free // 4) if free else limits.MASKED_BATCH_BYTES
+    return int(max(1, min(limits.MAX_MASKED_ROWS, budget // per_row)))
+
+
+def batched_scores(ctx: Context, count: int, make, batch: int | None = None) -> torch.Tensor:
+    """Target scores of `count` perturbed images built `batch` at a time (default: `masked_rows`) by
+    make(start, stop); the scores stay on the device (no synchronising copy inside the loop)."""
+    batch = batch or masked_rows(ctx.x)
     scores = torch.empty(count, device=ctx.x.device)
     with torch.inference_mode():
         for start in range(0, count, batch):
@@ -114,13 +133,21 @@ class RISE(AttributionMethod):
                 return ctx.lm.probabilities(logits)[:, ctx.target.index]
             return ctx.score(logits).float()
 
+        def draw(n: int) -> torch.Tensor:
+            grid = (torch.rand((n, 1, cells, cells), generator=gen, device=x.device) < keep).float()
+            up = F.interpolate(grid, size=((cells + 1) * ch, (cells + 1) * cw), mode="bilinear", align_corners=False)
+            shifts = torch.randint(0, ch * cw, (n,), generator=gen, device=x.device).tolist()
+            return torch.stack([up[i, 0, s // cw:s // cw + h, s % cw:s % cw + w] for i, s in enumerate(shifts)])
+
+        # masks are drawn RISE_DRAW at a time whatever the batch, so the same seed gives the same masks
+        rows = masked_rows(x)
+        step = max(RISE_DRAW, rows // RISE_DRAW * RISE_DRAW)
         with torch.inference_mode():
-            for start in range(0, masks, FORWARD_BATCH):
-                n = min(FORWARD_BATCH, masks - start)
-                grid = (torch.rand((n, 1, cells, cells), generator=gen, device=x.device) < keep).float()
-                up = F.interpolate(grid, size=((cells + 1) * ch, (cells + 1) * cw), mode="bilinear", align_corners=False)
-                shifts = torch.randint(0, ch * cw, (n,), generator=gen, device=x.device).tolist()
-                batch = torch.stack([up[i, 0, s // cw:s // cw + h, s % cw:s % cw + w] for i, s in enumerate(shifts)])
-                total += (score(ctx.lm.model(x * batch[:, None])).view(-1, 1, 1) * batch).sum(0)
-                report(ctx.progress, (start + n) / masks)
+            for start in range(0, masks, step):
+                stop = min(masks, start + step)
+                drawn = torch.cat([draw(min(RISE_DRAW, stop - s)) for s in range(start, stop, RISE_DRAW)])
+                for first in range(0, len(drawn), rows):
+                    batch = drawn[first:first + rows]
+                    total += (score(ctx.lm.model(x * batch[:, None])).view(-1, 1, 1) * batch).sum(0)
+                report(ctx.progress, stop / masks)
         return total / (masks * keep)
