@@ -22,9 +22,8 @@ from ..progress import report
 from .base import AttributionMethod, Context, Param, check_passes, register
 from .guided import guided_gradient
 from .passes import shared
+from .perturbation import masked_rows
 from .requirements import AUTOGRAD, LAYERS, RELU_UNITS
-
-SCORE_BATCH = 32  # masked images per forward pass in Score-CAM (no gradients: little memory)
 
 
 def _grid(ctx: Context, tensor: torch.Tensor) -> torch.Tensor:
@@ -200,6 +199,16 @@ class EigenCAM(AttributionMethod):
         return principal_projection(activations(ctx)).clamp_min(0)
 
 
+def distinct_masks(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The channels (K x h x w) whose Score-CAM mask must be scored, and for each channel the row of its mask
+    among them. A channel zero everywhere has the mask 0 (its upsampled map is exactly 0, and 0 / (0 + 1e-8)
+    is 0): all of them share one row, scored once. Channels equal element for element share their mask too."""
+    flat = maps.flatten(1)
+    zero = ~flat.any(1)
+    rows, inverse = torch.unique(torch.where(zero[:, None], torch.zeros_like(flat), flat), dim=0, return_inverse=True)
+    return rows.view(-1, *maps.shape[1:]), inverse
+
+
 @register
 class ScoreCAM(AttributionMethod):
     name = "scorecam"
@@ -208,14 +217,17 @@ class ScoreCAM(AttributionMethod):
     signed = False
     uses_layer = True
     description = ("Each channel, upsampled and scaled to [0, 1], masks the image; the target scores of the masked "
-                   "images (softmax over channels) weight the channels (Wang et al. 2020). One forward per channel.")
+                   "images (softmax over channels) weight the channels (Wang et al. 2020). One forward per distinct "
+                   "mask: channels zero everywhere share the blank mask, scored once (the map is the same).")
     params = (Param("channels", "int", 0, 0, 100000,
-                    help="Use only the channels with the largest mean activation (0 = all, as in the paper)."),)
+                    help="Use only the channels with the largest mean activation (0 = all, as in the paper; "
+                         "any other value approximates the map)."),)
     requires = (LAYERS,)
 
     def passes(self, channels: int = 0, **_) -> int:
-        """One forward for the activations, one per channel kept. With channels=0 (all) the count is known only
-        with the layer: 512 stands in for it here, and compute checks the real count before its first mask."""
+        """One forward for the activations, one per channel kept (at most: channels zero everywhere share one).
+        With channels=0 (all) the count is known only with the layer: 512 stands in for it here, and compute
+        checks the real count before its first mask."""
         return 1 + (channels or 512)
 
     def compute(self, ctx: Context, channels: int = 0) -> torch.Tensor:
@@ -224,16 +236,24 @@ class ScoreCAM(AttributionMethod):
         if channels and channels < a.shape[1]:
             keep = a[0].mean((1, 2)).topk(channels).indices
         check_passes(self.label, 1 + len(keep), f"Set channels to at most {MAX_PASSES - 1} (this layer has {a.shape[1]}).")
-        scores = torch.empty(len(keep), device=a.device)
+        kept = a[0, keep]
+        distinct, inverse = distinct_masks(kept)
+        unique_scores = torch.empty(len(distinct), device=a.device)
+        rows = masked_rows(ctx.x)
         with torch.inference_mode():
-            for start in range(0, len(keep), SCORE_BATCH):
-                maps = a[0, keep[start:start + SCORE_BATCH]][:, None]
+            for start in range(0, len(distinct), rows):
+                maps = distinct[start:start + rows][:, None]
                 # align_corners=True as pytorch-grad-cam's UpsamplingBilinear2d, so the maps agree
                 maps = F.interpolate(maps, size=ctx.x.shape[-2:], mode="bilinear", align_corners=True)
                 low = maps.amin((2, 3), keepdim=True)
                 high = maps.amax((2, 3), keepdim=True)
                 masks = (maps - low) / (high - low + 1e-8)
-                scores[start:start + len(masks)] = ctx.score(ctx.lm.model(ctx.x * masks)).float()
-                report(ctx.progress, (start + len(masks)) / len(keep))
-        weights = scores.softmax(0)
-        return (weights[:, None, None] * a[0, keep]).sum(0).clamp_min(0)
+                unique_scores[start:start + len(masks)] = ctx.score(ctx.lm.model(ctx.x * masks)).float()
+                report(ctx.progress, (start + len(masks)) / len(distinct))
+        # every channel keeps its own term in the softmax (the shared blank mask's score counts once per channel)
+        weights = unique_scores[inverse].softmax(0)
+        blank = int((~kept.flatten(1).any(1)).sum())
+        ctx.note = (f"all {len(keep)} channels" if len(keep) == a.shape[1]
+                    else f"top {len(keep)} of {a.shape[1]} channels by mean activation (an approximation)")
+        ctx.note += f", {len(distinct)} masked forwards ({blank} zero everywhere share one blank mask, exact)"
+        return (weights[:, None, None] * kept).sum(0).clamp_min(0)
