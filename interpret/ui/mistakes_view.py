@@ -38,7 +38,6 @@ from ..render import scale_of
 from .caching import cache_data
 from .errors import show_error, user_errors
 from .map_image import display_scale, scale_note, show_map
-from .map_image import display_scale, scale_note, show_map
 from .maps import offered_methods, shown_image
 from .plain import plain
 from .progress_bar import progress_bar
