@@ -1,0 +1,163 @@
+"""One request for many maps (six CAMs, Gradient, Gradient x Input, SmoothGrad, SmoothGrad², VarGrad) next to
+the sum of the fastest peer for each map, in one process, side by side.
+
+    python benchmarks/comparison.py [--models bundled:efficientnet_lite0,torchvision:resnet50] [--quick]
+
+Ours: `attribute_many` (each shared pass once). Peers, called as their users call them (as in
+benchmarks/attribution.py): pytorch-grad-cam and torchcam for the CAMs, Captum for Guided Grad-CAM, Saliency,
+InputXGradient and NoiseTunnel (16 samples, batches of 8). Per map the fastest peer is taken; their sum is
+compared with ours. Target: ours / peers <= 0.4. Rounds are interleaved; the machine load is printed.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+warnings.filterwarnings("ignore")
+
+from interpret.attribution.planner import attribute_many  # noqa: E402
+from interpret.layers import default_cam_layer  # noqa: E402
+from interpret.models import load_model  # noqa: E402
+
+TARGET = 3
+CAMS = ["gradcam", "gradcam_pp", "xgradcam", "layercam", "hirescam", "guided_gradcam"]
+METHODS = CAMS + ["gradient", "grad_x_input", "smoothgrad", "smoothgrad_sq", "vargrad"]
+GOAL = 0.4
+
+
+def load() -> str:
+    return "load %.1f %.1f %.1f on %d cores" % (*os.getloadavg(), os.cpu_count() or 0)
+
+
+def seconds(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def peer_calls(lm, x: torch.Tensor, layer: str, samples: int) -> dict[str, dict[str, callable]]:
+    """map -> {peer: a call computing it as the peer's users do}."""
+    import pytorch_grad_cam as pgc
+    import torchcam.methods as tc
+    from captum.attr import GuidedGradCam, InputXGradient, NoiseTunnel, Saliency
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    frozen = lm.model
+    trainable = copy.deepcopy(lm.model)  # pytorch-grad-cam back-propagates into parameters
+    for p in trainable.parameters():
+        p.requires_grad_(True)
+    sigma = 0.15 * float(x.max() - x.min())
+    size = x.shape[-2:]
+
+    def pgc_call(name):
+        cam = getattr(pgc, name)(model=trainable, target_layers=[trainable.get_submodule(layer)])
+        return lambda: cam(input_tensor=x.clone(), targets=[ClassifierOutputTarget(TARGET)])
+
+    def torchcam_call(name):
+        def run():
+            extractor = getattr(tc, name)(frozen, target_layer=layer, input_shape=tuple(x.shape[1:]))
+            try:
+                with torch.enable_grad():
+                    scores = frozen(x.clone().requires_grad_())
+                    cam = extractor(TARGET, scores)[0]
+                return F.interpolate(cam[None], size=size, mode="bilinear", align_corners=False)
+            finally:
+                extractor.remove_hooks()
+        return run
+
+    def noise_tunnel(kind):
+        return lambda: NoiseTunnel(Saliency(frozen)).attribute(x.clone(), nt_type=kind, nt_samples=samples,
+                                                               nt_samples_batch_size=8, stdevs=sigma, target=TARGET, abs=False)
+
+    return {
+        "gradcam": {"pytorch-grad-cam": pgc_call("GradCAM"), "torchcam": torchcam_call("GradCAM")},
+        "gradcam_pp": {"pytorch-grad-cam": pgc_call("GradCAMPlusPlus"), "torchcam": torchcam_call("GradCAMpp")},
+        "xgradcam": {"pytorch-grad-cam": pgc_call("XGradCAM"), "torchcam": torchcam_call("XGradCAM")},
+        "layercam": {"pytorch-grad-cam": pgc_call("LayerCAM"), "torchcam": torchcam_call("LayerCAM")},
+        "hirescam": {"pytorch-grad-cam": pgc_call("HiResCAM")},
+        "guided_gradcam": {"Captum GuidedGradCam": lambda: GuidedGradCam(frozen, frozen.get_submodule(layer)).attribute(
+            x.clone(), target=TARGET, interpolate_mode="bilinear")},
+        "gradient": {"Captum Saliency": lambda: Saliency(frozen).attribute(x.clone(), target=TARGET, abs=False)},
+        "grad_x_input": {"Captum InputXGradient": lambda: InputXGradient(frozen).attribute(x.clone(), target=TARGET)},
+        "smoothgrad": {"Captum NoiseTunnel": noise_tunnel("smoothgrad")},
+        "smoothgrad_sq": {"Captum NoiseTunnel": noise_tunnel("smoothgrad_sq")},
+        "vargrad": {"Captum NoiseTunnel": noise_tunnel("vargrad")},
+    }
+
+
+def measure(spec: str, size: int, samples: int, repeats: int) -> tuple[float, float, dict[str, tuple[str, float]], list[str]]:
+    lm = load_model(spec, weights="random") if not spec.startswith("bundled:") else load_model(spec)
+    x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0))
+    layer = default_cam_layer(lm)
+    methods = [m for m in METHODS if m != "guided_gradcam" or _guided_ok(lm)]
+    params = {m: {"samples": samples} for m in ("smoothgrad", "smoothgrad_sq", "vargrad")}
+    calls = peer_calls(lm, x, layer, samples)
+    ours = lambda: attribute_many(lm, x, methods, TARGET, layer=layer, params=params)  # noqa: E731
+    flat = {"ours": ours, **{f"{m}|{p}": fn for m in methods for p, fn in calls[m].items()}}
+    for fn in flat.values():  # warm-up round
+        fn()
+    rounds = []
+    for r in range(repeats):
+        names = list(flat) if r % 2 == 0 else list(reversed(flat))
+        rounds.append({name: seconds(flat[name]) for name in names})
+    ratios, fastest = [], {}
+    for rnd in rounds:
+        peers_sum = 0.0
+        for m in methods:
+            best = min((k for k in rnd if k.startswith(m + "|")), key=rnd.get)
+            peers_sum += rnd[best]
+            fastest.setdefault(m, []).append((best.split("|", 1)[1], rnd[best]))
+        ratios.append(rnd["ours"] / peers_sum)
+    best_peer = {m: (statistics.mode(p for p, _ in v), statistics.median(t for _, t in v)) for m, v in fastest.items()}
+    ours_s = statistics.median(r["ours"] for r in rounds)
+    skipped = [m for m in METHODS if m not in methods]
+    return ours_s, statistics.median(ratios), best_peer, skipped
+
+
+def _guided_ok(lm) -> bool:
+    from interpret.attribution import applicable
+
+    return applicable(lm, "guided_gradcam")[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="bundled:efficientnet_lite0,torchvision:resnet50")
+    parser.add_argument("--quick", action="store_true", help="ResNet-18 at 64 px, 4 samples, 1 round: a smoke test")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--samples", type=int, default=16)
+    args = parser.parse_args()
+    models, size, samples, repeats = args.models, args.size, args.samples, args.repeats
+    if args.quick:
+        models, size, samples, repeats = "torchvision:resnet18", 64, 4, 1
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {size} px, {samples} noisy samples, "
+          f"repeats {repeats}; {load()}")
+    met = True
+    for spec in models.split(","):
+        ours, ratio, best, skipped = measure(spec, size, samples, repeats)
+        peers_total = sum(t for _, t in best.values())
+        ok = ratio <= GOAL
+        met &= ok
+        print(f"\n## {spec}: all maps in one request {ours:.2f} s; sum of the fastest peers {peers_total:.2f} s; "
+              f"ours / peers = {ratio:.2f} (target <= {GOAL}: {'met' if ok else 'NOT met'}); {load()}")
+        if skipped:
+            print(f"(not offered on this model, left out on both sides: {', '.join(skipped)})")
+        print("| map | fastest peer | peer (s) |\n|---|---|---|")
+        for m, (peer, t) in best.items():
+            print(f"| {m} | {peer} | {t:.3f} |")
+    print(f"\nall targets met: {met}")
+
+
+if __name__ == "__main__":
+    main()
