@@ -34,7 +34,8 @@ FLOOR_GOAL, PEER_GOAL = 0.9, 0.7
 
 
 def load() -> str:
-    return "load %.1f %.1f %.1f on %d cores" % (*os.getloadavg(), os.cpu_count() or 0)
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count() or 0} cores"
 
 
 def seconds(fn) -> float:
@@ -78,11 +79,11 @@ def peer_loops(lm, xs, targets, layer, steps):
     zero = torch.zeros_like(xs[:1])
 
     def gradient():
-        for x, t in zip(xs, targets):
+        for x, t in zip(xs, targets, strict=True):
             Saliency(model).attribute(x[None].clone(), target=t, abs=False)
 
     def gradcam():
-        for x, t in zip(xs, targets):
+        for x, t in zip(xs, targets, strict=True):
             extractor = tc.GradCAM(model, target_layer=layer, input_shape=tuple(x.shape))
             try:
                 with torch.enable_grad():
@@ -92,7 +93,7 @@ def peer_loops(lm, xs, targets, layer, steps):
                 extractor.remove_hooks()
 
     def ig():
-        for x, t in zip(xs, targets):
+        for x, t in zip(xs, targets, strict=True):
             IntegratedGradients(model).attribute(x[None].clone(), baselines=zero, target=t, n_steps=steps,
                                                  internal_batch_size=steps)
 

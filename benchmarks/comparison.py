@@ -36,7 +36,8 @@ GOAL = 0.4
 
 
 def load() -> str:
-    return "load %.1f %.1f %.1f on %d cores" % (*os.getloadavg(), os.cpu_count() or 0)
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count() or 0} cores"
 
 
 def seconds(fn) -> float:
