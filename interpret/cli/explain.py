@@ -1,4 +1,8 @@
-"""`explain`: one attribution map for one image, as an overlay PNG, a raw .npy array and/or JSON."""
+"""`explain`: attribution maps for one image or several, as overlay PNGs, raw .npy arrays and/or JSON.
+
+Several images are computed together in batched passes (interpret.attribution.batch), one target each (the
+predicted class unless --target); --out / --npy then need a `{name}` in the file name (the image's name).
+"""
 from __future__ import annotations
 
 import argparse
@@ -13,15 +17,18 @@ OBJECTIVES = ("logit", "probability", "loss")
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("explain", help="compute an attribution map (saliency, CAM, ...) for one image")
-    parser.add_argument("image", help="an image file, or sample:NAME")
+    parser = subparsers.add_parser("explain", help="compute attribution maps (saliency, CAM, ...) for one or more images")
+    parser.add_argument("image", nargs="+", help="image files, or sample:NAME (several: computed in batched passes)")
     parser.add_argument("--method", default="gradient", help="attribution method (default gradient; see `interpret methods`)")
     parser.add_argument("--layer", help="layer for CAM methods (default: the last spatial layer)")
     parser.add_argument("--target", help="class index or name (default: the predicted class)")
     parser.add_argument("--objective", default="logit", choices=OBJECTIVES, help="what is explained (default logit)")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="a method parameter (repeatable)")
-    parser.add_argument("--out", help="write the map over the photo as a PNG")
-    parser.add_argument("--npy", help="write the raw map (float32, the model's input resolution) as .npy")
+    parser.add_argument("--out", help="write the map over the photo as a PNG (several images: a name with {name})")
+    parser.add_argument("--npy", help="write the raw map (float32, the model's input resolution) as .npy "
+                                      "(several images: a name with {name})")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="images (or samples, path points) per batched pass (default: chosen from free memory)")
     parser.add_argument("--mode", choices=MODES,
                         help="sign shown in the PNG (default absolute for signed maps, positive otherwise)")
     parser.add_argument("--cmap", default="inferno", help="colour map of the PNG (default inferno)")
@@ -42,10 +49,34 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
     return params
 
 
+def _paths(template: str | None, flag: str, names: list[str], suffix: str | None = None) -> list:
+    """One checked output path per image: the name itself for one image, `{name}` filled in for several."""
+    if not template:
+        return [None] * len(names)
+    if len(names) == 1:
+        return [output_path(template.replace("{name}", _safe(names[0])), flag, suffix=suffix)]
+    if "{name}" not in template:
+        raise CliError(f"{flag} with several images needs '{{name}}' in the file name (e.g. maps/{{name}}.png).")
+    filled = [template.replace("{name}", _safe(name)) for name in names]
+    if len(set(filled)) < len(filled):
+        raise CliError(f"{flag}: two images have the same name; give them different names.")
+    return [output_path(text, flag, suffix=suffix) for text in filled]
+
+
+def _safe(name: str) -> str:
+    """An image's name as a file name part: its stem, with separators replaced."""
+    from pathlib import Path
+
+    stem = Path(name).stem or name
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)
+
+
 def run(args: argparse.Namespace) -> int:
     import numpy as np
+    import torch
 
-    from ..attribution import Target, attribute, get_method
+    from ..attribution import Target, get_method
+    from ..attribution.batch import attribute_batch
     from ..attribution.requirements import require
     from ..layers import layer_info
     from ..predict import top_k
@@ -56,27 +87,35 @@ def run(args: argparse.Namespace) -> int:
     params = method.resolve_params(parse_params(args.param))  # bad parameters fail before the model loads
     check_cmap(args.cmap)
     check_alpha(args.alpha)
-    npy = output_path(args.npy, "--npy", suffix=".npy") if args.npy else None
-    out = output_path(args.out, "--out") if args.out else None
-    image = read_image(args.image)
+    if args.batch_size is not None and args.batch_size < 1:
+        raise CliError(f"--batch-size must be at least 1, got {args.batch_size}.")
+    images = [read_image(text) for text in args.image]
+    names = [image.name for image in images]
+    npys = _paths(args.npy, "--npy", names, suffix=".npy")
+    outs = _paths(args.out, "--out", names)
     lm = model_from_args(args)
-    x = lm.preprocessing.to_tensor(image.image)
+    xs = [lm.preprocessing.to_tensor(image.image) for image in images]
     require(lm, method.name)  # a method that cannot run on this model says why, before any layer lookup or work
-    index = lm.find_class(args.target) if args.target is not None else top_k(lm, x, 1)[0][0].index
+    if len({tuple(x.shape) for x in xs}) > 1:
+        raise CliError("The images have different sizes after preprocessing; explain them one at a time.")
+    indices = [lm.find_class(args.target) if args.target is not None else top_k(lm, x, 1)[0][0].index for x in xs]
     layer = layer_info(lm, args.layer).name if args.layer and method.uses_layer else None
     with tqdm_progress(method.label, enabled=wants_progress(args)) as progress:
-        result = attribute(lm, x, method.name, Target(index, args.objective), layer=layer, params=params, progress=progress)
-    if npy:
-        write_npy(npy, result.values)
-    if out:
-        mode = args.mode or ("absolute" if result.signed else "positive")
-        photo = lm.preprocessing.model_view(image.image)
-        write_png(out, overlay(photo, colorize(result.values, mode, args.cmap), args.alpha))
-    if result.status != "ok":
-        sys.stderr.write(f"warning: the map is {result.status} ({'not finite' if result.status == 'nan' else 'no signal'}).\n")
-    if args.json:
+        results = attribute_batch(lm, torch.cat(xs), method.name, [Target(i, args.objective) for i in indices],
+                                  layer=layer, params=params, progress=progress, batch_size=args.batch_size)
+    rows = []
+    for image, result, npy, out in zip(images, results, npys, outs, strict=True):
+        if npy:
+            write_npy(npy, result.values)
+        if out:
+            mode = args.mode or ("absolute" if result.signed else "positive")
+            photo = lm.preprocessing.model_view(image.image)
+            write_png(out, overlay(photo, colorize(result.values, mode, args.cmap), args.alpha))
+        if result.status != "ok":
+            sys.stderr.write(f"warning: the map of {image.name} is {result.status} "
+                             f"({'not finite' if result.status == 'nan' else 'no signal'}).\n")
         finite = result.values[np.isfinite(result.values)]
-        print_json({
+        rows.append({
             "image": image.name, "model": lm.spec, "method": result.method, "target": result.target,
             "target_label": result.target_label, "objective": result.objective, "layer": result.layer,
             "params": dict(result.params), "signed": result.signed, "seconds": round(result.seconds, 4),
@@ -85,6 +124,9 @@ def run(args: argparse.Namespace) -> int:
             "min": float(finite.min()) if finite.size else None, "max": float(finite.max()) if finite.size else None,
             "out": str(out) if out else None, "npy": str(npy) if npy else None,
         })
-    else:
-        print(result.caption() + ("" if result.status == "ok" else f" · {result.status}"))
+        if not args.json:
+            prefix = f"{image.name}: " if len(images) > 1 else ""
+            print(prefix + result.caption() + ("" if result.status == "ok" else f" · {result.status}"))
+    if args.json:
+        print_json(rows[0] if len(rows) == 1 else rows)
     return 0
