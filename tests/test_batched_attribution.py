@@ -55,3 +55,24 @@ def test_one_target_per_image_or_one_for_all(resnet18, photos):
         attribute_batch(resnet18, photos, "gradient", [1, 2, 3])
     same = attribute_batch(resnet18, photos, "gradient", 5)
     assert [r.target for r in same] == [5, 5]
+
+
+def test_cli_explain_maps_several_images_in_one_run(tmp_path, bundled):
+    import json
+    import subprocess
+    import sys
+
+    from interpret.samples import load_sample as sample
+
+    refused = subprocess.run([sys.executable, "-m", "interpret", "explain", "sample:coffee", "sample:chelsea",
+                              "--npy", str(tmp_path / "map.npy")], capture_output=True, text=True, timeout=300)
+    assert refused.returncode != 0 and "{name}" in refused.stderr and "Traceback" not in refused.stderr
+    done = subprocess.run([sys.executable, "-m", "interpret", "explain", "sample:coffee", "sample:chelsea",
+                           "--target", "281", "--npy", str(tmp_path / "{name}.npy"), "--json"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert [row["image"] for row in rows] == ["coffee.png", "chelsea.png"]
+    for row, name in zip(rows, ("coffee", "chelsea"), strict=True):
+        alone = attribute(bundled, bundled.preprocessing.to_tensor(sample(name).image), "gradient", 281)
+        np.testing.assert_allclose(np.load(row["npy"]), alone.values, rtol=0, atol=1e-6)
