@@ -11,10 +11,11 @@ from typing import Any
 
 import torch
 
-from ..attribution import Attribution, Target, attribute
+from ..attribution import Attribution, Target
+from ..attribution.batch import attribute_batch
 from ..errors import InterpretError
 from ..models import LoadedModel
-from ..progress import Progress, scaled
+from ..progress import Progress
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,8 @@ def explain_mistake(lm: LoadedModel, x: torch.Tensor, predicted: int, true: int,
             raise InterpretError(f"Class index {index} is out of range: this model has {lm.num_classes} classes.")
     if predicted == true:
         raise InterpretError(f"'{lm.label(true)}' was predicted correctly: a contrast needs two different classes.")
-    maps = []
-    targets = (Target(predicted, objective), Target(true, objective), Target(predicted, objective, contrast=true))
-    for i, target in enumerate(targets):
-        step = scaled(progress, i / len(targets), (i + 1) / len(targets))
-        maps.append(attribute(lm, x, method, target, layer=layer, params=params, progress=step))
+    targets = [Target(predicted, objective), Target(true, objective), Target(predicted, objective, contrast=true)]
+    # the three maps in batched passes (one per target); methods without a batched form run one after another
+    maps = attribute_batch(lm, x[:1].repeat(len(targets), 1, 1, 1), method, targets, layer=layer, params=params,
+                           progress=progress)
     return ContrastiveExplanation(*maps)
