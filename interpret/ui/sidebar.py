@@ -334,10 +334,25 @@ def _image_id(kind: str, image: InputImage) -> str:
     return f"{kind}:{image.name}:{image.sha256[:8]}"
 
 
+def _sample_box() -> list[str]:
+    """The sample photos box. Drawn on every page, so Streamlit keeps its value itself: it takes a link's
+    `samples=` once, and is not seeded on every run like `persistent` widgets (seeding it lost the choice when a
+    second browser session switched pages)."""
+    names = sample_names()
+    text = claim("samples")
+    if text is not None:
+        chosen = [name for name in text.split(LIST_SEP) if name in names]
+        if len(chosen) != len([name for name in text.split(LIST_SEP) if name]):
+            notice(f"The link's sample photos '{text[:60]}' name photos there are not; those are ignored.")
+        st.session_state["sb-samples"] = chosen
+    samples = st.multiselect("Sample photos", names, default=["coffee"], key="sb-samples")
+    remember("sb-samples", samples, default=["coffee"], url="samples")
+    return samples
+
+
 def image_section() -> None:
     st.subheader("Images")
-    samples = persistent(st.multiselect, "Sample photos", options=sample_names(), default=["coffee"], key="sb-samples",
-                         url="samples")
+    samples = _sample_box()
     uploads = st.file_uploader("Your images", type=list(ACCEPTED), accept_multiple_files=True, key="sb-uploads",
                                **upload_limit(IMAGE_MEGABYTES), help=f"Up to {IMAGE_MEGABYTES} MB per image.")
     camera = st.camera_input("Camera", key="sb-camera") if st.toggle("Take a photo", key="sb-camera-on") else None
