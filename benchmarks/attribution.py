@@ -11,10 +11,8 @@ per-round ratios (calls are interleaved round by round), so they hold up on a lo
 from __future__ import annotations
 
 import argparse
-import copy
 import statistics
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -24,6 +22,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore")
 
+from benchmarks.peer_calls import noise_tunnel, pgc_cam, seconds, torchcam_cam, trainable_copy  # noqa: E402
 from interpret.attribution import REGISTRY, attribute  # noqa: E402
 from interpret.attribution.base import Context  # noqa: E402
 from interpret.attribution.deeplift import split_copy  # noqa: E402
@@ -31,12 +30,6 @@ from interpret.attribution.target import Target  # noqa: E402
 from interpret.models import load_model  # noqa: E402
 
 TARGET = 3
-
-
-def seconds(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def median_times(fns: dict[str, callable], repeats: int) -> tuple[dict[str, float], list[dict[str, float]]]:
@@ -63,8 +56,6 @@ def ours_params(method: str, quick: bool) -> dict:
 
 def peers(lm, x: torch.Tensor, quick: bool) -> dict[str, dict[str, callable]]:
     """method -> {peer name: a call that computes the same map}."""
-    import pytorch_grad_cam as pgc
-    import torchcam.methods as tc
     from captum.attr import (
         Deconvolution,
         DeepLift,
@@ -74,18 +65,13 @@ def peers(lm, x: torch.Tensor, quick: bool) -> dict[str, dict[str, callable]]:
         InputXGradient,
         IntegratedGradients,
         LayerGradCam,
-        NoiseTunnel,
         Occlusion,
         Saliency,
     )
-    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
     frozen = lm.model
-    trainable = copy.deepcopy(lm.model)  # pytorch-grad-cam back-propagates into parameters
-    for p in trainable.parameters():
-        p.requires_grad_(True)
+    trainable = trainable_copy(lm.model)
     black = lm.preprocessing.zero_pixel().expand_as(x).clone()
-    sigma = 0.15 * float(x.max() - x.min())
     noise = torch.rand(8, *x.shape[1:], generator=torch.Generator().manual_seed(0))
     size = x.shape[-2:]
 
@@ -94,40 +80,29 @@ def peers(lm, x: torch.Tensor, quick: bool) -> dict[str, dict[str, callable]]:
         return F.interpolate(cam, size=size, mode="bilinear", align_corners=False)
 
     def pgc_call(name, layer="layer4"):
-        cam = getattr(pgc, name)(model=trainable, target_layers=[trainable.get_submodule(layer)])
-        return lambda: cam(input_tensor=x.clone(), targets=[ClassifierOutputTarget(TARGET)])
+        return pgc_cam(name, trainable, x, layer, TARGET)
 
     def torchcam_call(name):
-        def run():
-            extractor = getattr(tc, name)(frozen, target_layer="layer4", input_shape=tuple(x.shape[1:]))
-            try:
-                with torch.enable_grad():
-                    scores = frozen(x.clone().requires_grad_())
-                    cam = extractor(TARGET, scores)[0]
-                return F.interpolate(cam[None], size=size, mode="bilinear", align_corners=False)
-            finally:
-                extractor.remove_hooks()
-        return run
+        return torchcam_cam(name, frozen, x, "layer4", TARGET)
 
-    def noise_tunnel(kind):
-        return lambda: NoiseTunnel(Saliency(frozen)).attribute(x.clone(), nt_type=kind, nt_samples=16, nt_samples_batch_size=8,
-                                                               stdevs=sigma, target=TARGET, abs=False)
+    def tunnel(kind):
+        return noise_tunnel(kind, frozen, x, TARGET, 16)
 
     ctx = Context(lm, x, Target(TARGET))
     split = split_copy(ctx)
     result = {
         "gradient": {"Captum Saliency": lambda: Saliency(frozen).attribute(x.clone(), target=TARGET, abs=False)},
         "grad_x_input": {"Captum InputXGradient": lambda: InputXGradient(frozen).attribute(x.clone(), target=TARGET)},
-        "smoothgrad": {"Captum NoiseTunnel": noise_tunnel("smoothgrad")},
-        "smoothgrad_sq": {"Captum NoiseTunnel": noise_tunnel("smoothgrad_sq")},
-        "vargrad": {"Captum NoiseTunnel": noise_tunnel("vargrad")},
+        "smoothgrad": {"Captum NoiseTunnel": tunnel("smoothgrad")},
+        "smoothgrad_sq": {"Captum NoiseTunnel": tunnel("smoothgrad_sq")},
+        "vargrad": {"Captum NoiseTunnel": tunnel("vargrad")},
         "integrated_gradients": {"Captum IG (batch 8)": lambda: IntegratedGradients(frozen).attribute(
             x.clone(), baselines=black, target=TARGET, n_steps=32, internal_batch_size=8)},
         "expected_gradients": {"Captum GradientShap": lambda: GradientShap(frozen).attribute(
             x.clone(), baselines=noise, target=TARGET, n_samples=32)},
         "guided_backprop": {"Captum": lambda: GuidedBackprop(frozen).attribute(x.clone(), target=TARGET)},
         "deconvolution": {"Captum": lambda: Deconvolution(frozen).attribute(x.clone(), target=TARGET)},
-        "deeplift": {"Captum (fails on the model; on the split copy)": lambda: DeepLift(split).attribute(
+        "deeplift": {"Captum (fails on the model; on the split copy)": lambda: DeepLift(split.model).attribute(
             x.clone(), baselines=black, target=TARGET)},
         "gradcam": {"Captum LayerGradCam": captum_gradcam, "pytorch-grad-cam": pgc_call("GradCAM"),
                     "torchcam": torchcam_call("GradCAM")},

@@ -12,9 +12,7 @@ throughput >= 0.9 x the loop's, and our time <= 0.7 x the peers'. The machine lo
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -24,6 +22,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore")
 
+from benchmarks.peer_calls import machine_load, seconds  # noqa: E402
 from interpret.attribution.batch import attribute_batch, batch_rows  # noqa: E402
 from interpret.attribution.path import gauss_legendre  # noqa: E402
 from interpret.capture import capture  # noqa: E402
@@ -31,17 +30,6 @@ from interpret.layers import default_cam_layer  # noqa: E402
 from interpret.models import load_model  # noqa: E402
 
 FLOOR_GOAL, PEER_GOAL = 0.9, 0.7
-
-
-def load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count() or 0} cores"
-
-
-def seconds(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def hand_loops(lm, xs, targets, layer, batch, steps):
@@ -117,7 +105,7 @@ def main() -> None:
     targets = [int(t) for t in torch.randint(0, lm.num_classes, (images,), generator=torch.Generator().manual_seed(1))]
     batch = args.batch or batch_rows(lm, (size, size))
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.model}, {images} images of {size} px, "
-          f"internal batch {batch}, IG-{steps}; {load()}")
+          f"internal batch {batch}, IG-{steps}; {machine_load()}")
     hand = hand_loops(lm, xs, targets, layer, batch, steps)
     peers = peer_loops(lm, xs, targets, layer, steps)
     params = {"gradient": {}, "gradcam": {}, "integrated_gradients": {"steps": steps}}
@@ -139,7 +127,7 @@ def main() -> None:
         print(f"| {method} | {t['ours']:.2f} | {t['hand']:.2f} | {floor_ratio:.2f} (>= {FLOOR_GOAL}) | "
               f"{t['peer']:.2f} ({peers[method][0]}) | {peer_ratio:.2f} (<= {PEER_GOAL}) | {'met' if ok else 'NOT met'} |",
               flush=True)
-    print(f"\n{load()}; all targets met: {met}")
+    print(f"\n{machine_load()}; all targets met: {met}")
 
 
 if __name__ == "__main__":

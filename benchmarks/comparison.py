@@ -11,20 +11,17 @@ compared with ours. Target: ours / peers <= 0.4. Rounds are interleaved; the mac
 from __future__ import annotations
 
 import argparse
-import copy
-import os
 import statistics
 import sys
-import time
 import warnings
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore")
 
+from benchmarks.peer_calls import machine_load, noise_tunnel, pgc_cam, seconds, torchcam_cam, trainable_copy  # noqa: E402
 from interpret.attribution.planner import attribute_many  # noqa: E402
 from interpret.layers import default_cam_layer  # noqa: E402
 from interpret.models import load_model  # noqa: E402
@@ -35,50 +32,21 @@ METHODS = CAMS + ["gradient", "grad_x_input", "smoothgrad", "smoothgrad_sq", "va
 GOAL = 0.4
 
 
-def load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count() or 0} cores"
-
-
-def seconds(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def peer_calls(lm, x: torch.Tensor, layer: str, samples: int) -> dict[str, dict[str, callable]]:
     """map -> {peer: a call computing it as the peer's users do}."""
-    import pytorch_grad_cam as pgc
-    import torchcam.methods as tc
-    from captum.attr import GuidedGradCam, InputXGradient, NoiseTunnel, Saliency
-    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+    from captum.attr import GuidedGradCam, InputXGradient, Saliency
 
     frozen = lm.model
-    trainable = copy.deepcopy(lm.model)  # pytorch-grad-cam back-propagates into parameters
-    for p in trainable.parameters():
-        p.requires_grad_(True)
-    sigma = 0.15 * float(x.max() - x.min())
-    size = x.shape[-2:]
+    trainable = trainable_copy(lm.model)
 
     def pgc_call(name):
-        cam = getattr(pgc, name)(model=trainable, target_layers=[trainable.get_submodule(layer)])
-        return lambda: cam(input_tensor=x.clone(), targets=[ClassifierOutputTarget(TARGET)])
+        return pgc_cam(name, trainable, x, layer, TARGET)
 
     def torchcam_call(name):
-        def run():
-            extractor = getattr(tc, name)(frozen, target_layer=layer, input_shape=tuple(x.shape[1:]))
-            try:
-                with torch.enable_grad():
-                    scores = frozen(x.clone().requires_grad_())
-                    cam = extractor(TARGET, scores)[0]
-                return F.interpolate(cam[None], size=size, mode="bilinear", align_corners=False)
-            finally:
-                extractor.remove_hooks()
-        return run
+        return torchcam_cam(name, frozen, x, layer, TARGET)
 
-    def noise_tunnel(kind):
-        return lambda: NoiseTunnel(Saliency(frozen)).attribute(x.clone(), nt_type=kind, nt_samples=samples,
-                                                               nt_samples_batch_size=8, stdevs=sigma, target=TARGET, abs=False)
+    def noise(kind):
+        return noise_tunnel(kind, frozen, x, TARGET, samples)
 
     return {
         "gradcam": {"pytorch-grad-cam": pgc_call("GradCAM"), "torchcam": torchcam_call("GradCAM")},
@@ -90,9 +58,9 @@ def peer_calls(lm, x: torch.Tensor, layer: str, samples: int) -> dict[str, dict[
             x.clone(), target=TARGET, interpolate_mode="bilinear")},
         "gradient": {"Captum Saliency": lambda: Saliency(frozen).attribute(x.clone(), target=TARGET, abs=False)},
         "grad_x_input": {"Captum InputXGradient": lambda: InputXGradient(frozen).attribute(x.clone(), target=TARGET)},
-        "smoothgrad": {"Captum NoiseTunnel": noise_tunnel("smoothgrad")},
-        "smoothgrad_sq": {"Captum NoiseTunnel": noise_tunnel("smoothgrad_sq")},
-        "vargrad": {"Captum NoiseTunnel": noise_tunnel("vargrad")},
+        "smoothgrad": {"Captum NoiseTunnel": noise("smoothgrad")},
+        "smoothgrad_sq": {"Captum NoiseTunnel": noise("smoothgrad_sq")},
+        "vargrad": {"Captum NoiseTunnel": noise("vargrad")},
     }
 
 
@@ -143,7 +111,7 @@ def main() -> None:
     if args.quick:
         models, size, samples, repeats = "torchvision:resnet18", 64, 4, 1
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {size} px, {samples} noisy samples, "
-          f"repeats {repeats}; {load()}")
+          f"repeats {repeats}; {machine_load()}")
     met = True
     for spec in models.split(","):
         ours, ratio, best, skipped = measure(spec, size, samples, repeats)
@@ -151,7 +119,7 @@ def main() -> None:
         ok = ratio <= GOAL
         met &= ok
         print(f"\n## {spec}: all maps in one request {ours:.2f} s; sum of the fastest peers {peers_total:.2f} s; "
-              f"ours / peers = {ratio:.2f} (target <= {GOAL}: {'met' if ok else 'NOT met'}); {load()}")
+              f"ours / peers = {ratio:.2f} (target <= {GOAL}: {'met' if ok else 'NOT met'}); {machine_load()}")
         if skipped:
             print(f"(not offered on this model, left out on both sides: {', '.join(skipped)})")
         print("| map | fastest peer | peer (s) |\n|---|---|---|")
