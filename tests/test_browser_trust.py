@@ -13,7 +13,7 @@ expect.set_options(timeout=180_000)  # maps, scores and randomised copies on 2 b
 def test_trust_table_curves_and_sanity_verdicts(app_page):
     open_page(app_page, "Trust")
     expect(app_page.get_by_text("Faithfulness and sanity").first).to_be_visible(timeout=300_000)
-    expect(app_page.locator("[data-testid='stDataFrame']").first).to_be_visible(timeout=600_000)
+    expect(app_page.locator("[data-testid='stDataFrame']:visible").first).to_be_visible(timeout=600_000)
     expect(app_page.get_by_text("Deletion and insertion curves").first).to_be_visible()
     expect(app_page.locator("[data-testid='stVegaLiteChart']")).to_have_count(2)
     app_page.get_by_role("button", name="Run the sanity check").click()
