@@ -1,7 +1,7 @@
 """Batched attribution of many images (Gradient, Grad-CAM, IG-16) next to a hand-written batched loop and to
 the peers called image by image, in one process.
 
-    python benchmarks/batched.py [--model torchvision:resnet18] [--images 64] [--quick]
+    python benchmarks/batched.py [--model torchvision:resnet18] [--images 64] [--device cuda] [--quick]
 
 Ours: `attribute_batch` (internal batch from the model's activation size and free memory). The floor: a
 hand-written loop over the same tensors, batched forward + backward (to the input for Gradient and IG, to
@@ -34,7 +34,7 @@ FLOOR_GOAL, PEER_GOAL = 0.9, 0.7
 
 def hand_loops(lm, xs, targets, layer, batch, steps):
     model = lm.model
-    index = torch.tensor(targets)
+    index = torch.tensor(targets, device=xs.device)
 
     def gradient():
         for s in range(0, len(xs), batch):
@@ -96,15 +96,18 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--steps", type=int, default=16)
     parser.add_argument("--batch", type=int, default=None, help="internal batch (default: chosen from memory)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     parser.add_argument("--quick", action="store_true", help="4 images of 64 px, IG-4: a smoke test")
     args = parser.parse_args()
     images, size, steps = (4, 64, 4) if args.quick else (args.images, args.size, args.steps)
-    lm = load_model(args.model, weights="random") if not args.model.startswith("bundled:") else load_model(args.model)
+    weights = {} if args.model.startswith("bundled:") else {"weights": "random"}
+    lm = load_model(args.model, device=args.device, **weights)
     layer = default_cam_layer(lm)
-    xs = torch.randn(images, 3, size, size, generator=torch.Generator().manual_seed(0))
+    xs = torch.randn(images, 3, size, size, generator=torch.Generator().manual_seed(0)).to(lm.device)
     targets = [int(t) for t in torch.randint(0, lm.num_classes, (images,), generator=torch.Generator().manual_seed(1))]
     batch = args.batch or batch_rows(lm, (size, size))
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.model}, {images} images of {size} px, "
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}; {args.model}, "
+          f"{images} images of {size} px, "
           f"internal batch {batch}, IG-{steps}; {machine_load()}")
     hand = hand_loops(lm, xs, targets, layer, batch, steps)
     peers = peer_loops(lm, xs, targets, layer, steps)

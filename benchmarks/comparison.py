@@ -1,7 +1,7 @@
 """One request for many maps (six CAMs, Gradient, Gradient x Input, SmoothGrad, SmoothGrad², VarGrad) next to
 the sum of the fastest peer for each map, in one process, side by side.
 
-    python benchmarks/comparison.py [--models bundled:efficientnet_lite0,torchvision:resnet50] [--quick]
+    python benchmarks/comparison.py [--models bundled:efficientnet_lite0,torchvision:resnet50] [--device cuda] [--quick]
 
 Ours: `attribute_many` (each shared pass once). Peers, called as their users call them (as in
 benchmarks/attribution.py): pytorch-grad-cam and torchcam for the CAMs, Captum for Guided Grad-CAM, Saliency,
@@ -64,9 +64,11 @@ def peer_calls(lm, x: torch.Tensor, layer: str, samples: int) -> dict[str, dict[
     }
 
 
-def measure(spec: str, size: int, samples: int, repeats: int) -> tuple[float, float, dict[str, tuple[str, float]], list[str]]:
-    lm = load_model(spec, weights="random") if not spec.startswith("bundled:") else load_model(spec)
-    x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0))
+def measure(spec: str, size: int, samples: int, repeats: int,
+            device: str = "cpu") -> tuple[float, float, dict[str, tuple[str, float]], list[str]]:
+    weights = {} if spec.startswith("bundled:") else {"weights": "random"}
+    lm = load_model(spec, device=device, **weights)
+    x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0)).to(lm.device)
     layer = default_cam_layer(lm)
     methods = [m for m in METHODS if m != "guided_gradcam" or _guided_ok(lm)]
     params = {m: {"samples": samples} for m in ("smoothgrad", "smoothgrad_sq", "vargrad")}
@@ -106,15 +108,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--samples", type=int, default=16)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     args = parser.parse_args()
     models, size, samples, repeats = args.models, args.size, args.samples, args.repeats
     if args.quick:
         models, size, samples, repeats = "torchvision:resnet18", 64, 4, 1
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {size} px, {samples} noisy samples, "
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, {size} px, "
+          f"{samples} noisy samples, "
           f"repeats {repeats}; {machine_load()}")
     met = True
     for spec in models.split(","):
-        ours, ratio, best, skipped = measure(spec, size, samples, repeats)
+        ours, ratio, best, skipped = measure(spec, size, samples, repeats, args.device)
         peers_total = sum(t for _, t in best.values())
         ok = ratio <= GOAL
         met &= ok
