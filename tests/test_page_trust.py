@@ -4,16 +4,29 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_support import open_app, open_app_on_torchscript, small_torchscript
+from app_support import open_app, open_app_on_torchscript, settle, small_torchscript
 from interpret.attribution import REGISTRY
 
 WANTED = [m for m in ("gradient", "gradcam", "integrated_gradients", "guided_backprop") if m in REGISTRY]
 
 
+def compute_everything(patch: pytest.MonkeyPatch) -> None:
+    """Every map and score starts unasked, however slow this machine measures a pass (the page waits for a click
+    above AUTO_COMPUTE_SECONDS: tests/test_trust_jobs.py checks that)."""
+    patch.setattr("interpret.limits.AUTO_COMPUTE_SECONDS", 1e9)
+    patch.setattr("interpret.ui.maps.AUTO_COMPUTE_SECONDS", 1e9)
+
+
 @pytest.fixture(scope="module")
-def page() -> AppTest:
+def page():
+    with pytest.MonkeyPatch.context() as patch:
+        compute_everything(patch)
+        yield _open_page()
+
+
+def _open_page() -> AppTest:
     at = open_app("pages/trust.py", 400)
-    at.multiselect(key="trust-methods").set_value(WANTED).run()
+    settle(at.multiselect(key="trust-methods").set_value(WANTED).run())  # maps and scores are background jobs
     assert not at.exception, at.exception
     return at
 
@@ -51,8 +64,8 @@ def test_each_maps_faithfulness_is_judged_against_the_best_reference_and_no_cell
 
 
 def test_sanity_strip_shows_each_stage_with_a_verdict(page):
-    page.multiselect(key="trust-methods").set_value(WANTED[:2]).run()
-    page.button(key="trust-run").click().run()
+    settle(page.multiselect(key="trust-methods").set_value(WANTED[:2]).run())
+    settle(page.button(key="trust-run").click().run())
     assert not page.exception, page.exception
     text = " ".join(m.value for m in page.markdown)
     for method in WANTED[:2]:
@@ -65,7 +78,7 @@ def test_sanity_strip_shows_each_stage_with_a_verdict(page):
 
 def test_road_toggle_adds_the_road_column(page):
     page.multiselect(key="trust-methods").set_value(WANTED[:1]).run()
-    page.toggle(key="trust-road").set_value(True).run()
+    settle(page.toggle(key="trust-road").set_value(True).run())
     assert not page.exception, page.exception
     table = page.dataframe[0].value
     assert "ROAD ↑" in table.columns
@@ -79,13 +92,14 @@ def test_a_torchscript_model_gets_its_faithfulness_table_and_a_sanity_check_that
     from interpret.policy import SHARED_ENV
 
     monkeypatch.delenv(SHARED_ENV, raising=False)
-    at = open_app_on_torchscript("pages/trust.py", small_torchscript())
+    compute_everything(monkeypatch)
+    at = settle(open_app_on_torchscript("pages/trust.py", small_torchscript()))
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.multiselect(key="trust-methods").value == ["gradient", "integrated_gradients"]
     table = at.dataframe[0].value
     assert list(table["map"])[:2] == [REGISTRY["gradient"].label, REGISTRY["integrated_gradients"].label]
     assert any("Sanity check:" in str(i.value) and "TorchScript" in str(i.value) for i in at.info)
-    at.button(key="trust-run").click().run()
+    settle(at.button(key="trust-run").click().run())
     assert not at.exception
     [error] = [e.value for e in at.error]
     assert "TorchScript" in error and "\n" not in error

@@ -1,37 +1,41 @@
 """Trust: faithfulness scores beside reference maps, and the randomisation sanity check, in the app.
 
-Scores are computed once per (model, photo, map identity, settings) for every session: faithfulness
-with st.cache_data (it draws nothing), sanity checks in a SharedLRU (they draw a progress bar; a check
-stopped half-way stores nothing, the finished ones stay). Maps that are not a registered method's
-(the reference maps) are keyed by their name. Results stay dataclasses up to the drawing.
+Everything slow is a background job (ui/trust_jobs.py through ui/jobs_view.py's one store), keyed by the model,
+the photo, the map's identity and the settings, so a rerun, a page switch or a second session attaches to it: the
+maps (`maps.map_task`, shared with the Saliency page), each map's curves, its ROAD score and its sanity checks. A
+table draws every row scored so far, a bar with the time left for each running job, refreshes in place while they
+run (`jobs_view.live`), waits for a Compute click for work estimated over AUTO_COMPUTE_SECONDS, and has Stop,
+which keeps what finished. Reference maps are drawn without the model and keyed by their name.
 """
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from .. import limits
 from ..attribution import REGISTRY, Attribution, Target
-from ..errors import InterpretError
+from ..attribution.requirements import applicable
 from ..images import InputImage
 from ..layers import default_cam_layer
 from ..metrics import FaithfulnessProbe, reference_maps
 from ..metrics.faithfulness import DEFAULT_STEPS, Curve
-from ..metrics.road import road
-from ..metrics.sanity import GRANULARITIES, TOP_STAGES, SanityOptions, SanityResult, cascading_randomisation
+from ..metrics.sanity import GRANULARITIES, TOP_STAGES, SanityResult
 from ..models import LoadedModel
 from ..render import colorize, map_scale
 from .caching import cache_data, cache_resource
 from .curve_chart import curve_chart
-from .errors import user_errors
+from .errors import show_error, user_errors
+from .jobs_view import duration, job_placeholder, job_store, live, start_live
 from .map_image import scale_note, with_bar
-from .maps import compute_maps, offered_methods
+from .maps import MapTask, map_task, offered_methods
 from .plain import plain
 from .predictions import predicted_class
-from .progress_bar import progress_bar
-from .shared_lru import SharedLRU
+from .trust_jobs import Decide, Task, curves_task, road_task, sanity_task
 from .url_state import persistent
 from .verdicts import SHORT_LABELS, FaithfulnessVerdict, explain, map_verdicts, styled_table
 
@@ -73,56 +77,162 @@ def cached_references(lm: LoadedModel, image: InputImage) -> dict[str, np.ndarra
     return reference_maps(lm.preprocessing.model_view(image.image))
 
 
-@cache_data(max_entries=1024, show_spinner=False)
-def cached_faithfulness(lm: LoadedModel, image: InputImage, label: str, key: tuple, steps: int, with_road: bool,
-                        _values: np.ndarray) -> MapScores:
-    """Deletion and insertion curves (and ROAD if asked) of one map, keyed by its identity `key`."""
-    probe = _probe(lm, image)
-    deletion, insertion = probe.curves(_values, steps)
-    return MapScores(label, deletion, insertion, road(probe, _values).combined if with_road else None)
-
-
-@st.cache_resource
-def _sanity_checks() -> SharedLRU:
-    return SharedLRU(256)
-
-
-def cached_sanity(lm: LoadedModel, image: InputImage, attribution: Attribution, granularity: str,
-                  max_stages: int | None) -> SanityResult:
-    """The cascading randomisation of one map's method on a private copy of the model, once per key."""
-    key = "|".join(map(str, (lm.key, image.sha256, identity(attribution), granularity, max_stages)))
-
-    def compute() -> SanityResult:
-        with progress_bar(f"Randomising the model for {map_label(attribution)}…") as progress:
-            x = lm.preprocessing.to_tensor(image.image)
-            options = SanityOptions(granularity=granularity, max_stages=max_stages)
-            return cascading_randomisation(lm, x, attribution, options, progress=progress)
-
-    return _sanity_checks().get_or_compute(key, compute, keep=lambda result: not result.stopped)
-
-
 def predicted_label(lm: LoadedModel, image: InputImage) -> str:
     """The class the faithfulness curves follow: the one predicted on the clean image."""
     return lm.label(_probe(lm, image).target)
 
 
-def faithfulness_scores(lm: LoadedModel, image: InputImage, attributions: list[Attribution], steps: int,
-                        with_road: bool) -> list[MapScores]:
-    """Scores of each map, then of the three reference maps."""
-    maps = [(map_label(a), identity(a), a.values) for a in attributions]
-    maps += [(f"{REFERENCE}{name}", ("reference", name), values) for name, values in cached_references(lm, image).items()]
-    scores = []
-    with progress_bar("Scoring the maps…") as progress:
-        for i, (label, key, values) in enumerate(maps):
-            scores.append(cached_faithfulness(lm, image, label, key, steps, with_road, values))
-            progress((i + 1) / len(maps))
-    return scores
+@dataclass
+class Entry:
+    """One map of a trust table: a method's (its Attribution once computed, its MapTask meanwhile) or a reference
+    map drawn without the model. `identity` names everything that makes the map what it is, model and photo included."""
+
+    label: str
+    identity: str
+    values: np.ndarray | None = None
+    attribution: Attribution | None = None
+    pending: MapTask | None = None  # the map's own job (the Trust page computes its maps) while it is not finished
+
+    @property
+    def is_reference(self) -> bool:
+        return self.label.startswith(REFERENCE)
 
 
-def sanity_results(lm: LoadedModel, image: InputImage, attributions: list[Attribution], granularity: str = "group",
-                   max_stages: int | None = None) -> dict[str, SanityResult]:
-    """The randomisation check per map label (only the top stages when max_stages is set)."""
-    return {map_label(a): cached_sanity(lm, image, a, granularity, max_stages) for a in attributions}
+def attribution_entry(lm: LoadedModel, image: InputImage, a: Attribution) -> Entry:
+    return Entry(map_label(a), "|".join(map(str, (lm.key, image.sha256) + identity(a))), a.values, a)
+
+
+def reference_entries(lm: LoadedModel, image: InputImage) -> list[Entry]:
+    """The three reference maps (random, centred Gaussian, Sobel edges): cheap, computed in the run."""
+    return [Entry(f"{REFERENCE}{name}", f"{lm.key}|{image.sha256}|reference|{name}", values)
+            for name, values in cached_references(lm, image).items()]
+
+
+@dataclass
+class Row:
+    """One map's row and where each of its scores stands."""
+
+    entry: Entry
+    curves: Task | None = None
+    road: Task | None = None
+    sanity: Task | None = None  # the check of the top stages (the table's verdict); methods only
+
+    def tasks(self) -> list[Task | MapTask]:
+        pending: list[Task | MapTask] = [self.entry.pending] if self.entry.pending is not None else []
+        return pending + [t for t in (self.curves, self.road, self.sanity) if t is not None]
+
+    @property
+    def scores(self) -> MapScores | None:
+        """The row as scored so far: None until its curves are done (ROAD shows once it is done too)."""
+        if self.curves is None or not self.curves.done:
+            return None
+        deletion, insertion = self.curves.result
+        road = self.road.result if self.road is not None and self.road.done else None
+        return MapScores(self.entry.label, deletion, insertion, road)
+
+
+def rows_of(lm: LoadedModel, image: InputImage, entries: list[Entry], steps: int, with_road: bool,
+            decide: Decide, top_sanity: bool = True) -> list[Row]:
+    """Each map's scores as tasks: submitted (within their estimate, or when asked) once the map is there."""
+    probe = _probe(lm, image)
+    rows = []
+    for e in entries:
+        row = Row(e)
+        if e.values is not None:
+            row.curves = curves_task(lm, probe, e.identity, e.label, e.values, steps, decide)
+            if with_road:
+                row.road = road_task(lm, probe, e.identity, e.label, e.values, decide)
+            if top_sanity and e.attribution is not None:
+                row.sanity = sanity_task(lm, image, e.identity, e.label, e.attribution, "group", TOP_STAGES, decide)
+        rows.append(row)
+    return rows
+
+
+def is_running(t: Task | MapTask) -> bool:
+    return t.job is not None and t.job.active
+
+
+def is_failed(t: Task | MapTask) -> bool:
+    return t.job is not None and t.job.state == "failed"
+
+
+def decider(key: str) -> tuple[Decide, set[str], set[str]]:
+    """The start rule of a live part's jobs and the session's sets it reads: asked (a Compute click), stopped."""
+    asked: set[str] = st.session_state.setdefault(f"{key}-asked", set())
+    stopped: set[str] = st.session_state.setdefault(f"{key}-stopped", set())
+
+    def decide(job_key: str) -> bool | None:
+        return True if job_key in asked else False if job_key in stopped else None
+
+    return decide, asked, stopped
+
+
+def first_paint(tasks: Callable[[], list[Task | MapTask]]) -> bool:
+    """Wait up to FIRST_PAINT_SECONDS for quick jobs (and the scores they lead to), so they appear in the first
+    paint without a flicker of bars; returns whether any job is still running."""
+    deadline = time.monotonic() + limits.FIRST_PAINT_SECONDS
+    while True:
+        running = [t.job for t in tasks() if is_running(t) and t.job is not None]
+        left = deadline - time.monotonic()
+        if not running or left <= 0:
+            return bool(running)
+        running[0].wait(min(left, 0.25))
+
+
+def failures(tasks: list[Task | MapTask], device: str) -> None:
+    """Each distinct failure once: a map's as an error, a sanity check's refusal as a note (the scores stand)."""
+    seen: set[str] = set()
+    for t in tasks:
+        if not is_failed(t) or t.job is None or t.job.error in seen:
+            continue
+        seen.add(t.job.error or "")
+        if isinstance(t, Task) and "sanity" in t.label:
+            st.info(plain(f"Sanity check: {t.job.error}"))
+        elif t.job.exception is not None:
+            show_error(t.job.exception, device, t.label)
+        else:
+            st.error(plain(f"{t.label}: {t.job.error}"), icon="⚠️")
+
+
+def controls(tasks: list[Task | MapTask], shown: int, total: int, what: str, key: str, asked: set[str],
+             stopped: set[str]) -> list[Task | MapTask]:
+    """The line above a live part: what runs and a Stop button, "stopped: N of M ... shown" with Continue, or a
+    Compute button per job that waits for a click. Returns the running tasks."""
+    running = [t for t in tasks if is_running(t)]
+    if running:
+        left, right = st.columns([5, 1])
+        left.caption(plain(f"{shown} of {total} {what} shown; computing {len(running)} "
+                           f"job{'s' if len(running) != 1 else ''} in the background."))
+        if right.button("Stop", key=f"{key}-stop", help="Cancel what is still computing; what finished stays."):
+            job_store().cancel([t.key for t in running])
+            stopped.update(t.key for t in running)
+            asked.difference_update(t.key for t in running)
+            st.rerun()
+    halted = [t for t in tasks if t.job is None and t.stopped]
+    if halted and not running:
+        left, right = st.columns([5, 1])
+        left.info(f"stopped: {shown} of {total} {what} shown")
+        if right.button("Continue", key=f"{key}-resume", help="Start again what was stopped."):
+            asked.update(t.key for t in halted)
+            stopped.difference_update(t.key for t in halted)
+            start_live(key)
+    waiting = [t for t in tasks if t.job is None and t.waiting]
+    if waiting:
+        st.caption(plain("Waiting for a click (estimated over "
+                         f"{duration(limits.AUTO_COMPUTE_SECONDS)}): "
+                         + "; ".join(f"{t.label}, {duration(t.estimate)}" for t in waiting) + "."))
+        if st.button(f"Compute {'all ' + str(len(waiting)) if len(waiting) > 1 else waiting[0].label}",
+                     key=f"{key}-go", help="Start every job that waits for a click (they run one or two at a time)."):
+            asked.update(t.key for t in waiting)
+            stopped.difference_update(t.key for t in waiting)
+            start_live(key)
+    if running:
+        columns = st.columns(2)
+        for i, t in enumerate(running):
+            with columns[i % 2]:
+                if t.job is not None:
+                    job_placeholder(t.job, t.label if isinstance(t, Task) else f"{t.label} map")
+    return running
 
 
 def faithfulness_verdicts(scores: list[MapScores]) -> dict[str, FaithfulnessVerdict]:
@@ -161,21 +271,14 @@ def trust_table(scores: list[MapScores], sanity: dict[str, SanityResult]) -> pd.
     return table
 
 
-def render_trust_table(lm: LoadedModel, image: InputImage, attributions: list[Attribution], key: str = "trust",
-                       steps: int = DEFAULT_STEPS, with_road: bool | None = None) -> list[MapScores]:
-    """The compact, sortable trust table for maps already computed (e.g. those of the Saliency page)."""
-    if not attributions:
-        return []
-    if with_road is None:
-        with_road = st.toggle("ROAD (slower: a linear imputation per step)", value=False, key=f"{key}-road")
-    scores = faithfulness_scores(lm, image, attributions, steps, with_road)
-    try:  # the faithfulness scores stand on their own where the sanity check cannot run (a TorchScript model)
-        sanity = sanity_results(lm, image, attributions, max_stages=TOP_STAGES)
-    except InterpretError as exc:
-        st.info(plain(f"Sanity check: {exc}"))
-        sanity = {}
+def table_section(lm: LoadedModel, image: InputImage, rows: list[Row], steps: int) -> list[MapScores]:
+    """The table of every row scored so far, each map's verdict in words, and what the numbers mean."""
+    scores = [s for s in (r.scores for r in rows) if s is not None]
+    if not scores:
+        return scores
+    sanity = {r.entry.label: r.sanity.result for r in rows if r.sanity is not None and r.sanity.done}
     table = trust_table(scores, sanity)
-    st.dataframe(styled_table(table), hide_index=True, key=f"{key}-table", width="stretch",
+    st.dataframe(styled_table(table), hide_index=True, width="stretch",
                  column_config={c: st.column_config.Column(label, help=text, pinned=c == "map" or None)
                                 for c, (label, text) in SHORT_LABELS.items() if c in table.columns})
     for label, verdict in faithfulness_verdicts(scores).items():
@@ -186,6 +289,48 @@ def render_trust_table(lm: LoadedModel, image: InputImage, attributions: list[At
                "re-initialising the classifier; flagged when it keeps a rank correlation of 0.5 or more with the original "
                "(of signed maps for signed methods).")
     return scores
+
+
+def live_table(lm: LoadedModel, image: InputImage, entries: Callable[[Decide], list[Entry]], key: str, steps: int,
+               with_road: bool, curves: bool = False) -> list[MapScores]:
+    """The trust table as background jobs: every finished row at once, a bar with the time left for each running
+    map or score (refreshed in place), Compute for work over AUTO_COMPUTE_SECONDS, Stop keeping what finished.
+    `entries(decide)` gives the maps (submitting their jobs where the page computes them). Returns the rows
+    scored in this run."""
+    decide, asked, stopped = decider(key)
+
+    def rows() -> list[Row]:
+        return rows_of(lm, image, entries(decide), steps, with_road, decide)
+
+    shown: list[MapScores] = []
+
+    def draw() -> bool:
+        current = rows()
+        tasks = [t for r in current for t in r.tasks()]
+        failures(tasks, str(lm.device))
+        done = sum(r.scores is not None for r in current)
+        running = controls(tasks, done, len(current), "rows", key, asked, stopped)
+        shown[:] = table_section(lm, image, current, steps)
+        if curves and shown:
+            with user_errors(str(lm.device)):
+                curves_section(lm, image, shown)
+        return bool(running)
+
+    active = first_paint(lambda: [t for r in rows() for t in r.tasks()])
+    live(draw, key, active)
+    return shown
+
+
+def render_trust_table(lm: LoadedModel, image: InputImage, attributions: list[Attribution], key: str = "trust",
+                       steps: int = DEFAULT_STEPS, with_road: bool | None = None) -> list[MapScores]:
+    """The compact, sortable trust table for maps already computed (e.g. those of the Saliency page), scored in
+    the background."""
+    if not attributions:
+        return []
+    if with_road is None:
+        with_road = st.toggle("ROAD (slower: a linear imputation per step)", value=False, key=f"{key}-road")
+    given = [attribution_entry(lm, image, a) for a in attributions] + reference_entries(lm, image)
+    return live_table(lm, image, lambda decide: given, key, steps, bool(with_road))
 
 
 def curves_frame(scores: list[MapScores], kind: str) -> pd.DataFrame:
@@ -210,25 +355,57 @@ def _set(flag: str, value: bool) -> None:
     st.session_state[flag] = value
 
 
-def sanity_section(lm: LoadedModel, image: InputImage, attributions: list[Attribution], key: str = "trust") -> None:
-    """Full cascading randomisation per method, on demand: stoppable, stored per method, the strip and the verdict."""
+def sanity_section(lm: LoadedModel, image: InputImage, entries: Callable[[Decide], list[Entry]],
+                   key: str = "trust") -> None:
+    """The full cascading randomisation per method, on demand, as background jobs: the finished strips with their
+    verdicts at once, a bar for each running check, Stop keeping the finished ones."""
     granularity = persistent(st.radio, "Randomise", options=list(GRANULARITIES), default="group", horizontal=True,
                              key=f"{key}-granularity",
                              format_func=lambda g: {"block": "block by block", "group": "group by group (faster)"}[g])
-    running, stopped = f"{key}-sanity-running", f"{key}-sanity-stopped"
-    if not st.session_state.get(running):
-        if st.session_state.get(stopped):
-            st.warning("Sanity check stopped; methods already finished stay stored.")
-        st.button("Run the sanity check", key=f"{key}-run", on_click=lambda: (_set(running, True), _set(stopped, False)),
+    on = f"{key}-sanity-on"
+    part = f"{key}-sanity"
+    if not st.session_state.get(on):
+        st.button("Run the sanity check", key=f"{key}-run", on_click=lambda: _set(on, True),
                   help="Recomputes each map once per randomisation stage, on a private copy of the model.")
         return
-    st.button("Stop", key=f"{key}-stop", on_click=lambda: (_set(running, False), _set(stopped, True)),
-              help="Stop the sanity check; finished methods stay stored.")
-    for label, result in sanity_results(lm, image, attributions, granularity=granularity).items():
-        icon = "✅" if result.verdict == "passes" else "⚠️"
-        st.markdown(f"**{label}** — {icon} {result.verdict}")
-        st.caption(explain(result))
-        sanity_strip(result)
+    maps_decide, _, _ = decider(key)
+    _, asked, stopped = decider(part)
+
+    def decide(job_key: str) -> bool | None:
+        return False if job_key in stopped else True  # the click asked for every check
+
+    def checks() -> list[tuple[Entry, Task | None]]:
+        methods = [e for e in entries(maps_decide) if not e.is_reference]
+        return [(e, sanity_task(lm, image, e.identity, e.label, e.attribution, granularity, None, decide)
+                 if e.attribution is not None else None) for e in methods]
+
+    def draw() -> bool:
+        current = checks()
+        tasks: list[Task | MapTask] = [t for _, t in current if t is not None]
+        failures_as_errors(tasks, str(lm.device))
+        done = [(e, t.result) for e, t in current if t is not None and t.done]
+        running = controls(tasks, len(done), len(current), "sanity checks", part, asked, stopped)
+        for e, t in current:
+            if t is None:
+                st.caption(plain(f"{e.label}: waits for its map (above)."))
+        for e, result in done:
+            icon = "✅" if result.verdict == "passes" else "⚠️"
+            st.markdown(f"**{plain(e.label)}** — {icon} {result.verdict}")
+            st.caption(explain(result))
+            sanity_strip(result)
+        return bool(running) or maps_running(current)
+
+    def maps_running(current: list[tuple[Entry, Task | None]]) -> bool:
+        return any(t is None and e.pending is not None and is_running(e.pending) for e, t in current)
+
+    active = first_paint(lambda: [t for _, t in checks() if t is not None])
+    live(draw, part, active or maps_running(checks()))
+
+
+def failures_as_errors(tasks: list[Task | MapTask], device: str) -> None:
+    """Each distinct failure of a sanity check once, as an error (it was asked for)."""
+    for error in dict.fromkeys(t.job.error for t in tasks if is_failed(t) and t.job is not None):
+        st.error(plain(error or "The sanity check failed."), icon="⚠️")
 
 
 @dataclass(frozen=True)
@@ -255,33 +432,48 @@ def settings_view(lm: LoadedModel, key: str = "trust") -> TrustSettings:
     return TrustSettings(tuple(methods), int(steps), bool(with_road))
 
 
-def default_maps(lm: LoadedModel, image: InputImage, methods: tuple[str, ...]) -> list[Attribution]:
-    """Each method's map of the predicted class with its default parameters (CAMs on the default layer)."""
+def method_entries(lm: LoadedModel, image: InputImage, methods: tuple[str, ...], decide: Decide) -> list[Entry]:
+    """Each method's map of the predicted class with its default parameters (CAMs on the default layer), from the
+    job store like the Saliency page's (`maps.map_task`): finished, or its task while it runs or waits."""
     layer = default_cam_layer(lm) if any(REGISTRY[m].uses_layer for m in methods) else None
-    params = {m: REGISTRY[m].resolve_params(None) for m in methods}
-    return compute_maps(lm, image, list(methods), params, Target(predicted_class(lm, image)), layer)
+    target = Target(predicted_class(lm, image))
+    entries = []
+    for method in methods:
+        if not applicable(lm, method)[0]:
+            continue
+        t = map_task(lm, image, method, REGISTRY[method].resolve_params(None), target, layer, decide)
+        if t.result is not None:
+            entries.append(attribution_entry(lm, image, t.result))
+        else:
+            entries.append(Entry(t.label, t.key, pending=t))
+    return entries
 
 
 def trust_view(lm: LoadedModel, image: InputImage, key: str = "trust") -> None:
     """The whole Trust page below its title: settings, the table, the curves and the sanity check."""
     settings = settings_view(lm, key)
-    attributions = default_maps(lm, image, settings.methods)
-    if not attributions:
+    for method in settings.methods:
+        can, reason = applicable(lm, method)
+        if not can:
+            st.warning(plain(reason), icon="🚫")
+    if not settings.methods:
         return
+
+    def entries(decide: Decide) -> list[Entry]:
+        return method_entries(lm, image, settings.methods, decide) + reference_entries(lm, image)
+
     st.subheader("Faithfulness and sanity")
-    scores = render_trust_table(lm, image, attributions, key=key, steps=settings.steps, with_road=settings.with_road)
-    with user_errors(str(lm.device)):  # the curves and the sanity check each fail on their own
-        curves_section(lm, image, scores)
+    live_table(lm, image, entries, key, settings.steps, settings.with_road, curves=True)
     with user_errors(str(lm.device)):
         st.subheader("Sanity check: cascading randomisation")
         st.caption("On a private copy of the model, the classifier is re-initialised first, then each block down "
                    "to the first layer; the map is recomputed after each stage (ρ: Spearman rank correlation of "
                    "the map (signed for signed methods) with the original).")
-        sanity_section(lm, image, attributions, key=key)
+        sanity_section(lm, image, entries, key=key)
 
 
 def curves_section(lm: LoadedModel, image: InputImage, scores: list[MapScores]) -> None:
-    """Deletion and insertion curves of every map, side by side."""
+    """Deletion and insertion curves of every map scored so far, side by side."""
     st.subheader("Deletion and insertion curves")
     st.caption(f"Probability of '{plain(predicted_label(lm, image))}' as pixels are deleted (lower is better) or inserted "
                "(higher is better), most relevant first.")

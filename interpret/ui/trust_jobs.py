@@ -1,0 +1,230 @@
+"""The Trust page's background work: each map's deletion and insertion curves, its ROAD score and its sanity
+check as jobs in the process's one store (ui/jobs_view.py), keyed by everything they depend on.
+
+A rerun, a page switch or a second session asking for the same score attaches to its job. Finished results are
+also kept in a SharedLRU (like ui/maps.py's maps), so they outlive the job store's bound. Estimates are passes
+times a measured time: a forward-only pass per perturbed image for the curves and ROAD (measured once per model
+on a batch, as the curves run), the ROAD imputation of one half-removed mask (measured once per image size), and
+a forward + backward pass (`maps.pass_seconds`) times the method's passes for each map a sanity check recomputes.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import streamlit as st
+import torch
+
+from .. import limits
+from ..attribution import Attribution
+from ..images import InputImage
+from ..jobs import FAILED, Job, estimate_seconds
+from ..metrics import FaithfulnessProbe
+from ..metrics.faithfulness import Curve
+from ..metrics.road import PERCENTILES, impute_linear, road
+from ..metrics.sanity import TOP_DRAWS, SanityOptions, SanityResult, cascading_randomisation, randomisation_stages
+from ..models import LoadedModel
+from ..progress import Cancelled, Progress, report
+from .jobs_view import job_store
+from .maps import map_passes, pass_seconds
+from .shared_lru import SharedLRU
+
+computations = {"faithfulness": 0, "road": 0, "sanity": 0}  # scores actually computed: evidence for tests
+Decide = Callable[[str], "bool | None"]  # a key's start rule: None by its estimate, True (asked), False (stopped)
+
+
+@st.cache_resource
+def _scores() -> SharedLRU:
+    """Curves and ROAD scores (a few hundred floats each) by key."""
+    return SharedLRU(1024)
+
+
+@st.cache_resource
+def _checks() -> SharedLRU:
+    """Sanity results (a map per stage) by key."""
+    return SharedLRU(256)
+
+
+@dataclass
+class Task:
+    """One score of one map: finished (`result`), running or queued (`job`), failed (`job.error`), waiting for a
+    Compute click (its estimate is over AUTO_COMPUTE_SECONDS), or stopped."""
+
+    label: str
+    key: str
+    estimate: float
+    result: Any = None
+    job: Job | None = None
+    waiting: bool = False
+    stopped: bool = False
+
+    @property
+    def done(self) -> bool:
+        return self.result is not None
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None and self.job.active
+
+    @property
+    def failed(self) -> bool:
+        return self.job is not None and self.job.state == FAILED
+
+
+def task(key: str, label: str, estimate: float, work: Callable[[Progress], Any], decide: Decide, kept: SharedLRU,
+         nbytes: Callable[[Any], int] | None = None) -> Task:
+    """The state of one score, submitting its job when it may start (the same rule as `maps.map_task`)."""
+    start = decide(key)
+    found = kept.get(key)
+    if found is not None:
+        return Task(label, key, estimate, result=found)
+    store = job_store()
+    job = store.get(key)
+    if job is not None and job.finished_ok:
+        return Task(label, key, estimate, result=job.result)
+    if job is not None and job.active and job.cancel_requested and start is not True:
+        return Task(label, key, estimate, stopped=True)
+    if job is None and (start is True or (start is None and estimate <= limits.AUTO_COMPUTE_SECONDS)):
+        def run(progress: Progress) -> Any:
+            result = work(progress)
+            kept.put(key, result, nbytes(result) if nbytes is not None else 0)
+            return result
+
+        job = store.submit(key, run, label, estimate, nbytes=nbytes)
+    if job is None:
+        return Task(label, key, estimate, waiting=start is None, stopped=start is False)
+    return Task(label, key, estimate, job=job)
+
+
+# ---------------------------------------------------------------- measured unit costs
+
+_times: dict[Any, float] = {}
+_guard = threading.Lock()
+
+
+def _measured(key: Any, measure: Callable[[], float]) -> float:
+    with _guard:
+        if key in _times:
+            return _times[key]
+    seconds = measure()
+    with _guard:
+        if len(_times) > 128:
+            _times.clear()
+        return _times.setdefault(key, seconds)
+
+
+def forward_seconds(lm: LoadedModel, probe: FaithfulnessProbe) -> float:
+    """Seconds of one perturbed image's forward-only pass, batched as the curves run it: measured once per model
+    on a batch of copies (a forward alone, without a backward, in batches, is several times cheaper than the
+    forward + backward pass of a map)."""
+    def measure() -> float:
+        rows = max(1, min(8, probe.batch_size))
+        batch = probe.x.expand(rows, *probe.x.shape[1:])
+        probe.probs(batch)  # warm-up
+        start = time.perf_counter()
+        probe.probs(batch)
+        return (time.perf_counter() - start) / rows
+
+    return _measured(("forward", lm.key), measure)
+
+
+def imputation_seconds(shape: tuple[int, int]) -> float:
+    """Seconds of ROAD's linear imputation of one mask removing half of the pixels (a centred disc, as a smooth
+    map's top half is), measured once per image size: ROAD solves about `2 x len(PERCENTILES)` such masks."""
+    def measure() -> float:
+        height, width = shape
+        yy, xx = np.mgrid[:height, :width]
+        radius = (yy - height / 2) ** 2 + (xx - width / 2) ** 2
+        start = time.perf_counter()
+        impute_linear(np.zeros((3, height, width)), radius < np.median(radius), noise=0.0)
+        return time.perf_counter() - start
+
+    return _measured(("impute", shape), measure)
+
+
+def curves_estimate(lm: LoadedModel, probe: FaithfulnessProbe, steps: int) -> float:
+    """Deletion and insertion: 2 x steps perturbed images through the model."""
+    return estimate_seconds(2 * steps, forward_seconds(lm, probe))
+
+
+def road_estimate(lm: LoadedModel, probe: FaithfulnessProbe) -> float:
+    """ROAD: one imputation per removal fraction, most- and least-relevant first, then their forwards."""
+    masks = 2 * len(PERCENTILES)
+    return masks * imputation_seconds(probe.shape) + estimate_seconds(masks, forward_seconds(lm, probe))
+
+
+def sanity_estimate(lm: LoadedModel, image: InputImage, attribution: Attribution, granularity: str,
+                    max_stages: int | None) -> float:
+    """Every map the check recomputes (one per stage, TOP_DRAWS at the verdict's stage) times the method's passes
+    times the measured forward + backward pass."""
+    stages = len(randomisation_stages(lm.model, granularity)) if not isinstance(lm.model, torch.jit.ScriptModule) else 1
+    stages = stages if max_stages is None else min(stages, max_stages)
+    maps = stages + TOP_DRAWS - 1
+    passes = map_passes(lm, image, attribution.method, dict(attribution.params), attribution.layer)
+    return estimate_seconds(maps * passes, pass_seconds(lm, image))
+
+
+# ---------------------------------------------------------------- the work
+
+class ReportingProbe(FaithfulnessProbe):
+    """A shared probe's state, reporting progress after each batch of forwards (so a job shows its progress and
+    stops between batches); the shared probe itself is left as it is."""
+
+    def __init__(self, probe: FaithfulnessProbe, progress: Progress | None, forwards: int):  # noqa: D107
+        self.__dict__.update(probe.__dict__)  # the same image, prediction and blurred copy (read only)
+        self.progress, self.expected, self.seen = progress, max(1, forwards), 0
+
+    def probs(self, images: torch.Tensor) -> np.ndarray:
+        parts = []
+        for start in range(0, images.shape[0], self.batch_size):
+            chunk = images[start:start + self.batch_size]
+            parts.append(super().probs(chunk))
+            self.seen += int(chunk.shape[0])
+            report(self.progress, self.seen / self.expected)
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def curves_task(lm: LoadedModel, probe: FaithfulnessProbe, identity: str, label: str, values: np.ndarray,
+                steps: int, decide: Decide) -> Task:
+    """Deletion and insertion curves of one map (`identity`: everything that makes the map what it is)."""
+    def work(progress: Progress) -> tuple[Curve, Curve]:
+        computations["faithfulness"] += 1
+        return ReportingProbe(probe, progress, 2 * steps).curves(values, steps)
+
+    return task(f"trust-curves|{identity}|{steps}", f"{label}: deletion and insertion",
+                curves_estimate(lm, probe, steps), work, decide, _scores())
+
+
+def road_task(lm: LoadedModel, probe: FaithfulnessProbe, identity: str, label: str, values: np.ndarray,
+              decide: Decide) -> Task:
+    """The ROAD combined score of one map."""
+    def work(progress: Progress) -> float:
+        computations["road"] += 1
+        return road(ReportingProbe(probe, progress, 2 * len(PERCENTILES)), values).combined
+
+    return task(f"trust-road|{identity}", f"{label}: ROAD", road_estimate(lm, probe), work, decide, _scores())
+
+
+def sanity_task(lm: LoadedModel, image: InputImage, identity: str, label: str, attribution: Attribution,
+                granularity: str, max_stages: int | None, decide: Decide) -> Task:
+    """The cascading randomisation of one map's method on a private copy of the model; a check stopped half-way
+    keeps nothing (its job ends cancelled)."""
+    def work(progress: Progress) -> SanityResult:
+        computations["sanity"] += 1
+        x = lm.preprocessing.to_tensor(image.image)
+        options = SanityOptions(granularity=granularity, max_stages=max_stages)
+        result = cascading_randomisation(lm, x, attribution, options, progress=progress)
+        if result.stopped:
+            raise Cancelled(f"{label}: sanity check stopped.")
+        return result
+
+    def nbytes(result: SanityResult) -> int:
+        return int(result.original.nbytes + sum(s.values.nbytes for s in result.stages))
+
+    what = "sanity (top layers)" if max_stages is not None else "sanity check"
+    return task(f"trust-sanity|{identity}|{granularity}|{max_stages}", f"{label}: {what}",
+                sanity_estimate(lm, image, attribution, granularity, max_stages), work, decide, _checks(), nbytes)
