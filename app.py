@@ -4,7 +4,7 @@ import sys
 import streamlit as st
 
 from interpret.ui import url_state  # light: streamlit only
-from interpret.ui.shell import app_shell  # light: streamlit only
+from interpret.ui.shell import app_shell, show_navigation  # light: streamlit only
 
 st.set_page_config(page_title="interpret", page_icon="🔎", layout="wide")
 
@@ -17,9 +17,10 @@ PAGES = [
 ]
 
 # .streamlit/config.toml turns client.showSidebarNavigation off, so the very first run of a fresh server (which
-# Streamlit starts in its legacy `pages/` mode) draws no file-name page list; the real navigation is turned back on
-# here, drawn before the heavy imports below: on a cold start the browser shows the pages while torch loads.
-st.set_option("client.showSidebarNavigation", True)
+# Streamlit starts in its legacy `pages/` mode) draws no file-name page list; the real navigation is turned on
+# once for the process (shell.show_navigation) and drawn before the heavy imports below: on a cold start the
+# browser shows the pages while torch loads.
+show_navigation()
 navigation = st.navigation(PAGES)
 url_state.start_run()
 notices = st.empty()  # notices about the link's settings, above the page

@@ -1,4 +1,5 @@
-"""Choices last: leaving a page and coming back keeps its methods, display settings and uploaded set."""
+"""Choices last: leaving a page and coming back keeps its methods, display settings and uploaded set; a widget drawn
+again shows its kept value (the target class, a CAM layer); the shell sets its process-wide option once."""
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -37,6 +38,23 @@ def test_saliency_methods_and_display_settings_survive_a_page_switch(at):
     assert at.toggle(key="sal-heat").value is False
     assert not [w.value for w in at.warning if "Session State" in str(w.value)]  # no duplicate-value warning
     assert len(at.get("image")) == 1  # the one map, no heat map alone
+
+
+def shown_value(box) -> str:
+    """What the browser shows in a selectbox: the value the server sends with it, else the widget's own default
+    option (Streamlit sends a re-drawn box's value only when it was set through st.session_state)."""
+    if box.proto.set_value:
+        return box.proto.raw_value
+    return box.options[box.proto.default]
+
+
+def test_the_target_class_box_shows_the_prediction_not_an_empty_choice(at):
+    """The box's first entry follows the prediction; it was the option None, which Streamlit draws as the empty
+    placeholder 'Choose an option'."""
+    at.switch_page("pages/saliency.py").run()
+    box = next(s for s in at.selectbox if s.key and s.key.startswith("sal-target|"))
+    assert box.index == 0 and box.format_func(box.value).startswith("predicted: espresso")
+    assert shown_value(box).startswith("predicted: espresso")
 
 
 def test_the_mistakes_zip_survives_a_page_switch_and_another_mistake_keeps_the_display_settings(at):
@@ -90,3 +108,37 @@ def test_a_cam_layer_opens_its_channels_in_feature_maps(at):
     assert not at.exception, at.exception
     assert next(s for s in at.selectbox if s.key and s.key.startswith("fm-layer|")).value == layer
     assert at.selectbox(key="fm-sort").value == "grad"
+
+
+def test_a_cam_layer_chosen_stays_when_grad_cam_is_removed_and_chosen_again(at):
+    at.switch_page("pages/saliency.py").run()
+    methods = at.multiselect(key="sal-methods")
+    methods.set_value(["gradient", "gradcam"]).run()
+
+    def layer_box():
+        return next(s for s in at.selectbox if s.key and s.key.startswith("sal-layer|"))
+
+    assert layer_box().value == "bn2"  # the default CAM layer, not the model's first layer
+    for chosen in ("bn2", "blocks.5.0"):
+        layer_box().set_value(chosen).run()
+        at.multiselect(key="sal-methods").set_value(["gradient"]).run()
+        assert not [s for s in at.selectbox if s.key and s.key.startswith("sal-layer|")]
+        at.multiselect(key="sal-methods").set_value(["gradient", "gradcam"]).run()
+        assert layer_box().value == chosen
+        assert shown_value(layer_box()).startswith(chosen + " · "), shown_value(layer_box())  # was: conv_stem
+
+
+def test_the_sidebar_navigation_option_is_set_once_for_the_process(at, monkeypatch):
+    """client.showSidebarNavigation is process-wide: app.py set it on every run; it is set once, while it is off."""
+    import streamlit
+    from streamlit import config
+
+    calls = []
+    real = streamlit.set_option
+    monkeypatch.setattr(streamlit, "set_option", lambda key, value: (calls.append(key), real(key, value)))
+    config.set_option("client.showSidebarNavigation", False)  # as .streamlit/config.toml starts a fresh server
+    at.run()
+    at.run()
+    assert not at.exception, at.exception
+    assert calls.count("client.showSidebarNavigation") == 1
+    assert config.get_option("client.showSidebarNavigation") is True

@@ -17,9 +17,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
+from streamlit import config
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 _local = threading.local()
+_option_guard = threading.Lock()
 
 
 @contextmanager
@@ -36,6 +38,17 @@ def app_shell() -> Iterator[None]:
 def inside_shell() -> bool:
     """True while app.py runs a page: the sidebar and the navigation are drawn."""
     return getattr(_local, "inside", False)
+
+
+def show_navigation() -> None:
+    """Turn Streamlit's sidebar navigation on, once for the server process (call it before `st.navigation`).
+
+    .streamlit/config.toml starts it off, so the very first run of a fresh server, which Streamlit starts in its
+    legacy `pages/` mode, draws no list of file names ("app, overview, saliency, …"); `st.navigation` then draws
+    the real one. The option is process-wide: it is set when it is still off, not again on every run."""
+    with _option_guard:
+        if config.get_option("client.showSidebarNavigation") is False:
+            st.set_option("client.showSidebarNavigation", True)
 
 
 def ensure_shell() -> None:

@@ -26,6 +26,8 @@ PENDING = "interpret_url_pending"  # {url name: text} read from the URL at the s
 DRAWN = "interpret_url_drawn"  # {url name: text} written by this run's widgets
 NOTICES = "interpret_url_notices"  # one-line notices about URL values that could not be used
 READ = "interpret_url_read"
+SHOWN = "interpret_shown"  # keys of the persistent widgets this run drew (fragment reruns add theirs)
+SHOWN_BEFORE = "interpret_shown_before"  # ... and those the previous full run drew
 MAX_FIELDS = 64  # query parameters read from one URL; more are ignored (a URL is anyone's input)
 MAX_TEXT = 2000  # characters of one query value; a longer one is ignored
 LIST_SEP = ","
@@ -160,8 +162,16 @@ def seed(key: str, default: Any, *, options: Sequence | None = None, bounds: tup
             value = decoded
         else:
             notice(f"The link's {label or url} '{text[:60]}' does not fit here and is ignored.")
-    if key not in st.session_state or st.session_state[key] != value:
-        st.session_state[key] = value
+    if key not in st.session_state or st.session_state[key] != value or key not in _shown_before():
+        st.session_state[key] = value  # a widget drawn again after a run without it is told its value (see _shown_before)
+
+
+def _shown_before() -> set[str]:
+    """The persistent widgets the previous full run drew. One that comes back after a run without it (Grad-CAM
+    removed and chosen again: its CAM layer box) must be given its value through st.session_state even when the
+    key still holds it: otherwise Streamlit sends the new box without a value and the browser shows the widget's
+    own first option (the model's first layer) while the server reads the kept one."""
+    return st.session_state.get(SHOWN_BEFORE, set())
 
 
 def set_value(key: str, value: Any) -> None:
@@ -198,6 +208,7 @@ def persistent(widget: Callable[..., Any], label: str, *, key: str, default: Any
     options = kwargs.get("options")
     multi = widget is st.multiselect
     seed(key, default, options=options, bounds=bounds, multi=multi, url=url, label=label.lower())
+    st.session_state.setdefault(SHOWN, set()).add(key)
     then, args, kw = kwargs.pop("on_change", None), kwargs.pop("args", ()), kwargs.pop("kwargs", {})
     value = widget(label, key=key, on_change=_keep_on_change, args=(key, then, tuple(args or ()), dict(kw or {})),
                    **kwargs)
@@ -209,6 +220,8 @@ def start_run() -> None:
     """At the top of every run: forget what the last run drew (each run writes its own)."""
     read_url()
     st.session_state[DRAWN] = {}
+    st.session_state[SHOWN_BEFORE] = st.session_state.get(SHOWN, set())
+    st.session_state[SHOWN] = set()
 
 
 def write_url(finished: bool) -> None:

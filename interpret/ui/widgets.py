@@ -24,16 +24,22 @@ def _model_scope(lm: LoadedModel) -> str:
     return f"{lm.spec}|{lm.num_classes}"
 
 
+PREDICTED = -1  # the class picker's first entry: follow the prediction (not None: a selectbox shows None as empty)
+
+
 def class_picker(lm: LoadedModel, key: str, default: int, label: str = "Target class", url: str | None = None) -> int:
-    """A searchable list of class names; its first entry follows `default` (e.g. the prediction)."""
-    options = [None, *range(lm.num_classes)]
+    """A searchable list of class names; its first entry follows `default` (e.g. the prediction).
+
+    That entry is PREDICTED (-1), not None: Streamlit draws a selectbox whose value is None as its empty
+    placeholder ("Choose an option"), even when None is one of the options."""
+    options = [PREDICTED, *range(lm.num_classes)]
     choice = persistent(
-        st.selectbox, label, options=options, default=None, url=url,
-        format_func=lambda i: f"predicted: {lm.label(default)} ({default})" if i is None else f"{lm.label(i)} ({i})",
+        st.selectbox, label, options=options, default=PREDICTED, url=url,
+        format_func=lambda i: f"predicted: {lm.label(default)} ({default})" if i == PREDICTED else f"{lm.label(i)} ({i})",
         key=f"{key}|{_model_scope(lm)}",
         help="Type to search the class names.",
     )
-    return default if choice is None else int(choice)
+    return default if choice == PREDICTED else int(choice)
 
 
 def layer_picker(lm: LoadedModel, key: str, default: str | None = None, spatial_only: bool = True,
