@@ -2,7 +2,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_support import open_app
+from app_support import open_app, settle
 from test_mistakes_zip import CAT, COFFEE, make_zip
 
 TIMEOUT = 240
@@ -16,7 +16,7 @@ def texts(at: AppTest) -> str:
 
 @pytest.fixture(scope="module")
 def page() -> AppTest:
-    return open_app("pages/mistakes.py", TIMEOUT)
+    return settle(open_app("pages/mistakes.py", TIMEOUT))  # the evaluation and the maps are background jobs
 
 
 def test_demo_set_shows_scores_mistakes_and_a_contrastive_explanation(page):
@@ -52,7 +52,7 @@ def test_every_registered_method_is_offered_and_a_cam_explains_the_mistake(page)
     method = page.selectbox(key="mistakes-method")
     assert len(method.options) == len(REGISTRY)
     method.set_value("gradcam").run()
-    page.selectbox(key="mistakes-objective").set_value("probability").run()
+    settle(page.selectbox(key="mistakes-objective").set_value("probability").run())
     assert not page.exception and not page.error, [e.value for e in page.error]
     assert "Grad-CAM of the probability" in texts(page)
 
@@ -61,7 +61,7 @@ def test_an_uploaded_zip_is_evaluated_and_bad_labels_are_reported():
     at = open_app("pages/mistakes.py", TIMEOUT)
     at.radio(key="mistakes-source").set_value("zip").run()
     data = make_zip({"espresso/a.png": COFFEE, "tabby/b.png": CAT, "kitty/c.png": CAT, "readme.txt": b"x"})
-    at.file_uploader(key="mistakes-zip").set_value([("mine.zip", data, "application/zip")]).run()
+    settle(at.file_uploader(key="mistakes-zip").set_value([("mine.zip", data, "application/zip")]).run())
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Images"] == "2"
@@ -79,6 +79,6 @@ def test_a_bad_zip_is_one_clear_error_and_a_local_folder_works(tmp_path):
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_bytes(data)
     at.radio(key="mistakes-source").set_value("path").run()
-    at.text_input(key="mistakes-path").input(str(tmp_path)).run()
+    settle(at.text_input(key="mistakes-path").input(str(tmp_path)).run())
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert {m.label: m.value for m in at.metric}["Images"] == "2"

@@ -1,15 +1,24 @@
-"""Streamlit parts of the Mistakes page: choosing a labelled set, evaluating it, and showing its errors."""
+"""Streamlit parts of the Mistakes page: choosing a labelled set, evaluating it, and showing its errors.
+
+The set's evaluation and each mistake's contrastive maps are background jobs (ui/jobs_view.py's one store), keyed by
+the model and the set (and the image, method and settings): a rerun, a page switch or another session attaches to
+them; they show a bar with the time left, refreshed in place, and Stop. Display settings only redraw."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 import streamlit as st
+import torch
+from PIL import Image
 
+from .. import limits
 from ..attribution import OBJECTIVES, REGISTRY
 from ..errors import InterpretError
-from ..images import decode_image, load_image
+from ..images import InputImage, decode_image, load_image
+from ..jobs import Job, estimate_seconds
 from ..layers import default_cam_layer
 from ..mistakes import (
     ContrastiveExplanation,
@@ -34,20 +43,21 @@ from ..mistakes import (
 )
 from ..models import LoadedModel
 from ..policy import local_files_allowed
+from ..progress import Cancelled, Progress
 from ..render import scale_of
 from .caching import cache_data
+from .costs import forward_seconds
 from .errors import show_error, user_errors
+from .jobs_view import duration, job_placeholder, job_store, live
 from .map_image import display_scale, scale_note, show_map
-from .maps import offered_methods, shown_image
+from .maps import offered_methods, pass_seconds, shown_image
 from .plain import plain
-from .progress_bar import progress_bar
 from .shared_lru import SharedLRU
 from .state import carry_image
 from .url_state import carry, persistent
 from .widgets import display_controls, layer_picker, param_widgets
 
 SOURCES = {"demo": "Demo set (sample photos)", "zip": "Upload a .zip", "path": "Folder, .zip or CSV on this machine"}
-STOPPED_KEY = "mistakes_stopped"
 ZIP_KEPT = "mistakes_zip_kept"  # the uploaded zip (name, sha256, bytes), kept for the session
 
 
@@ -144,42 +154,112 @@ def _explanations() -> SharedLRU:
     return SharedLRU(32)
 
 
-def _stop(key: str) -> None:
-    st.session_state[STOPPED_KEY] = key
+EVALUATING = "mistakes-eval"  # the live part's key (its asked/stopped sets and refresh flag)
+computations = {"evaluations": 0, "explanations": 0}  # work actually run (not attached to): evidence for tests
 
 
-def _resume() -> None:
-    st.session_state.pop(STOPPED_KEY, None)
+def _sets(key: str) -> tuple[set[str], set[str]]:
+    """The session's job keys asked for by a click, and those stopped, for one live part."""
+    return st.session_state.setdefault(f"{key}-asked", set()), st.session_state.setdefault(f"{key}-stopped", set())
+
+
+def evaluation_estimate(lm: LoadedModel, images: int) -> float:
+    """`images` forward-only passes in batches, at the measured time of one (decoding runs a batch ahead)."""
+    size = lm.preprocessing.crop_size
+    return estimate_seconds(images, forward_seconds(lm, torch.zeros(1, 3, size, size)))
+
+
+def _evaluation_work(lm: LoadedModel, image_set: ImageSet, kept: SharedLRU, key: str,
+                     batch_size: int) -> Callable[[Progress], Evaluation]:
+    """The job: predict every image not done yet, filling the kept evaluation in place (a stop keeps what was
+    done; the job then ends cancelled, so asking again resumes where it stopped)."""
+    def work(progress: Progress) -> Evaluation:
+        computations["evaluations"] += 1
+        with kept.lock(key):
+            ev = kept.get(key)
+            if ev is None:
+                ev = start(lm, image_set)
+                kept.put(key, ev)
+            if not ev.complete:
+                evaluate(lm, image_set, batch_size=batch_size, resume=ev, progress=progress)
+        if not ev.complete:
+            raise Cancelled(f"Evaluation stopped after {ev.done} of {ev.total} images.")
+        return ev
+
+    return work
 
 
 def evaluation(lm: LoadedModel, image_set: ImageSet, batch_size: int = 32) -> Evaluation | None:
-    """The set's evaluation, computed once per (model, device, set): batched, with progress and a Stop button.
+    """The set's evaluation, a background job computed once per (model, device, set) for every session: a rerun,
+    a page switch or another session attaches to it. While it runs, a bar with the images done and the time left,
+    refreshed in place, and Stop (the images done so far are kept and shown); an evaluation estimated over
+    AUTO_COMPUTE_SECONDS waits for a click.
 
-    None when there is nothing to show yet (stopped before the first batch, or no image decodable)."""
-    key = f"{lm.key}|{image_set.fingerprint}"
-    store = _evaluations()
-    ev = store.get(key)
+    None when there is nothing to show yet (running, stopped before the first batch, or no image decodable)."""
+    key = f"{EVALUATING}|{lm.key}|{image_set.fingerprint}"
+    kept = _evaluations()
+    ev = kept.get(key)
     if ev is not None and ev.complete:
-        return ev
-    if st.session_state.get(STOPPED_KEY) == key and ev is not None:
-        st.warning(f"Stopped after {ev.done} of {ev.total} images" +
-                   (": the scores below cover those only." if len(ev.ok) else "."))
-        st.button("Continue evaluation", key="mistakes-continue", on_click=_resume)
-        return ev if len(ev.ok) else None
-    stop = st.empty()
-    stop.button("Stop evaluation", key="mistakes-stop", on_click=_stop, args=(key,), help="Stop after the current batch; "
-                "the images done so far are kept and shown.")
-    bar = st.progress(0.0, text=f"Evaluating {image_set.name}…")
-    with store.lock(key):
-        ev = store.get(key)
-        if ev is None:
-            ev = start(lm, image_set)
-            store.put(key, ev)
-        if not ev.complete:
-            evaluate(lm, image_set, batch_size=batch_size, resume=ev,
-                     progress=lambda f: bar.progress(f, text=f"Evaluating {image_set.name}: {ev.done} of {ev.total} images"))
-    bar.empty()
-    stop.empty()
+        return _decoded(ev)
+    asked, stopped = _sets(EVALUATING)
+    store = job_store()
+    job = store.get(key)
+    if job is not None and job.finished_ok:
+        return _decoded(job.result)
+    if job is not None and job.state == "failed":
+        if job.exception is not None:
+            show_error(job.exception, str(lm.device))
+        else:
+            st.error(plain(job.error or "The evaluation failed."))
+        return None
+    if key in stopped and (job is None or job.cancel_requested):
+        if ev is not None:
+            st.warning(f"stopped: {ev.done} of {ev.total} images evaluated" +
+                       ("; the scores below cover those only." if len(ev.ok) else "."))
+        if st.button("Continue evaluation", key="mistakes-continue"):
+            stopped.discard(key)
+            asked.add(key)
+            st.rerun()
+        return ev if ev is not None and len(ev.ok) else None
+    if job is None:
+        left = (ev.total - ev.done) if ev is not None else len(image_set.items)
+        estimate = evaluation_estimate(lm, left)
+        if key not in asked and estimate > limits.AUTO_COMPUTE_SECONDS:
+            st.info(plain(f"Evaluating {left} images of {image_set.name} is estimated at {duration(estimate)}."))
+            if st.button(f"Evaluate {left} images", key="mistakes-go"):
+                asked.add(key)
+                st.rerun()
+            return None
+        job = store.submit(key, _evaluation_work(lm, image_set, kept, key, batch_size), f"Evaluating {image_set.name}",
+                           estimate)
+    job.wait(limits.FIRST_PAINT_SECONDS)  # a small set is evaluated before the first paint
+    if job.finished_ok:
+        return _decoded(job.result)
+    if not job.active:  # failed, or stopped by another session: the next run says so
+        st.rerun()
+    running = job
+
+    def draw() -> bool:
+        current = kept.get(key)
+        done = f": {current.done} of {current.total} images" if current is not None else ""
+        left, right = st.columns([5, 1])
+        with left:
+            job_placeholder(running, f"Evaluating {image_set.name}{done}")
+        if running.active and right.button("Stop evaluation", key="mistakes-stop",
+                                           help="Stop after the current batch; the images done so far are kept and "
+                                                "shown."):
+            store.cancel([key])
+            stopped.add(key)
+            asked.discard(key)
+            st.rerun()
+        return running.active
+
+    live(draw, EVALUATING, True)
+    return None
+
+
+def _decoded(ev: Evaluation) -> Evaluation | None:
+    """The finished evaluation, or None with one error when no image of the set could be decoded."""
     if not len(ev.ok):
         st.error(f"None of the {ev.total} labelled images could be decoded: " + "; ".join(list(ev.errors.values())[:2]))
         return None
@@ -316,16 +396,82 @@ def method_controls(lm: LoadedModel, key: str = "mistakes") -> tuple[str, dict, 
     return method, params, layer, objective
 
 
-def _explain(lm: LoadedModel, key: str, photo: np.ndarray, predicted: int, true: int, method: str, params: dict,
-             layer: str | None, objective: str) -> ContrastiveExplanation:
-    """The three maps, computed once per (model, set, image, method, settings)."""
+def _explanation_task(lm: LoadedModel, key: str, photo: np.ndarray, predicted: int, true: int, method: str,
+                      params: dict, layer: str | None, objective: str) -> tuple[ContrastiveExplanation | None, Job | None,
+                                                                               float]:
+    """The three maps as a background job, computed once per (model, set, image, method, settings) for every
+    session: (the maps if finished, else the job if it runs or failed, and the estimate). A job estimated over
+    AUTO_COMPUTE_SECONDS waits for a click (None, None)."""
+    kept = _explanations()
+    found = kept.get(key)
+    if found is not None:
+        return found, None, 0.0
+    store = job_store()
+    job = store.get(key)
+    if job is not None and job.finished_ok:
+        return job.result, None, 0.0
+    image = InputImage("mistake", b"", Image.fromarray(photo))
+    resolved = REGISTRY[method].resolve_params(params)
+    passes = 3 * REGISTRY[method].passes(size=photo.shape[:2], **resolved)  # the predicted, true and contrast maps
+    estimate = estimate_seconds(passes, pass_seconds(lm, image))
+    asked, stopped = _sets("mistakes-explain")
+    if job is None and (key in asked or (key not in stopped and estimate <= limits.AUTO_COMPUTE_SECONDS)):
+        def work(progress: Progress) -> ContrastiveExplanation:
+            computations["explanations"] += 1
+            result = explain_mistake(lm, lm.preprocessing.normalize(photo), predicted, true, method,
+                                     objective=objective, layer=layer, params=params, progress=progress)
+            kept.put(key, result)
+            return result
 
-    def compute() -> ContrastiveExplanation:
-        with progress_bar(f"Computing {REGISTRY[method].label} for the two classes and their contrast…") as progress:
-            return explain_mistake(lm, lm.preprocessing.normalize(photo), predicted, true, method, objective=objective,
-                                   layer=layer, params=params, progress=progress)
+        job = store.submit(key, work, f"{REGISTRY[method].label} for the two classes and their contrast", estimate,
+                           nbytes=lambda r: int(sum(m.values.nbytes for m in (r.predicted, r.true, r.contrast))))
+    return None, job, estimate
 
-    return _explanations().get_or_compute(key, compute)
+
+def explanation_view(lm: LoadedModel, key: str, photo: np.ndarray, predicted: int, true: int, method: str,
+                     params: dict, layer: str | None, objective: str) -> ContrastiveExplanation | None:
+    """The three maps once finished; meanwhile a bar with the time left (refreshed in place) and Stop, a Compute
+    button for a slow one, or its one-line error."""
+    result, job, estimate = _explanation_task(lm, key, photo, predicted, true, method, params, layer, objective)
+    if result is not None:
+        return result
+    asked, stopped = _sets("mistakes-explain")
+    label = REGISTRY[method].label
+    if job is None:
+        why = "stopped" if key in stopped else "waits for a click"
+        st.caption(plain(f"{label} for this mistake {why}: estimated {duration(estimate)}."))
+        if st.button(f"Compute {label}", key="mistakes-explain-go"):
+            asked.add(key)
+            stopped.discard(key)
+            st.rerun()
+        return None
+    if job.active:
+        job.wait(limits.FIRST_PAINT_SECONDS)
+    if job.finished_ok:
+        return job.result
+    if job.state == "failed":
+        if job.exception is not None:
+            show_error(job.exception, str(lm.device), label)
+        else:
+            st.error(plain(f"{label}: {job.error}"))
+        return None
+    running = job
+
+    def draw() -> bool:
+        left, right = st.columns([5, 1])
+        with left:
+            job_placeholder(running, f"Computing {label} for the two classes and their contrast")
+        if running.active and right.button("Stop", key="mistakes-explain-stop",
+                                           help="Stop these maps; ask again with Compute."):
+            store = job_store()
+            store.cancel([key])
+            stopped.add(key)
+            asked.discard(key)
+            st.rerun()
+        return running.active
+
+    live(draw, "mistakes-explain", running.active)
+    return None
 
 
 def explain_view(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, key: str = "mistakes") -> None:
@@ -342,11 +488,13 @@ def explain_view(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, key: str 
     photo = pixels(lm, image_set, ev.paths[i])
     cache_key = "|".join(map(str, (lm.key, image_set.fingerprint, ev.paths[i], pred, true, method, sorted(params.items()),
                                    layer, objective)))  # not `key`: the widgets below keep theirs across mistakes
-    result = _explain(lm, cache_key, photo, pred, true, method, params, layer, objective)
-    maps = {"predicted": result.predicted, "true": result.true, "contrast": result.contrast}
     signed = REGISTRY[method].signed
-    settings = display_controls(f"{key}-display-{'signed' if signed else 'plain'}",
-                                default_mode="signed" if signed else "absolute")
+    settings = display_controls(f"{key}-display-{'signed' if signed else 'plain'}",  # drawn while the maps compute
+                                default_mode="signed" if signed else "absolute")    # too, so they are never reset
+    result = explanation_view(lm, cache_key, photo, pred, true, method, params, layer, objective)
+    if result is None:
+        return
+    maps = {"predicted": result.predicted, "true": result.true, "contrast": result.contrast}
     scale = max(scale_of(m.values, settings.mode, settings.clip_percentile) for m in maps.values()) \
         if settings.shared_scale else None
     titles = {"predicted": f"Why '{ev.label(pred)}' (predicted)", "true": f"Why '{ev.label(true)}' (true label)",

@@ -3,14 +3,12 @@ check as jobs in the process's one store (ui/jobs_view.py), keyed by everything 
 
 A rerun, a page switch or a second session asking for the same score attaches to its job. Finished results are
 also kept in a SharedLRU (like ui/maps.py's maps), so they outlive the job store's bound. Estimates are passes
-times a measured time: a forward-only pass per perturbed image for the curves and ROAD (measured once per model
-on a batch, as the curves run), the ROAD imputation of one half-removed mask (measured once per image size), and
-a forward + backward pass (`maps.pass_seconds`) times the method's passes for each map a sanity check recomputes.
+times a measured time: a forward-only pass per perturbed image for the curves and ROAD, ROAD's imputation of one
+half-removed mask (both measured once: ui/costs.py), and a forward + backward pass (`maps.pass_seconds`) times the
+method's passes for each map a sanity check recomputes.
 """
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,10 +23,11 @@ from ..images import InputImage
 from ..jobs import FAILED, Job, estimate_seconds
 from ..metrics import FaithfulnessProbe
 from ..metrics.faithfulness import Curve
-from ..metrics.road import PERCENTILES, impute_linear, road
+from ..metrics.road import PERCENTILES, road
 from ..metrics.sanity import TOP_DRAWS, SanityOptions, SanityResult, cascading_randomisation, randomisation_stages
 from ..models import LoadedModel
 from ..progress import Cancelled, Progress, report
+from .costs import forward_seconds, imputation_seconds
 from .jobs_view import job_store
 from .maps import map_passes, pass_seconds
 from .shared_lru import SharedLRU
@@ -100,61 +99,17 @@ def task(key: str, label: str, estimate: float, work: Callable[[Progress], Any],
     return Task(label, key, estimate, job=job)
 
 
-# ---------------------------------------------------------------- measured unit costs
-
-_times: dict[Any, float] = {}
-_guard = threading.Lock()
-
-
-def _measured(key: Any, measure: Callable[[], float]) -> float:
-    with _guard:
-        if key in _times:
-            return _times[key]
-    seconds = measure()
-    with _guard:
-        if len(_times) > 128:
-            _times.clear()
-        return _times.setdefault(key, seconds)
-
-
-def forward_seconds(lm: LoadedModel, probe: FaithfulnessProbe) -> float:
-    """Seconds of one perturbed image's forward-only pass, batched as the curves run it: measured once per model
-    on a batch of copies (a forward alone, without a backward, in batches, is several times cheaper than the
-    forward + backward pass of a map)."""
-    def measure() -> float:
-        rows = max(1, min(8, probe.batch_size))
-        batch = probe.x.expand(rows, *probe.x.shape[1:])
-        probe.probs(batch)  # warm-up
-        start = time.perf_counter()
-        probe.probs(batch)
-        return (time.perf_counter() - start) / rows
-
-    return _measured(("forward", lm.key), measure)
-
-
-def imputation_seconds(shape: tuple[int, int]) -> float:
-    """Seconds of ROAD's linear imputation of one mask removing half of the pixels (a centred disc, as a smooth
-    map's top half is), measured once per image size: ROAD solves about `2 x len(PERCENTILES)` such masks."""
-    def measure() -> float:
-        height, width = shape
-        yy, xx = np.mgrid[:height, :width]
-        radius = (yy - height / 2) ** 2 + (xx - width / 2) ** 2
-        start = time.perf_counter()
-        impute_linear(np.zeros((3, height, width)), radius < np.median(radius), noise=0.0)
-        return time.perf_counter() - start
-
-    return _measured(("impute", shape), measure)
-
+# ---------------------------------------------------------------- estimates
 
 def curves_estimate(lm: LoadedModel, probe: FaithfulnessProbe, steps: int) -> float:
     """Deletion and insertion: 2 x steps perturbed images through the model."""
-    return estimate_seconds(2 * steps, forward_seconds(lm, probe))
+    return estimate_seconds(2 * steps, forward_seconds(lm, probe.x))
 
 
 def road_estimate(lm: LoadedModel, probe: FaithfulnessProbe) -> float:
     """ROAD: one imputation per removal fraction, most- and least-relevant first, then their forwards."""
     masks = 2 * len(PERCENTILES)
-    return masks * imputation_seconds(probe.shape) + estimate_seconds(masks, forward_seconds(lm, probe))
+    return masks * imputation_seconds(probe.shape) + estimate_seconds(masks, forward_seconds(lm, probe.x))
 
 
 def sanity_estimate(lm: LoadedModel, image: InputImage, attribution: Attribution, granularity: str,
