@@ -6,8 +6,12 @@ computation was stopped stores nothing; the maps finished before it stay stored.
 
 On the live pages a map is a background job (`map_task`: interpret/jobs.py through ui/jobs_view.py's one store),
 keyed by `map_key`: a rerun, a page switch or another session asking for the same map attaches to it. Its
-estimate is the method's `passes()` times the measured time of one pass on this model and device
-(`pass_seconds`, measured once per model key).
+estimate (`map_estimate`) is the method's `passes()` times the measured time of one forward + backward pass on
+this model and device (`pass_seconds`, measured once per model key), except for the methods that score masked
+copies of the photo in batched forward-only passes (Score-CAM, Occlusion, RISE: `FORWARD_ONLY`): their count of
+masked images times the measured forward-only time of one image in a batch (ui/costs.py's `forward_seconds`).
+Score-CAM's count is its distinct masks (channels zero everywhere share one), read from the layer's activations:
+one forward up to the layer, once per model, photo, layer and channel setting.
 """
 from __future__ import annotations
 
@@ -19,9 +23,12 @@ from typing import Any
 
 import numpy as np
 import streamlit as st
+import torch
 
 from ..attribution import REGISTRY, Attribution, Target, attribute
+from ..attribution.cams import distinct_masks
 from ..attribution.requirements import applicable, split_applicable
+from ..features.activations import layer_activations
 from ..images import InputImage
 from ..jobs import Job, estimate_seconds
 from ..layers import list_layers
@@ -30,6 +37,7 @@ from ..models import LoadedModel
 from ..progress import Progress
 from ..render import colorize, shown_cmap
 from ..render import overlay as blend
+from .costs import forward_seconds
 from .errors import user_errors
 from .jobs_view import job_store
 from .plain import plain
@@ -117,6 +125,45 @@ def map_passes(lm: LoadedModel, image: InputImage, method: str, params: dict[str
     return spec.passes(size=(int(height), int(width)), **resolved)
 
 
+FORWARD_ONLY = ("scorecam", "occlusion", "rise")  # they score masked copies in batched forward-only passes
+_distinct: dict[tuple, int] = {}
+
+
+def scorecam_masks(lm: LoadedModel, image: InputImage, layer: str, channels: int = 0) -> int:
+    """Score-CAM's masked forwards on this photo: its distinct masks among the channels it keeps (all, or the
+    `channels` of largest mean activation), as attribution/cams.py scores them; one forward up to the layer,
+    counted once per model, photo, layer and setting."""
+    key = (lm.key, image.sha256, layer, channels)
+    with _pass_guard:
+        if key in _distinct:
+            return _distinct[key]
+    a = torch.from_numpy(layer_activations(lm, lm.preprocessing.to_tensor(image.image), layer).values[0])
+    if channels and channels < len(a):
+        a = a[a.mean((1, 2)).topk(channels).indices]
+    count = len(distinct_masks(a)[0])
+    with _pass_guard:
+        if len(_distinct) > 256:
+            _distinct.clear()
+        return _distinct.setdefault(key, count)
+
+
+def masked_forwards(lm: LoadedModel, image: InputImage, method: str, params: dict[str, Any], layer: str | None) -> int:
+    """Masked images a FORWARD_ONLY method scores here: Score-CAM its distinct masks plus the activations'
+    forward, Occlusion its windows plus the clean image, RISE its masks."""
+    resolved = REGISTRY[method].resolve_params(params)
+    if method == "scorecam" and layer:
+        return 1 + scorecam_masks(lm, image, layer, int(resolved.get("channels") or 0))
+    return map_passes(lm, image, method, params, layer)
+
+
+def map_estimate(lm: LoadedModel, image: InputImage, method: str, params: dict[str, Any], layer: str | None) -> float:
+    """Seconds this map should take on this model and device (see the module's docstring)."""
+    if method in FORWARD_ONLY:
+        x = lm.preprocessing.to_tensor(image.image)
+        return estimate_seconds(masked_forwards(lm, image, method, params, layer), forward_seconds(lm, x))
+    return estimate_seconds(map_passes(lm, image, method, params, layer), pass_seconds(lm, image))
+
+
 @dataclass
 class MapTask:
     """One chosen map on a live page: drawn (`result`), running or queued (`job`), failed (`job.error`), or
@@ -145,7 +192,7 @@ def map_task(lm: LoadedModel, image: InputImage, method: str, params: dict[str, 
     found = _maps().get(key)
     store = job_store()
     job = store.get(key)
-    estimate = estimate_seconds(map_passes(lm, image, method, params, use_layer), pass_seconds(lm, image))
+    estimate = map_estimate(lm, image, method, params, use_layer)
     if found is not None:
         return MapTask(method, key, estimate, result=found)
     if job is not None and job.finished_ok:
