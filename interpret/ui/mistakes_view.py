@@ -54,6 +54,7 @@ from .maps import offered_methods, pass_seconds, shown_image
 from .plain import plain
 from .shared_lru import SharedLRU
 from .state import carry_image
+from .trust_view import soon
 from .url_state import carry, persistent
 from .widgets import display_controls, layer_picker, param_widgets
 
@@ -232,7 +233,8 @@ def evaluation(lm: LoadedModel, image_set: ImageSet, batch_size: int = 32) -> Ev
             return None
         job = store.submit(key, _evaluation_work(lm, image_set, kept, key, batch_size), f"Evaluating {image_set.name}",
                            estimate)
-    job.wait(limits.FIRST_PAINT_SECONDS)  # a small set is evaluated before the first paint
+    if soon(job, limits.FIRST_PAINT_SECONDS):
+        job.wait(limits.FIRST_PAINT_SECONDS)  # a small set is evaluated before the first paint
     if job.finished_ok:
         return _decoded(job.result)
     if not job.active:  # failed, or stopped by another session: the next run says so
@@ -445,7 +447,7 @@ def explanation_view(lm: LoadedModel, key: str, photo: np.ndarray, predicted: in
             stopped.discard(key)
             st.rerun()
         return None
-    if job.active:
+    if job.active and soon(job, limits.FIRST_PAINT_SECONDS):
         job.wait(limits.FIRST_PAINT_SECONDS)
     if job.finished_ok:
         return job.result

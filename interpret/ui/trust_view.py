@@ -21,6 +21,7 @@ from .. import limits
 from ..attribution import REGISTRY, Attribution, Target
 from ..attribution.requirements import applicable
 from ..images import InputImage
+from ..jobs import Job
 from ..layers import default_cam_layer
 from ..metrics import FaithfulnessProbe, reference_maps
 from ..metrics.faithfulness import DEFAULT_STEPS, Curve
@@ -169,14 +170,22 @@ def decider(key: str) -> tuple[Decide, set[str], set[str]]:
 
 def first_paint(tasks: Callable[[], list[Task | MapTask]]) -> bool:
     """Wait up to FIRST_PAINT_SECONDS for quick jobs (and the scores they lead to), so they appear in the first
-    paint without a flicker of bars; returns whether any job is still running."""
+    paint without a flicker of bars; a slow job is not waited for (a rerun while it runs draws at once). Returns
+    whether any job is still running."""
     deadline = time.monotonic() + limits.FIRST_PAINT_SECONDS
     while True:
         running = [t.job for t in tasks() if is_running(t) and t.job is not None]
         left = deadline - time.monotonic()
-        if not running or left <= 0:
+        quick = [j for j in running if soon(j, left)]
+        if not quick or left <= 0:
             return bool(running)
-        running[0].wait(min(left, 0.25))
+        quick[0].wait(min(left, 0.25))
+
+
+def soon(job: Job, seconds: float) -> bool:
+    """Whether `job` is expected to finish within `seconds` (by its measured pace, or its estimate)."""
+    left = job.seconds_left()
+    return left is not None and left <= seconds
 
 
 def failures(tasks: list[Task | MapTask], device: str) -> None:
