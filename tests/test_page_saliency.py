@@ -63,7 +63,7 @@ def test_the_loss_objective_for_another_class_recomputes(page):
 
 def test_the_comparison_can_show_its_trust_table(page):
     page.radio(key="sal-objective").set_value("logit").run()  # Grad-CAM of the loss is blank, hence not shown
-    page.toggle(key="saliency-trust-on").set_value(True).run()
+    settle(page.toggle(key="saliency-trust-on").set_value(True).run())  # the scores are background jobs
     assert not page.exception, page.exception
     tables = [t.value for t in page.dataframe]
     trust = next(t for t in tables if "sanity" in t.columns)
