@@ -123,3 +123,13 @@ def test_the_mistakes_evaluation_is_a_job_that_a_slow_set_waits_for_and_a_rerun_
         assert evaluation_jobs("jobs.zip") == [job] and job.finished_ok
         assert mistakes_view.computations["evaluations"] == before + 1  # one evaluation for every run and page
         assert {m.label: m.value for m in at.metric}["Images"] == "3"
+        # the mistake's contrastive maps: a job too, waiting for its click here; display settings only redraw them
+        assert "for this mistake waits for a click" in texts(at)
+        settle(at.button(key="mistakes-explain-go").click().run())
+        assert "the contrastive map attributes logit(" in texts(at)
+        explained = mistakes_view.computations["explanations"]
+        at.slider(key="mistakes-display-signed-alpha").set_value(0.9).run()
+        at.selectbox(key="mistakes-display-signed-mode").set_value("positive").run()
+        assert not at.exception, at.exception
+        assert mistakes_view.computations["explanations"] == explained
+        assert "the contrastive map attributes logit(" in texts(at)
