@@ -8,7 +8,15 @@ from .localisation import auroc, mass_accuracy, pointing_game, rank_accuracy
 from .ranking import pixel_order
 from .reference import REFERENCE_MAPS, centre_map, random_map, reference_maps, sobel_map
 from .road import RoadScore, impute_linear
-from .sanity import SanityOptions, SanityResult, SanityStage, Verdict, cascading_randomisation, randomisation_stages
+from .sanity import (
+                     SanityOptions,
+                     SanityResult,
+                     SanityStage,
+                     Verdict,
+                     cascading_randomisation,
+                     cascading_randomisation_many,
+                     randomisation_stages,
+)
 from .similarity import spearman, ssim
 
 __all__ = [
@@ -16,6 +24,7 @@ __all__ = [
     "auroc", "mass_accuracy", "pointing_game", "rank_accuracy",
     "pixel_order",
     "REFERENCE_MAPS", "centre_map", "random_map", "reference_maps", "sobel_map",
-    "SanityOptions", "SanityResult", "SanityStage", "Verdict", "cascading_randomisation", "randomisation_stages",
+    "SanityOptions", "SanityResult", "SanityStage", "Verdict", "cascading_randomisation", "cascading_randomisation_many",
+    "randomisation_stages",
     "spearman", "ssim",
 ]

@@ -4,8 +4,9 @@ The imputation is the one of the ROAD paper (and pytorch-grad-cam's `NoisyLinear
 removed pixel equals the weighted mean of its 8 neighbours (1/6 direct, 1/12 diagonal), kept pixels
 are fixed, plus a little Gaussian noise. pytorch-grad-cam builds that system in a scipy `lil_matrix`
 one mask at a time, which takes seconds per mask at 224 px; here the systems of all masks of one
-map are assembled at once with vectorised COO indices and solved together (same equations, the unit
-tests compare both), and the noise comes from a seeded generator so scores are reproducible.
+map are assembled at once with vectorised indices and solved together by one banded Cholesky
+factorisation (same equations, the unit tests compare both), and the noise comes from a seeded
+generator so scores are reproducible.
 
 Combined score = mean over the removal fractions of (p_LeRF - p_MoRF) / 2, as in pytorch-grad-cam's
 `ROADCombined`: a faithful map loses the class quickly when its top pixels go and slowly when its
@@ -16,9 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 import torch
-from scipy.sparse.linalg import splu
+from scipy.linalg import solveh_banded
 
 from ..signs import select
 from .faithfulness import FaithfulnessProbe
@@ -34,6 +34,14 @@ def impute_linear(image: np.ndarray, removed: np.ndarray, noise: float = NOISE, 
     """Fill the removed pixels of one C x H x W image for each of P masks (P x H x W, True = removed).
 
     Returns P x C x H x W. Each mask must keep at least one pixel.
+
+    The unknowns of all masks, numbered mask by mask and row by row, form one block-diagonal system
+    whose blocks never couple two unknowns more than W + 1 numbers apart (a neighbour is at most one
+    row and one column away, and numbering only the removed pixels can shorten that distance, never
+    lengthen it). Negated, the system is symmetric positive definite (a weighted graph Laplacian
+    with the kept pixels as boundary: every connected hole touches a kept pixel), so it is solved
+    exactly by one banded Cholesky factorisation, O(unknowns x W^2): at 48 px, 18 masks in about
+    5 ms where a sparse LU took 0.1-0.3 s.
     """
     image = np.asarray(image, dtype=np.float64)
     removed = np.asarray(removed, dtype=bool)
@@ -45,9 +53,9 @@ def impute_linear(image: np.ndarray, removed: np.ndarray, noise: float = NOISE, 
     flat_image = image.reshape(channels, pixels)
     mask_of, pixel_of = np.nonzero(flat_removed)
     unknowns = mask_of.size
-    out = np.broadcast_to(flat_image, (count, channels, pixels)).copy()
+    out = np.broadcast_to(flat_image.T, (count, pixels, channels)).copy()  # pixel-major: one row per unknown
     if unknowns == 0:
-        return out.reshape(count, channels, height, width)
+        return np.ascontiguousarray(out.transpose(0, 2, 1)).reshape(count, channels, height, width)
     variable = np.full((count, pixels), -1, dtype=np.int64)
     variable[mask_of, pixel_of] = np.arange(unknowns)
     ys, xs = np.divmod(pixel_of, width)
@@ -61,24 +69,24 @@ def impute_linear(image: np.ndarray, removed: np.ndarray, noise: float = NOISE, 
         neighbour = ny[ids] * width + nx[ids]
         weight_sum[ids] += weight
         neighbour_var = variable[mask_of[ids], neighbour]
-        unknown = neighbour_var >= 0
-        rows.append(ids[unknown])
-        cols.append(neighbour_var[unknown])
-        vals.append(np.full(int(unknown.sum()), weight))
-        known = ~unknown
-        rhs[ids[known]] -= weight * flat_image[:, neighbour[known]].T
-    rows.append(np.arange(unknowns))
-    cols.append(np.arange(unknowns))
-    vals.append(-weight_sum)
-    # The system is symmetric (a weighted graph Laplacian with the kept pixels as boundary): LU in
-    # symmetric mode on A + A^T ordering solves it about 20 % faster than spsolve's default.
-    system = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(unknowns, unknowns))
-    lu = splu(system, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
-    solution = lu.solve(rhs).reshape(unknowns, channels)
+        later = neighbour_var > ids  # an unknown numbered after this one: one entry of the upper triangle
+        rows.append(ids[later])
+        cols.append(neighbour_var[later])
+        vals.append(weight)
+        known = neighbour_var < 0
+        rhs[ids[known]] += weight * flat_image[:, neighbour[known]].T
+    band = max((int((c - r).max()) for r, c in zip(rows, cols, strict=True) if r.size), default=0)
+    # upper banded storage of -A: the diagonal (the weights of every neighbour inside the image) in the last
+    # row, entry (i, j > i) at [band + i - j, j]
+    banded = np.zeros((band + 1, unknowns))
+    banded[band] = weight_sum
+    for r, c, weight in zip(rows, cols, vals, strict=True):
+        banded[band + r - c, c] = -weight
+    solution = solveh_banded(banded, rhs, check_finite=False)
     if noise:
         solution = solution + noise * np.random.default_rng(seed).standard_normal(solution.shape)
-    out[mask_of, :, pixel_of] = solution
-    return out.reshape(count, channels, height, width)
+    out.reshape(count * pixels, channels)[mask_of * pixels + pixel_of] = solution
+    return np.ascontiguousarray(out.transpose(0, 2, 1)).reshape(count, channels, height, width)
 
 
 @dataclass(frozen=True)

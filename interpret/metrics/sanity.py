@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ..attribution import Attribution, Target, attribute
+from ..attribution.planner import attribute_many
 from ..attribution.requirements import MethodUnavailable
 from ..models import LoadedModel
 from ..models.private import private_copy
@@ -265,8 +266,33 @@ class RankedOriginal:
 
 def recompute(twin: LoadedModel, x: torch.Tensor, original: Attribution) -> np.ndarray:
     """The original's method, target, layer and params, on the (randomised) twin."""
-    target = Target(original.target, original.objective, original.contrast)
-    return attribute(twin, x, original.method, target, layer=original.layer, params=dict(original.params)).values
+    return attribute(twin, x, original.method, target_of(original), layer=original.layer,
+                     params=dict(original.params)).values
+
+
+def target_of(original: Attribution) -> Target:
+    return Target(original.target, original.objective, original.contrast)
+
+
+def recompute_all(twin: LoadedModel, x: torch.Tensor, originals: Sequence[Attribution]) -> list[np.ndarray]:
+    """Every original's map on the twin, the maps of one target and layer from one `attribute_many` request
+    (passes they share, e.g. the gradient-CAM family's layer pass, computed once; each map is the one
+    `recompute` gives alone)."""
+    groups: dict[tuple, list[int]] = {}
+    for i, original in enumerate(originals):
+        groups.setdefault((target_of(original), original.layer), []).append(i)
+    out: list[np.ndarray] = [np.empty(0)] * len(originals)
+    for (target, layer), members in groups.items():
+        names = [originals[i].method for i in members]
+        if len(set(names)) < len(names):  # one method twice (other params): one request each
+            for i in members:
+                out[i] = recompute(twin, x, originals[i])
+            continue
+        maps = attribute_many(twin, x, names, target, layer=layer,
+                              params={originals[i].method: dict(originals[i].params) for i in members})
+        for i in members:
+            out[i] = maps[originals[i].method].values
+    return out
 
 
 def median_draw(tried: list[SanityStage], signed: bool) -> SanityStage:
@@ -278,17 +304,18 @@ def median_draw(tried: list[SanityStage], signed: bool) -> SanityStage:
                                draws=tuple(t.similarity(signed) for t in tried))
 
 
-def draw_stage(randomiser: Randomiser, map_of: MapFn, original: RankedOriginal, stage: Stage, draws: int) -> SanityStage:
-    """The stage's map on the twin as it stands; with draws > 1 the stage is re-initialised again
-    before each further draw, and the draw of median similarity is kept."""
-    tried = []
+def draw_stage(randomiser: Randomiser, maps_of: Callable[[LoadedModel], list[tuple[np.ndarray, float]]],
+               originals: Sequence[RankedOriginal], stage: Stage, draws: int) -> list[SanityStage]:
+    """The stage's maps (one per original, with the seconds each took) on the twin as it stands; with
+    draws > 1 the stage is re-initialised again before each further draw, and each original keeps its
+    draw of median similarity."""
+    tried: list[list[SanityStage]] = [[] for _ in originals]
     for draw in range(draws):
         if draw:
             randomiser.randomise(stage.modules)
-        start = time.perf_counter()
-        values = map_of(randomiser.twin)
-        tried.append(original.compare(values, stage, time.perf_counter() - start))
-    return median_draw(tried, original.signed)
+        for kept, original, (values, seconds) in zip(tried, originals, maps_of(randomiser.twin), strict=True):
+            kept.append(original.compare(values, stage, seconds))
+    return [median_draw(kept, original.signed) for kept, original in zip(tried, originals, strict=True)]
 
 
 def cascading_randomisation(lm: LoadedModel, x: torch.Tensor, original: Attribution,
@@ -301,23 +328,54 @@ def cascading_randomisation(lm: LoadedModel, x: torch.Tensor, original: Attribut
     `interpret.progress.Cancelled` from it stops the check there, and the result holds the stages
     finished so far with `stopped=True`.
     """
+    return cascading_randomisation_many(lm, x, [original], options, progress, [map_fn])[0]
+
+
+def cascading_randomisation_many(lm: LoadedModel, x: torch.Tensor, originals: Sequence[Attribution],
+                                 options: SanityOptions = SanityOptions(), progress: Progress | None = None,
+                                 map_fns: Sequence[MapFn | None] | None = None) -> list[SanityResult]:
+    """`cascading_randomisation` of several maps of one image at once: one private copy, randomised once per
+    stage and draw for all of them (the same seeded weights each check alone would draw), and at each stage
+    the registered methods' maps from one `attribute_many` request per target and layer. Each result equals
+    the one `cascading_randomisation` gives for that map alone (its `seconds`: its own share of the maps).
+    `map_fns[i]`, where given, replaces the recomputation of originals[i]."""
     if isinstance(lm.model, torch.jit.ScriptModule):
         raise MethodUnavailable("The randomisation sanity check re-initialises the model's layers by name, which a "
                                 "TorchScript model does not allow (load the architecture with its weights, or a "
                                 "torch.export .pt2 file, instead).")
+    map_fns = list(map_fns) if map_fns is not None else [None] * len(originals)
+    if len(map_fns) != len(originals):
+        raise ValueError(f"{len(map_fns)} map functions for {len(originals)} maps")
     randomiser = Randomiser(lm, options.seed)
     stages = [Stage(i, label, names) for i, (label, names) in enumerate(options.stages(randomiser.twin.model))]
-    map_of = map_fn or (lambda twin: recompute(twin, x, original))
-    ranked = RankedOriginal.of(original)
-    done: list[SanityStage] = []
+    ranked = [RankedOriginal.of(original) for original in originals]
+    methods = [i for i, fn in enumerate(map_fns) if fn is None]
+
+    def maps_of(twin: LoadedModel) -> list[tuple[np.ndarray, float]]:
+        out: list[tuple[np.ndarray, float]] = [(np.empty(0), 0.0)] * len(originals)
+        start = time.perf_counter()
+        computed = recompute_all(twin, x, [originals[i] for i in methods]) if methods else []
+        share = (time.perf_counter() - start) / max(1, len(methods))
+        for i, values in zip(methods, computed, strict=True):
+            out[i] = (values, share)
+        for i, fn in enumerate(map_fns):
+            if fn is not None:
+                began = time.perf_counter()
+                out[i] = (fn(twin), time.perf_counter() - began)
+        return out
+
+    done: list[list[SanityStage]] = [[] for _ in originals]
     stopped = False
     try:
         for stage in stages:
             randomiser.randomise(stage.modules)
             if options.wanted(stage.index, len(stages)):
-                done.append(draw_stage(randomiser, map_of, ranked, stage, options.draws_at(stage.index)))
+                for kept, result in zip(done, draw_stage(randomiser, maps_of, ranked, stage,
+                                                         options.draws_at(stage.index)), strict=True):
+                    kept.append(result)
             report(progress, (stage.index + 1) / len(stages))
     except Cancelled:
         stopped = True
-    return SanityResult(method=original.method, original=original.values, stages=tuple(done), total_stages=len(stages),
-                        reinit_seconds=randomiser.seconds, stopped=stopped, signed=original.signed)
+    return [SanityResult(method=original.method, original=original.values, stages=tuple(kept), total_stages=len(stages),
+                         reinit_seconds=randomiser.seconds, stopped=stopped, signed=original.signed)
+            for original, kept in zip(originals, done, strict=True)]
