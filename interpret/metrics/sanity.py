@@ -274,25 +274,26 @@ def target_of(original: Attribution) -> Target:
     return Target(original.target, original.objective, original.contrast)
 
 
-def recompute_all(twin: LoadedModel, x: torch.Tensor, originals: Sequence[Attribution]) -> list[np.ndarray]:
+def recompute_all(twin: LoadedModel, x: torch.Tensor, originals: Sequence[Attribution]) -> list[Attribution]:
     """Every original's map on the twin, the maps of one target and layer from one `attribute_many` request
     (passes they share, e.g. the gradient-CAM family's layer pass, computed once; each map is the one
-    `recompute` gives alone)."""
+    `recompute` gives alone, its `seconds` its own share)."""
     groups: dict[tuple, list[int]] = {}
     for i, original in enumerate(originals):
         groups.setdefault((target_of(original), original.layer), []).append(i)
-    out: list[np.ndarray] = [np.empty(0)] * len(originals)
+    out: dict[int, Attribution] = {}
     for (target, layer), members in groups.items():
         names = [originals[i].method for i in members]
         if len(set(names)) < len(names):  # one method twice (other params): one request each
             for i in members:
-                out[i] = recompute(twin, x, originals[i])
+                o = originals[i]
+                out[i] = attribute(twin, x, o.method, target, layer=o.layer, params=dict(o.params))
             continue
         maps = attribute_many(twin, x, names, target, layer=layer,
                               params={originals[i].method: dict(originals[i].params) for i in members})
         for i in members:
-            out[i] = maps[originals[i].method].values
-    return out
+            out[i] = maps[originals[i].method]
+    return [out[i] for i in range(len(originals))]
 
 
 def median_draw(tried: list[SanityStage], signed: bool) -> SanityStage:
@@ -353,11 +354,9 @@ def cascading_randomisation_many(lm: LoadedModel, x: torch.Tensor, originals: Se
 
     def maps_of(twin: LoadedModel) -> list[tuple[np.ndarray, float]]:
         out: list[tuple[np.ndarray, float]] = [(np.empty(0), 0.0)] * len(originals)
-        start = time.perf_counter()
         computed = recompute_all(twin, x, [originals[i] for i in methods]) if methods else []
-        share = (time.perf_counter() - start) / max(1, len(methods))
-        for i, values in zip(methods, computed, strict=True):
-            out[i] = (values, share)
+        for i, attribution in zip(methods, computed, strict=True):
+            out[i] = (attribution.values, attribution.seconds)
         for i, fn in enumerate(map_fns):
             if fn is not None:
                 began = time.perf_counter()
