@@ -22,8 +22,7 @@ with user_errors(str(lm.device)):
     target = view.target_view(lm, predicted_class(lm, image))
     methods = view.method_picker(lm)
     params, layer = view.settings_view(lm, methods)
-    settings, show_heat = view.display_view()
-    shown = view.live_comparison(lm, image, methods, params, target, layer, settings, show_heat)  # maps as they finish
+    shown = view.live_comparison(lm, image, methods, params, target, layer)  # display controls, maps as they finish
     if shown and st.toggle("Trust: faithfulness and sanity of these maps", value=False, key="saliency-trust-on",
                            help="Deletion/insertion beside random, Gaussian and edge maps, and whether each map "
                                 "survives a randomised classifier. Details on the Trust page."):

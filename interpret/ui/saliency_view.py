@@ -116,12 +116,14 @@ def display_view(key: str = "sal") -> tuple[DisplaySettings, bool]:
 
 
 def live_comparison(lm: LoadedModel, image: InputImage, methods: list[str], params: dict[str, dict],
-                    target: Target, layer: str | None, settings: DisplaySettings, show_heat: bool = True,
-                    key: str = "sal") -> list[Attribution]:
-    """The chosen maps as background jobs, drawn as each finishes: the finished ones at once, a progress bar with
-    the time left for each running one (refreshed in place, the rest of the page is not rerun), a Compute button
-    for each whose estimate is over AUTO_COMPUTE_SECONDS, and Stop, which cancels the running ones and keeps
-    what finished. Returns the maps drawn in this run (for the trust table below)."""
+                    target: Target, layer: str | None, key: str = "sal") -> list[Attribution]:
+    """The display controls and the chosen maps as background jobs, drawn as each finishes: the finished ones at
+    once, a progress bar with the time left for each running one (refreshed in place, the rest of the page is not
+    rerun), a Compute button for each whose estimate is over AUTO_COMPUTE_SECONDS, and Stop, which cancels the
+    running ones and keeps what finished. The display controls are inside the same fragment: changing one
+    redraws the maps from the store without rerunning the page (the value is kept at once; the URL shows it from
+    the page's next full run: the browser takes query-string changes from full runs only). Returns the maps drawn
+    in the page's run (for the trust table below)."""
     usable = []
     for method in methods:
         can, reason = applicable(lm, method)
@@ -141,6 +143,7 @@ def live_comparison(lm: LoadedModel, image: InputImage, methods: list[str], para
     shown: list[Attribution] = []
 
     def draw() -> bool:
+        settings, show_heat = display_view(key)
         chosen = tasks()
         done = [t.result for t in chosen if t.result is not None]
         failed = [t for t in chosen if t.job is not None and t.job.state == "failed"]
