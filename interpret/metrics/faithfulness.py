@@ -3,8 +3,9 @@
 The score is the probability (softmax, or sigmoid for a sigmoid head) of the class predicted on the clean image. Deletion replaces
 the most relevant pixels by zero after normalisation (the dataset mean); insertion starts from a
 blurred copy (11 x 11 kernel, sigma 5) and puts the most relevant pixels back. Every step of a curve
-goes through the model in a few large batches; the clean image's probability, which both curves
-share (deletion at 0 %, insertion at 100 %), is computed once per image and reused by every map.
+goes through the model in a few large batches (as many images as MASKED_BATCH_BYTES allows); the
+clean image's probability, which both curves share (deletion at 0 %, insertion at 100 %), is computed
+once per image and reused by every map.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..attribution.perturbation import model_input
+from ..attribution.perturbation import masked_rows, model_input
 from ..models import LoadedModel
 from ..signs import select
 from ..spatial import gaussian_blur
@@ -22,7 +23,7 @@ from .ranking import pixel_rank
 BLUR_KERNEL = 11
 BLUR_SIGMA = 5.0
 DEFAULT_STEPS = 28
-DEFAULT_BATCH = 32
+DEFAULT_BATCH = 32  # images per forward of the hand-written loop benchmarks/trust.py compares the probe with
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,11 @@ class FaithfulnessProbe:
     work they share is done once.
     """
 
-    def __init__(self, lm: LoadedModel, x: torch.Tensor, batch_size: int = DEFAULT_BATCH, target: int | None = None):
+    def __init__(self, lm: LoadedModel, x: torch.Tensor, batch_size: int | None = None, target: int | None = None):
         self.lm = lm
-        self.batch_size = max(1, int(batch_size))
         self.x = lm.input_tensor(x[:1]).detach()
+        # images per forward: as many as MASKED_BATCH_BYTES allows (Occlusion's and RISE's budget), unless given
+        self.batch_size = max(1, int(batch_size)) if batch_size else masked_rows(self.x)
         with torch.inference_mode():
             clean = lm.probabilities(lm.model(self.x))[0]
         self.target = int(clean.argmax()) if target is None else int(target)
