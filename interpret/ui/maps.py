@@ -26,6 +26,7 @@ import streamlit as st
 import torch
 
 from ..attribution import REGISTRY, Attribution, Target, attribute
+from ..attribution.batch import attribute_batch
 from ..attribution.cams import distinct_masks
 from ..attribution.requirements import applicable, split_applicable
 from ..features.activations import layer_activations
@@ -207,6 +208,37 @@ def map_task(lm: LoadedModel, image: InputImage, method: str, params: dict[str, 
     if job is None:
         return MapTask(method, key, estimate, waiting=start is None, stopped=start is False)
     return MapTask(method, key, estimate, job=job)
+
+
+def batch_key(keys: list[str]) -> str:
+    """The job key of one batched computation of the maps under `keys`."""
+    return "batch||" + "||".join(keys)
+
+
+def batch_job(lm: LoadedModel, images: list[InputImage], method: str, params: dict[str, Any], targets: list[Target],
+              layer: str | None, estimate: float) -> Job:
+    """One background job computing `method`'s maps of several photos together (`attribute_batch`: batched passes,
+    one target per photo); each map is stored under its own `map_key`, so the single-photo view and the photo
+    grid share them (a map of a batch equals the photo's map alone, attribution/batch.py tests it)."""
+    use_layer = layer if REGISTRY[method].uses_layer else None
+    keys = [map_key(lm, image, method, params, t, use_layer) for image, t in zip(images, targets, strict=True)]
+
+    def work(progress: Progress) -> list[Attribution]:
+        computations["count"] += len(images)
+        xs = torch.cat([lm.preprocessing.to_tensor(image.image) for image in images])
+        results = attribute_batch(lm, xs, method, targets, layer=use_layer, params=dict(params), progress=progress)
+        for key, result in zip(keys, results, strict=True):
+            _maps().put(key, result)
+        return results
+
+    label = f"{REGISTRY[method].label} ({len(images)} photos)"
+    return job_store().submit(batch_key(keys), work, label, estimate,
+                              nbytes=lambda maps: sum(int(a.values.nbytes) for a in maps))
+
+
+def stored_map(key: str) -> Attribution | None:
+    """A finished map from the store shared by every session, or None."""
+    return _maps().get(key)
 
 
 def offered_methods(lm: LoadedModel, methods: list[str] | None = None) -> list[str]:

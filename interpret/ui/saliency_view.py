@@ -6,24 +6,27 @@ layer, for every session), so display settings never recompute anything.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import streamlit as st
 
 from ..attribution import OBJECTIVES, REGISTRY, Attribution, Target
 from ..attribution.requirements import applicable
 from ..images import InputImage
+from ..jobs import Job
 from ..layers import default_cam_layer
-from ..limits import FIRST_PAINT_SECONDS
+from ..limits import AUTO_COMPUTE_SECONDS, FIRST_PAINT_SECONDS
 from ..models import LoadedModel
 from ..render import scale_of
 from .downloads import map_png_bytes, npy_bytes
 from .errors import show_error
 from .jobs_view import duration, job_placeholder, job_store, live, start_live
 from .map_image import display_scale, scale_note, show_map
-from .maps import MapTask, map_task, offered_methods, shown_image
+from .maps import MapTask, batch_job, batch_key, map_estimate, map_key, map_task, offered_methods, shown_image, stored_map
 from .plain import plain
+from .predictions import predicted_class
 from .url_state import carry, persistent
-from .widgets import DisplaySettings, class_picker, display_controls, layer_picker, param_widgets
+from .widgets import PREDICTED, DisplaySettings, class_key, class_picker, display_controls, layer_picker, param_widgets
 
 DEFAULT_METHODS = ("gradient", "grad_x_input", "guided_backprop", "gradcam")  # one pass each: a quick first view
 OBJECTIVE_HELP = {"logit": "the class score",
@@ -193,3 +196,147 @@ def live_comparison(lm: LoadedModel, image: InputImage, methods: list[str], para
             t.job.wait(max(0.0, deadline - time.monotonic()))
     live(draw, key, any(t.job is not None and t.job.active for t in tasks()))
     return shown
+
+
+SCOPES = {"this": "this photo", "all": "all loaded photos"}
+
+
+def scope_view(key: str = "sal") -> bool:
+    """Whether to draw every loaded photo (a photo x method grid) rather than the current one."""
+    return persistent(st.radio, "Photos", options=list(SCOPES), default="this", key=f"{key}-photos", url="photos",
+                      horizontal=True, format_func=SCOPES.get,
+                      help="All loaded photos: one row per photo of the sidebar, one column per method, each "
+                           "explained for its own predicted class unless a target class is chosen.") == "all"
+
+
+def photo_targets(lm: LoadedModel, images: list[InputImage], target: Target, key: str = "sal") -> list[Target]:
+    """Each photo's target: the class chosen in the Target class box, else the photo's own predicted class."""
+    fixed = st.session_state.get(class_key(lm, f"{key}-target"), PREDICTED) != PREDICTED
+    return [Target(target.index if fixed else predicted_class(lm, image), target.objective, target.contrast)
+            for image in images]
+
+
+@dataclass
+class Cell:
+    """One photo x method cell of the grid: its map task, or the batched job computing its whole column."""
+
+    image: InputImage
+    method: str
+    key: str
+    task: MapTask | None = None
+    batch: Job | None = None
+
+    @property
+    def result(self) -> Attribution | None:
+        return self.task.result if self.task is not None else None
+
+
+def photo_grid(lm: LoadedModel, images: list[InputImage], methods: list[str], params: dict[str, dict],
+               target: Target, layer: str | None, key: str = "sal") -> None:
+    """Every loaded photo x every chosen method, each cell a map from the shared store, drawn as it finishes (the
+    display controls and the cells in one fragment, as `live_comparison`). A method with a batched form computes
+    its column's missing maps in one job (`maps.batch_job`) when the column's estimate is at most
+    AUTO_COMPUTE_SECONDS or Compute was clicked; the other cells are one job each. Stop cancels what runs."""
+    usable = []
+    for method in methods:
+        can, reason = applicable(lm, method)
+        if can:
+            usable.append(method)
+        else:
+            st.warning(plain(reason), icon="🚫")
+    targets = photo_targets(lm, images, target, key)
+    asked: set[str] = st.session_state.setdefault(f"{key}-asked", set())
+    stopped: set[str] = st.session_state.setdefault(f"{key}-stopped", set())
+
+    def decide(map_key_: str) -> bool | None:
+        return True if map_key_ in asked else False if map_key_ in stopped else None
+
+    def cells() -> list[Cell]:
+        out: list[Cell] = []
+        for method in usable:
+            use_layer = layer if REGISTRY[method].uses_layer else None
+            keys = [map_key(lm, image, method, params.get(method, {}), t, use_layer)
+                    for image, t in zip(images, targets, strict=True)]
+            batch: Job | None = None
+            missing = [i for i, k in enumerate(keys)
+                       if stored_map(k) is None and job_store().get(k) is None]
+            if REGISTRY[method].batchable and len(missing) > 1:
+                chosen = [keys[i] for i in missing]
+                bkey = batch_key(chosen)
+                batch = job_store().get(bkey)
+                if batch is None and bkey not in stopped:
+                    estimate = sum(map_estimate(lm, images[i], method, params.get(method, {}), use_layer)
+                                   for i in missing)
+                    if estimate <= AUTO_COMPUTE_SECONDS or any(k in asked for k in chosen):
+                        batch = batch_job(lm, [images[i] for i in missing], method, params.get(method, {}),
+                                          [targets[i] for i in missing], layer, estimate)
+                if batch is not None and not batch.active:
+                    batch = None
+            for i, (image, cell_key) in enumerate(zip(images, keys, strict=True)):
+                if batch is not None and i in missing:
+                    out.append(Cell(image, method, cell_key, batch=batch))
+                else:
+                    task = map_task(lm, image, method, params.get(method, {}), targets[i], layer, decide)
+                    out.append(Cell(image, method, cell_key, task=task))
+        return out
+
+    def draw() -> bool:
+        settings, _ = display_view(key)
+        grid = cells()
+        done = [c.result for c in grid if c.result is not None]
+        jobs = {id(j): j for c in grid for j in (c.batch, c.task.job if c.task else None) if j is not None and j.active}
+        if jobs:
+            left, right = st.columns([5, 1])
+            left.caption(plain(f"{len(done)} of {len(grid)} maps shown; computing "
+                               f"{', '.join(j.label for j in jobs.values())} in the background."))
+            if right.button("Stop", key=f"{key}-grid-stop", help="Cancel the maps still computing; the finished ones stay."):
+                job_store().cancel([j.key for j in jobs.values()])
+                stopped.update(j.key for j in jobs.values())
+                stopped.update(c.key for c in grid if c.result is None)
+                asked.difference_update(c.key for c in grid)
+                st.rerun()
+        elif any(c.task is not None and c.task.stopped for c in grid):
+            st.info(f"stopped: {len(done)} of {len(grid)} maps shown")
+        waiting = [c for c in grid if c.task is not None and c.task.result is None and c.task.job is None]
+        if waiting and st.button(f"Compute the {len(waiting)} waiting", key=f"{key}-grid-go",
+                                 help="Start every map that waits for a click (the slow ones run one or two at a time)."):
+            asked.update(c.key for c in waiting)
+            stopped.difference_update(c.key for c in waiting)
+            stopped.difference_update(j for j in list(stopped) if j.startswith("batch||"))
+            start_live(f"{key}-grid")
+        scale = max((scale_of(a.values, settings.mode, settings.clip_percentile) for a in done), default=0.0) \
+            if settings.shared_scale else None
+        header = st.columns([1] + [2] * len(usable))
+        header[0].markdown("**photo**")
+        for column, method in zip(header[1:], usable, strict=True):
+            column.markdown(f"**{REGISTRY[method].label}**")
+        scales = []
+        for image in images:
+            row = st.columns([1] + [2] * len(usable))
+            photo = lm.preprocessing.model_view(image.image)
+            with row[0]:
+                show_map(photo, None, image.name, lines=1, pad=True)
+            for column, cell in zip(row[1:], [c for c in grid if c.image is image], strict=True):
+                with column:
+                    a = cell.result
+                    if a is not None and a.status == "ok":
+                        over, _ = shown_image(a.values, photo, settings, scale)
+                        shown = display_scale(a.values, settings, scale, len(done), a.objective)
+                        scales.append(shown)
+                        show_map(over, shown, f"{lm.label(a.target)} ({a.target})", lines=1)
+                    elif a is not None:
+                        st.caption(plain(f"{REGISTRY[a.method].label}: not drawn ({a.caption()})."))
+                    elif cell.batch is not None:
+                        job_placeholder(cell.batch, cell.batch.label)
+                    elif cell.task is not None and cell.task.job is not None and cell.task.job.active:
+                        job_placeholder(cell.task.job, cell.task.label)
+                    elif cell.task is not None and cell.task.job is not None and cell.task.job.state == "failed":
+                        st.error(plain(f"{cell.task.label}: {cell.task.job.error}"), icon="⚠️")
+                    elif cell.task is not None:
+                        why = "stopped" if cell.task.stopped else "waits for a click"
+                        st.caption(plain(f"{why}: estimated {duration(cell.task.estimate)}."))
+        scale_note(scales)
+        return bool(jobs)
+
+    active = any(j is not None and j.active for c in cells() for j in (c.batch, c.task.job if c.task else None))
+    live(draw, f"{key}-grid", active)

@@ -36,10 +36,15 @@ def class_picker(lm: LoadedModel, key: str, default: int, label: str = "Target c
     choice = persistent(
         st.selectbox, label, options=options, default=PREDICTED, url=url,
         format_func=lambda i: f"predicted: {lm.label(default)} ({default})" if i == PREDICTED else f"{lm.label(i)} ({i})",
-        key=f"{key}|{_model_scope(lm)}",
+        key=class_key(lm, key),
         help="Type to search the class names.",
     )
     return default if choice == PREDICTED else int(choice)
+
+
+def class_key(lm: LoadedModel, key: str) -> str:
+    """The widget key of `class_picker(lm, key, ...)`: its value is PREDICTED unless a class was chosen."""
+    return f"{key}|{_model_scope(lm)}"
 
 
 def layer_picker(lm: LoadedModel, key: str, default: str | None = None, spatial_only: bool = True,
