@@ -143,7 +143,7 @@ def rows_of(lm: LoadedModel, image: InputImage, entries: list[Entry], steps: int
             row.curves = curves_task(lm, probe, e.identity, e.label, e.values, steps, decide)
             if with_road:
                 row.road = road_task(lm, probe, e.identity, e.label, e.values, decide)
-            if top_sanity and e.attribution is not None:
+            if top_sanity and e.attribution is not None and row.curves.done:  # after the curves: rows come first
                 row.sanity = sanity_task(lm, image, e.identity, e.label, e.attribution, "group", TOP_STAGES, decide)
         rows.append(row)
     return rows
