@@ -22,9 +22,11 @@ def test_fast_maps_show_while_score_cam_runs_and_stop_keeps_them(app_page):
     page.keyboard.press("Enter")
     page.keyboard.press("Escape")
     compute = page.get_by_role("button", name="Compute Score-CAM")
-    expect(compute).to_be_visible(timeout=60_000)  # over 1 280 channels it waits for a click
-    compute.click()
-    expect(page.get_by_text(re.compile(r"Score-CAM: \d+% · .* left"))).to_be_visible(timeout=60_000)
+    bar = page.get_by_text(re.compile(r"Score-CAM: \d+% · .* left"))
+    expect(compute.or_(bar)).to_be_visible(timeout=60_000)  # estimated over AUTO_COMPUTE_SECONDS it waits for a click
+    if compute.is_visible():  # (its estimate, ~500 masked forwards at 224 px, depends on the machine's speed)
+        compute.click()
+    expect(bar).to_be_visible(timeout=60_000)
     expect(gradient).to_have_count(1)  # the finished map stays while the slow one runs
     expect(page.locator("[data-testid='stImage'] img")).to_have_count(8)
     page.locator("[data-testid='stButton'] button", has_text=re.compile("^Stop$")).first.click()
