@@ -1,7 +1,10 @@
 """The compute devices this machine really has."""
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -50,3 +53,37 @@ def describe_device_failure(exc: BaseException, device: str) -> str:
     if "out of memory" in text.lower():
         return f"The device {device} ran out of memory. Switch the device to cpu in the sidebar, or use a smaller model or image."
     return f"The computation failed on {device}: {text}. Switch the device to cpu in the sidebar and try again."
+
+
+def cpu_budget(affinity: int, quota: str | None) -> int:
+    """CPUs this process may really use: the CPUs it may run on (`affinity`), capped by a cgroup v2 quota
+    (`cpu.max`, e.g. "200000 100000" for two CPUs; "max ..." or None for none)."""
+    cpus = max(1, int(affinity))
+    fields = (quota or "").split()
+    if len(fields) == 2 and fields[0] != "max":
+        try:
+            cpus = min(cpus, max(1, math.ceil(int(fields[0]) / int(fields[1]))))
+        except (ValueError, ZeroDivisionError):
+            pass
+    return cpus
+
+
+def usable_cpus() -> int:
+    """CPUs of this machine that this process may use (affinity and a container's cgroup quota)."""
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota = Path("/sys/fs/cgroup/cpu.max").read_text()
+    except OSError:
+        quota = None
+    return cpu_budget(affinity, quota)
+
+
+def fit_cpu_threads() -> int:
+    """Lower torch's intra-op threads to the usable CPUs where it counts more (a container limited to 2 CPUs on
+    a 64-core host: torch counts the host's cores, and 32 threads on 2 CPUs are several times slower than 2);
+    never raises it. Returns the thread count. Called once by the app and the CLI; a library user keeps torch's
+    own setting."""
+    usable = usable_cpus()
+    if torch.get_num_threads() > usable:
+        torch.set_num_threads(usable)
+    return torch.get_num_threads()

@@ -40,3 +40,28 @@ def test_device_failures_become_one_sentence_that_says_what_to_do():
     other = describe_device_failure(RuntimeError("illegal memory access\ntrace"), "cuda:0")
     assert other == ("The computation failed on cuda:0: illegal memory access. "
                      "Switch the device to cpu in the sidebar and try again.")
+
+
+def test_the_cpu_budget_is_the_affinity_capped_by_a_cgroup_quota():
+    from interpret.devices import cpu_budget
+
+    assert cpu_budget(64, "200000 100000\n") == 2  # docker --cpus=2 on a 64-core host
+    assert cpu_budget(64, "150000 100000") == 2  # 1.5 CPUs: two threads share them
+    assert cpu_budget(4, "max 100000") == 4  # no quota
+    assert cpu_budget(4, None) == 4 and cpu_budget(4, "garbage") == 4
+    assert cpu_budget(2, "800000 100000") == 2  # a quota above the affinity does not add CPUs
+    assert cpu_budget(0, "1000 100000") == 1  # never fewer than one
+
+
+def test_torch_threads_are_lowered_to_the_usable_cpus_and_never_raised(monkeypatch):
+    import interpret.devices as devices
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(max(2, before))
+        monkeypatch.setattr(devices, "usable_cpus", lambda: 1)
+        assert devices.fit_cpu_threads() == 1 == torch.get_num_threads()
+        monkeypatch.setattr(devices, "usable_cpus", lambda: 64)
+        assert devices.fit_cpu_threads() == 1  # more CPUs never raise what is set
+    finally:
+        torch.set_num_threads(before)

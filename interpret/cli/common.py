@@ -59,8 +59,11 @@ def wants_progress(args: argparse.Namespace) -> bool:
 
 
 def model_from_args(args: argparse.Namespace) -> LoadedModel:
+    from ..devices import fit_cpu_threads
     from ..models import DEFAULT_SPEC, load_model, parse_kwargs
     from ..models.classes import read_class_names_file
+
+    fit_cpu_threads()  # a container's CPU quota, before the first pass
 
     names = read_class_names_file(args.classes) if getattr(args, "classes", None) else None
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from .. import limits
-from ..devices import describe_device_failure
+from ..devices import describe_device_failure, fit_cpu_threads
 from ..errors import DeviceError, InterpretError, WeightsUnavailableError, first_line, is_device_failure
 from ..images import InputImage, load_image
 from ..models import LoadedModel, load_model, parse_kwargs
@@ -64,6 +64,7 @@ class ModelRequest:
 @cache_resource(max_entries=4, show_spinner="Loading the model…", hash_funcs={ModelRequest: lambda r: r.key})
 def _cached_model(request: ModelRequest) -> LoadedModel:
     """The model a request names, loaded once for every session; its results are keyed by `LoadedModel.key`."""
+    fit_cpu_threads()  # a container's CPU quota, before the first pass
     weights = request.weights_data if request.weights_data is not None else request.weights
     return load_model(request.spec, request.device, weights=weights, weights_name=request.weights or "weights",
                       class_names=request.class_names, trust_code=request.trust_code,
