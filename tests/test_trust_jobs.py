@@ -133,3 +133,38 @@ def test_the_mistakes_evaluation_is_a_job_that_a_slow_set_waits_for_and_a_rerun_
         assert not at.exception, at.exception
         assert mistakes_view.computations["explanations"] == explained
         assert "the contrastive map attributes logit(" in texts(at)
+
+
+def tiny_png(shade: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (shade, 255 - shade, 128)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_stopping_the_evaluation_keeps_the_images_done_and_continue_finishes_it():
+    """96 images in batches of 32: the Stop, clicked as the job starts, lands after a batch on any machine."""
+    data = make_zip({f"espresso/{i}.png": tiny_png(i % 256) for i in range(96)})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("interpret.limits.AUTO_COMPUTE_SECONDS", 1e9)
+        patch.setattr("interpret.limits.FIRST_PAINT_SECONDS", 0.0)
+        at = open_app(timeout=300)
+        at.switch_page("pages/mistakes.py")
+        at.session_state["mistakes-source"] = "zip"
+        at.run()
+        at.file_uploader(key="mistakes-zip").set_value([("many.zip", data, "application/zip")]).run()
+        [job] = evaluation_jobs("many.zip")
+        assert job.active and at.get("progress")  # a bar while it runs
+        at.button(key="mistakes-stop").click().run()
+        assert job.wait(60) and job.state == "cancelled"
+        at.run()
+        assert not at.exception, at.exception
+        [line] = [w.value for w in at.warning if w.value.startswith("stopped: ")]
+        done = int(line.split()[1])
+        assert 0 < done < 96 and line.startswith(f"stopped: {done} of 96 images evaluated")
+        assert {m.label: m.value for m in at.metric}["Images"] == str(done)  # the scores cover those
+        settle(at.button(key="mistakes-continue").click().run())
+        assert {m.label: m.value for m in at.metric}["Images"] == "96"
