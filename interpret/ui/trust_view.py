@@ -269,7 +269,7 @@ def trust_table(scores: list[MapScores], sanity: dict[str, SanityResult]) -> pd.
             "insertion − best reference": s.insertion.auc - best_insertion,
             "deletion − best reference": s.deletion.auc - best_deletion,
             "sanity": check.verdict if check is not None else ("model-free" if s.is_reference else ""),
-            "Spearman after randomising": check.similarity(top) if top else None,
+            "Spearman after randomising": check.similarity(top) if check is not None and top else None,
             "over the random draws": f"{min(top.draws):.2f} to {max(top.draws):.2f}" if top and top.draws else None,
             "Spearman |·|": top.spearman_abs if top else None,
             "SSIM": top.ssim if top else None,
