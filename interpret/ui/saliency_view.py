@@ -112,8 +112,11 @@ def caption(a: Attribution) -> str:
     return f"{REGISTRY[a.method].label}{objective} · " + a.caption().split(" · ", 1)[1]  # plain text: show_map escapes it
 
 
-def display_view(key: str = "sal") -> tuple[DisplaySettings, bool]:
+def display_view(key: str = "sal", heat: bool = True) -> tuple[DisplaySettings, bool]:
+    """How maps are drawn and (`heat`: where the view can show them) whether each heat map is shown alone too."""
     settings = display_controls(f"{key}-display", url=True)
+    if not heat:
+        return settings, False
     show_heat = persistent(st.toggle, "Also show the heat maps alone", default=True, key=f"{key}-heat", url="heat")
     return settings, show_heat
 
@@ -281,7 +284,7 @@ def photo_grid(lm: LoadedModel, images: list[InputImage], methods: list[str], pa
         return out
 
     def draw() -> bool:
-        settings, _ = display_view(key)
+        settings, _ = display_view(key, heat=False)  # a grid cell shows the map over its photo only
         grid = cells()
         done = [c.result for c in grid if c.result is not None]
         jobs = {id(j): j for c in grid for j in (c.batch, c.task.job if c.task else None) if j is not None and j.active}
