@@ -19,11 +19,12 @@ METHODS = ["gradient", "gradcam"]
 
 @pytest.fixture(scope="module")
 def grid() -> AppTest:
-    at = open_app("pages/saliency.py", 300)
+    at = open_app(timeout=300)
     at.sidebar.multiselect(key="sb-samples").set_value(["coffee", "chelsea"]).run()
-    at.multiselect(key="sal-methods").set_value(METHODS).run()
+    at.session_state["sal-methods"] = METHODS  # chosen before the page's first run: no other maps computed
+    at.session_state["sal-photos"] = "all"
     started = job_store().started
-    at.radio(key="sal-photos").set_value("all").run()
+    at.switch_page("pages/saliency.py").run()
     settle(at)
     assert not at.exception, at.exception
     at.grid_jobs = job_store().started - started  # type: ignore[attr-defined]
