@@ -8,7 +8,6 @@ implementation in the peer libraries.
 from __future__ import annotations
 
 import math
-import weakref
 
 import torch
 import torch.nn.functional as F
@@ -38,28 +37,6 @@ def masked_rows(x: torch.Tensor) -> int:
     return int(max(1, min(limits.MAX_MASKED_ROWS, budget // per_row)))
 
 
-_CHANNELS_LAST: weakref.WeakKeyDictionary[torch.nn.Module, bool] = weakref.WeakKeyDictionary()
-
-
-def channels_last_model(model: torch.nn.Module) -> bool:
-    """Whether every 4-D weight of the model is stored channels-last (a model trained or loaded so)."""
-    if model not in _CHANNELS_LAST:
-        weights = [p for p in model.parameters() if p.ndim == 4]
-        _CHANNELS_LAST[model] = bool(weights) and all(
-            p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous() for p in weights)
-    return _CHANNELS_LAST[model]
-
-
-def model_input(model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
-    """`batch` in the memory format the model's convolutions compute in. A convolution with channels-last
-    weights computes channels-last whatever its input (the shapes CNN: its output is bitwise the same either
-    way), so handing it channels-last images saves the conversion inside the first layer (about a third of an
-    inference forward of that CNN at 48 px); other models get the batch as it is."""
-    if batch.ndim == 4 and channels_last_model(model):
-        return batch.contiguous(memory_format=torch.channels_last)
-    return batch
-
-
 def batched_scores(ctx: Context, count: int, make, batch: int | None = None) -> torch.Tensor:
     """Target scores of `count` perturbed images built `batch` at a time (default: `masked_rows`) by
     make(start, stop); the scores stay on the device (no synchronising copy inside the loop)."""
@@ -68,7 +45,7 @@ def batched_scores(ctx: Context, count: int, make, batch: int | None = None) -> 
     with torch.inference_mode():
         for start in range(0, count, batch):
             stop = min(count, start + batch)
-            scores[start:stop] = ctx.score(ctx.lm.model(model_input(ctx.lm.model, make(start, stop)))).float()
+            scores[start:stop] = ctx.score(ctx.lm.model(make(start, stop))).float()
             report(ctx.progress, stop / count)
     return scores
 
@@ -171,6 +148,6 @@ class RISE(AttributionMethod):
                 drawn = torch.cat([draw(min(RISE_DRAW, stop - s)) for s in range(start, stop, RISE_DRAW)])
                 for first in range(0, len(drawn), rows):
                     batch = drawn[first:first + rows]
-                    total += (score(ctx.lm.model(model_input(ctx.lm.model, x * batch[:, None]))).view(-1, 1, 1) * batch).sum(0)
+                    total += (score(ctx.lm.model(x * batch[:, None])).view(-1, 1, 1) * batch).sum(0)
                 report(ctx.progress, stop / masks)
         return total / (masks * keep)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..attribution.perturbation import masked_rows, model_input
+from ..attribution.perturbation import masked_rows
 from ..models import LoadedModel
 from ..signs import select
 from ..spatial import gaussian_blur
@@ -70,7 +70,7 @@ class FaithfulnessProbe:
         out = []
         with torch.inference_mode():
             for start in range(0, images.shape[0], self.batch_size):
-                logits = self.lm.model(model_input(self.lm.model, images[start:start + self.batch_size]))
+                logits = self.lm.model(images[start:start + self.batch_size])
                 out.append(self.lm.probabilities(logits)[:, self.target].cpu())
         self.forwards += images.shape[0]
         return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
