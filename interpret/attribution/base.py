@@ -158,6 +158,9 @@ class AttributionMethod:
     # True where `compute_batch` computes the maps of many images in batched passes (interpret.attribution.batch);
     # other methods are computed one image at a time there
     batchable: ClassVar[bool] = False
+    # True where the method's passes are forward-only scores of masked copies of the input, batched within
+    # MASKED_BATCH_BYTES (Score-CAM, Occlusion, RISE): its cost is counted in masked images, not in backward passes
+    masked_forwards: ClassVar[bool] = False
 
     def compute(self, ctx: Context, **params: Any) -> torch.Tensor:
         """A map as a tensor of shape H x W (any resolution; resized to the input) or 3 x H x W."""

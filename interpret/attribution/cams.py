@@ -212,6 +212,7 @@ def distinct_masks(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 @register
 class ScoreCAM(AttributionMethod):
     name = "scorecam"
+    masked_forwards = True
     label = "Score-CAM"
     family = "cam"
     signed = False

@@ -61,6 +61,7 @@ def window_starts(size: int, window: int, stride: int) -> list[int]:
 @register
 class Occlusion(AttributionMethod):
     name = "occlusion"
+    masked_forwards = True
     label = "Occlusion"
     family = "perturbation"
     description = ("How much the score drops when a square window is covered, averaged over the windows that cover "
@@ -104,6 +105,7 @@ class Occlusion(AttributionMethod):
 @register
 class RISE(AttributionMethod):
     name = "rise"
+    masked_forwards = True
     label = "RISE"
     family = "perturbation"
     signed = False

@@ -8,12 +8,13 @@ page once when the last one ends, which stops the timer); the rest of the page i
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import streamlit as st
 
 from ..jobs import Job, JobStore
-from ..limits import JOB_REFRESH_SECONDS
+from ..limits import FIRST_PAINT_SECONDS, JOB_REFRESH_SECONDS
 from .plain import plain
 
 
@@ -65,3 +66,39 @@ def start_live(key: str) -> None:
     """Jobs were just started or resumed from inside the live part: rerun the page so it refreshes while they run."""
     st.session_state[f"{key}-live"] = True
     st.rerun()
+
+
+Decide = Callable[[str], "bool | None"]
+
+
+def decider(key: str) -> tuple[Decide, set[str], set[str]]:
+    """The start rule of a live part's jobs and the session's sets it reads: asked (a Compute click) and stopped.
+    `decide(job_key)` is True once asked, False once stopped (until asked again), None otherwise (the job starts
+    if its estimate is at most AUTO_COMPUTE_SECONDS)."""
+    asked: set[str] = st.session_state.setdefault(f"{key}-asked", set())
+    stopped: set[str] = st.session_state.setdefault(f"{key}-stopped", set())
+
+    def decide(job_key: str) -> bool | None:
+        return True if job_key in asked else False if job_key in stopped else None
+
+    return decide, asked, stopped
+
+
+def soon(job: Job, seconds: float) -> bool:
+    """Whether `job` is expected to finish within `seconds` (by its measured pace, or its estimate)."""
+    left = job.seconds_left()
+    return left is not None and left <= seconds
+
+
+def first_paint(running: Callable[[], list[Job]]) -> bool:
+    """Wait up to FIRST_PAINT_SECONDS for the quick ones of the `running()` jobs (and the jobs they lead to), so
+    they appear in the first paint without a flicker of bars; a slow job is not waited for (a rerun while it runs
+    draws at once). Returns whether any job is still running."""
+    deadline = time.monotonic() + FIRST_PAINT_SECONDS
+    while True:
+        jobs = [j for j in running() if j.active]
+        left = deadline - time.monotonic()
+        quick = [j for j in jobs if soon(j, left)]
+        if not quick or left <= 0:
+            return bool(jobs)
+        quick[0].wait(min(left, 0.25))

@@ -8,7 +8,7 @@ On the live pages a map is a background job (`map_task`: interpret/jobs.py throu
 keyed by `map_key`: a rerun, a page switch or another session asking for the same map attaches to it. Its
 estimate (`map_estimate`) is the method's `passes()` times the measured time of one forward + backward pass on
 this model and device (`pass_seconds`, measured once per model key), except for the methods that score masked
-copies of the photo in batched forward-only passes (Score-CAM, Occlusion, RISE: `FORWARD_ONLY`): their count of
+copies of the photo in batched forward-only passes (Score-CAM, Occlusion, RISE: their `masked_forwards`): their count of
 masked images times the measured forward-only time of one image in a batch (ui/costs.py's `forward_seconds`).
 Score-CAM's count is its distinct masks (channels zero everywhere share one), read from the layer's activations:
 one forward up to the layer, once per model, photo, layer and channel setting.
@@ -16,7 +16,6 @@ one forward up to the layer, once per model, photo, layer and channel setting.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -97,17 +96,19 @@ _pass_times: dict[str, float] = {}
 _pass_guard = threading.Lock()
 
 
+PASS_SAMPLES = 3  # one timing on a busy machine was 6x the pass's real cost (1.9 s for 0.3 s): the least of three
+
+
 def pass_seconds(lm: LoadedModel, image: InputImage) -> float:
     """Seconds of one forward + backward pass (a Gradient map) of this model on its device, measured once per
-    model key and kept for the process: the unit of every map's estimate."""
+    model key (the least of PASS_SAMPLES timings after a warm-up) and kept for the process: the unit of every
+    map's estimate."""
     with _pass_guard:
         if lm.key in _pass_times:
             return _pass_times[lm.key]
     x = lm.preprocessing.to_tensor(image.image)
-    attribute(lm, x, "gradient", Target(0))  # the first pass pays for warm-up; the second is the one measured
-    start = time.perf_counter()
-    attribute(lm, x, "gradient", Target(0))
-    seconds = time.perf_counter() - start
+    attribute(lm, x, "gradient", Target(0))  # the first pass pays for warm-up
+    seconds = min(attribute(lm, x, "gradient", Target(0)).seconds for _ in range(PASS_SAMPLES))
     with _pass_guard:
         if len(_pass_times) > 64:
             _pass_times.clear()
@@ -126,7 +127,6 @@ def map_passes(lm: LoadedModel, image: InputImage, method: str, params: dict[str
     return spec.passes(size=(int(height), int(width)), **resolved)
 
 
-FORWARD_ONLY = ("scorecam", "occlusion", "rise")  # they score masked copies in batched forward-only passes
 _distinct: dict[tuple, int] = {}
 
 
@@ -149,7 +149,7 @@ def scorecam_masks(lm: LoadedModel, image: InputImage, layer: str, channels: int
 
 
 def masked_forwards(lm: LoadedModel, image: InputImage, method: str, params: dict[str, Any], layer: str | None) -> int:
-    """Masked images a FORWARD_ONLY method scores here: Score-CAM its distinct masks plus the activations'
+    """Masked images a `masked_forwards` method scores here: Score-CAM its distinct masks plus the activations'
     forward, Occlusion its windows plus the clean image, RISE its masks."""
     resolved = REGISTRY[method].resolve_params(params)
     if method == "scorecam" and layer:
@@ -159,7 +159,7 @@ def masked_forwards(lm: LoadedModel, image: InputImage, method: str, params: dic
 
 def map_estimate(lm: LoadedModel, image: InputImage, method: str, params: dict[str, Any], layer: str | None) -> float:
     """Seconds this map should take on this model and device (see the module's docstring)."""
-    if method in FORWARD_ONLY:
+    if REGISTRY[method].masked_forwards:
         x = lm.preprocessing.to_tensor(image.image)
         return estimate_seconds(masked_forwards(lm, image, method, params, layer), forward_seconds(lm, x))
     return estimate_seconds(map_passes(lm, image, method, params, layer), pass_seconds(lm, image))
@@ -239,6 +239,19 @@ def batch_job(lm: LoadedModel, images: list[InputImage], method: str, params: di
 def stored_map(key: str) -> Attribution | None:
     """A finished map from the store shared by every session, or None."""
     return _maps().get(key)
+
+
+def usable_methods(lm: LoadedModel, methods: list[str]) -> list[str]:
+    """The chosen methods that can compute an honest map on this model; each other one is one warning with its
+    reason (a link or an earlier model may have chosen it)."""
+    usable = []
+    for method in methods:
+        can, reason = applicable(lm, method)
+        if can:
+            usable.append(method)
+        else:
+            st.warning(plain(reason), icon="🚫")
+    return usable
 
 
 def offered_methods(lm: LoadedModel, methods: list[str] | None = None) -> list[str]:

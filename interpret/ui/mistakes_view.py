@@ -48,13 +48,12 @@ from ..render import scale_of
 from .caching import cache_data
 from .costs import forward_seconds
 from .errors import show_error, user_errors
-from .jobs_view import duration, job_placeholder, job_store, live
+from .jobs_view import duration, job_placeholder, job_store, live, soon
 from .map_image import display_scale, scale_note, show_map
 from .maps import offered_methods, pass_seconds, shown_image
 from .plain import plain
 from .shared_lru import SharedLRU
 from .state import carry_image
-from .trust_view import soon
 from .url_state import carry, persistent
 from .widgets import display_controls, layer_picker, param_widgets
 

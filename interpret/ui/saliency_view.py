@@ -5,24 +5,33 @@ layer, for every session), so display settings never recompute anything.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import streamlit as st
 
 from ..attribution import OBJECTIVES, REGISTRY, Attribution, Target
-from ..attribution.requirements import applicable
 from ..images import InputImage
 from ..jobs import Job
 from ..layers import default_cam_layer
-from ..limits import AUTO_COMPUTE_SECONDS, FIRST_PAINT_SECONDS
+from ..limits import AUTO_COMPUTE_SECONDS
 from ..models import LoadedModel
 from ..render import scale_of
 from .downloads import map_png_bytes, npy_bytes
 from .errors import show_error
-from .jobs_view import duration, job_placeholder, job_store, live, start_live
+from .jobs_view import decider, duration, first_paint, job_placeholder, job_store, live, start_live
 from .map_image import display_scale, scale_note, show_map
-from .maps import MapTask, batch_job, batch_key, map_estimate, map_key, map_task, offered_methods, shown_image, stored_map
+from .maps import (
+    MapTask,
+    batch_job,
+    batch_key,
+    map_estimate,
+    map_key,
+    map_task,
+    offered_methods,
+    shown_image,
+    stored_map,
+    usable_methods,
+)
 from .plain import plain
 from .predictions import predicted_class
 from .url_state import carry, persistent
@@ -130,18 +139,8 @@ def live_comparison(lm: LoadedModel, image: InputImage, methods: list[str], para
     redraws the maps from the store without rerunning the page (the value is kept at once; the URL shows it from
     the page's next full run: the browser takes query-string changes from full runs only). Returns the maps drawn
     in the page's run (for the trust table below)."""
-    usable = []
-    for method in methods:
-        can, reason = applicable(lm, method)
-        if can:
-            usable.append(method)
-        else:
-            st.warning(plain(reason), icon="🚫")
-    asked: set[str] = st.session_state.setdefault(f"{key}-asked", set())
-    stopped: set[str] = st.session_state.setdefault(f"{key}-stopped", set())
-
-    def decide(map_key: str) -> bool | None:
-        return True if map_key in asked else False if map_key in stopped else None
+    usable = usable_methods(lm, methods)
+    decide, asked, stopped = decider(key)
 
     def tasks() -> list[MapTask]:
         return [map_task(lm, image, m, params.get(m, {}), target, layer, decide) for m in usable]
@@ -193,11 +192,8 @@ def live_comparison(lm: LoadedModel, image: InputImage, methods: list[str], para
         shown[:] = render_comparison(lm, image, done, settings, show_heat, key)
         return bool(running)
 
-    deadline = time.monotonic() + FIRST_PAINT_SECONDS  # quick maps appear in the first paint, without a bar
-    for t in tasks():
-        if t.job is not None and t.job.active:
-            t.job.wait(max(0.0, deadline - time.monotonic()))
-    live(draw, key, any(t.job is not None and t.job.active for t in tasks()))
+    active = first_paint(lambda: [t.job for t in tasks() if t.job is not None])  # quick maps in the first paint
+    live(draw, key, active)
     return shown
 
 
@@ -240,19 +236,9 @@ def photo_grid(lm: LoadedModel, images: list[InputImage], methods: list[str], pa
     display controls and the cells in one fragment, as `live_comparison`). A method with a batched form computes
     its column's missing maps in one job (`maps.batch_job`) when the column's estimate is at most
     AUTO_COMPUTE_SECONDS or Compute was clicked; the other cells are one job each. Stop cancels what runs."""
-    usable = []
-    for method in methods:
-        can, reason = applicable(lm, method)
-        if can:
-            usable.append(method)
-        else:
-            st.warning(plain(reason), icon="🚫")
+    usable = usable_methods(lm, methods)
     targets = photo_targets(lm, images, target, key)
-    asked: set[str] = st.session_state.setdefault(f"{key}-asked", set())
-    stopped: set[str] = st.session_state.setdefault(f"{key}-stopped", set())
-
-    def decide(map_key_: str) -> bool | None:
-        return True if map_key_ in asked else False if map_key_ in stopped else None
+    decide, asked, stopped = decider(key)
 
     def cells() -> list[Cell]:
         out: list[Cell] = []
@@ -341,5 +327,5 @@ def photo_grid(lm: LoadedModel, images: list[InputImage], methods: list[str], pa
         scale_note(scales)
         return bool(jobs)
 
-    active = any(j is not None and j.active for c in cells() for j in (c.batch, c.task.job if c.task else None))
+    active = first_paint(lambda: [j for c in cells() for j in (c.batch, c.task.job if c.task else None) if j is not None])
     live(draw, f"{key}-grid", active)

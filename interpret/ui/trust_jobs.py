@@ -28,12 +28,11 @@ from ..metrics.sanity import TOP_DRAWS, SanityOptions, SanityResult, cascading_r
 from ..models import LoadedModel
 from ..progress import Cancelled, Progress, report
 from .costs import forward_seconds, imputation_seconds
-from .jobs_view import job_store
+from .jobs_view import Decide, job_store
 from .maps import map_passes, pass_seconds
 from .shared_lru import SharedLRU
 
 computations = {"faithfulness": 0, "road": 0, "sanity": 0}  # scores actually computed: evidence for tests
-Decide = Callable[[str], "bool | None"]  # a key's start rule: None by its estimate, True (asked), False (stopped)
 
 
 @st.cache_resource

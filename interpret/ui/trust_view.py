@@ -9,7 +9,6 @@ which keeps what finished. Reference maps are drawn without the model and keyed 
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,7 +20,6 @@ from .. import limits
 from ..attribution import REGISTRY, Attribution, Target
 from ..attribution.requirements import applicable
 from ..images import InputImage
-from ..jobs import Job
 from ..layers import default_cam_layer
 from ..metrics import FaithfulnessProbe, reference_maps
 from ..metrics.faithfulness import DEFAULT_STEPS, Curve
@@ -31,12 +29,12 @@ from ..render import colorize, map_scale
 from .caching import cache_data, cache_resource
 from .curve_chart import curve_chart
 from .errors import show_error, user_errors
-from .jobs_view import duration, job_placeholder, job_store, live, start_live
+from .jobs_view import Decide, decider, duration, first_paint, job_placeholder, job_store, live, start_live
 from .map_image import scale_note, with_bar
 from .maps import MapTask, map_task, offered_methods
 from .plain import plain
 from .predictions import predicted_class
-from .trust_jobs import Decide, Task, curves_task, road_task, sanity_task
+from .trust_jobs import Task, curves_task, road_task, sanity_task
 from .url_state import persistent
 from .verdicts import SHORT_LABELS, FaithfulnessVerdict, explain, map_verdicts, styled_table
 
@@ -155,37 +153,6 @@ def is_running(t: Task | MapTask) -> bool:
 
 def is_failed(t: Task | MapTask) -> bool:
     return t.job is not None and t.job.state == "failed"
-
-
-def decider(key: str) -> tuple[Decide, set[str], set[str]]:
-    """The start rule of a live part's jobs and the session's sets it reads: asked (a Compute click), stopped."""
-    asked: set[str] = st.session_state.setdefault(f"{key}-asked", set())
-    stopped: set[str] = st.session_state.setdefault(f"{key}-stopped", set())
-
-    def decide(job_key: str) -> bool | None:
-        return True if job_key in asked else False if job_key in stopped else None
-
-    return decide, asked, stopped
-
-
-def first_paint(tasks: Callable[[], list[Task | MapTask]]) -> bool:
-    """Wait up to FIRST_PAINT_SECONDS for quick jobs (and the scores they lead to), so they appear in the first
-    paint without a flicker of bars; a slow job is not waited for (a rerun while it runs draws at once). Returns
-    whether any job is still running."""
-    deadline = time.monotonic() + limits.FIRST_PAINT_SECONDS
-    while True:
-        running = [t.job for t in tasks() if is_running(t) and t.job is not None]
-        left = deadline - time.monotonic()
-        quick = [j for j in running if soon(j, left)]
-        if not quick or left <= 0:
-            return bool(running)
-        quick[0].wait(min(left, 0.25))
-
-
-def soon(job: Job, seconds: float) -> bool:
-    """Whether `job` is expected to finish within `seconds` (by its measured pace, or its estimate)."""
-    left = job.seconds_left()
-    return left is not None and left <= seconds
 
 
 def failures(tasks: list[Task | MapTask], device: str) -> None:
@@ -325,7 +292,7 @@ def live_table(lm: LoadedModel, image: InputImage, entries: Callable[[Decide], l
                 curves_section(lm, image, shown)
         return bool(running)
 
-    active = first_paint(lambda: [t for r in rows() for t in r.tasks()])
+    active = first_paint(lambda: [t.job for r in rows() for t in r.tasks() if t.job is not None])
     live(draw, key, active)
     return shown
 
@@ -407,7 +374,7 @@ def sanity_section(lm: LoadedModel, image: InputImage, entries: Callable[[Decide
     def maps_running(current: list[tuple[Entry, Task | None]]) -> bool:
         return any(t is None and e.pending is not None and is_running(e.pending) for e, t in current)
 
-    active = first_paint(lambda: [t for _, t in checks() if t is not None])
+    active = first_paint(lambda: [t.job for _, t in checks() if t is not None and t.job is not None])
     live(draw, part, active or maps_running(checks()))
 
 
