@@ -56,3 +56,25 @@ def test_a_batched_cell_is_the_photo_s_map_alone_and_the_single_view_reuses_it(g
     assert not grid.exception, grid.exception
     assert maps.computations["count"] == before  # the single-photo view drew the grid's maps
     assert len(grid.get("image")) == 2 * len(METHODS)
+
+
+def test_slow_cells_wait_for_a_click_and_stop_keeps_the_finished_cells(grid, monkeypatch):
+    monkeypatch.setattr("interpret.limits.MASKED_BATCH_BYTES", 1)  # a forward per masked copy: slow on any machine
+    monkeypatch.setattr("interpret.ui.saliency_view.AUTO_COMPUTE_SECONDS", 1.0)
+    monkeypatch.setattr("interpret.ui.maps.AUTO_COMPUTE_SECONDS", 1.0)
+    grid.radio(key="sal-photos").set_value("all").run()
+    grid.multiselect(key="sal-methods").set_value(METHODS + ["occlusion"]).run()
+    grid.number_input(key="sal-occlusion-stride").set_value(3).run()  # 4 225 windows a photo
+    assert not grid.exception, grid.exception
+    assert not [j for j in job_store().active() if j.label == "Occlusion"]  # nothing slow started unasked
+    next(b for b in grid.button if b.label == "Compute the 2 waiting").click().run()
+    running = [j for j in job_store().active() if j.label == "Occlusion"]
+    assert running, "Compute started the Occlusion cells"
+    assert len(grid.get("image")) == 2 + 2 * len(METHODS)  # the finished cells stay drawn beside the bars
+    grid.button(key="sal-grid-stop").click().run()
+    assert all(j.wait(30) and j.state == "cancelled" for j in running)
+    grid.run()
+    assert not grid.exception, grid.exception
+    shown = " ".join(i.value for i in grid.info)
+    assert "stopped: 4 of 6 maps shown" in shown
+    assert len(grid.get("image")) == 2 + 2 * len(METHODS)

@@ -102,3 +102,15 @@ def first_paint(running: Callable[[], list[Job]]) -> bool:
         if not quick or left <= 0:
             return bool(jobs)
         quick[0].wait(min(left, 0.25))
+
+
+def stop_row(caption: str, keys: list[str], key: str, asked: set[str], stopped: set[str]) -> None:
+    """The line above a live part while jobs run: what is computing, and Stop, which cancels the jobs under `keys`
+    (what finished stays) and keeps them stopped until asked again."""
+    left, right = st.columns([5, 1])
+    left.caption(plain(caption))
+    if right.button("Stop", key=f"{key}-stop", help="Cancel what is still computing; what finished stays."):
+        job_store().cancel(keys)
+        stopped.update(keys)
+        asked.difference_update(keys)
+        st.rerun()

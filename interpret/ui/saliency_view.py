@@ -18,7 +18,7 @@ from ..models import LoadedModel
 from ..render import scale_of
 from .downloads import map_png_bytes, npy_bytes
 from .errors import show_error
-from .jobs_view import decider, duration, first_paint, job_placeholder, job_store, live, start_live
+from .jobs_view import decider, duration, first_paint, job_placeholder, job_store, live, start_live, stop_row
 from .map_image import display_scale, scale_note, show_map
 from .maps import (
     MapTask,
@@ -160,14 +160,8 @@ def live_comparison(lm: LoadedModel, image: InputImage, methods: list[str], para
         pending = [t for t in chosen if t.result is None and t not in failed]
         running = [t for t in pending if t.job is not None and t.job.active]
         if running:
-            left, right = st.columns([5, 1])
-            left.caption(plain(f"{len(done)} of {len(chosen)} maps shown; computing "
-                               f"{', '.join(t.label for t in running)} in the background."))
-            if right.button("Stop", key=f"{key}-stop", help="Cancel the maps still computing; the finished ones stay."):
-                job_store().cancel([t.key for t in running])
-                stopped.update(t.key for t in running)
-                asked.difference_update(t.key for t in running)
-                st.rerun()
+            stop_row(f"{len(done)} of {len(chosen)} maps shown; computing {', '.join(t.label for t in running)} in the "
+                     "background.", [t.key for t in running], key, asked, stopped)
         elif any(t.stopped for t in pending):
             st.info(f"stopped: {len(done)} of {len(chosen)} maps shown")
         waiting = [t for t in pending if t.job is None]
@@ -274,16 +268,10 @@ def photo_grid(lm: LoadedModel, images: list[InputImage], methods: list[str], pa
         grid = cells()
         done = [c.result for c in grid if c.result is not None]
         jobs = {id(j): j for c in grid for j in (c.batch, c.task.job if c.task else None) if j is not None and j.active}
-        if jobs:
-            left, right = st.columns([5, 1])
-            left.caption(plain(f"{len(done)} of {len(grid)} maps shown; computing "
-                               f"{', '.join(j.label for j in jobs.values())} in the background."))
-            if right.button("Stop", key=f"{key}-grid-stop", help="Cancel the maps still computing; the finished ones stay."):
-                job_store().cancel([j.key for j in jobs.values()])
-                stopped.update(j.key for j in jobs.values())
-                stopped.update(c.key for c in grid if c.result is None)
-                asked.difference_update(c.key for c in grid)
-                st.rerun()
+        if jobs:  # the running jobs (a column's batch, single cells) and every unfinished cell stay stopped
+            stop_row(f"{len(done)} of {len(grid)} maps shown; computing {', '.join(j.label for j in jobs.values())} "
+                     "in the background.", [j.key for j in jobs.values()] + [c.key for c in grid if c.result is None],
+                     f"{key}-grid", asked, stopped)
         elif any(c.task is not None and c.task.stopped for c in grid):
             st.info(f"stopped: {len(done)} of {len(grid)} maps shown")
         waiting = [c for c in grid if c.task is not None and c.task.result is None and c.task.job is None]

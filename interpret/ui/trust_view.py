@@ -29,7 +29,7 @@ from ..render import colorize, map_scale
 from .caching import cache_data, cache_resource
 from .curve_chart import curve_chart
 from .errors import show_error, user_errors
-from .jobs_view import Decide, decider, duration, first_paint, job_placeholder, job_store, live, start_live
+from .jobs_view import Decide, decider, duration, first_paint, job_placeholder, live, start_live, stop_row
 from .map_image import scale_note, with_bar
 from .maps import MapTask, map_task, offered_methods
 from .plain import plain
@@ -176,14 +176,8 @@ def controls(tasks: list[Task | MapTask], shown: int, total: int, what: str, key
     Compute button per job that waits for a click. Returns the running tasks."""
     running = [t for t in tasks if is_running(t)]
     if running:
-        left, right = st.columns([5, 1])
-        left.caption(plain(f"{shown} of {total} {what} shown; computing {len(running)} "
-                           f"job{'s' if len(running) != 1 else ''} in the background."))
-        if right.button("Stop", key=f"{key}-stop", help="Cancel what is still computing; what finished stays."):
-            job_store().cancel([t.key for t in running])
-            stopped.update(t.key for t in running)
-            asked.difference_update(t.key for t in running)
-            st.rerun()
+        stop_row(f"{shown} of {total} {what} shown; computing {len(running)} job{'s' if len(running) != 1 else ''} "
+                 "in the background.", [t.key for t in running], key, asked, stopped)
     halted = [t for t in tasks if t.job is None and t.stopped]
     if halted and not running:
         left, right = st.columns([5, 1])
