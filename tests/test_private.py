@@ -101,7 +101,7 @@ def test_methods_that_change_relus_leave_the_shared_model_without_hooks(resnet18
     variants = _VARIANTS[resnet18]
     # Guided Backprop and Deconvolution change ReLU calls inside their own pass (a thread-local function mode):
     # no copy at all. DeepLIFT's Captum hooks live on a rewritten copy.
-    assert set(variants) == {"deeplift"}
+    assert set(variants) - {"channels_last"} == {"deeplift"}  # (the masked-image scorer's twin may exist too)
     for variant in variants.values():
         assert variant.lock is not resnet18.lock
         assert storages(variant.model).isdisjoint(storages(resnet18.model))

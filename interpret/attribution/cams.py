@@ -24,6 +24,7 @@ from .guided import guided_gradient
 from .passes import shared
 from .perturbation import masked_rows
 from .requirements import AUTOGRAD, LAYERS, RELU_UNITS
+from .scoring import scoring_model
 
 
 def _grid(ctx: Context, tensor: torch.Tensor) -> torch.Tensor:
@@ -241,6 +242,7 @@ class ScoreCAM(AttributionMethod):
         distinct, inverse = distinct_masks(kept)
         unique_scores = torch.empty(len(distinct), device=a.device)
         rows = masked_rows(ctx.x)
+        model = scoring_model(ctx.lm, ctx.x)
         with torch.inference_mode():
             for start in range(0, len(distinct), rows):
                 maps = distinct[start:start + rows][:, None]
@@ -249,7 +251,7 @@ class ScoreCAM(AttributionMethod):
                 low = maps.amin((2, 3), keepdim=True)
                 high = maps.amax((2, 3), keepdim=True)
                 masks = (maps - low) / (high - low + 1e-8)
-                unique_scores[start:start + len(masks)] = ctx.score(ctx.lm.model(ctx.x * masks)).float()
+                unique_scores[start:start + len(masks)] = ctx.score(model(ctx.x * masks)).float()
                 report(ctx.progress, (start + len(masks)) / len(distinct))
         # every channel keeps its own term in the softmax (the shared blank mask's score counts once per channel)
         weights = unique_scores[inverse].softmax(0)

@@ -17,6 +17,7 @@ from ..progress import report
 from .base import AttributionMethod, Context, Param, register
 from .baselines import BLUR, baseline_of
 from .gradients import SEED, generator
+from .scoring import scoring_model
 
 RISE_DRAW = 32  # RISE masks drawn per call of the generator: fixed, so the masks do not depend on the batch size
 
@@ -42,10 +43,11 @@ def batched_scores(ctx: Context, count: int, make, batch: int | None = None) -> 
     make(start, stop); the scores stay on the device (no synchronising copy inside the loop)."""
     batch = batch or masked_rows(ctx.x)
     scores = torch.empty(count, device=ctx.x.device)
+    model = scoring_model(ctx.lm, ctx.x)
     with torch.inference_mode():
         for start in range(0, count, batch):
             stop = min(count, start + batch)
-            scores[start:stop] = ctx.score(ctx.lm.model(make(start, stop))).float()
+            scores[start:stop] = ctx.score(model(make(start, stop))).float()
             report(ctx.progress, stop / count)
     return scores
 
@@ -85,7 +87,7 @@ class Occlusion(AttributionMethod):
         fill_image = baseline_of(ctx, fill, blur)
         positions = [(top, left) for top in window_starts(h, wh, stride) for left in window_starts(w, ww, stride)]
         with torch.inference_mode():
-            clean = ctx.score(ctx.lm.model(x)).float()[0]
+            clean = ctx.score(scoring_model(ctx.lm, x)(x)).float()[0]  # the model that scores the windows
 
         def make(start: int, stop: int) -> torch.Tensor:
             batch = x.repeat(stop - start, 1, 1, 1)
@@ -144,12 +146,13 @@ class RISE(AttributionMethod):
         # masks are drawn RISE_DRAW at a time whatever the batch, so the same seed gives the same masks
         rows = masked_rows(x)
         step = max(RISE_DRAW, rows // RISE_DRAW * RISE_DRAW)
+        model = scoring_model(ctx.lm, x)
         with torch.inference_mode():
             for start in range(0, masks, step):
                 stop = min(masks, start + step)
                 drawn = torch.cat([draw(min(RISE_DRAW, stop - s)) for s in range(start, stop, RISE_DRAW)])
                 for first in range(0, len(drawn), rows):
                     batch = drawn[first:first + rows]
-                    total += (score(ctx.lm.model(x * batch[:, None])).view(-1, 1, 1) * batch).sum(0)
+                    total += (score(model(x * batch[:, None])).view(-1, 1, 1) * batch).sum(0)
                 report(ctx.progress, stop / masks)
         return total / (masks * keep)

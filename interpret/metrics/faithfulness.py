@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..attribution.perturbation import masked_rows
+from ..attribution.scoring import scoring_model
 from ..models import LoadedModel
 from ..signs import select
 from ..spatial import gaussian_blur
@@ -52,8 +53,9 @@ class FaithfulnessProbe:
         self.x = lm.input_tensor(x[:1]).detach()
         # images per forward: as many as MASKED_BATCH_BYTES allows (Occlusion's and RISE's budget), unless given
         self.batch_size = max(1, int(batch_size)) if batch_size else masked_rows(self.x)
+        self.model = scoring_model(lm, self.x)  # channels-last where measured faster (attribution/scoring.py)
         with torch.inference_mode():
-            clean = lm.probabilities(lm.model(self.x))[0]
+            clean = lm.probabilities(self.model(self.x))[0]
         self.target = int(clean.argmax()) if target is None else int(target)
         self.clean_prob = float(clean[self.target])
         self.fill = torch.zeros_like(self.x)  # zero after normalisation = the dataset mean
@@ -70,7 +72,7 @@ class FaithfulnessProbe:
         out = []
         with torch.inference_mode():
             for start in range(0, images.shape[0], self.batch_size):
-                logits = self.lm.model(images[start:start + self.batch_size])
+                logits = self.model(images[start:start + self.batch_size])
                 out.append(self.lm.probabilities(logits)[:, self.target].cpu())
         self.forwards += images.shape[0]
         return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
