@@ -104,14 +104,20 @@ def test_costly_settings_are_refused_before_any_forward_pass(method, params, lev
     assert net.images == 0
 
 
-def test_occlusion_cost_is_judged_at_the_real_input_size():
+@pytest.fixture
+def plain_scorer(monkeypatch):
+    """Masked images scored by the model itself (not a channels-last twin), so that its counter sees them."""
+    monkeypatch.setattr("interpret.attribution.scoring.faster", lambda plain, twin: False)
+
+
+def test_occlusion_cost_is_judged_at_the_real_input_size(plain_scorer):
     net = CountingNet()
     lm = loaded(net, 32)
     result = attribute(lm, image(32), "occlusion", 0, params={"window": 2, "stride": 1})  # 31 x 31 + 1 at 32 px
     assert result.status == "ok" and net.images == 31 * 31 + 1
 
 
-def test_score_cam_checks_the_layer_channel_count_before_its_first_mask():
+def test_score_cam_checks_the_layer_channel_count_before_its_first_mask(plain_scorer):
     net = CountingNet(width=limits.MAX_PASSES)
     lm = loaded(net, 8)
     list_layers(lm)  # the model's layer table (one pass, cached per model) is not the method's cost

@@ -75,10 +75,11 @@ def test_variants_go_when_their_model_is_garbage_collected():
     lm = tiny_model()
     variant = weakref.ref(shared_variant(lm, "plain", lambda model: model))
     assert variant() is not None and lm in _VARIANTS
-    count = len(_VARIANTS)
+    count, model = len(_VARIANTS), weakref.ref(lm)
     del lm
     gc.collect()
-    assert variant() is None and len(_VARIANTS) == count - 1
+    # its entry is gone (others of models that died before may go in the same collection)
+    assert variant() is None and model() is None and len(_VARIANTS) <= count - 1
 
 
 def test_a_private_copy_is_new_every_time_and_changing_it_leaves_the_model_alone():

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ..models import LoadedModel
-from ..models.private import shared_variant
+from ..models.private import private_copy, shared_variant
 
 CHANNELS_LAST_GAIN = 0.9  # the twin must take at most this share of the plain model's time
 PROBE_ROWS = 8  # images of the measuring batch
@@ -41,12 +41,13 @@ def _twin(lm: LoadedModel) -> LoadedModel:
 
 
 def _measure(lm: LoadedModel, size: tuple[int, int]) -> bool:
-    twin = _twin(lm)
+    """Both formats timed on copies (the shared model runs only the work asked of it)."""
+    twin, plain = _twin(lm), private_copy(lm)
     x = torch.randn(PROBE_ROWS, 3, *size, generator=torch.Generator().manual_seed(0)).to(lm.device)
     times: dict[str, list[float]] = {"plain": [], "twin": []}
     with torch.inference_mode():
         for round_ in range(3):  # the first round warms both up and is not counted
-            for name, model in (("plain", lm.model), ("twin", twin.model)):
+            for name, model in (("plain", plain.model), ("twin", twin.model)):
                 if lm.device.type == "cuda":
                     torch.cuda.synchronize(lm.device)
                 start = time.perf_counter()
