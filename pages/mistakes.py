@@ -14,6 +14,6 @@ image_set = view.set_picker()
 lm = require_model()
 if image_set is not None:
     with user_errors(str(lm.device)):
-        ev = view.evaluation(lm, image_set)
+        ev = view.evaluation(lm, image_set, chosen=view.label_choices(lm, image_set))
         if ev is not None:
             view.report(lm, image_set, ev)

@@ -122,7 +122,7 @@ def test_undecodable_images_and_unknown_labels_are_reported(bundled):
     assert ev.match.unmatched == ("kitty",)
     assert accuracy(ev).count == 2
     report = summary(ev)
-    assert report["unmatched_labels"] == ["'kitty' matches no class of this model."]
+    assert report["unmatched_labels"] == ["'kitty' matches no class of this model: its 1 image left out."]
     rows = list(csv.DictReader(io.StringIO(to_csv(ev))))
     assert [r["path"] for r in rows] == ev.paths
     assert rows[1]["error"] and rows[0]["prediction"] == "espresso" and rows[0]["correct"] == "True"

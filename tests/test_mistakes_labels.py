@@ -37,3 +37,15 @@ def test_duplicate_class_names_are_ambiguous_even_when_exact():
 def test_exact_name_wins_over_index_for_models_whose_classes_are_digits():
     digits = tuple(str(9 - i) for i in range(10))  # class 0 is named "9"
     assert match_labels(["3"], digits).indices == {"3": digits.index("3")}
+
+
+def test_a_label_left_out_says_how_many_images_it_leaves_out_and_a_chosen_class_takes_them_in():
+    labels = ["kitties"] * 3 + ["espresso"] * 2 + ["CARDIGAN"]
+    match = match_labels(labels, NAMES)
+    assert match.problems == ("kitties", "CARDIGAN") and match.counts == {"kitties": 3, "espresso": 2, "CARDIGAN": 1}
+    problems = match.describe_problems(NAMES)
+    assert "'kitties' matches no class of this model: its 3 images left out." in problems
+    assert "its 1 image left out" in problems[1]
+    chosen = match_labels(labels, NAMES, {"kitties": 281, "CARDIGAN": NAMES.index("Cardigan"), "espresso": 5000})
+    assert chosen.indices["kitties"] == 281 and chosen.how["kitties"] == "chosen" and not chosen.problems
+    assert chosen.indices["espresso"] == NAMES.index("espresso")  # a choice out of range is ignored

@@ -66,7 +66,12 @@ def test_an_uploaded_zip_is_evaluated_and_bad_labels_are_reported():
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Images"] == "2"
     text = texts(at)
-    assert "'kitty' matches no class" in text and "1 not images" in text
+    assert "'kitty' matches no class" in text and "its 1 image left out" in text and "1 not images" in text
+    # the folder that matches no class can be counted as a chosen class: its image is evaluated then
+    box = next(b for b in at.selectbox if "of 'kitty' as" in b.label)
+    settle(box.set_value(281).run())  # tabby
+    assert not at.exception, at.exception
+    assert {m.label: m.value for m in at.metric}["Images"] == "3"
 
 
 def test_a_bad_zip_is_one_clear_error_and_a_local_folder_works(tmp_path):

@@ -88,8 +88,9 @@ def _forward(lm: LoadedModel, pixels: np.ndarray, labels: np.ndarray, k: int) ->
     return top_index.cpu().numpy(), top_prob.cpu().numpy(), true.cpu().numpy()
 
 
-def start(lm: LoadedModel, image_set: ImageSet, k: int = 5) -> Evaluation:
-    """An empty evaluation: labels matched, nothing computed yet.
+def start(lm: LoadedModel, image_set: ImageSet, k: int = 5, chosen: dict[str, int] | None = None) -> Evaluation:
+    """An empty evaluation: labels matched (`chosen`: classes the user picked for labels that match none, or
+    several), nothing computed yet.
 
     A model of one output (a binary sigmoid head) is refused: its one class is every image's top-1
     prediction, so accuracy, confusion and mistakes would all be meaningless."""
@@ -97,7 +98,7 @@ def start(lm: LoadedModel, image_set: ImageSet, k: int = 5) -> Evaluation:
         raise InterpretError(f"Accuracy and mistakes need a model of at least 2 classes; '{lm.spec}' has one output "
                              f"('{lm.label(0)}', a binary head), so it would predict '{lm.label(0)}' for every "
                              "image. Its probability for each image is in its predictions.")
-    match = match_labels((item.label for item in image_set.items), lm.class_names)
+    match = match_labels((item.label for item in image_set.items), lm.class_names, chosen)
     items = [item for item in image_set.items if item.label in match.indices]
     if not items:
         problems = " ".join(match.describe_problems(lm.class_names)[:3])
@@ -112,7 +113,8 @@ def start(lm: LoadedModel, image_set: ImageSet, k: int = 5) -> Evaluation:
 
 
 def evaluate(lm: LoadedModel, image_set: ImageSet, batch_size: int = 32, k: int = 5,
-             progress: Progress | None = None, resume: Evaluation | None = None) -> Evaluation:
+             progress: Progress | None = None, resume: Evaluation | None = None,
+             chosen: dict[str, int] | None = None) -> Evaluation:
     """Predict every labelled image in batches on the model's device.
 
     `progress(fraction)` is called after each batch; raising `interpret.progress.Cancelled` from it
@@ -120,7 +122,7 @@ def evaluate(lm: LoadedModel, image_set: ImageSet, batch_size: int = 32, k: int 
     `resume` to go on where it stopped). A `resume` is filled in place, so what finished before any
     other exception is kept in it too.
     """
-    ev = resume if resume is not None else start(lm, image_set, k)
+    ev = resume if resume is not None else start(lm, image_set, k, chosen)
     pending = np.flatnonzero(ev.status == PENDING)
     batches = [pending[i:i + batch_size] for i in range(0, len(pending), batch_size)]
     began = time.perf_counter()

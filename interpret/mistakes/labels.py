@@ -5,6 +5,7 @@ Nothing is guessed: a label that matches no class, or several classes equally we
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -16,15 +17,26 @@ class LabelMatch:
     indices: dict[str, int]
     unmatched: tuple[str, ...] = ()
     ambiguous: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    how: dict[str, str] = field(default_factory=dict)  # label -> "exact", "case-insensitive" or "index"
+    how: dict[str, str] = field(default_factory=dict)  # label -> "exact", "case-insensitive", "index" or "chosen"
+    counts: dict[str, int] = field(default_factory=dict)  # images per label
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """The labels left out: those that match no class, then those that match several."""
+        return self.unmatched + tuple(self.ambiguous)
 
     def describe_problems(self, class_names: tuple[str, ...]) -> list[str]:
         """One sentence per label left out."""
-        lines = [f"'{label}' matches no class of this model." for label in self.unmatched]
+        lines = [f"'{label}' matches no class of this model: {self._images(label)} left out." for label in self.unmatched]
         for label, options in self.ambiguous.items():
             choices = ", ".join(f"{class_names[i]} ({i})" for i in options)
-            lines.append(f"'{label}' matches several classes: {choices}; use the class index instead.")
+            lines.append(f"'{label}' matches several classes: {choices}; {self._images(label)} left out (choose its "
+                         "class, or use the class index as the label).")
         return lines
+
+    def _images(self, label: str) -> str:
+        count = self.counts.get(label, 0)
+        return f"its {count} image{'s' if count != 1 else ''}" if count else "its images"
 
 
 def _normal(text: str) -> str:
@@ -42,14 +54,20 @@ def _candidates(text: str, exact: dict[str, list[int]], folded: dict[str, list[i
     return "index", [int(text)] if text.isdigit() and int(text) < count else None
 
 
-def match_labels(labels: Iterable[str], class_names: tuple[str, ...]) -> LabelMatch:
+def match_labels(labels: Iterable[str], class_names: tuple[str, ...], chosen: dict[str, int] | None = None) -> LabelMatch:
+    """Each label's class; `chosen` maps labels to class indices the user picked (for labels that match no class,
+    or several), and wins over any match."""
     exact: dict[str, list[int]] = {}
     folded: dict[str, list[int]] = {}
     for i, name in enumerate(class_names):
         exact.setdefault(name, []).append(i)
         folded.setdefault(_normal(name), []).append(i)
     indices, how, unmatched, ambiguous = {}, {}, [], {}
-    for label in sorted(set(labels)):
+    counts = Counter(labels)
+    for label in sorted(counts):
+        if chosen and label in chosen and 0 <= int(chosen[label]) < len(class_names):
+            indices[label], how[label] = int(chosen[label]), "chosen"
+            continue
         kind, candidates = _candidates(label.strip(), exact, folded, len(class_names))
         if not candidates:
             unmatched.append(label)
@@ -57,4 +75,4 @@ def match_labels(labels: Iterable[str], class_names: tuple[str, ...]) -> LabelMa
             ambiguous[label] = tuple(candidates)
         else:
             indices[label], how[label] = candidates[0], kind
-    return LabelMatch(indices, tuple(unmatched), ambiguous, how)
+    return LabelMatch(indices, tuple(unmatched), ambiguous, how, dict(counts))

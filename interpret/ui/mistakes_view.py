@@ -33,6 +33,7 @@ from ..mistakes import (
     explain_mistake,
     images_of_pair,
     least_sure,
+    match_labels,
     mistakes,
     open_path,
     open_zip,
@@ -169,8 +170,8 @@ def evaluation_estimate(lm: LoadedModel, images: int) -> float:
     return estimate_seconds(images, forward_seconds(lm, torch.zeros(1, 3, size, size)))
 
 
-def _evaluation_work(lm: LoadedModel, image_set: ImageSet, kept: SharedLRU, key: str,
-                     batch_size: int) -> Callable[[Progress], Evaluation]:
+def _evaluation_work(lm: LoadedModel, image_set: ImageSet, kept: SharedLRU, key: str, batch_size: int,
+                     chosen: dict[str, int] | None = None) -> Callable[[Progress], Evaluation]:
     """The job: predict every image not done yet, filling the kept evaluation in place (a stop keeps what was
     done; the job then ends cancelled, so asking again resumes where it stopped)."""
     def work(progress: Progress) -> Evaluation:
@@ -178,7 +179,7 @@ def _evaluation_work(lm: LoadedModel, image_set: ImageSet, kept: SharedLRU, key:
         with kept.lock(key):
             ev = kept.get(key)
             if ev is None:
-                ev = start(lm, image_set)
+                ev = start(lm, image_set, chosen=chosen)
                 kept.put(key, ev)
             if not ev.complete:
                 evaluate(lm, image_set, batch_size=batch_size, resume=ev, progress=progress)
@@ -189,14 +190,38 @@ def _evaluation_work(lm: LoadedModel, image_set: ImageSet, kept: SharedLRU, key:
     return work
 
 
-def evaluation(lm: LoadedModel, image_set: ImageSet, batch_size: int = 32) -> Evaluation | None:
+LEFT_OUT = -1  # a label's choice box: its images stay out of the evaluation
+
+
+def label_choices(lm: LoadedModel, image_set: ImageSet) -> dict[str, int]:
+    """A box per label that matches no class of this model (or several), to count its images as a chosen class;
+    by default they are left out. Returns {label: class index} for the labels given a class."""
+    match = match_labels((item.label for item in image_set.items), lm.class_names)
+    chosen: dict[str, int] = {}
+    if not match.problems:
+        return chosen
+    with st.expander(f"Labels without a class of this model ({len(match.problems)})", expanded=True):
+        for label in match.problems:
+            options = [LEFT_OUT] + (list(match.ambiguous[label]) if label in match.ambiguous else list(range(lm.num_classes)))
+            digest = hashlib.sha256(f"{image_set.fingerprint}|{label}".encode()).hexdigest()[:16]
+            count = match.counts.get(label, 0)
+            choice = st.selectbox(plain(f"Count the {count} image{'s' if count != 1 else ''} of '{label}' as"), options,
+                                  format_func=lambda i: "left out" if i == LEFT_OUT else f"{lm.label(i)} ({i})",
+                                  key=f"mistakes-label-{digest}")
+            if choice != LEFT_OUT:
+                chosen[label] = int(choice)
+    return chosen
+
+
+def evaluation(lm: LoadedModel, image_set: ImageSet, batch_size: int = 32,
+               chosen: dict[str, int] | None = None) -> Evaluation | None:
     """The set's evaluation, a background job computed once per (model, device, set) for every session: a rerun,
     a page switch or another session attaches to it. While it runs, a bar with the images done and the time left,
     refreshed in place, and Stop (the images done so far are kept and shown); an evaluation estimated over
     AUTO_COMPUTE_SECONDS waits for a click.
 
     None when there is nothing to show yet (running, stopped before the first batch, or no image decodable)."""
-    key = f"{EVALUATING}|{lm.key}|{image_set.fingerprint}"
+    key = f"{EVALUATING}|{lm.key}|{image_set.fingerprint}|{sorted((chosen or {}).items())}"
     kept = _evaluations()
     ev = kept.get(key)
     if ev is not None and ev.complete:
@@ -230,7 +255,8 @@ def evaluation(lm: LoadedModel, image_set: ImageSet, batch_size: int = 32) -> Ev
                 asked.add(key)
                 st.rerun()
             return None
-        job = store.submit(key, _evaluation_work(lm, image_set, kept, key, batch_size), f"Evaluating {image_set.name}",
+        job = store.submit(key, _evaluation_work(lm, image_set, kept, key, batch_size, chosen),
+                           f"Evaluating {image_set.name}",
                            estimate)
     if soon(job, limits.FIRST_PAINT_SECONDS):
         job.wait(limits.FIRST_PAINT_SECONDS)  # a small set is evaluated before the first paint
