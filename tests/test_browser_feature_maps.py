@@ -11,9 +11,11 @@ def test_feature_maps_shows_the_mosaic_and_sorts_by_drive_on_the_class(app_page)
     page = app_page
     open_page(page, "Feature maps")
     expect(page.get_by_text("channels 1–80 of 80").first).to_be_visible(timeout=180_000)
-    mosaic = page.locator("[data-testid='stImage'] img").first
-    expect(mosaic).to_be_visible()
-    assert mosaic.evaluate("img => img.naturalWidth") >= 9 * 42  # 9 x 9 labelled tiles of 42 px, not a thumbnail
+    expect(page.locator("[data-testid='stImage'] img").first).to_be_visible()
+    # the mosaic: 9 x 9 labelled tiles of 42 px, not a thumbnail (waited for: the page before may still be fading
+    # out its own 224 px photo when the caption appears)
+    page.wait_for_function("() => [...document.querySelectorAll(\"[data-testid='stImage'] img\")]"
+                           ".some(img => img.complete && img.naturalWidth >= 9 * 42)", timeout=60_000)
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
 
     page.get_by_role("combobox", name="Sort channels by").click()
