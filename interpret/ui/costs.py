@@ -1,34 +1,49 @@
-"""Measured unit costs behind the estimates of background jobs that are not maps (ui/maps.py's `pass_seconds`
-times a forward + backward pass): a forward-only pass per image in batches (faithfulness curves, ROAD, a set's
-evaluation) and ROAD's linear imputation of one mask. Each is measured once per model (or image size) and kept
-for the process."""
+"""Measured unit costs behind the estimates of background jobs: a forward + backward pass (a Gradient map, the
+unit of most maps' estimates), a forward-only pass per image in batches (masked-image maps, faithfulness curves,
+ROAD, a set's evaluation) and ROAD's linear imputation of one mask. Each is measured once per model (or image
+size) and kept for the process, as are counts that take a pass to know (`measured`)."""
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 
+from ..attribution import Target, attribute
+from ..images import InputImage
 from ..metrics.road import impute_linear
 from ..models import LoadedModel
 
-_times: dict[Any, float] = {}
+T = TypeVar("T")
+_measured: dict[Any, Any] = {}
 _guard = threading.Lock()
+PASS_SAMPLES = 3  # one timing on a busy machine was 6x the pass's real cost (1.9 s for 0.3 s): the least of three
 
 
-def measured(key: Any, measure: Callable[[], float]) -> float:
-    """`measure()` once per key for the process (a bounded table)."""
+def measured(key: Any, measure: Callable[[], T]) -> T:
+    """`measure()` once per key for the process (a bounded table): a time, or a count that costs a pass."""
     with _guard:
-        if key in _times:
-            return _times[key]
-    seconds = measure()
+        if key in _measured:
+            return _measured[key]
+    value = measure()
     with _guard:
-        if len(_times) > 128:
-            _times.clear()
-        return _times.setdefault(key, seconds)
+        if len(_measured) > 256:
+            _measured.clear()
+        return _measured.setdefault(key, value)
+
+
+def pass_seconds(lm: LoadedModel, image: InputImage) -> float:
+    """Seconds of one forward + backward pass (a Gradient map) of this model on its device: the least of
+    PASS_SAMPLES timings after a warm-up, measured once per model key."""
+    def measure() -> float:
+        x = lm.preprocessing.to_tensor(image.image)
+        attribute(lm, x, "gradient", Target(0))  # the first pass pays for warm-up
+        return min(attribute(lm, x, "gradient", Target(0)).seconds for _ in range(PASS_SAMPLES))
+
+    return measured(("pass", lm.key), measure)
 
 
 def forward_seconds(lm: LoadedModel, x: torch.Tensor, rows: int = 8) -> float:

@@ -7,7 +7,7 @@ computation was stopped stores nothing; the maps finished before it stay stored.
 On the live pages a map is a background job (`map_task`: interpret/jobs.py through ui/jobs_view.py's one store),
 keyed by `map_key`: a rerun, a page switch or another session asking for the same map attaches to it. Its
 estimate (`map_estimate`) is the method's `passes()` times the measured time of one forward + backward pass on
-this model and device (`pass_seconds`, measured once per model key), except for the methods that score masked
+this model and device (ui/costs.py's `pass_seconds`, measured once per model key), except for the methods that score masked
 copies of the photo in batched forward-only passes (Score-CAM, Occlusion, RISE: their `masked_forwards`): their count of
 masked images times the measured forward-only time of one image in a batch (ui/costs.py's `forward_seconds`).
 Score-CAM's count is its distinct masks (channels zero everywhere share one), read from the layer's activations:
@@ -15,7 +15,6 @@ one forward up to the layer, once per model, photo, layer and channel setting.
 """
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +36,7 @@ from ..models import LoadedModel
 from ..progress import Progress
 from ..render import colorize, shown_cmap
 from ..render import overlay as blend
-from .costs import forward_seconds
+from .costs import forward_seconds, measured, pass_seconds
 from .errors import user_errors
 from .jobs_view import job_store
 from .plain import plain
@@ -92,29 +91,6 @@ def compute_maps(lm: LoadedModel, image: InputImage, methods: list[str], params:
     return results
 
 
-_pass_times: dict[str, float] = {}
-_pass_guard = threading.Lock()
-
-
-PASS_SAMPLES = 3  # one timing on a busy machine was 6x the pass's real cost (1.9 s for 0.3 s): the least of three
-
-
-def pass_seconds(lm: LoadedModel, image: InputImage) -> float:
-    """Seconds of one forward + backward pass (a Gradient map) of this model on its device, measured once per
-    model key (the least of PASS_SAMPLES timings after a warm-up) and kept for the process: the unit of every
-    map's estimate."""
-    with _pass_guard:
-        if lm.key in _pass_times:
-            return _pass_times[lm.key]
-    x = lm.preprocessing.to_tensor(image.image)
-    attribute(lm, x, "gradient", Target(0))  # the first pass pays for warm-up
-    seconds = min(attribute(lm, x, "gradient", Target(0)).seconds for _ in range(PASS_SAMPLES))
-    with _pass_guard:
-        if len(_pass_times) > 64:
-            _pass_times.clear()
-        return _pass_times.setdefault(lm.key, seconds)
-
-
 def map_passes(lm: LoadedModel, image: InputImage, method: str, params: dict[str, Any], layer: str | None) -> int:
     """The passes `method` needs here (Score-CAM over all channels counts the chosen layer's channels)."""
     spec = REGISTRY[method]
@@ -127,25 +103,17 @@ def map_passes(lm: LoadedModel, image: InputImage, method: str, params: dict[str
     return spec.passes(size=(int(height), int(width)), **resolved)
 
 
-_distinct: dict[tuple, int] = {}
-
-
 def scorecam_masks(lm: LoadedModel, image: InputImage, layer: str, channels: int = 0) -> int:
     """Score-CAM's masked forwards on this photo: its distinct masks among the channels it keeps (all, or the
     `channels` of largest mean activation), as attribution/cams.py scores them; one forward up to the layer,
     counted once per model, photo, layer and setting."""
-    key = (lm.key, image.sha256, layer, channels)
-    with _pass_guard:
-        if key in _distinct:
-            return _distinct[key]
-    a = torch.from_numpy(layer_activations(lm, lm.preprocessing.to_tensor(image.image), layer).values[0])
-    if channels and channels < len(a):
-        a = a[a.mean((1, 2)).topk(channels).indices]
-    count = len(distinct_masks(a)[0])
-    with _pass_guard:
-        if len(_distinct) > 256:
-            _distinct.clear()
-        return _distinct.setdefault(key, count)
+    def count() -> int:
+        a = torch.from_numpy(layer_activations(lm, lm.preprocessing.to_tensor(image.image), layer).values[0])
+        if channels and channels < len(a):
+            a = a[a.mean((1, 2)).topk(channels).indices]
+        return len(distinct_masks(a)[0])
+
+    return measured(("scorecam-masks", lm.key, image.sha256, layer, channels), count)
 
 
 def masked_forwards(lm: LoadedModel, image: InputImage, method: str, params: dict[str, Any], layer: str | None) -> int:

@@ -47,11 +47,11 @@ from ..policy import local_files_allowed
 from ..progress import Cancelled, Progress
 from ..render import scale_of
 from .caching import cache_data
-from .costs import forward_seconds
+from .costs import forward_seconds, pass_seconds
 from .errors import show_error, user_errors
 from .jobs_view import duration, job_placeholder, job_store, live, soon
 from .map_image import display_scale, scale_note, show_map
-from .maps import offered_methods, pass_seconds, shown_image
+from .maps import offered_methods, shown_image
 from .plain import plain
 from .shared_lru import SharedLRU
 from .state import carry_image

@@ -4,7 +4,7 @@ check as jobs in the process's one store (ui/jobs_view.py), keyed by everything 
 A rerun, a page switch or a second session asking for the same score attaches to its job. Finished results are
 also kept in a SharedLRU (like ui/maps.py's maps), so they outlive the job store's bound. Estimates are passes
 times a measured time: a forward-only pass per perturbed image for the curves and ROAD, ROAD's imputation of one
-half-removed mask (both measured once: ui/costs.py), and a forward + backward pass (`maps.pass_seconds`) times the
+half-removed mask (both measured once: ui/costs.py), and a forward + backward pass (`costs.pass_seconds`) times the
 method's passes for each map a sanity check recomputes.
 """
 from __future__ import annotations
@@ -27,9 +27,9 @@ from ..metrics.road import PERCENTILES, road
 from ..metrics.sanity import TOP_DRAWS, SanityOptions, SanityResult, cascading_randomisation, randomisation_stages
 from ..models import LoadedModel
 from ..progress import Cancelled, Progress, report
-from .costs import forward_seconds, imputation_seconds
+from .costs import forward_seconds, imputation_seconds, pass_seconds
 from .jobs_view import Decide, job_store
-from .maps import map_passes, pass_seconds
+from .maps import map_passes
 from .shared_lru import SharedLRU
 
 computations = {"faithfulness": 0, "road": 0, "sanity": 0}  # scores actually computed: evidence for tests
