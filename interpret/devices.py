@@ -87,3 +87,18 @@ def fit_cpu_threads() -> int:
     if torch.get_num_threads() > usable:
         torch.set_num_threads(usable)
     return torch.get_num_threads()
+
+
+def free_memory(device: torch.device) -> int:
+    """Bytes free now on the device (CUDA: the driver's count; CPU: MemAvailable), or 0 when unknown."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        with open("/proc/meminfo") as file:
+            for line in file:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0

@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from ..devices import free_memory
 from ..errors import InterpretError
 from ..limits import BATCH_MEMORY_BYTES, MAX_BATCH_ROWS
 from ..models import LoadedModel
@@ -25,21 +26,6 @@ from .base import Attribution, Context, attribute, prepare, result_of, to_input_
 from .target import Target
 
 _PER_IMAGE: weakref.WeakKeyDictionary[LoadedModel, int] = weakref.WeakKeyDictionary()
-
-
-def free_memory(device: torch.device) -> int:
-    """Bytes free now on the device (CUDA: the driver's count; CPU: MemAvailable), or 0 when unknown."""
-    if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
-        return int(free)
-    try:
-        with open("/proc/meminfo") as file:
-            for line in file:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
 
 
 def activation_bytes(lm: LoadedModel) -> int:

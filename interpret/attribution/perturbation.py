@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import limits
+from ..devices import free_memory
 from ..progress import report
 from .base import AttributionMethod, Context, Param, register
 from .baselines import BLUR, baseline_of
@@ -22,18 +23,11 @@ from .scoring import scoring_model
 RISE_DRAW = 32  # RISE masks drawn per call of the generator: fixed, so the masks do not depend on the batch size
 
 
-def _free_memory(device: torch.device) -> int:
-    """Bytes free on a CUDA device now, 0 elsewhere (a CPU's budget is MASKED_BATCH_BYTES alone)."""
-    if device.type == "cuda":
-        return int(torch.cuda.mem_get_info(device)[0])
-    return 0
-
-
 def masked_rows(x: torch.Tensor) -> int:
     """Masked copies of `x` (1 x C x H x W) one forward-only pass may hold: MASKED_BATCH_BYTES (or a quarter of
     a GPU's free memory, if less) over FORWARD_EXPANSION x the input's bytes, between 1 and MAX_MASKED_ROWS."""
     per_row = max(1, x[0].numel() * x.element_size() * limits.FORWARD_EXPANSION)
-    free = _free_memory(x.device)
+    free = free_memory(x.device) if x.device.type == "cuda" else 0  # a CPU's budget is MASKED_BATCH_BYTES alone
     budget = min(limits.MASKED_BATCH_BYTES, free // 4) if free else limits.MASKED_BATCH_BYTES
     return int(max(1, min(limits.MAX_MASKED_ROWS, budget // per_row)))
 
