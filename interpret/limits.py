@@ -127,8 +127,8 @@ CSV_FIELD_CHARS = 131_072
 FOLDER_DIRECTORIES = 10_000
 
 # --- Caches ---------------------------------------------------------------------------------------------
-# Bytes of uploads held by the app's shared upload cache: 64 photos of 1600x1200 (decoded RGB 5.8 MB
-# each) are 370 MB; 256 MB bounds the cache by what it holds, not by count.
+# Bytes of uploads held by the app's shared upload cache: 64 photos of 1600x1200 (decoded RGB, which Pillow
+# keeps at 4 bytes a pixel: 7.7 MB each) are 490 MB; 256 MB bounds the cache by what it holds, not by count.
 UPLOAD_CACHE_BYTES = 256 * 2**20
 
 # --- Methods ---------------------------------------------------------------------------------------------

@@ -85,9 +85,16 @@ def _uploads() -> SharedLRU:
 
 
 def image_bytes(image: InputImage) -> int:
-    """What a decoded upload holds: its file's bytes plus its decoded pixels."""
-    pixels = image.image.width * image.image.height * len(image.image.getbands())
-    return len(image.data) + pixels
+    """What a decoded upload holds: its file's bytes plus its pixels as Pillow stores them."""
+    return len(image.data) + image.image.width * image.image.height * _stored_pixel_bytes(image.image.mode)
+
+
+def _stored_pixel_bytes(mode: str) -> int:
+    """Bytes Pillow keeps per pixel: one for 1, L and P, two for I;16, four for every other mode.
+    RGB is kept as 32-bit pixels, so counting its three bands under-counted an upload by a quarter."""
+    if mode in ("1", "L", "P"):
+        return 1
+    return 2 if mode.startswith("I;16") else 4
 
 
 def _cached_upload(sha: str, name: str, data: bytes) -> InputImage:
