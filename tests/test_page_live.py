@@ -22,7 +22,7 @@ def page():
     its own (MASKED_BATCH_BYTES of 1) and the estimate threshold is one second."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("interpret.limits.MASKED_BATCH_BYTES", 1)
-        patch.setattr("interpret.ui.maps.AUTO_COMPUTE_SECONDS", 1.0)
+        patch.setattr("interpret.limits.AUTO_COMPUTE_SECONDS", 1.0)
         yield _open_page()
 
 

@@ -60,8 +60,7 @@ def test_a_batched_cell_is_the_photo_s_map_alone_and_the_single_view_reuses_it(g
 
 def test_slow_cells_wait_for_a_click_and_stop_keeps_the_finished_cells(grid, monkeypatch):
     monkeypatch.setattr("interpret.limits.MASKED_BATCH_BYTES", 1)  # a forward per masked copy: slow on any machine
-    monkeypatch.setattr("interpret.ui.saliency_view.AUTO_COMPUTE_SECONDS", 1.0)
-    monkeypatch.setattr("interpret.ui.maps.AUTO_COMPUTE_SECONDS", 1.0)
+    monkeypatch.setattr("interpret.limits.AUTO_COMPUTE_SECONDS", 1.0)
     grid.radio(key="sal-photos").set_value("all").run()
     grid.multiselect(key="sal-methods").set_value(METHODS + ["occlusion"]).run()
     grid.number_input(key="sal-occlusion-stride").set_value(3).run()  # 4 225 windows a photo

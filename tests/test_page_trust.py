@@ -14,7 +14,6 @@ def compute_everything(patch: pytest.MonkeyPatch) -> None:
     """Every map and score starts unasked, however slow this machine measures a pass (the page waits for a click
     above AUTO_COMPUTE_SECONDS: tests/test_trust_jobs.py checks that)."""
     patch.setattr("interpret.limits.AUTO_COMPUTE_SECONDS", 1e9)
-    patch.setattr("interpret.ui.maps.AUTO_COMPUTE_SECONDS", 1e9)
 
 
 @pytest.fixture(scope="module")

@@ -45,7 +45,6 @@ def trust():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("interpret.limits.MASKED_BATCH_BYTES", 1)
         patch.setattr("interpret.limits.AUTO_COMPUTE_SECONDS", 1e9)
-        patch.setattr("interpret.ui.maps.AUTO_COMPUTE_SECONDS", 1e9)
         at = open_app(timeout=300)
         at.switch_page("pages/trust.py")
         at.session_state["trust-methods"] = ["gradient", "rise"]  # chosen before the page's first run

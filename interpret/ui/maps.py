@@ -15,8 +15,6 @@ one forward up to the layer, once per model, photo, layer and channel setting.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,14 +29,14 @@ from ..features.activations import layer_activations
 from ..images import InputImage
 from ..jobs import Job, estimate_seconds
 from ..layers import list_layers
-from ..limits import AUTO_COMPUTE_SECONDS
 from ..models import LoadedModel
 from ..progress import Progress
 from ..render import colorize, shown_cmap
 from ..render import overlay as blend
 from .costs import forward_seconds, measured, pass_seconds
 from .errors import user_errors
-from .jobs_view import job_store
+from .jobs_view import Decide, job_store
+from .live_task import Task, task
 from .plain import plain
 from .progress_bar import progress_bar
 from .shared_lru import SharedLRU
@@ -133,49 +131,17 @@ def map_estimate(lm: LoadedModel, image: InputImage, method: str, params: dict[s
     return estimate_seconds(map_passes(lm, image, method, params, layer), pass_seconds(lm, image))
 
 
-@dataclass
-class MapTask:
-    """One chosen map on a live page: drawn (`result`), running or queued (`job`), failed (`job.error`), or
-    waiting for a Compute click (`waiting`: its estimate is over AUTO_COMPUTE_SECONDS), or stopped."""
-
-    method: str
-    key: str
-    estimate: float
-    result: Attribution | None = None
-    job: Job | None = None
-    waiting: bool = False
-    stopped: bool = False
-
-    @property
-    def label(self) -> str:
-        return REGISTRY[self.method].label
-
-
 def map_task(lm: LoadedModel, image: InputImage, method: str, params: dict[str, Any], target: Target,
-             layer: str | None, decide: Callable[[str], bool | None] = lambda key: None) -> MapTask:
-    """The state of one map, submitting its job when it may start: `decide(key)` None starts it if its estimate
-    is at most AUTO_COMPUTE_SECONDS, True always (a Compute click), False never (stopped, until asked again)."""
+             layer: str | None, decide: Decide = lambda key: None) -> Task:
+    """The state of one map on a live page, submitting its job when it may start (`live_task.task`'s rule)."""
     use_layer = layer if REGISTRY[method].uses_layer else None
-    key = map_key(lm, image, method, params, target, use_layer)
-    start = decide(key)
-    found = _maps().get(key)
-    store = job_store()
-    job = store.get(key)
-    estimate = map_estimate(lm, image, method, params, use_layer)
-    if found is not None:
-        return MapTask(method, key, estimate, result=found)
-    if job is not None and job.finished_ok:
-        return MapTask(method, key, estimate, result=job.result)
-    if job is not None and job.active and job.cancel_requested and start is not True:
-        return MapTask(method, key, estimate, stopped=True)
-    if job is None and (start is True or (start is None and estimate <= AUTO_COMPUTE_SECONDS)):
-        def work(progress: Progress) -> Attribution:
-            return cached_map(lm, image, method, params, target, use_layer, progress)
 
-        job = store.submit(key, work, REGISTRY[method].label, estimate, nbytes=lambda a: int(a.values.nbytes))
-    if job is None:
-        return MapTask(method, key, estimate, waiting=start is None, stopped=start is False)
-    return MapTask(method, key, estimate, job=job)
+    def work(progress: Progress) -> Attribution:
+        return cached_map(lm, image, method, params, target, use_layer, progress)
+
+    return task(map_key(lm, image, method, params, target, use_layer), REGISTRY[method].label,
+                map_estimate(lm, image, method, params, use_layer), work, decide, _maps(),
+                nbytes=lambda a: int(a.values.nbytes))
 
 
 def batch_key(keys: list[str]) -> str:

@@ -9,19 +9,19 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from .. import limits
 from ..attribution import OBJECTIVES, REGISTRY, Attribution, Target
 from ..images import InputImage
 from ..jobs import Job
 from ..layers import default_cam_layer
-from ..limits import AUTO_COMPUTE_SECONDS
 from ..models import LoadedModel
 from ..render import scale_of
 from .downloads import map_png_bytes, npy_bytes
 from .errors import show_error
 from .jobs_view import decider, duration, first_paint, job_placeholder, job_store, live, start_live, stop_row
+from .live_task import Task
 from .map_image import display_scale, scale_note, show_map
 from .maps import (
-    MapTask,
     batch_job,
     batch_key,
     map_estimate,
@@ -142,7 +142,7 @@ def live_comparison(lm: LoadedModel, image: InputImage, methods: list[str], para
     usable = usable_methods(lm, methods)
     decide, asked, stopped = decider(key)
 
-    def tasks() -> list[MapTask]:
+    def tasks() -> list[Task]:
         return [map_task(lm, image, m, params.get(m, {}), target, layer, decide) for m in usable]
 
     shown: list[Attribution] = []
@@ -151,14 +151,14 @@ def live_comparison(lm: LoadedModel, image: InputImage, methods: list[str], para
         settings, show_heat = display_view(key)
         chosen = tasks()
         done = [t.result for t in chosen if t.result is not None]
-        failed = [t for t in chosen if t.job is not None and t.job.state == "failed"]
+        failed = [t for t in chosen if t.failed]
         for t in failed:
             if t.job is not None and t.job.exception is not None:
                 show_error(t.job.exception, str(lm.device), t.label)
             else:
                 st.error(plain(f"{t.label}: {t.job.error if t.job else ''}"), icon="⚠️")
         pending = [t for t in chosen if t.result is None and t not in failed]
-        running = [t for t in pending if t.job is not None and t.job.active]
+        running = [t for t in pending if t.running]
         if running:
             stop_row(f"{len(done)} of {len(chosen)} maps shown; computing {', '.join(t.label for t in running)} in the "
                      "background.", [t.key for t in running], key, asked, stopped)
@@ -174,12 +174,12 @@ def live_comparison(lm: LoadedModel, image: InputImage, methods: list[str], para
             columns = st.columns(COLUMNS)
             for i, t in enumerate(pending):
                 with columns[i % COLUMNS]:
-                    if t.job is not None and t.job.active:
+                    if t.running and t.job is not None:
                         job_placeholder(t.job, t.label)
                         continue
                     why = "stopped" if t.stopped else "waits for a click"
                     st.caption(plain(f"{t.label} {why}: estimated {duration(t.estimate)}."))
-                    if st.button(f"Compute {t.label}", key=f"{key}-go-{t.method}"):
+                    if st.button(f"Compute {t.label}", key=f"{key}-go-{t.label}"):
                         asked.add(t.key)
                         stopped.discard(t.key)
                         start_live(key)
@@ -216,7 +216,7 @@ class Cell:
     image: InputImage
     method: str
     key: str
-    task: MapTask | None = None
+    task: Task | None = None
     batch: Job | None = None
 
     @property
@@ -250,7 +250,7 @@ def photo_grid(lm: LoadedModel, images: list[InputImage], methods: list[str], pa
                 if batch is None and bkey not in stopped:
                     estimate = sum(map_estimate(lm, images[i], method, params.get(method, {}), use_layer)
                                    for i in missing)
-                    if estimate <= AUTO_COMPUTE_SECONDS or any(k in asked for k in chosen):
+                    if estimate <= limits.AUTO_COMPUTE_SECONDS or any(k in asked for k in chosen):
                         batch = batch_job(lm, [images[i] for i in missing], method, params.get(method, {}),
                                           [targets[i] for i in missing], layer, estimate)
                 if batch is not None and not batch.active:
@@ -305,9 +305,9 @@ def photo_grid(lm: LoadedModel, images: list[InputImage], methods: list[str], pa
                         st.caption(plain(f"{REGISTRY[a.method].label}: not drawn ({a.caption()})."))
                     elif cell.batch is not None:
                         job_placeholder(cell.batch, cell.batch.label)
-                    elif cell.task is not None and cell.task.job is not None and cell.task.job.active:
+                    elif cell.task is not None and cell.task.running and cell.task.job is not None:
                         job_placeholder(cell.task.job, cell.task.label)
-                    elif cell.task is not None and cell.task.job is not None and cell.task.job.state == "failed":
+                    elif cell.task is not None and cell.task.failed and cell.task.job is not None:
                         st.error(plain(f"{cell.task.label}: {cell.task.job.error}"), icon="⚠️")
                     elif cell.task is not None:
                         why = "stopped" if cell.task.stopped else "waits for a click"

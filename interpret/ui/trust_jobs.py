@@ -9,18 +9,13 @@ method's passes for each map a sanity check recomputes.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 import streamlit as st
 import torch
 
-from .. import limits
 from ..attribution import Attribution
 from ..images import InputImage
-from ..jobs import FAILED, Job, estimate_seconds
+from ..jobs import estimate_seconds
 from ..metrics import FaithfulnessProbe
 from ..metrics.faithfulness import Curve
 from ..metrics.road import PERCENTILES, road
@@ -28,7 +23,8 @@ from ..metrics.sanity import TOP_DRAWS, SanityOptions, SanityResult, cascading_r
 from ..models import LoadedModel
 from ..progress import Cancelled, Progress, report
 from .costs import forward_seconds, imputation_seconds, pass_seconds
-from .jobs_view import Decide, job_store
+from .jobs_view import Decide
+from .live_task import Task, task
 from .maps import map_passes
 from .shared_lru import SharedLRU
 
@@ -45,57 +41,6 @@ def _scores() -> SharedLRU:
 def _checks() -> SharedLRU:
     """Sanity results (a map per stage) by key."""
     return SharedLRU(256)
-
-
-@dataclass
-class Task:
-    """One score of one map: finished (`result`), running or queued (`job`), failed (`job.error`), waiting for a
-    Compute click (its estimate is over AUTO_COMPUTE_SECONDS), or stopped."""
-
-    label: str
-    key: str
-    estimate: float
-    result: Any = None
-    job: Job | None = None
-    waiting: bool = False
-    stopped: bool = False
-
-    @property
-    def done(self) -> bool:
-        return self.result is not None
-
-    @property
-    def running(self) -> bool:
-        return self.job is not None and self.job.active
-
-    @property
-    def failed(self) -> bool:
-        return self.job is not None and self.job.state == FAILED
-
-
-def task(key: str, label: str, estimate: float, work: Callable[[Progress], Any], decide: Decide, kept: SharedLRU,
-         nbytes: Callable[[Any], int] | None = None) -> Task:
-    """The state of one score, submitting its job when it may start (the same rule as `maps.map_task`)."""
-    start = decide(key)
-    found = kept.get(key)
-    if found is not None:
-        return Task(label, key, estimate, result=found)
-    store = job_store()
-    job = store.get(key)
-    if job is not None and job.finished_ok:
-        return Task(label, key, estimate, result=job.result)
-    if job is not None and job.active and job.cancel_requested and start is not True:
-        return Task(label, key, estimate, stopped=True)
-    if job is None and (start is True or (start is None and estimate <= limits.AUTO_COMPUTE_SECONDS)):
-        def run(progress: Progress) -> Any:
-            result = work(progress)
-            kept.put(key, result, nbytes(result) if nbytes is not None else 0)
-            return result
-
-        job = store.submit(key, run, label, estimate, nbytes=nbytes)
-    if job is None:
-        return Task(label, key, estimate, waiting=start is None, stopped=start is False)
-    return Task(label, key, estimate, job=job)
 
 
 # ---------------------------------------------------------------- estimates

@@ -30,11 +30,12 @@ from .caching import cache_data, cache_resource
 from .curve_chart import curve_chart
 from .errors import show_error, user_errors
 from .jobs_view import Decide, decider, duration, first_paint, job_placeholder, live, start_live, stop_row
+from .live_task import Task
 from .map_image import scale_note, with_bar
-from .maps import MapTask, map_task, offered_methods
+from .maps import map_task, offered_methods
 from .plain import plain
 from .predictions import predicted_class
-from .trust_jobs import Task, curves_task, road_task, sanity_task
+from .trust_jobs import curves_task, road_task, sanity_task
 from .url_state import persistent
 from .verdicts import SHORT_LABELS, FaithfulnessVerdict, explain, map_verdicts, styled_table
 
@@ -83,14 +84,14 @@ def predicted_label(lm: LoadedModel, image: InputImage) -> str:
 
 @dataclass
 class Entry:
-    """One map of a trust table: a method's (its Attribution once computed, its MapTask meanwhile) or a reference
+    """One map of a trust table: a method's (its Attribution once computed, its map task meanwhile) or a reference
     map drawn without the model. `identity` names everything that makes the map what it is, model and photo included."""
 
     label: str
     identity: str
     values: np.ndarray | None = None
     attribution: Attribution | None = None
-    pending: MapTask | None = None  # the map's own job (the Trust page computes its maps) while it is not finished
+    pending: Task | None = None  # the map's own job (the Trust page computes its maps) while it is not finished
 
     @property
     def is_reference(self) -> bool:
@@ -116,8 +117,8 @@ class Row:
     road: Task | None = None
     sanity: Task | None = None  # the check of the top stages (the table's verdict); methods only
 
-    def tasks(self) -> list[Task | MapTask]:
-        pending: list[Task | MapTask] = [self.entry.pending] if self.entry.pending is not None else []
+    def tasks(self) -> list[Task]:
+        pending: list[Task] = [self.entry.pending] if self.entry.pending is not None else []
         return pending + [t for t in (self.curves, self.road, self.sanity) if t is not None]
 
     @property
@@ -147,19 +148,11 @@ def rows_of(lm: LoadedModel, image: InputImage, entries: list[Entry], steps: int
     return rows
 
 
-def is_running(t: Task | MapTask) -> bool:
-    return t.job is not None and t.job.active
-
-
-def is_failed(t: Task | MapTask) -> bool:
-    return t.job is not None and t.job.state == "failed"
-
-
-def failures(tasks: list[Task | MapTask], device: str) -> None:
+def failures(tasks: list[Task], device: str) -> None:
     """Each distinct failure once: a map's as an error, a sanity check's refusal as a note (the scores stand)."""
     seen: set[str] = set()
     for t in tasks:
-        if not is_failed(t) or t.job is None or t.job.error in seen:
+        if not t.failed or t.job is None or t.job.error in seen:
             continue
         seen.add(t.job.error or "")
         if isinstance(t, Task) and "sanity" in t.label:
@@ -170,11 +163,11 @@ def failures(tasks: list[Task | MapTask], device: str) -> None:
             st.error(plain(f"{t.label}: {t.job.error}"), icon="⚠️")
 
 
-def controls(tasks: list[Task | MapTask], shown: int, total: int, what: str, key: str, asked: set[str],
-             stopped: set[str]) -> list[Task | MapTask]:
+def controls(tasks: list[Task], shown: int, total: int, what: str, key: str, asked: set[str],
+             stopped: set[str]) -> list[Task]:
     """The line above a live part: what runs and a Stop button, "stopped: N of M ... shown" with Continue, or a
     Compute button per job that waits for a click. Returns the running tasks."""
-    running = [t for t in tasks if is_running(t)]
+    running = [t for t in tasks if t.running]
     if running:
         stop_row(f"{shown} of {total} {what} shown; computing {len(running)} job{'s' if len(running) != 1 else ''} "
                  "in the background.", [t.key for t in running], key, asked, stopped)
@@ -351,7 +344,7 @@ def sanity_section(lm: LoadedModel, image: InputImage, entries: Callable[[Decide
 
     def draw() -> bool:
         current = checks()
-        tasks: list[Task | MapTask] = [t for _, t in current if t is not None]
+        tasks: list[Task] = [t for _, t in current if t is not None]
         failures_as_errors(tasks, str(lm.device))
         done = [(e, t.result) for e, t in current if t is not None and t.done]
         running = controls(tasks, len(done), len(current), "sanity checks", part, asked, stopped)
@@ -366,15 +359,15 @@ def sanity_section(lm: LoadedModel, image: InputImage, entries: Callable[[Decide
         return bool(running) or maps_running(current)
 
     def maps_running(current: list[tuple[Entry, Task | None]]) -> bool:
-        return any(t is None and e.pending is not None and is_running(e.pending) for e, t in current)
+        return any(t is None and e.pending is not None and e.pending.running for e, t in current)
 
     active = first_paint(lambda: [t.job for _, t in checks() if t is not None and t.job is not None])
     live(draw, part, active or maps_running(checks()))
 
 
-def failures_as_errors(tasks: list[Task | MapTask], device: str) -> None:
+def failures_as_errors(tasks: list[Task], device: str) -> None:
     """Each distinct failure of a sanity check once, as an error (it was asked for)."""
-    for error in dict.fromkeys(t.job.error for t in tasks if is_failed(t) and t.job is not None):
+    for error in dict.fromkeys(t.job.error for t in tasks if t.failed and t.job is not None):
         st.error(plain(error or "The sanity check failed."), icon="⚠️")
 
 
