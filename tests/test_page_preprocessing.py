@@ -1,13 +1,15 @@
 """The app's sidebar shows every model's preprocessing, and edits that of a model file (AppTest, the whole app)."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from app_support import open_app
 from hostile.scripted import Tiny, script_bytes
 from interpret.policy import CONSENT_LABEL, SHARED_ENV
 from interpret.preprocess import Preprocessing
-from interpret.ui.state import MODEL_KEY
+from interpret.ui.state import MODEL_KEY, _cached_model
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.(script|save)` is deprecated:FutureWarning")
 
@@ -39,3 +41,7 @@ def test_a_zoo_models_pipeline_is_shown_and_a_model_files_is_edited(monkeypatch)
     assert "centre crop 160×160" in captions(at)  # the page's model summary: the model now loaded with it
     [image, seen] = at.get("image")
     assert seen.proto.imgs[0].caption == "What the model sees: 160×160 (de-normalised input tensor)"
+    edited = at.session_state[MODEL_KEY]
+    own_model, edited_model = _cached_model(dataclasses.replace(edited, preprocessing=None)), _cached_model(edited)
+    assert edited_model.model is own_model.model  # the edit reuses the loaded network: no second copy of the weights
+    assert edited_model.preprocessing.crop_size == 160 and own_model.preprocessing.crop_size != 160

@@ -28,6 +28,7 @@ from .classes import default_classes, fit_class_names, parse_class_names
 from .first_pass import first_pass
 from .keys import canonical_key
 from .loaded import LoadedModel, freeze
+from .preprocessed import with_preprocessing
 from .sources import SOURCES, LoadRequest, find_source, parse_kwargs, parse_spec, spec_forms
 from .sources.base import kwargs_id, preprocessing_id, weights_id
 from .timm_zoo import timm_names
@@ -36,8 +37,8 @@ from .torchvision_zoo import torchvision_names
 DEFAULT_SPEC = "bundled:efficientnet_lite0"
 
 __all__ = [
-    "DEFAULT_SPEC", "LoadedModel", "load_model", "model_key", "parse_spec", "parse_kwargs", "parse_class_names",
-    "spec_forms", "torchvision_names", "timm_names", "BUNDLED", "SOURCES",
+    "DEFAULT_SPEC", "LoadedModel", "load_model", "model_key", "with_preprocessing", "parse_spec", "parse_kwargs",
+    "parse_class_names", "spec_forms", "torchvision_names", "timm_names", "BUNDLED", "SOURCES",
 ]
 
 

@@ -7,6 +7,7 @@ is not loaded again on every rerun.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from .. import limits
 from ..devices import describe_device_failure, fit_cpu_threads
 from ..errors import DeviceError, InterpretError, WeightsUnavailableError, first_line, is_device_failure
 from ..images import InputImage, load_image
-from ..models import LoadedModel, load_model, parse_kwargs
+from ..models import LoadedModel, load_model, parse_kwargs, with_preprocessing
 from ..models.keys import canonical_key
 from ..models.sources.base import preprocessing_id
 from ..preprocess import Preprocessing
@@ -63,12 +64,14 @@ class ModelRequest:
 
 @cache_resource(max_entries=4, show_spinner="Loading the model…", hash_funcs={ModelRequest: lambda r: r.key})
 def _cached_model(request: ModelRequest) -> LoadedModel:
-    """The model a request names, loaded once for every session; its results are keyed by `LoadedModel.key`."""
+    """The model a request names, loaded once for every session; its results are keyed by `LoadedModel.key`.
+    An edited preprocessing reuses the model as loaded with its own (one copy of the weights, no second load)."""
+    if request.preprocessing is not None:
+        return with_preprocessing(_cached_model(dataclasses.replace(request, preprocessing=None)), request.preprocessing)
     fit_cpu_threads()  # a container's CPU quota, before the first pass
     weights = request.weights_data if request.weights_data is not None else request.weights
     return load_model(request.spec, request.device, weights=weights, weights_name=request.weights or "weights",
-                      class_names=request.class_names, trust_code=request.trust_code,
-                      preprocessing=request.preprocessing, activation=request.activation,
+                      class_names=request.class_names, trust_code=request.trust_code, activation=request.activation,
                       model_kwargs=parse_kwargs(request.model_kwargs), prefer=request.prefer)
 
 
