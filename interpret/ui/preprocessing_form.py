@@ -112,9 +112,9 @@ def preprocessing_request(request: ModelRequest, key: str, editable: bool = True
     """`request` with the preprocessing the sidebar's editor chose, starting from the model's own.
 
     The model is loaded as requested to learn its own preprocessing (the zoo's, the image processor's, or the
-    source's default); an edited one is a new request, served by the
-    loaded network under the new preprocessing (`models.with_preprocessing`: no second load). While the model
-    does not load (no consent yet, a bad file) there is nothing to edit and the page shows why."""
+    source's default); an edited one is a new request, served by the loaded network under the new preprocessing
+    (`models.with_preprocessing`: no second load). While the model does not load (no consent yet, a bad file)
+    there is nothing to edit and the page shows why."""
     request_model(request)
     lm = current_model()
     if lm is None:
