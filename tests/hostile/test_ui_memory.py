@@ -53,8 +53,8 @@ class _MallInfo2(ctypes.Structure):
 
 
 def _live() -> int:
-    """Bytes the C heap has handed out and not had back (glibc's mallinfo2), or resident bytes elsewhere."""
-    gc.collect()
+    """Bytes the C heap has handed out and not had back (glibc's mallinfo2), or resident bytes elsewhere; read
+    right after `_rss()`, which has just collected."""
     try:
         mallinfo2 = ctypes.CDLL("libc.so.6").mallinfo2
     except (OSError, AttributeError):
