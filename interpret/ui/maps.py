@@ -60,13 +60,15 @@ def map_key(lm: LoadedModel, image: InputImage, method: str, params: dict[str, A
 def cached_map(lm: LoadedModel, image: InputImage, method: str, params: dict[str, Any], target: Target,
                layer: str | None = None, progress: Progress | None = None) -> Attribution:
     """One map, computed once per key for every session (the others wait for the first)."""
+    return _maps().get_or_compute(map_key(lm, image, method, params, target, layer),
+                                  lambda: _compute_map(lm, image, method, params, target, layer, progress))
 
-    def compute() -> Attribution:
-        computations["count"] += 1
-        x = lm.preprocessing.to_tensor(image.image)
-        return attribute(lm, x, method, target, layer=layer, params=dict(params), progress=progress)
 
-    return _maps().get_or_compute(map_key(lm, image, method, params, target, layer), compute)
+def _compute_map(lm: LoadedModel, image: InputImage, method: str, params: dict[str, Any], target: Target,
+                 layer: str | None, progress: Progress | None) -> Attribution:
+    computations["count"] += 1
+    x = lm.preprocessing.to_tensor(image.image)
+    return attribute(lm, x, method, target, layer=layer, params=dict(params), progress=progress)
 
 
 def compute_maps(lm: LoadedModel, image: InputImage, methods: list[str], params: dict[str, dict[str, Any]],
@@ -136,8 +138,8 @@ def map_task(lm: LoadedModel, image: InputImage, method: str, params: dict[str, 
     """The state of one map on a live page, submitting its job when it may start (`live_task.task`'s rule)."""
     use_layer = layer if REGISTRY[method].uses_layer else None
 
-    def work(progress: Progress) -> Attribution:
-        return cached_map(lm, image, method, params, target, use_layer, progress)
+    def work(progress: Progress) -> Attribution:  # the map store is filled by `task`, once
+        return _compute_map(lm, image, method, params, target, use_layer, progress)
 
     return task(map_key(lm, image, method, params, target, use_layer), REGISTRY[method].label,
                 map_estimate(lm, image, method, params, use_layer), work, decide, _maps(),
