@@ -1,7 +1,8 @@
 """The built wheel, installed into a new virtual environment, gives a working CLI and API from any folder.
 
-The environment is made with --system-site-packages: its dependencies (torch alone is a 5.9 GB virtual
-environment) come from the environment running the tests, so the test takes seconds and needs no network.
+The environment sees the packages of the interpreter running the tests (tests/venv_support.py, inside a virtual
+environment or outside one): its dependencies (torch alone is a 5.9 GB virtual environment) come from there,
+so the test takes seconds and needs no network.
 The package itself comes only from the wheel: the checkout is neither on sys.path nor the current folder.
 Deselect with `-m "not install"`.
 """
@@ -12,10 +13,11 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
+
+from venv_support import create_seeing_outer_packages, site_packages
 
 pytestmark = pytest.mark.install
 
@@ -49,22 +51,17 @@ def venv(tmp_path_factory) -> Path:
     (wheel,) = (work / "dist").glob("*.whl")
 
     env_dir = work / "venv"
-    _run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(env_dir)], cwd=work)
-    python = env_dir / "bin" / "python"
-    # The outer environment's pip (seen through --system-site-packages) installs into the venv it runs in.
+    python = create_seeing_outer_packages(env_dir)
+    # The outer environment's pip (seen through the venv's .pth file) installs into the venv it runs in.
     # --force-reinstall: the checkout's editable install outside the venv would otherwise count as installed.
     _run([str(python), "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--force-reinstall", str(wheel)], cwd=work)
     return env_dir
 
 
-def _site_packages(env_dir: Path) -> Path:
-    return Path(sysconfig.get_path("purelib", vars={"base": str(env_dir), "platbase": str(env_dir)}))
-
-
 def test_the_venv_imports_the_installed_wheel_not_the_checkout(venv, tmp_path):
     out = _run([str(venv / "bin" / "python"), "-c", "import interpret; print(interpret.__file__); print(interpret.__version__)"],
                cwd=tmp_path).stdout.split()
-    assert Path(out[0]).resolve() == (_site_packages(venv) / "interpret" / "__init__.py").resolve()
+    assert Path(out[0]).resolve() == (site_packages(venv) / "interpret" / "__init__.py").resolve()
     assert not Path(out[0]).resolve().is_relative_to(ROOT)
     assert out[1] != "0+unknown"
 

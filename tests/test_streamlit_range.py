@@ -1,6 +1,6 @@
 """The app runs on the oldest Streamlit of the declared range (pyproject's `app` extra), not only the newest.
 
-A virtual environment that sees this interpreter's packages gets that Streamlit release from PyPI, and
+A virtual environment that sees this interpreter's packages (tests/venv_support.py) gets that Streamlit release from PyPI, and
 the page smoke test (tests/test_pages_smoke.py) runs there. Skipped when PyPI cannot be reached. The
 environment is kept in the temporary folder, so a second run skips the install.
 """
@@ -10,10 +10,11 @@ import re
 import subprocess
 import tempfile
 import tomllib
-import venv
 from pathlib import Path
 
 import pytest
+
+from venv_support import create_seeing_outer_packages
 
 ROOT = Path(__file__).resolve().parents[1]
 OFFLINE = ("NewConnectionError", "Temporary failure in name resolution", "Network is unreachable", "Max retries exceeded",
@@ -36,13 +37,13 @@ def streamlit_version(python: Path) -> str | None:
 
 
 def environment_with(version: str) -> Path:
-    """The Python of a venv (system packages visible) whose streamlit is `version`; skips when PyPI is out of reach."""
+    """The Python of a venv (the outer packages visible) whose streamlit is `version`; skips when PyPI is out of reach."""
     folder = Path(tempfile.gettempdir()) / f"interpret-streamlit-{version}"
     python = folder / "bin" / "python"
     if python.exists() and streamlit_version(python) == version:
         return python
-    venv.EnvBuilder(system_site_packages=True, clear=True, with_pip=False).create(folder)
-    # the venv runs the pip it sees among the system packages, and installs into the venv
+    create_seeing_outer_packages(folder)
+    # the venv runs the pip it sees among the outer packages, and installs into the venv
     install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--retries", "1", "--timeout", "20",
                               f"streamlit=={version}"], capture_output=True, text=True)
     if install.returncode != 0:
