@@ -14,17 +14,21 @@ No torch, no Streamlit: the UI keeps one store for the process (`ui/jobs_view.py
 """
 from __future__ import annotations
 
+import atexit
 import heapq
 import itertools
+import os
+import sys
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InterpretError, first_line
-from .limits import JOB_WORKERS, JOBS_KEPT, JOBS_KEPT_BYTES
+from .limits import JOB_EXIT_SECONDS, JOB_WORKERS, JOBS_KEPT, JOBS_KEPT_BYTES
 from .progress import Cancelled, Progress
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
@@ -126,6 +130,8 @@ class JobStore:
         self.order = itertools.count()
         self.threads: list[threading.Thread] = []
         self.started = 0                                        # jobs whose work was actually run (evidence)
+        self.closed = False                                     # shut down: workers end, submits are not run
+        _STORES.add(self)
 
     def get(self, key: str) -> Job | None:
         """The job under `key` (running, queued or kept finished), or None."""
@@ -151,6 +157,8 @@ class JobStore:
                     self.finished.move_to_end(key)
                 return found
             job = Job(key, label or key, work, estimate, size_of=nbytes)
+            if self.closed:  # the process is exiting: nothing new starts
+                job.cancel()
             self.jobs[key] = job
             heapq.heappush(self.queue, (estimate if estimate is not None else float("inf"), next(self.order), job))
             self._start_workers()
@@ -170,6 +178,21 @@ class JobStore:
         with self.guard:
             return list(self.jobs.values())
 
+    def shutdown(self, timeout: float = JOB_EXIT_SECONDS) -> bool:
+        """Cancel every job and wait up to `timeout` seconds for the workers to end; True if they all did.
+
+        Run for every store at interpreter exit: a worker thread still inside torch when the interpreter
+        finalises aborts the whole process (SIGABRT, "terminate called without an active exception")."""
+        with self.guard:
+            self.closed = True
+            threads = list(self.threads)
+            self.wake.notify_all()
+        self.cancel()
+        deadline = time.monotonic() + max(0.0, timeout)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in threads)
+
     def _start_workers(self) -> None:
         self.threads = [t for t in self.threads if t.is_alive()]
         while len(self.threads) < self.workers:
@@ -181,7 +204,7 @@ class JobStore:
         while True:
             with self.guard:
                 while not self.queue:
-                    if not self.wake.wait(timeout=30):  # idle workers end; submit starts new ones
+                    if self.closed or not self.wake.wait(timeout=30):  # idle workers end; submit starts new ones
                         self.threads = [t for t in self.threads if t is not threading.current_thread()]
                         return
                 _, _, job = heapq.heappop(self.queue)
@@ -221,3 +244,47 @@ class JobStore:
                     self.nbytes -= old.nbytes
             job.state = state
         job._done.set()
+
+
+_STORES: weakref.WeakSet[JobStore] = weakref.WeakSet()
+
+
+def shutdown_all(timeout: float | None = None) -> bool:
+    """Cancel and join the jobs of every store in the process, all within `timeout` seconds (default
+    JOB_EXIT_SECONDS); True if all ended."""
+    deadline = time.monotonic() + max(0.0, JOB_EXIT_SECONDS if timeout is None else timeout)
+    return all([store.shutdown(deadline - time.monotonic()) for store in list(_STORES)])
+
+
+class _ExitWatch:
+    """Whether the main script ended on an uncaught exception: the status a forced exit must keep."""
+
+    failed = False
+
+    def __init__(self) -> None:
+        self.previous = sys.excepthook
+        sys.excepthook = self.hook
+
+    def hook(self, kind: type[BaseException], value: BaseException, trace: Any) -> None:
+        _ExitWatch.failed = True
+        self.previous(kind, value, trace)
+
+
+def _at_exit() -> None:
+    """Stop every job before the interpreter finalises; a job stuck past JOB_EXIT_SECONDS ends the process here.
+
+    A thread that returns from torch into a finalising interpreter is ended by force, which aborts the
+    process (status 134); ending it now with the script's own status (0, or 1 after an uncaught exception)
+    is the only clean way out once a job ignores its cancel."""
+    if shutdown_all():
+        return
+    stuck = ", ".join(job.label for store in list(_STORES) for job in store.active())
+    sys.stderr.write(f"interpret: background work did not stop within {JOB_EXIT_SECONDS:g} s of exit ({stuck}); "
+                     "ending the process.\n")
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(1 if _ExitWatch.failed else 0)
+
+
+_ExitWatch()
+atexit.register(_at_exit)
