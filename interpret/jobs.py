@@ -14,14 +14,10 @@ No torch, no Streamlit: the UI keeps one store for the process (`ui/jobs_view.py
 """
 from __future__ import annotations
 
-import atexit
 import heapq
 import itertools
-import os
-import sys
 import threading
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +26,7 @@ from typing import Any
 from .errors import InterpretError, first_line
 from .limits import JOB_EXIT_SECONDS, JOB_WORKERS, JOBS_KEPT, JOBS_KEPT_BYTES
 from .progress import Cancelled, Progress
+from .shutdown import stop_at_exit
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 
@@ -131,7 +128,7 @@ class JobStore:
         self.threads: list[threading.Thread] = []
         self.started = 0                                        # jobs whose work was actually run (evidence)
         self.closed = False                                     # shut down: workers end, submits are not run
-        _STORES.add(self)
+        stop_at_exit(self)
 
     def get(self, key: str) -> Job | None:
         """The job under `key` (running, queued or kept finished), or None."""
@@ -180,9 +177,7 @@ class JobStore:
 
     def shutdown(self, timeout: float = JOB_EXIT_SECONDS) -> bool:
         """Cancel every job and wait up to `timeout` seconds for the workers to end; True if they all did.
-
-        Run for every store at interpreter exit: a worker thread still inside torch when the interpreter
-        finalises aborts the whole process (SIGABRT, "terminate called without an active exception")."""
+        Run for every store at exit (interpret/shutdown.py)."""
         with self.guard:
             self.closed = True
             threads = list(self.threads)
@@ -192,6 +187,11 @@ class JobStore:
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         return not any(thread.is_alive() for thread in threads)
+
+    def running_labels(self) -> list[str]:
+        """The labels of the jobs still running (for the exit's message)."""
+        with self.guard:
+            return [job.label for job in self.jobs.values() if job.state == RUNNING]
 
     def _start_workers(self) -> None:
         self.threads = [t for t in self.threads if t.is_alive()]
@@ -244,47 +244,3 @@ class JobStore:
                     self.nbytes -= old.nbytes
             job.state = state
         job._done.set()
-
-
-_STORES: weakref.WeakSet[JobStore] = weakref.WeakSet()
-
-
-def shutdown_all(timeout: float | None = None) -> bool:
-    """Cancel and join the jobs of every store in the process, all within `timeout` seconds (default
-    JOB_EXIT_SECONDS); True if all ended."""
-    deadline = time.monotonic() + max(0.0, JOB_EXIT_SECONDS if timeout is None else timeout)
-    return all([store.shutdown(deadline - time.monotonic()) for store in list(_STORES)])
-
-
-class _ExitWatch:
-    """Whether the main script ended on an uncaught exception: the status a forced exit must keep."""
-
-    failed = False
-
-    def __init__(self) -> None:
-        self.previous = sys.excepthook
-        sys.excepthook = self.hook
-
-    def hook(self, kind: type[BaseException], value: BaseException, trace: Any) -> None:
-        _ExitWatch.failed = True
-        self.previous(kind, value, trace)
-
-
-def _at_exit() -> None:
-    """Stop every job before the interpreter finalises; a job stuck past JOB_EXIT_SECONDS ends the process here.
-
-    A thread that returns from torch into a finalising interpreter is ended by force, which aborts the
-    process (status 134); ending it now with the script's own status (0, or 1 after an uncaught exception)
-    is the only clean way out once a job ignores its cancel."""
-    if shutdown_all():
-        return
-    stuck = ", ".join(job.label for store in list(_STORES) for job in store.active())
-    sys.stderr.write(f"interpret: background work did not stop within {JOB_EXIT_SECONDS:g} s of exit ({stuck}); "
-                     "ending the process.\n")
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    os._exit(1 if _ExitWatch.failed else 0)
-
-
-_ExitWatch()
-atexit.register(_at_exit)

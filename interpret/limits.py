@@ -178,8 +178,9 @@ JOBS_KEPT = 256
 # Bytes of finished results kept (each job says its result's size): 224 px float32 maps are 0.2 MB, a
 # feature visualisation a few MB; 256 MB bounds what a long session's jobs hold.
 JOBS_KEPT_BYTES = 256 * 2**20
-# Seconds the process waits at exit for its running jobs to stop once cancelled (each stops after its current
-# unit of work): a worker still inside torch when the interpreter finalises would abort the process.
+# Seconds the process waits at exit for its background work (jobs, cancelled, stop after their current unit;
+# a model's first forward pass) to end: a thread still inside torch when the interpreter finalises would abort
+# the process; work still running after it ends the process with the script's own status (interpret/shutdown.py).
 JOB_EXIT_SECONDS = 10.0
 # Seconds a map's estimate (its passes x the measured time of one pass) may reach before the page waits
 # for an explicit Compute click: a first view of quick maps stays quick; Score-CAM over 1280 channels or a

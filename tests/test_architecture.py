@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "interpret"
 # units of a lower layer, and from itself. The same table is drawn in docs/ARCHITECTURE.md.
 LAYERS: dict[str, int] = {
     "errors": 0, "signs": 0, "limits": 0,
-    "files": 1, "preprocess": 1,
+    "files": 1, "preprocess": 1, "shutdown": 1,
     "progress": 2, "heads": 2, "images": 2, "zoo_preprocessing": 2, "devices": 2, "spatial": 2, "render": 2, "policy": 2,
     "samples": 3, "models": 3, "jobs": 3,
     "capture": 4, "predict": 4,

@@ -1,5 +1,6 @@
-"""A process that uses the package exits cleanly while background jobs run: they are cancelled and joined
-(within limits.JOB_EXIT_SECONDS) at exit, so its status is its own, never SIGABRT (134).
+"""A process that uses the package exits cleanly while background work runs: jobs are cancelled and joined,
+and a model's first forward pass waited for (within limits.JOB_EXIT_SECONDS) at exit, so its status is its own,
+never SIGABRT (134) (interpret/shutdown.py).
 
 Each case is a real Python process: a script, and an AppTest run of the Saliency page, each ending while a
 job is inside torch.
@@ -57,9 +58,9 @@ def test_a_job_that_ignores_its_cancel_ends_the_process_after_the_bound_with_the
     stuck = """
     import time
     import torch
-    from interpret import jobs
+    from interpret import jobs, limits
 
-    jobs.JOB_EXIT_SECONDS = 1.0
+    limits.JOB_EXIT_SECONDS = 1.0
     store = jobs.JobStore()
     started = []
 
@@ -77,6 +78,33 @@ def test_a_job_that_ignores_its_cancel_ends_the_process_after_the_bound_with_the
     assert done.returncode == 0, done.stderr[-2000:]
     assert "script done" in done.stdout
     assert "did not stop within 1 s of exit (a job that never returns)" in done.stderr
+    assert "terminate called" not in done.stderr
+
+
+def test_a_model_load_cut_off_by_the_first_pass_bound_does_not_abort_the_exit(tmp_path):
+    """The loader stops waiting for a slow first forward pass; its thread still runs when the script ends."""
+    code = f"""
+    import os, sys
+    sys.path.insert(0, "tests")
+    from hostile.scripted import Slow, first_pass_running, script_bytes
+    from interpret import limits
+    from interpret.errors import ModelLoadError
+    from interpret.models import load_model
+
+    limits.JOB_EXIT_SECONDS = 1.0
+    os.environ[limits.FIRST_FORWARD_SECONDS_ENV] = "0.2"
+    path = {str(tmp_path / "slow.pt")!r}
+    open(path, "wb").write(script_bytes(Slow()))
+    try:
+        load_model(path, trust_code=True)
+    except ModelLoadError as exc:
+        print("refused:", exc, flush=True)
+    assert first_pass_running("slow.pt")
+    """
+    done = run_script(code)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "refused: 'slow.pt' did not finish its first forward pass" in done.stdout
+    assert "did not stop within 1 s of exit (the first forward pass of 'slow.pt')" in done.stderr
     assert "terminate called" not in done.stderr
 
 

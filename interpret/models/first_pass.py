@@ -8,8 +8,8 @@ whose output is not one finite row of at most `limits.MAX_CLASSES` floating-poin
 The time bound is honest about what a thread can do: the pass runs in a daemon worker thread and the
 loader stops waiting for it, but a thread cannot be killed. A pass stuck in a loop keeps its thread (and
 a CPU core) until it ends or the process exits; the model is refused and never cached, so it runs only
-once. Memory a pass allocates is not bounded here: consent (interpret/policy.py) is what guards against
-a TorchScript file written to do harm.
+once; at exit the process waits for it (bounded, interpret/shutdown.py). Memory a pass allocates is not
+bounded here: consent (interpret/policy.py) is what guards against a TorchScript file written to do harm.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from .. import limits
 from ..devices import describe_device_failure
 from ..errors import DeviceError, InterpretError, ModelLoadError, is_device_failure
 from ..preprocess import Preprocessing
+from ..shutdown import wait_at_exit
 from .outputs import logits_of, with_logits
 
 BATCH = 2  # two images, so a model that ignores the batch (one row per call) is caught
@@ -74,6 +75,7 @@ def _bounded(model: nn.Module, x: torch.Tensor, name: str, seconds: float) -> An
 
     worker = threading.Thread(target=work, name=f"interpret-first-pass:{name}", daemon=True)
     worker.start()
+    wait_at_exit(worker, f"the first forward pass of '{name}'")
     worker.join(seconds)
     if worker.is_alive():
         raise ModelLoadError(f"'{name}' did not finish its first forward pass (a batch of {BATCH} images) within "
