@@ -5,7 +5,6 @@ import io
 import json
 import os
 import struct
-import time
 import zipfile
 
 import pytest
@@ -100,10 +99,8 @@ def test_a_stride_zero_head_claiming_millions_of_classes_is_refused_at_once():
     state["bias"] = torch.zeros(1).expand(2_000_000)
     data = saved(state)
     assert len(data) < 40_000
-    start = time.perf_counter()
     with pytest.raises(ModelLoadError, match=r"'stride0.pth': tensor 'weight' claims 3,906 MB.*CHECKPOINT_TENSOR_BYTES"):
         read_state_dict(data, "stride0.pth")
-    assert time.perf_counter() - start < 2
 
 
 def test_a_stride_zero_view_under_the_tensor_bound_is_refused_by_its_storage():

@@ -3,7 +3,6 @@ import csv
 import io
 import os
 import struct
-import time
 import zipfile
 from pathlib import Path
 
@@ -167,10 +166,8 @@ def _declare_sizes(data: bytes, size: int) -> bytes:
 def test_a_small_zip_declaring_gigabytes_is_refused_by_its_declared_sizes():
     data = _declare_sizes(make_zip({f"tabby/{i}.png": bytes(1000) for i in range(100)}), 45 * 2**20)
     assert len(data) < 5 * 2**20
-    start = time.perf_counter()
     with pytest.raises(ImageError, match=r"unpacks to 4500 MB.*limit SET_BYTES"):
         open_zip(data, "bomb.zip")
-    assert time.perf_counter() - start < 1
 
 
 def test_a_member_compressed_beyond_the_ratio_bound_is_skipped():
@@ -191,10 +188,8 @@ def test_a_set_declaring_more_pixels_than_the_bound_is_refused_before_decoding()
     big = _png(Image.new("1", (7000, 7000)))  # 49 MP in a few kilobytes
     data = make_zip({f"tabby/{i}.png": big for i in range(40)}, zipfile.ZIP_DEFLATED)
     assert len(data) < 300_000
-    start = time.perf_counter()
     with pytest.raises(ImageError, match=r"holds more than 1,000 megapixels.*7000x7000.*limit SET_PIXELS"):
         open_zip(data, "pixels.zip")
-    assert time.perf_counter() - start < 2
 
 
 def test_the_reader_counts_pixels_too():

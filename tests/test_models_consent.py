@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import os
-import time
 import warnings
 
 import pytest
@@ -16,7 +15,7 @@ import torch
 import torchvision
 from torch import nn
 
-from hostile.scripted import HugeOutput, NanOutput, Raises, Tiny
+from hostile.scripted import HugeOutput, NanOutput, Raises, Tiny, first_pass_running
 from interpret.cli import main
 from interpret.errors import DeviceError, ModelLoadError
 from interpret.limits import FIRST_FORWARD_SECONDS_ENV, MAX_CLASSES
@@ -167,20 +166,17 @@ def test_a_bad_first_pass_gives_one_clear_message(tmp_path, module, expected):
 
 def test_thirty_million_outputs_are_refused_by_the_class_cap(tmp_path):
     path = scripted(HugeOutput(), tmp_path / "huge.pt")
-    start = time.perf_counter()
+    # the pass itself allocates 2 x 30 M floats (240 MB); nothing after it (names, softmax) runs
     with pytest.raises(ModelLoadError, match=f"'huge.pt' has 30000000 outputs per image; between 1 and {MAX_CLASSES}"):
         load_model(path, trust_code=True)
-    # the pass itself allocates 2 x 30 M floats (240 MB, 0.3 s here); nothing after it (names, softmax) runs
-    assert time.perf_counter() - start < 20
 
 
 def test_a_forward_that_runs_too_long_is_refused_at_the_time_bound(tmp_path, monkeypatch):
     path = scripted(Loops(), tmp_path / "slow.pt")
     monkeypatch.setenv(FIRST_FORWARD_SECONDS_ENV, "0.2")
-    start = time.perf_counter()
     with pytest.raises(ModelLoadError, match="'slow.pt' did not finish its first forward pass .* within 0.2 s"):
         load_model(path, trust_code=True)
-    assert time.perf_counter() - start < 1.2  # the loop alone takes over a second
+    assert first_pass_running("slow.pt"), "the loader waited for the pass to end instead of stopping at the bound"
     monkeypatch.setenv(FIRST_FORWARD_SECONDS_ENV, "60")
     assert load_model(path, trust_code=True).num_classes == 3  # the same model, given time, is fine
 
@@ -224,12 +220,10 @@ def test_zoo_heads_over_the_class_cap_are_refused_before_they_are_built():
     from interpret.models.timm_zoo import build_timm
     from interpret.models.torchvision_zoo import build_torchvision
 
-    start = time.perf_counter()
     with pytest.raises(ModelLoadError, match=f"'torchvision:resnet18' has 2000000 classes; between 1 and {MAX_CLASSES}"):
         build_torchvision("resnet18", pretrained=False, num_classes=2_000_000)  # would be a 4 GB head
     with pytest.raises(ModelLoadError, match="'timm:resnet10t' has 2000000 classes"):
         build_timm("resnet10t", pretrained=False, num_classes=2_000_000)
-    assert time.perf_counter() - start < 5
 
 
 def test_a_nul_in_a_spec_or_a_path_is_refused_clearly():

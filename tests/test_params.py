@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import pytest
 import torch
@@ -96,11 +95,9 @@ def test_every_default_costs_less_than_the_limit():
 def test_costly_settings_are_refused_before_any_forward_pass(method, params, lever):
     net = CountingNet()
     lm = loaded(net, 224)
-    start = time.perf_counter()
     with pytest.raises(InterpretError, match=rf"needs [\d,]+ forward passes; one map may cost up to 5,000 "
                                              rf"\(limit MAX_PASSES\)\. {lever}"):
         attribute(lm, image(224), method, 0, params=params)
-    assert time.perf_counter() - start < 1.0
     assert net.images == 0
 
 

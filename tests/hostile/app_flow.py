@@ -11,7 +11,6 @@ from . import files as F
 
 MINE = "mine.jpg"  # the user's own photo, uploaded before every hostile input
 SIDEBAR_KEYS = ("sb-device", "sb-source", "sb-current")
-CASE_SECONDS = 60  # one case in the app, model loads included, on 2 busy cores
 
 
 def _mine() -> tuple[str, bytes, str]:

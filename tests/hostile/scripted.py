@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import threading
 
 import torch
 from torch import nn
@@ -72,6 +73,12 @@ def script_bytes(module: nn.Module) -> bytes:
         warnings.simplefilter("ignore", FutureWarning)  # torch 2.14 deprecates torch.jit; files still exist
         torch.jit.save(torch.jit.script(module), buffer)
     return buffer.getvalue()
+
+
+def first_pass_running(name: str) -> bool:
+    """Whether a model's first forward pass is still running in its worker thread (models/first_pass.py): the
+    loader stopped waiting at its bound instead of waiting for the pass to end."""
+    return any(t.name.startswith("interpret-first-pass:") and name in t.name and t.is_alive() for t in threading.enumerate())
 
 
 class Slow(nn.Module):
