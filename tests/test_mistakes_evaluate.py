@@ -133,3 +133,56 @@ def test_a_set_whose_labels_all_miss_is_refused(bundled):
 
     with pytest.raises(InterpretError, match="No label"):
         start(bundled, open_zip(make_zip({"kitty/c.png": CAT})))
+
+
+def _small_png(shade: int) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), (shade, shade, shade)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_every_prefix_of_the_evaluation_order_holds_each_class_in_proportion():
+    from interpret.mistakes.evaluate import stratified_order
+
+    labels = np.repeat([0, 1, 2], [300, 200, 100])  # folder order: all of one class, then the next
+    order = stratified_order(labels)
+    assert sorted(order.tolist()) == list(range(600))
+    for m in (6, 32, 100, 333):
+        counts = np.bincount(labels[order[:m]], minlength=3)
+        assert np.all(np.abs(counts - m * np.array([300, 200, 100]) / 600) <= 1), (m, counts)
+    assert np.array_equal(order, stratified_order(labels))  # seeded: the same set, the same order
+    assert not np.array_equal(order[:50], np.sort(order[:50]))  # shuffled within classes
+
+
+def test_a_stopped_evaluation_covers_every_class_and_says_so(bundled):
+    """The defect: stopped after 32 of 600 images in folder order, every image was of one class (93.8 % shown for a
+    set at 25 %). Stopped after one batch now, the images done are a stratified sample of the three classes."""
+    members = {f"{label}/{i:03d}.png": _small_png(i) for label in ("espresso", "tabby", "tiger cat") for i in range(20)}
+    image_set = open_zip(make_zip(members), "sorted.zip")
+
+    def stop_after_one_batch(fraction: float) -> None:
+        raise Cancelled()
+
+    partial = evaluate(bundled, image_set, batch_size=12, progress=stop_after_one_batch)
+    done = partial.status != PENDING
+    assert partial.done == 12
+    assert np.unique(partial.labels[done], return_counts=True)[1].tolist() == [4, 4, 4]
+    assert partial.describe_coverage() == ("12 of 60 images evaluated (20%), a class-stratified random sample: "
+                                           "3 of 3 classes covered, each with about 20% of its images.")
+    assert summary(partial)["coverage"] == partial.describe_coverage()
+    resumed = evaluate(bundled, image_set, batch_size=12, resume=partial)
+    assert resumed.complete and resumed.describe_coverage() == ""
+
+
+def test_a_partial_evaluation_names_the_classes_it_has_not_reached(bundled):
+    members = {f"{label}/{i:03d}.png": _small_png(i) for label, n in (("espresso", 30), ("tabby", 1)) for i in range(n)}
+
+    def stop_after_one_batch(fraction: float) -> None:
+        raise Cancelled()
+
+    partial = evaluate(bundled, open_zip(make_zip(members)), batch_size=2, progress=stop_after_one_batch)
+    assert partial.uncovered() == [partial.labels[-1]]  # the seeded order puts the one tabby image third
+    assert partial.describe_coverage().endswith("1 of 2 classes covered, each with about 6% of its images; "
+                                                "not reached yet: tabby.")

@@ -164,6 +164,7 @@ def test_stopping_the_evaluation_keeps_the_images_done_and_continue_finishes_it(
         [line] = [w.value for w in at.warning if w.value.startswith("stopped: ")]
         done = int(line.split()[1])
         assert 0 < done < 96 and line.startswith(f"stopped: {done} of 96 images evaluated")
+        assert "class-stratified random sample" in line
         assert {m.label: m.value for m in at.metric}["Images"] == str(done)  # the scores cover those
         settle(at.button(key="mistakes-continue").click().run())
         assert {m.label: m.value for m in at.metric}["Images"] == "96"

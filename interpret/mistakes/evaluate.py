@@ -1,5 +1,9 @@
 """Batched, stoppable, resumable inference over a labelled set, keeping only the top-k per image.
 
+Images are evaluated in a seeded, class-stratified shuffled order (`stratified_order`), not in folder order:
+a run stopped after any number of images covers every class in proportion to its share of the set, so the
+partial scores estimate the whole set's (a stop after the first folders would score only their classes).
+
 Images are decoded one batch ahead in a background thread (PIL releases the GIL while decoding and
 resizing) so that decoding overlaps the forward pass; only the current and the next batch of pixels
 exist at any time, so memory grows with the number of images by the stored predictions alone.
@@ -22,6 +26,20 @@ from .imageset import ImageSet
 from .labels import LabelMatch, match_labels
 
 PENDING, OK, FAILED = 0, 1, 2
+ORDER_SEED = 0  # the evaluation order's seed: the same set is always evaluated in the same order
+
+
+def stratified_order(labels: np.ndarray, seed: int = ORDER_SEED) -> np.ndarray:
+    """The indices of `labels` in a shuffled order whose every prefix holds each class in proportion to its count.
+
+    Each class's images are shuffled, the j-th of a class of n placed at (j + u) / n with u uniform in [0, 1)
+    (seeded), and all are sorted by that place: the first m images hold about m x n / N of each class."""
+    rng = np.random.default_rng(seed)
+    place = np.empty(len(labels), np.float64)
+    for c in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == c))
+        place[members] = (np.arange(len(members)) + rng.random(len(members))) / len(members)
+    return np.argsort(place, kind="stable")
 
 
 @dataclass
@@ -45,6 +63,7 @@ class Evaluation:
     errors: dict[str, str] = field(default_factory=dict)  # path -> why it could not be decoded
     user_labels: list[str] = field(default_factory=list, repr=False)  # the label as written, per image
     seconds: float = 0.0
+    order: np.ndarray | None = field(default=None, repr=False)  # the order images are evaluated in (stratified_order)
 
     @property
     def total(self) -> int:
@@ -65,6 +84,24 @@ class Evaluation:
 
     def label(self, index: int) -> str:
         return self.class_names[index]
+
+    def uncovered(self) -> list[int]:
+        """The classes of the set none of whose images has been evaluated yet (empty once each class has one)."""
+        return sorted(set(np.unique(self.labels).tolist()) - set(np.unique(self.labels[self.status != PENDING]).tolist()))
+
+    def describe_coverage(self) -> str:
+        """What a partial evaluation covers ('' when complete): how many images and classes, that they are a
+        class-stratified sample of the set, and the classes not reached yet (a few named)."""
+        if self.complete:
+            return ""
+        classes, missing = len(np.unique(self.labels)), self.uncovered()
+        share = self.done / self.total if self.total else 0.0
+        text = (f"{self.done} of {self.total} images evaluated ({share:.0%}), a class-stratified random sample: "
+                f"{classes - len(missing)} of {classes} classes covered, each with about {share:.0%} of its images")
+        if missing:
+            names = ", ".join(self.label(c) for c in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            text += f"; not reached yet: {names}"
+        return text + "."
 
 
 def _decode_batch(read: Reader, paths: list[str], lm: LoadedModel) -> tuple[np.ndarray, list[bool], dict[str, str]]:
@@ -109,6 +146,7 @@ def start(lm: LoadedModel, image_set: ImageSet, k: int = 5, chosen: dict[str, in
         paths=[item.path for item in items], labels=np.array([match.indices[item.label] for item in items], np.int64),
         top_index=np.full((n, k), -1, np.int64), top_prob=np.zeros((n, k), np.float32), true_prob=np.zeros(n, np.float32),
         status=np.zeros(n, np.int8), match=match, skipped=image_set.skipped, user_labels=[item.label for item in items],
+        order=stratified_order(np.array([match.indices[item.label] for item in items], np.int64)),
     )
 
 
@@ -123,7 +161,8 @@ def evaluate(lm: LoadedModel, image_set: ImageSet, batch_size: int = 32, k: int 
     other exception is kept in it too.
     """
     ev = resume if resume is not None else start(lm, image_set, k, chosen)
-    pending = np.flatnonzero(ev.status == PENDING)
+    order = ev.order if ev.order is not None else stratified_order(ev.labels)
+    pending = order[ev.status[order] == PENDING]
     batches = [pending[i:i + batch_size] for i in range(0, len(pending), batch_size)]
     began = time.perf_counter()
     with image_set.tree.reader() as read, ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode") as pool:

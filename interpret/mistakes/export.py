@@ -77,4 +77,5 @@ def summary(ev: Evaluation, top_mistakes: int = 20) -> dict:
         "unmatched_labels": ev.match.describe_problems(ev.class_names),
         "skipped": {reason: len(names) for reason, names in ev.skipped.items()},
         "complete": ev.complete,
+        "coverage": ev.describe_coverage(),
     }

@@ -239,8 +239,8 @@ def evaluation(lm: LoadedModel, image_set: ImageSet, batch_size: int = 32,
         return None
     if key in stopped and (job is None or job.cancel_requested):
         if ev is not None:
-            st.warning(f"stopped: {ev.done} of {ev.total} images evaluated" +
-                       ("; the scores below cover those only." if len(ev.ok) else "."))
+            st.warning(plain(f"stopped: {ev.describe_coverage()}" +
+                             (" The scores below cover those only." if len(ev.ok) else "")))
         if st.button("Continue evaluation", key="mistakes-continue"):
             stopped.discard(key)
             asked.add(key)
