@@ -5,6 +5,7 @@ import math
 from streamlit.testing.v1 import AppTest
 
 from app_support import APP
+from interpret.ui.plain import plain
 from interpret.ui.url_state import _decode, encode
 
 TIMEOUT = 240
@@ -61,13 +62,25 @@ def test_hostile_and_stale_link_values_are_ignored_with_one_line_each():
         "target": "99999", "image": "upload:holiday.jpg:0123abcd", "uploads": "holiday.jpg", "samples": "coffee,,,",
         "model": "file:/etc/passwd", "weights": "file:mine.pth", "nonsense": "x" * 100, "layer": "no.such.layer"})
     text = notices(at)
-    for expected in ("methods 'gradient,no_such_method'", "sign '<script>", "opacity 'nan'", "clip percentile '1e309'",
+    for expected in map(plain, ("methods 'gradient,no_such_method'", "sign '<script>", "opacity 'nan'", "clip percentile '1e309'",
                      "target class '99999'", "The uploaded file holiday.jpg is not in the link: upload it again",
                      "The uploaded file mine.pth is not in the link", "model 'file:/etc/passwd' cannot be opened",
-                     "'nonsense' is not used on this page", "cam layer 'no.such.layer'"):
+                     "'nonsense' is not used on this page", "cam layer 'no.such.layer'")):
         assert expected in text, (expected, text)
     assert at.multiselect(key="sal-methods").value == ["gradient", "grad_x_input", "guided_backprop", "gradcam"]
     assert at.selectbox(key="sal-display-mode").value == "absolute"
     assert not at.error, [e.value for e in at.error]
     at.run()  # the notices are shown once
     assert "not in the link" not in notices(at)
+
+
+def test_a_links_text_is_shown_as_written_never_as_markdown():
+    """The defect: a crafted link's value reached the notices as Markdown, so the viewer's browser fetched the
+    image's URL and the app showed the attacker's link."""
+    image, link = "![x](http://127.0.0.1:9/pixel.png)", "[click here](http://127.0.0.1:9/login)"
+    at = open_link("pages/saliency.py", {"model": f"file:{image}", "sign": link, "layer": ":red[**loud**] $x^2$"})
+    text = notices(at)
+    assert "model 'file:" in text and "sign '" in text and "cam layer '" in text, text
+    unescaped = [c for i, c in enumerate(text) if c in "[]*$" and (i == 0 or text[i - 1] != "\\")]
+    assert not unescaped, text
+    assert plain(image) in text and plain(link[:60]) in text

@@ -21,6 +21,8 @@ from typing import Any
 
 import streamlit as st
 
+from .plain import plain
+
 KEPT = "interpret_kept"  # {widget key: last value}: survives page switches (not a widget key)
 PENDING = "interpret_url_pending"  # {url name: text} read from the URL at the session's start, not yet claimed
 DRAWN = "interpret_url_drawn"  # {url name: text} written by this run's widgets
@@ -83,10 +85,11 @@ def notice(message: str) -> None:
 
 
 def show_notices(slot: Any = None) -> None:
-    """The notices gathered so far, as one caption each (in `slot`, a placeholder, if given); then they are gone."""
+    """The notices gathered so far, one paragraph each as plain text (in `slot`, a placeholder, if given); then
+    they are gone."""
     messages = st.session_state.pop(NOTICES, [])
-    if messages:
-        (slot or st).info("\n\n".join(messages), icon="ℹ️")
+    if messages:  # notices quote link values, anyone's text: shown as written, never as Markdown
+        (slot or st).info("\n\n".join(plain(m) for m in messages), icon="ℹ️")
 
 
 def encode(value: Any) -> str:
