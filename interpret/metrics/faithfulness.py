@@ -1,6 +1,8 @@
 """Deletion and insertion curves (RISE, Petsiuk et al. 2018), batched.
 
-The score is the probability (softmax, or sigmoid for a sigmoid head) of the class predicted on the clean image. Deletion replaces
+The score is the probability (softmax, or sigmoid for a sigmoid head) of the map's own target class (by default
+the class predicted on the clean image); for a contrast "why c rather than b" it is the probability of c rather
+than b, sigmoid(f_c - f_b) (for a softmax head p_c / (p_c + p_b)). Deletion replaces
 the most relevant pixels by zero after normalisation (the dataset mean); insertion starts from a
 blurred copy (11 x 11 kernel, sigma 5) and puts the most relevant pixels back. Every step of a curve
 goes through the model in a few large batches (as many images as MASKED_BATCH_BYTES allows); the
@@ -48,16 +50,18 @@ class FaithfulnessProbe:
     work they share is done once.
     """
 
-    def __init__(self, lm: LoadedModel, x: torch.Tensor, batch_size: int | None = None, target: int | None = None):
+    def __init__(self, lm: LoadedModel, x: torch.Tensor, batch_size: int | None = None, target: int | None = None,
+                 contrast: int | None = None):
         self.lm = lm
         self.x = lm.input_tensor(x[:1]).detach()
         # images per forward: as many as MASKED_BATCH_BYTES allows (Occlusion's and RISE's budget), unless given
         self.batch_size = max(1, int(batch_size)) if batch_size else masked_rows(self.x)
         self.model = scoring_model(lm, self.x)  # channels-last where measured faster (attribution/scoring.py)
         with torch.inference_mode():
-            clean = lm.probabilities(self.model(self.x))[0]
-        self.target = int(clean.argmax()) if target is None else int(target)
-        self.clean_prob = float(clean[self.target])
+            logits = self.model(self.x)
+        self.target = int(logits[0].argmax()) if target is None else int(target)
+        self.contrast = None if contrast is None else int(contrast)
+        self.clean_prob = float(self.followed(logits)[0])
         self.fill = torch.zeros_like(self.x)  # zero after normalisation = the dataset mean
         self.blurred = gaussian_blur(self.x, BLUR_SIGMA, radius=BLUR_KERNEL // 2, padding="reflect")  # 11 taps, mirrored borders
         self.forwards = 1  # images passed through the model so far (cost accounting)
@@ -67,13 +71,25 @@ class FaithfulnessProbe:
         height, width = self.x.shape[-2:]
         return int(height), int(width)
 
+    def followed(self, logits: torch.Tensor) -> torch.Tensor:
+        """What the curves follow, per image of a batch of logits: the target's probability, or with a contrast
+        the probability of the target rather than the contrast class."""
+        if self.contrast is None:
+            return self.lm.probabilities(logits)[:, self.target]
+        return torch.sigmoid(logits[:, self.target].float() - logits[:, self.contrast].float())
+
+    def describe(self) -> str:
+        """What the curves follow, in words: "probability of 'tabby'" or "... of 'tabby' rather than 'tiger cat'"."""
+        text = f"probability of '{self.lm.label(self.target)}'"
+        return text if self.contrast is None else f"{text} rather than '{self.lm.label(self.contrast)}'"
+
     def probs(self, images: torch.Tensor) -> np.ndarray:
-        """The target class's probability for every image of a batch (in chunks)."""
+        """What the curves follow (`followed`) for every image of a batch (in chunks)."""
         out = []
         with torch.inference_mode():
             for start in range(0, images.shape[0], self.batch_size):
                 logits = self.model(images[start:start + self.batch_size])
-                out.append(self.lm.probabilities(logits)[:, self.target].cpu())
+                out.append(self.followed(logits).cpu())
         self.forwards += images.shape[0]
         return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
 

@@ -5,7 +5,9 @@ the photo, the map's identity and the settings, so a rerun, a page switch or a s
 maps (`maps.map_task`, shared with the Saliency page), each map's curves, its ROAD score and its sanity checks. A
 table draws every row scored so far, a bar with the time left for each running job, refreshes in place while they
 run (`jobs_view.live`), waits for a Compute click for work estimated over AUTO_COMPUTE_SECONDS, and has Stop,
-which keeps what finished. Reference maps are drawn without the model and keyed by their name.
+which keeps what finished. Reference maps are drawn without the model and keyed by their name. Each map is scored
+on what it explains: the curves follow the probability of the map's own target class (rather than its contrast
+class, for a contrast map), and the reference maps beside it are scored on the same.
 """
 from __future__ import annotations
 
@@ -66,10 +68,21 @@ def map_label(a: Attribution) -> str:
     return REGISTRY[a.method].label if a.method in REGISTRY else a.method
 
 
+Follows = tuple[int, int | None]  # what the curves follow: (target class, contrast class or None)
+
+
 @cache_resource(max_entries=16, show_spinner=False)
-def _probe(lm: LoadedModel, image: InputImage) -> FaithfulnessProbe:
-    """The image's prediction and blurred copy, shared by every map scored on it."""
-    return FaithfulnessProbe(lm, lm.preprocessing.to_tensor(image.image))
+def _probe(lm: LoadedModel, image: InputImage, follows: Follows | None = None) -> FaithfulnessProbe:
+    """The image's followed probability and blurred copy, shared by every map scored on the same target (None: the
+    class predicted on the clean image)."""
+    target, contrast = follows if follows is not None else (None, None)
+    return FaithfulnessProbe(lm, lm.preprocessing.to_tensor(image.image), target=target, contrast=contrast)
+
+
+def followed_text(lm: LoadedModel, image: InputImage, rows: list[Row]) -> str:
+    """What the rows' curves follow, in words ("probability of 'tabby'"; several joined by 'and')."""
+    texts = dict.fromkeys(_probe(lm, image, r.entry.follows).describe() for r in rows)
+    return " and ".join(texts) or _probe(lm, image).describe()
 
 
 @cache_data(max_entries=16, show_spinner=False)
@@ -92,6 +105,7 @@ class Entry:
     values: np.ndarray | None = None
     attribution: Attribution | None = None
     pending: Task | None = None  # the map's own job (the Trust page computes its maps) while it is not finished
+    follows: Follows | None = None  # the target its curves follow (None: the class predicted on the clean image)
 
     @property
     def is_reference(self) -> bool:
@@ -99,12 +113,19 @@ class Entry:
 
 
 def attribution_entry(lm: LoadedModel, image: InputImage, a: Attribution) -> Entry:
-    return Entry(map_label(a), "|".join(map(str, (lm.key, image.sha256) + identity(a))), a.values, a)
+    """A computed map's entry, scored on its own target (and contrast)."""
+    return Entry(map_label(a), "|".join(map(str, (lm.key, image.sha256) + identity(a))), a.values, a,
+                 follows=(a.target, a.contrast))
 
 
-def reference_entries(lm: LoadedModel, image: InputImage) -> list[Entry]:
-    """The three reference maps (random, centred Gaussian, Sobel edges): cheap, computed in the run."""
-    return [Entry(f"{REFERENCE}{name}", f"{lm.key}|{image.sha256}|reference|{name}", values)
+def reference_entries(lm: LoadedModel, image: InputImage, follows: Follows | None = None, named: bool = False) -> list[Entry]:
+    """The three reference maps (random, centred Gaussian, Sobel edges), scored on `follows` (the predicted class
+    when None): cheap, computed in the run. `named`: the target is in their labels (a table of several targets)."""
+    if follows is None:
+        follows = (_probe(lm, image).target, None)
+    suffix = f" ({_probe(lm, image, follows).describe()})" if named else ""
+    return [Entry(f"{REFERENCE}{name}{suffix}", f"{lm.key}|{image.sha256}|reference|{name}|{follows}", values,
+                  follows=follows)
             for name, values in cached_references(lm, image).items()]
 
 
@@ -134,10 +155,10 @@ class Row:
 def rows_of(lm: LoadedModel, image: InputImage, entries: list[Entry], steps: int, with_road: bool,
             decide: Decide, top_sanity: bool = True) -> list[Row]:
     """Each map's scores as tasks: submitted (within their estimate, or when asked) once the map is there."""
-    probe = _probe(lm, image)
     rows = []
     for e in entries:
         row = Row(e)
+        probe = _probe(lm, image, e.follows)
         if e.values is not None:
             row.curves = curves_task(lm, probe, e.identity, e.label, e.values, steps, decide)
             if with_road:
@@ -246,7 +267,7 @@ def table_section(lm: LoadedModel, image: InputImage, rows: list[Row], steps: in
                                 for c, (label, text) in SHORT_LABELS.items() if c in table.columns})
     for label, verdict in faithfulness_verdicts(scores).items():
         st.markdown(f":{verdict.colour}[**{plain(label)}** — {plain(verdict.text)}]")
-    st.caption(f"Probability of '{plain(predicted_label(lm, image))}' (the class predicted on the clean image) as the most "
+    st.caption(f"The {plain(followed_text(lm, image, rows))} (each map's own target) as the most "
                f"relevant pixels are deleted (filled with the dataset mean) or inserted into a blurred copy, {steps} steps; "
                "areas in [0, 1]. Reference maps: random, centred Gaussian, Sobel edges. Sanity: the method's map after "
                "re-initialising the classifier; flagged when it keeps a rank correlation of 0.5 or more with the original "
@@ -292,7 +313,9 @@ def render_trust_table(lm: LoadedModel, image: InputImage, attributions: list[At
         return []
     if with_road is None:
         with_road = st.toggle("ROAD (slower: a linear imputation per step)", value=False, key=f"{key}-road")
-    given = [attribution_entry(lm, image, a) for a in attributions] + reference_entries(lm, image)
+    maps = [attribution_entry(lm, image, a) for a in attributions]
+    targets = list(dict.fromkeys(e.follows for e in maps))
+    given = maps + [r for t in targets for r in reference_entries(lm, image, t, named=len(targets) > 1)]
     return live_table(lm, image, lambda decide: given, key, steps, bool(with_road))
 
 
@@ -408,7 +431,7 @@ def method_entries(lm: LoadedModel, image: InputImage, methods: tuple[str, ...],
         if t.result is not None:
             entries.append(attribution_entry(lm, image, t.result))
         else:
-            entries.append(Entry(t.label, t.key, pending=t))
+            entries.append(Entry(t.label, t.key, pending=t, follows=(target.index, target.contrast)))
     return entries
 
 
