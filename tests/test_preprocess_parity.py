@@ -136,3 +136,15 @@ def test_a_transformers_model_folder_is_fed_what_its_saved_image_processor_makes
         return processor(photo, return_tensors="pt")["pixel_values"][0]
 
     assert_every_photo_matches(lm.preprocessing, reference, photos, atol=1e-6)
+
+
+def test_the_bundled_model_gets_timms_eval_transform(photos):
+    """The bundled EfficientNet-Lite0 is timm's efficientnet_lite0: its resize and crop are timm's eval transform for
+    it (the short side floor-rounded, not rounded: 4 of 7 photos were 1 px off), with the mean/std 0.5 its weights
+    were measured best with (tf_efficientnet_lite0's own config, which this equals whole)."""
+    from interpret.models.bundled import PREPROCESSING
+
+    cfg = resolve_data_config({}, pretrained_cfg=get_pretrained_cfg("efficientnet_lite0.ra_in1k").to_dict())
+    cfg.update(mean=PREPROCESSING.mean, std=PREPROCESSING.std)
+    assert cfg == resolve_data_config({}, pretrained_cfg=get_pretrained_cfg("tf_efficientnet_lite0.in1k").to_dict())
+    assert_every_photo_matches(PREPROCESSING, create_transform(**cfg), photos)

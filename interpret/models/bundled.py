@@ -9,9 +9,12 @@ from ..preprocess import Preprocessing
 
 BUNDLED = ("efficientnet_lite0",)
 
-# Measured on scikit-image/matplotlib photos: mean/std 0.5 with a 0.875 bicubic crop gave the most
-# confident right answers (coffee -> espresso 0.91, chelsea -> tiger cat, rocket -> missile).
-PREPROCESSING = Preprocessing(crop_size=224, resize_size=256, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), interpolation="bicubic")
+# timm's eval transform for efficientnet_lite0 (crop_pct 0.875, bicubic, "center": the short side to 256, the
+# long side rounded down; the crop offset rounded), with mean/std 0.5: measured on scikit-image/matplotlib
+# photos they gave the most confident right answers (coffee -> espresso, chelsea -> tiger cat, rocket -> missile).
+# That is tf_efficientnet_lite0's whole config; tests/test_preprocess_parity.py checks the tensors equal timm's.
+PREPROCESSING = Preprocessing(crop_size=224, resize_size=256, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), interpolation="bicubic",
+                              size_rounding="floor", crop_rounding="round")
 
 
 def build_efficientnet_lite0() -> nn.Module:
