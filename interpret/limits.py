@@ -31,6 +31,12 @@ RESIZED_PIXELS = 8_000_000
 PREPROCESS_SIDE_MIN = 8
 PREPROCESS_SIDE_MAX = 1024
 
+# Largest magnitude a pixel in [0, 1] may take once normalised, (pixel - mean) / std computed in float32:
+# ImageNet's mean/std give -2.1 to 2.6, pipelines fed 0-255 values (Caffe's mean subtraction, an image
+# processor that does not rescale) 255 to 510; a mean of 1e308 or a std of 1e-300 gives inf or NaN in float32
+# and every score NaN. A mean/std from the CLI, the sidebar or a model file is refused beyond it.
+NORMALISED_PIXEL_MAX = 1e6
+
 # Most pixels a JPEG may declare per byte of file: 1024. A JPEG codes every 8x8 block with at least one
 # bit (progressive DC scan, 1-bit Huffman code): 512 pixels per byte at best, and Pillow's flat grey
 # images measured 85 (baseline) and 250 (progressive) pixels per byte. A 7000x7000 JPEG of 10 KB
@@ -66,6 +72,25 @@ CHECKPOINT_STORAGE_BYTES = 2 * 2**30
 # Bytes one tensor of a checkpoint may claim (numel x element size): the largest tensor of common
 # classifiers is a 21k-class head (21 843 x 1024 x 4 = 90 MB) or an embedding; 1 GB leaves room.
 CHECKPOINT_TENSOR_BYTES = 2**30
+
+# Bytes of a model's config.json (transformers' `hf:`, timm's `hf-hub:`), read and checked before transformers or
+# timm parses it: a 21 843-class id2label is under 1 MB; 16 MB is room, and the JSON is parsed at once.
+MODEL_CONFIG_BYTES = 16 * 2**20
+
+# Parameters a model built from a config (`hf:`, `timm:hf-hub:`) may have, counted on torch's meta device (no
+# memory) before it is built for real: ViT-H/14 has 632 M, timm's largest ImageNet classifiers about 1 B (4 GB in
+# float32); a 1 KB config asking for 50 M labels (8 GB) or a 19 GB position table is refused with its count.
+MODEL_PARAMETERS = 1_100_000_000
+
+# Layers a config may declare, summed over its depth fields (num_hidden_layers, depths, ...), checked before any
+# module is built (each layer is Python objects, even on the meta device): the deepest classifiers have about 100
+# blocks (ResNet-152: 50, ViT-g: 40); 1 000 is room.
+MODEL_CONFIG_LAYERS = 1_000
+
+# Patches (tokens) a config's image_size / patch_size may give, checked before anything is built: attention costs
+# tokens squared per head, so 1 024 px with 1 px patches (1 M tokens) would ask terabytes in the first pass; SAM's
+# 1024 px / 16 is 4 096 and DINOv2's 518 / 14 is 1 369; 16 384 (1024 / 8) is room.
+MODEL_CONFIG_TOKENS = 16_384
 
 # --- Class-names files ----------------------------------------------------------------------------------
 # Bytes of a class-names file (.txt or .json): MAX_CLASSES names of 60 characters with JSON quoting are

@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from .errors import ImageError, ParameterError
-from .limits import IMAGE_ASPECT_RATIO, PREPROCESS_SIDE_MAX, PREPROCESS_SIDE_MIN, RESIZED_PIXELS
+from .limits import IMAGE_ASPECT_RATIO, NORMALISED_PIXEL_MAX, PREPROCESS_SIDE_MAX, PREPROCESS_SIDE_MIN, RESIZED_PIXELS
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -60,6 +60,23 @@ def _stats(mean: tuple[float, ...], std: tuple[float, ...], device: str, dtype: 
 
 def _side(value: float, rounding: str) -> int:
     return max(1, int(value) if rounding == "floor" else round(value))
+
+
+def normalised_extreme(mean: tuple[float, ...], std: tuple[float, ...]) -> float:
+    """The largest |(pixel - mean) / std| over pixels 0 and 1, computed in float32 as `standardise` does it
+    (inf where a value overflows float32 or std rounds to 0 there, NaN stays NaN)."""
+    with np.errstate(all="ignore"):
+        m, s = np.asarray(mean, dtype=np.float32), np.asarray(std, dtype=np.float32)
+        ends = np.abs((np.array([[0.0], [1.0]], dtype=np.float32) - m) / s)
+    return float(ends.max()) if np.isfinite(ends).all() else math.inf
+
+
+def _check_normalisation(mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+    extreme = normalised_extreme(mean, std)
+    if not extreme <= NORMALISED_PIXEL_MAX:
+        got = "is infinite or NaN" if math.isinf(extreme) else f"reaches {extreme:.3g}"
+        raise ParameterError(f"Preprocessing mean {mean} and std {std}: a pixel in [0, 1] normalised in float32 "
+                             f"{got}; at most {NORMALISED_PIXEL_MAX:g} is accepted (limit NORMALISED_PIXEL_MAX).")
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
@@ -103,6 +120,7 @@ class Preprocessing:
                 raise ParameterError(f"Preprocessing {name} {values} must be three finite numbers, one per colour channel.")
         if min(self.std) <= 0:
             raise ParameterError(f"Preprocessing std {self.std} must be positive: the input is divided by it.")
+        _check_normalisation(self.mean, self.std)
         if len(self.pad_fill) != 3 or not all(0 <= v <= 255 for v in self.pad_fill):
             raise ParameterError(f"Preprocessing pad fill {self.pad_fill} must be three values from 0 to 255 (an RGB colour).")
         _choice("interpolation", self.interpolation, INTERPOLATIONS)

@@ -144,3 +144,21 @@ def test_a_bad_colour_map_or_opacity_is_one_line_before_any_work(tmp_path, capsy
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_pixels_replaced_while_decoding_are_noted_on_stderr(tmp_path, capsys):
+    """A float TIFF's NaN pixel is replaced by the lowest value; the CLI says so, as the image's notes do."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    values = np.linspace(0, 1, 64 * 48, dtype=np.float32).reshape(48, 64)
+    values[3, 5] = np.nan
+    buffer = io.BytesIO()
+    Image.fromarray(values).save(buffer, format="TIFF")
+    (tmp_path / "depth.tif").write_bytes(buffer.getvalue())
+    assert main(["predict", str(tmp_path / "depth.tif"), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "'depth.tif' had 1 pixel that was NaN or infinite" in captured.err
+    assert "NaN" not in captured.out  # the JSON on stdout stays clean

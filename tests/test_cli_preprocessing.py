@@ -90,3 +90,15 @@ def test_a_bad_flag_is_one_line_and_a_usage_error(capsys):
         code = exit_.code
     err = capsys.readouterr().err
     assert code == 2 and "--std" in err and "must be positive" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("flags", [("--mean", "1e308"), ("--std", "1e-300")])
+def test_a_mean_or_std_that_overflows_float32_is_refused_not_scored_nan(flags, capsys):
+    """Both pass the flag's own check (finite, positive) but give inf or NaN once in float32: every score was NaN,
+    printed as 'nan% tench (0)' with status 0."""
+    from interpret.cli import main
+
+    code = main(["predict", "sample:coffee", *flags])
+    captured = capsys.readouterr()
+    assert code == 1 and "nan" not in captured.out.lower()
+    assert "NORMALISED_PIXEL_MAX" in captured.err and len(captured.err.strip().splitlines()) == 1

@@ -118,6 +118,9 @@ def test_bgr_models_get_blue_first_and_the_photo_comes_back_in_rgb(coffee):
     ({"channel_order": "GRB"}, "channel order"),
     ({"backend": "tensor", "interpolation": "box"}, "tensor backend"),
     ({"colour": "red"}, "no setting colour"),
+    ({"mean": (1e308, 0.5, 0.5)}, "NORMALISED_PIXEL_MAX"),  # finite in Python, inf in float32
+    ({"std": (0.5, 1e-300, 0.5)}, "NORMALISED_PIXEL_MAX"),  # 0 in float32: a division by zero
+    ({"mean": (1e30,) * 3}, "NORMALISED_PIXEL_MAX"),  # finite, but far beyond any model's input
 ])
 def test_a_preprocessing_that_cannot_be_applied_is_refused_in_one_line(changes, message):
     with pytest.raises(ParameterError, match=message):
@@ -132,3 +135,10 @@ def test_the_default_rules_are_unchanged_and_describe_says_what_is_done():
     assert pre.describe().startswith("resize the shorter side to 256 (bilinear")
     assert "centre crop 224×224" in pre.describe() and "RGB" in pre.describe()
     assert "no crop" in Preprocessing(crop_size=224, resize_size=224, resize_mode="squash").describe()
+
+
+def test_a_mean_and_std_that_normalise_within_the_bound_are_accepted_and_finite():
+    """Pipelines fed 0-255 values (no rescale: std 1/255) are real; their inputs stay finite in float32."""
+    pre = Preprocessing(mean=(0.4, 0.45, 0.5), std=(1 / 255,) * 3)
+    x = pre.standardise(torch.tensor([0.0, 1.0]).view(2, 1, 1, 1).expand(2, 3, 1, 1))
+    assert torch.isfinite(x).all() and float(x.abs().max()) < 200

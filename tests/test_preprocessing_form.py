@@ -53,7 +53,8 @@ def test_without_the_crop_the_photo_is_squashed_to_the_input_size(app):
     assert (chosen.resize_mode, chosen.resize_size, chosen.crop_size, chosen.crops) == ("squash", 224, 224, False)
 
 
-@pytest.mark.parametrize(("std", "message"), [("0, 1, 1", "positive"), ("a, b", "not one number"), ("0.5, 0.5", "three")])
+@pytest.mark.parametrize(("std", "message"), [("0, 1, 1", "positive"), ("a, b", "not one number"), ("0.5, 0.5", "three"),
+                                              ("1e-300, 1, 1", "normalised in float32")])
 def test_a_setting_that_cannot_be_applied_is_an_error_and_the_default_stays(app, std, message):
     widget(app.text_input, "Std (per channel)").set_value(std)
     app.run()

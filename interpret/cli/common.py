@@ -87,7 +87,15 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def read_image(text: str) -> InputImage:
-    """An image file, or `sample:NAME` for one of the sample photos."""
+    """An image file, or `sample:NAME` for one of the sample photos; what decoding changed (the image's notes,
+    e.g. NaN pixels replaced) is printed on stderr, so a JSON report on stdout stays clean."""
+    image = _read_image(text)
+    for note in image.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return image
+
+
+def _read_image(text: str) -> InputImage:
     from ..images import load_image_file
     from ..samples import SAMPLES, load_sample
 

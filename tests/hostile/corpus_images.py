@@ -55,6 +55,11 @@ def _first_frame_red(value, built) -> None:
     assert r > 200 and g < 60 and b < 60, f"pixel {(r, g, b)}: not the first (red) frame"
 
 
+def _nan_noted(stdout: str, stderr: str, built) -> None:
+    check_predicted(stdout, stderr, built)
+    assert "NaN or infinite" in stderr, f"no note of the replaced pixels on stderr: {stderr[-300:]!r}"
+
+
 def _case(id, data, name, expect, cli=False, check=None, mentions=("{name}",), **kw) -> Case:
     return Case(id=f"images/{id}", category=CATEGORY, build=write(name, data), expect=expect, api=_load,
                 cli=_predict if cli else None, check=check if expect != REFUSE else None,
@@ -167,6 +172,9 @@ MODES = [
     _case("float-tiff", lambda: F.float_tiff(F.ramp()), "float.tif", ACCEPT, check=_not_flat),
     _case("float-tiff-one-nan", lambda: F.float_tiff(np.where(np.arange(64) == 5, np.nan, F.ramp())), "nan.tif", EITHER,
           check=_not_flat, why="today one NaN pixel makes the whole image black"),
+    Case("images/float-tiff-one-nan-cli-note", CATEGORY, write("nan.tif", lambda: F.float_tiff(
+         np.where(np.arange(64) == 5, np.nan, F.ramp()))), ACCEPT, cli=_predict, check_cli=_nan_noted,
+         why="the app notes the replaced pixel; the CLI said nothing"),
     _case("float-tiff-inf", lambda: F.float_tiff(np.where(np.arange(64) == 5, np.inf, F.ramp())), "inf.tif", EITHER,
           check=_not_flat),
     _case("float-tiff-minus-inf", lambda: F.float_tiff(np.where(np.arange(64) == 5, -np.inf, F.ramp())), "minf.tif", EITHER,
