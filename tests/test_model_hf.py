@@ -3,6 +3,7 @@ save_pretrained load with their id2label names and their image processor; their 
 transformers computes on the processor's pixel_values, and their layers keep transformers' names."""
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -128,3 +129,86 @@ def test_without_transformers_the_message_says_what_to_install(folders, monkeypa
     monkeypatch.setitem(sys.modules, "transformers", None)  # what `import transformers` meets where it is absent
     with pytest.raises(ModelLoadError, match=r"need the package 'transformers'.*\[hf\]"):
         load_model(f"hf:{folders['vit']}")
+
+
+def _copy(folder: str, target: Path) -> Path:
+    import shutil
+
+    shutil.copytree(folder, target)
+    return target
+
+
+def test_a_checkpoint_that_lacks_weights_is_refused_naming_them(folders, tmp_path):
+    """transformers initialises missing weights at random and the app predicted with them without a word."""
+    from safetensors.torch import load_file, save_file
+
+    folder = _copy(folders["vit"], tmp_path / "partial")
+    weights = load_file(folder / "model.safetensors")
+    kept = {k: v for k, v in weights.items() if "classifier" not in k}
+    save_file(kept, folder / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(ModelLoadError, match=r"lacks 2 weight tensors the model needs \('classifier.bias', "
+                                             r"'classifier.weight'\).*random"):
+        load_model(f"hf:{folder}")
+
+
+def test_an_image_processor_transformers_cannot_read_is_refused(folders, tmp_path):
+    folder = _copy(folders["vit"], tmp_path / "bad-processor")
+    (folder / "preprocessor_config.json").write_text('{"image_processor_type": "NoSuchImageProcessor"}')
+    with pytest.raises(ModelLoadError, match="preprocessor_config.json of .* cannot be read by transformers"):
+        load_model(f"hf:{folder}")
+    (folder / "preprocessor_config.json").write_text("{not json")
+    with pytest.raises(ModelLoadError, match="cannot be read by transformers"):
+        load_model(f"hf:{folder}")
+
+
+def test_without_an_image_processor_imagenets_pipeline_is_used_and_said(folders, tmp_path):
+    folder = _copy(folders["vit"], tmp_path / "no-processor")
+    (folder / "preprocessor_config.json").unlink()
+    lm = load_model(f"hf:{folder}")
+    assert lm.preprocessing.crop_size == 64 and "no preprocessor_config.json" in lm.report  # the config's image_size
+
+
+def _config_only(folder: Path, **config) -> str:
+    """A folder holding a 1 KB config.json and nothing else: what a hostile link can point at."""
+    folder.mkdir()
+    text = json.dumps({"model_type": "vit", "architectures": ["ViTForImageClassification"], **config})
+    assert len(text) < 1024
+    (folder / "config.json").write_text(text)
+    return str(folder)
+
+
+HOSTILE_CONFIGS = [
+    ("50M-labels", {"num_labels": 50_000_000}, "50,000,000 classes.*MAX_CLASSES"),
+    ("100k-layers", {"num_hidden_layers": 100_000}, "100,000 layers.*MODEL_CONFIG_LAYERS"),
+    ("1M-patches", {"image_size": 1024, "patch_size": 1}, "1,048,576 patches.*MODEL_CONFIG_TOKENS"),
+    ("19GB-tensor", {"hidden_size": 768, "intermediate_size": 400_000, "num_hidden_layers": 1},
+     "tensor of 1.1 GB.*CHECKPOINT_TENSOR_BYTES"),
+    ("40G-parameters", {"hidden_size": 65_536, "intermediate_size": 65_536, "num_attention_heads": 64},
+     "parameters.*MODEL_PARAMETERS"),
+]
+
+
+@pytest.mark.parametrize(("config", "message"), [row[1:] for row in HOSTILE_CONFIGS], ids=[r[0] for r in HOSTILE_CONFIGS])
+def test_a_hostile_config_is_refused_before_anything_is_built(config, message, tmp_path, monkeypatch):
+    """Sizes a 1 KB config declares are bounded before transformers builds anything (50 M labels took the process
+    past 8 GB while the config was parsed); the real build is never reached."""
+    def never(*args, **kwargs):
+        raise AssertionError("the model was built for real")
+
+    monkeypatch.setattr(AutoModelForImageClassification, "from_pretrained", never)
+    with pytest.raises(ModelLoadError, match=message) as refused:
+        load_model(f"hf:{_config_only(tmp_path / 'hostile', **config)}")
+    assert len(str(refused.value).splitlines()) == 1
+
+
+@pytest.mark.parametrize(("label", "message"), [("\x1b[31mred", "control character U\\+001B"),
+                                                ("x" * 100_000, "100000 characters")], ids=["escape-code", "100k-chars"])
+def test_id2label_names_are_checked_as_a_class_names_file(tmp_path, label, message):
+    torch.manual_seed(0)
+    labels = {0: "cat", 1: label}
+    model = ViTForImageClassification(ViTConfig(image_size=32, patch_size=16, hidden_size=32, num_hidden_layers=1,
+                                                num_attention_heads=2, intermediate_size=64, id2label=labels,
+                                                label2id={v: k for k, v in labels.items()}))
+    folder = _save(model, ViTImageProcessor(size={"height": 32, "width": 32}), tmp_path / "labels")
+    with pytest.raises(ModelLoadError, match=f"Name 1 of .*id2label.* {message}"):
+        load_model(f"hf:{folder}")

@@ -106,3 +106,54 @@ def test_a_timm_hub_name_in_the_local_cache_loads_offline_with_its_label_names(t
     lm = load_model("timm:hf-hub:someone/tiny-resnet")
     assert lm.class_names == ("apple", "pear", "plum") and lm.preprocessing.crop_size == 160
     assert torch.equal(lm.model.fc.weight, trained.fc.weight)
+
+
+def _timm_hub_entry(tmp_path, monkeypatch, config: dict, weights: bool = False) -> str:
+    """A timm `hf-hub:` repository in a hand-made Hub cache: its config.json (and weights), nothing downloaded."""
+    monkeypatch.setattr("interpret.models.timm_zoo.reachable", lambda host: False)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"))
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "config.json").write_text(json.dumps(config))
+    if weights:
+        torch.manual_seed(0)
+        model = timm.create_model("resnet10t", pretrained=False, num_classes=config["num_classes"])
+        save_file(model.state_dict(), str(files / "model.safetensors"))
+    cache_entry(tmp_path / "hub", "someone/hostile", files)
+    return "timm:hf-hub:someone/hostile"
+
+
+TIMM_HOSTILE = [
+    ("50M-classes", {"architecture": "resnet10t", "num_classes": 50_000_000}, "50,000,000 classes.*MAX_CLASSES"),
+    ("huge-vit", {"architecture": "vit_tiny_patch16_224", "num_classes": 10, "pretrained_cfg": {},
+                  "model_args": {"embed_dim": 65_536, "num_heads": 64}}, "parameters.*MODEL_PARAMETERS"),
+    ("100k-blocks", {"architecture": "vit_tiny_patch16_224", "num_classes": 10, "pretrained_cfg": {},
+                     "model_args": {"depth": 100_000}}, "100,000 layers.*MODEL_CONFIG_LAYERS"),
+    ("1M-patches", {"architecture": "vit_tiny_patch16_224", "num_classes": 10, "pretrained_cfg": {},
+                    "model_args": {"img_size": 1024, "patch_size": 1}}, "1,048,576 patches.*MODEL_CONFIG_TOKENS"),
+]
+
+
+@pytest.mark.parametrize(("config", "message"), [r[1:] for r in TIMM_HOSTILE], ids=[r[0] for r in TIMM_HOSTILE])
+def test_a_hostile_timm_hub_config_is_refused_before_timm_builds_it(config, message, tmp_path, monkeypatch):
+    """timm builds an hf-hub model from its config.json's num_classes and model_args: a 1 KB config declared sizes
+    that were allocated before anything was checked."""
+    spec = _timm_hub_entry(tmp_path, monkeypatch, config)
+    real = timm.create_model
+
+    def only_on_meta(*args, **kwargs):
+        assert torch.empty(0).device.type == "meta", "timm built the model for real"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(timm, "create_model", only_on_meta)
+    with pytest.raises(ModelLoadError, match=message) as refused:
+        load_model(spec, weights="random")
+    assert len(str(refused.value).splitlines()) == 1
+
+
+@pytest.mark.parametrize("label", ["\x1b]0;owned\x07", "y" * 100_000], ids=["escape-code", "100k-chars"])
+def test_timm_label_names_are_checked_as_a_class_names_file(tmp_path, monkeypatch, label):
+    spec = _timm_hub_entry(tmp_path, monkeypatch, {"architecture": "resnet10t", "num_classes": 2,
+                                                   "label_names": ["ok", label]}, weights=True)
+    with pytest.raises(ModelLoadError, match=r"Name 1 of 'config.json \(label_names\)' (holds the control|has 100000)"):
+        load_model(spec)

@@ -68,6 +68,18 @@ def parse_class_names(data: bytes, filename: str = "classes.txt") -> tuple[str, 
     return tuple(names)
 
 
+def check_names(names: list[str] | tuple[str, ...], source: str) -> tuple[str, ...]:
+    """Names a model file carries (transformers' id2label, timm's label_names), checked as a class-names file's are:
+    at most MAX_CLASSES, each text of at most CLASS_NAME_CHARS characters without control characters."""
+    if len(names) > MAX_CLASSES:
+        raise ClassNamesError(f"'{source}' holds {len(names)} names; models of up to {MAX_CLASSES} classes are accepted.")
+    for number, name in enumerate(names):
+        if not isinstance(name, str):
+            raise ClassNamesError(f"Name {number} of '{source}' is a {type(name).__name__}, not text.")
+        _check_name(name.strip(), number, source)
+    return tuple(name.strip() for name in names)
+
+
 def _json_names(text: str, filename: str) -> list[str]:
     """A JSON list of names, or an {index: name} mapping with indices 0, 1, 2, ... in any order."""
     try:

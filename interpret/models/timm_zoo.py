@@ -1,12 +1,16 @@
 """timm models by name, pretrained from the Hugging Face cache or hub."""
 from __future__ import annotations
 
+from typing import Any
+
 from torch import nn
 
 from ..errors import ModelLoadError, WeightsUnavailableError
 from ..policy import require_hub_download
 from ..preprocess import Preprocessing
 from ..zoo_preprocessing import timm_preprocessing
+from .classes import check_names
+from .configs import check_config, check_parameters, read_config
 from .first_pass import check_class_count
 from .network import reachable
 
@@ -69,8 +73,8 @@ def class_names(model: nn.Module) -> list[str] | None:
     if isinstance(names, (list, tuple)) and len(names) == classes and all(isinstance(n, str) and n for n in names):
         descriptions = cfg.get("label_descriptions")
         if isinstance(descriptions, dict) and all(isinstance(descriptions.get(n), str) for n in names):
-            return [descriptions[n] for n in names]
-        return list(names)
+            return list(check_names([descriptions[n] for n in names], "config.json (label_descriptions)"))
+        return list(check_names(list(names), "config.json (label_names)"))
     try:
         from timm.data import ImageNetInfo, infer_imagenet_subset
 
@@ -85,6 +89,30 @@ def class_names(model: nn.Module) -> list[str] | None:
     return None
 
 
+def _hub_config(name: str, repo: str) -> str:
+    """The path of an `hf-hub:` repository's config.json on this machine (downloaded where it is not cached)."""
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache
+
+    cached = try_to_load_from_cache(repo, "config.json")
+    if isinstance(cached, str):
+        return cached
+    require_hub_download(f"timm:{name}")
+    if not reachable("huggingface.co"):
+        raise _not_cached(name, repo, "config and weights", "files 'config.json' and 'model.safetensors'")
+    try:
+        return hf_hub_download(repo, "config.json")
+    except Exception as exc:
+        raise WeightsUnavailableError(f"Reading the config of timm '{name}' failed: {str(exc)[:200]}") from exc
+
+
+def _check_hub_config(timm: Any, name: str, repo: str, kwargs: dict[str, Any]) -> None:
+    """Bound what an `hf-hub:` config.json declares before timm builds it: its sizes (models/configs.py), then the
+    parameters of the model built on the meta device."""
+    config = read_config(_hub_config(name, repo), f"timm:{name}")
+    check_config(config, f"timm:{name}")
+    check_parameters(lambda: timm.create_model(name, pretrained=False, **kwargs), f"timm:{name}")
+
+
 def build_timm(name: str, pretrained: bool, num_classes: int | None = None) -> tuple[nn.Module, Preprocessing, list[str] | None]:
     """A timm architecture (`NAME` or `hf-hub:ORG/NAME`) and, if `pretrained`, its weights from the cache or hub."""
     timm = _timm()
@@ -93,14 +121,9 @@ def build_timm(name: str, pretrained: bool, num_classes: int | None = None) -> t
         raise ModelLoadError(f"timm has no model named '{name}'.")
     if num_classes is not None:
         check_class_count(num_classes, f"timm:{name}")
-    if repo is not None:
-        from huggingface_hub import try_to_load_from_cache
-
-        if not isinstance(try_to_load_from_cache(repo, "config.json"), str):
-            require_hub_download(f"timm:{name}")
-            if not reachable("huggingface.co"):
-                raise _not_cached(name, repo, "config and weights", "files 'config.json' and 'model.safetensors'")
     kwargs = {"num_classes": num_classes} if num_classes else {}
+    if repo is not None:
+        _check_hub_config(timm, name, repo, kwargs)
     try:
         skeleton = timm.create_model(name, pretrained=False, **kwargs)
     except Exception as exc:

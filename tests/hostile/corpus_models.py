@@ -266,4 +266,36 @@ SCRIPTS = [
          cli=lambda b: ["predict", "sample:coffee", "--model", "", "--json"]),
 ]
 
-CASES: list[Case] = WEIGHTS + SCRIPTS
+def _hf_folder(config: dict):
+    """A `hf:` folder of a 1 KB config.json (no weights): what a link can point a server at."""
+    def build(folder: Path):
+        import json
+
+        target = folder / "hostile-hf"
+        target.mkdir()
+        body = {"model_type": "vit", "architectures": ["ViTForImageClassification"], **config}
+        (target / "config.json").write_text(json.dumps(body))
+        return {"path": str(target), "name": "hostile-hf"}
+
+    return build
+
+
+def _hf_case(id, config, mentions, why="") -> Case:
+    return Case(f"models/hf-config-{id}", CATEGORY, _hf_folder(config), REFUSE,
+                api=lambda b, env: _load(f"hf:{b['path']}"),
+                cli=lambda b: ["predict", "sample:coffee", "--model", f"hf:{b['path']}", "--json"],
+                mentions=("{name}", *mentions), why=why)
+
+
+HF_CONFIGS = [
+    _hf_case("50M-labels", {"num_labels": 50_000_000}, ("MAX_CLASSES",),
+             why="transformers built a 50 M-entry id2label while parsing it: past 8 GB"),
+    _hf_case("19GB-tensor", {"hidden_size": 768, "intermediate_size": 400_000, "num_hidden_layers": 1},
+             ("CHECKPOINT_TENSOR_BYTES",)),
+    _hf_case("40G-parameters", {"hidden_size": 65_536, "intermediate_size": 65_536, "num_attention_heads": 64},
+             ("MODEL_PARAMETERS",)),
+    _hf_case("100k-layers", {"num_hidden_layers": 100_000}, ("MODEL_CONFIG_LAYERS",)),
+    _hf_case("1M-patches", {"image_size": 1024, "patch_size": 1}, ("MODEL_CONFIG_TOKENS",)),
+]
+
+CASES: list[Case] = WEIGHTS + SCRIPTS + HF_CONFIGS

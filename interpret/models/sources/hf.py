@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from ... import limits
-from ...errors import ModelLoadError, WeightsUnavailableError
+from ...errors import ModelLoadError, ParameterError, WeightsUnavailableError
 from ...policy import local_files_allowed, require_hub_download
 from ...preprocess import IMAGENET, IMAGENET_MEAN, IMAGENET_STD, Preprocessing
 from ...zoo_preprocessing import channel_values, transformers_preprocessing
+from ..classes import check_names
+from ..configs import check_config, check_parameters, read_config
 from ..network import reachable
 from .base import Built, LoadRequest, Source
 
@@ -36,8 +38,9 @@ def _transformers() -> Any:
     return transformers
 
 
-def class_names(config: Any) -> tuple[str, ...] | None:
-    """The config's id2label names in index order; None for transformers' placeholders (LABEL_0, LABEL_1, ...)."""
+def class_names(config: Any, source: str = "config.json (id2label)") -> tuple[str, ...] | None:
+    """The config's id2label names in index order, checked as a class-names file's are (models/classes.py); None for
+    transformers' placeholders (LABEL_0, LABEL_1, ...)."""
     labels = getattr(config, "id2label", None) or {}
     try:
         names = [str(labels[i]) for i in range(len(labels))]
@@ -45,7 +48,7 @@ def class_names(config: Any) -> tuple[str, ...] | None:
         names = [str(labels.get(str(i), "")) for i in range(len(labels))]
     if not names or all(_DEFAULT_LABEL.fullmatch(n) for n in names) or not all(names):
         return None
-    return tuple(names)
+    return check_names(names, source)
 
 
 def activation(config: Any) -> str | None:
@@ -125,25 +128,87 @@ def resolve(name: str) -> tuple[str, bool]:
     return name, False
 
 
+def _hub_file(where: str, local: bool, filename: str) -> Path | None:
+    """A file of a folder or Hub repository on this machine (downloaded first where `where` is a Hub name and online);
+    None where the repository has no such file."""
+    if local:
+        path = Path(where) / filename
+        return path if path.is_file() else None
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
+
+    try:
+        return Path(hf_hub_download(where, filename))
+    except EntryNotFoundError:
+        return None
+    except OSError as exc:
+        raise WeightsUnavailableError(f"'hf:{where}' could not be read: {str(exc).splitlines()[0][:200]}") from exc
+
+
+def _checked_config(transformers: Any, name: str, where: str, local: bool) -> Any:
+    """The model's config, its config.json's sizes checked before transformers parses it (models/configs.py)."""
+    path = _hub_file(where, local, "config.json")
+    if path is None:
+        raise ModelLoadError(f"'hf:{name}' has no config.json: save the model with save_pretrained(folder).")
+    check_config(read_config(path, f"hf:{name}"), f"hf:{name}")
+    return transformers.AutoConfig.from_pretrained(where, local_files_only=local, trust_remote_code=False)
+
+
+def _refuse_missing(info: dict[str, Any], name: str) -> None:
+    """Refuse a checkpoint that lacks weights the model needs: transformers would initialise them at random."""
+    missing = sorted(info.get("missing_keys") or [])
+    if missing:
+        listed = ", ".join(f"'{key}'" for key in missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise ModelLoadError(f"The checkpoint of 'hf:{name}' lacks {len(missing)} weight tensor"
+                             f"{'s' if len(missing) != 1 else ''} the model needs ({listed}); transformers would "
+                             "initialise them at random, so its predictions would mean nothing.")
+
+
+def _default_preprocessing(config: Any) -> tuple[Preprocessing, str]:
+    """ImageNet's pipeline at the config's image_size (a 0.875 crop, as 224 of 256), and a report line saying so."""
+    size = getattr(config, "image_size", None)
+    pre = IMAGENET
+    if isinstance(size, int) and not isinstance(size, bool) and size != IMAGENET.crop_size:
+        try:
+            pre = IMAGENET.replace(crop_size=size, resize_size=min(limits.PREPROCESS_SIDE_MAX, int(size / 0.875)))
+        except ParameterError:
+            pre = IMAGENET
+    return pre, (f"The model has no preprocessor_config.json: ImageNet's pipeline ({pre.crop_size} px crops of "
+                 f"{pre.resize_size} px, ImageNet mean/std) is used; check it in the preprocessing settings.")
+
+
+def _processor(transformers: Any, name: str, where: str, local: bool, config: Any) -> tuple[Preprocessing, str]:
+    """The image processor's preprocessing and a report line; ImageNet's, said so, where the model has none; a
+    processor file that transformers cannot read is refused (its pipeline is unknown)."""
+    if _hub_file(where, local, "preprocessor_config.json") is None:
+        return _default_preprocessing(config)
+    try:
+        processor = transformers.AutoImageProcessor.from_pretrained(where, local_files_only=local,
+                                                                     trust_remote_code=False)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ModelLoadError(f"The preprocessor_config.json of 'hf:{name}' cannot be read by transformers "
+                             f"({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}); its "
+                             "preprocessing is unknown, so the model is not loaded.") from exc
+    return processor_preprocessing(processor)
+
+
 def load_hf(name: str) -> Built:
     transformers = _transformers()
     where, local = resolve(name)
     try:
-        config = transformers.AutoConfig.from_pretrained(where, local_files_only=local, trust_remote_code=False)
-        model = transformers.AutoModelForImageClassification.from_pretrained(
-            where, config=config, local_files_only=local, trust_remote_code=False)
+        config = _checked_config(transformers, name, where, local)
+        check_parameters(lambda: transformers.AutoModelForImageClassification.from_config(config), f"hf:{name}")
+        model, info = transformers.AutoModelForImageClassification.from_pretrained(
+            where, config=config, local_files_only=local, trust_remote_code=False, output_loading_info=True)
     except ValueError as exc:  # an architecture that is not an image classifier, or one that needs remote code
         raise ModelLoadError(f"'hf:{name}' is not a transformers image classifier that loads without remote code: "
                              f"{str(exc).splitlines()[0][:200]}") from exc
     except OSError as exc:
         raise WeightsUnavailableError(f"'hf:{name}' could not be loaded: {str(exc).splitlines()[0][:200]}") from exc
-    try:
-        processor = transformers.AutoImageProcessor.from_pretrained(where, local_files_only=local,
-                                                                     trust_remote_code=False)
-    except (OSError, ValueError):
-        processor = None  # no preprocessor_config.json: the defaults, editable in the app
-    preprocessing, report = processor_preprocessing(processor) if processor is not None else (IMAGENET, "")
-    return Built(model, preprocessing, class_names(model.config), activation(model.config), report=report)
+    _refuse_missing(info, name)
+    preprocessing, report = _processor(transformers, name, where, local, model.config)
+    names = class_names(model.config, f"hf:{name} config.json (id2label)")
+    return Built(model, preprocessing, names, activation(model.config), report=report)
 
 
 class HuggingFaceSource(Source):
