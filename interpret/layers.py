@@ -5,8 +5,9 @@ channels-first N x C x h x w without guessing: NCHW outputs (CNNs, ConvNeXt), NH
 Swin stages, the channels-last insides of ConvNeXt blocks) and token sequences N x (prefix + h*w) x C
 (ViT, DeiT, transformers' Swin), whose prefix tokens (class, distillation, register) are counted from the
 model itself (timm's `num_prefix_tokens`, or its `cls_token` / `dist_token` / `register_tokens`
-parameters). Everything else (pooled and linear outputs, attention heads, window partitions) is listed
-with the reason it is not a map.
+parameters) and dropped only from the layers whose sequences hold them: a layer whose token count is a whole
+patch grid (a patch embedding, before the class token is prepended) keeps every token. Everything else (pooled
+and linear outputs, attention heads, window partitions) is listed with the reason it is not a map.
 """
 from __future__ import annotations
 
@@ -166,6 +167,7 @@ def _layouts(modules: dict[str, nn.Module], order: list[str], shapes: dict[str, 
         h, w = shapes[name][2:]
         result[name] = _Layout("nhwc" if last else "nchw", grid=(h, w))
     sides = {r.grid for r in result.values() if r.grid}
+    patches = _patch_counts(sides, {s[1] for s in shapes.values() if len(s) == 3}, prefix)
     for name in order:
         shape = shapes[name]
         if len(shape) == 4:
@@ -181,6 +183,7 @@ def _layouts(modules: dict[str, nn.Module], order: list[str], shapes: dict[str, 
         candidates = [(p, False) for p in dict.fromkeys((prefix or 0, 0))]
         if prefix is None:
             candidates += [(p, True) for p in range(1, MAX_GUESSED_PREFIX + 1)]
+        candidates.sort(key=lambda c: tokens - c[0] not in patches)  # a whole patch grid left: this layer's prefix
         layout = None
         for p, guessed in candidates:
             grid = token_grid(tokens - p, size) if tokens > p else None
@@ -192,6 +195,15 @@ def _layouts(modules: dict[str, nn.Module], order: list[str], shapes: dict[str, 
             layout = _Layout(None, reason=f"shape {shape[1:]}: its {tokens} tokens do not form an image grid{after}")
         result[name] = layout
     return result
+
+
+def _patch_counts(sides: set[tuple[int, int]], token_counts: set[int], prefix: int | None) -> set[int]:
+    """Token counts that are a whole patch grid: a 4-D layer's h * w, or a sequence's length that another sequence
+    has with the model's prefix tokens added (a patch embedding's output before the class token is prepended)."""
+    counts = {h * w for h, w in sides}
+    if prefix:
+        counts |= {t for t in token_counts if t + prefix in token_counts}
+    return counts
 
 
 def _measure_channels_last(lm: LoadedModel, size: tuple[int, int], names: list[str]) -> dict[str, bool]:
