@@ -126,13 +126,82 @@ def test_grad_cam_and_feature_maps_at_layer4_match_the_eager_model(exported, res
     assert not any(m._forward_hooks for m in exported.model.modules())  # the capture left nothing behind
 
 
-def test_a_program_exported_for_a_fixed_batch_is_refused_with_the_fix(tmp_path):
+class SmallCNN(torch.nn.Module):
+    """A CNN whose forward reshapes with its batch (reshape(n, -1)): exported for one image, the graph holds n = 1."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(),
+                                            torch.nn.Conv2d(8, 8, 3, padding=1), torch.nn.ReLU())
+        self.pool = torch.nn.AdaptiveAvgPool2d(2)
+        self.fc = torch.nn.Linear(32, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.pool(self.features(x)).reshape(x.shape[0], -1))
+
+
+@pytest.fixture(scope="module")
+def static_pair(tmp_path_factory):
+    """A static-batch-1 export (torch.export.export(model, (x,)), the default) and the eager model it came from."""
+    from interpret.models import LoadedModel
+    from interpret.preprocess import IMAGENET
+
+    torch.manual_seed(0)
+    eager = SmallCNN().eval()
+    path = tmp_path_factory.mktemp("static") / "small.pt2"
+    path.write_bytes(_export(eager, None))
+    exported = load_model(str(path), trust_code=True)
+    reference = load_model("torchvision:resnet18", weights="random")  # only for its LoadedModel fields
+    same = LoadedModel(spec="eager", model=eager, preprocessing=exported.preprocessing, class_names=exported.class_names,
+                       device=reference.device)
+    assert exported.preprocessing == IMAGENET
+    return exported, same
+
+
+def test_a_program_exported_for_one_image_runs_any_batch_as_the_eager_model(static_pair):
+    exported, eager = static_pair
+    x = torch.randn(3, 3, 224, 224)
+    with torch.inference_mode():
+        assert torch.allclose(exported.model(x), eager.model(x), atol=1e-5)
+        with pytest.raises(RuntimeError, match="to be equal to 1"):  # the program itself holds its batch of 1
+            exported.model.inner(x)
+    assert [layer.name for layer in list_layers(exported)] == [layer.name for layer in list_layers(eager)]
+
+
+@pytest.mark.parametrize(("method", "params"), [("integrated_gradients", {"steps": 8}),
+                                                ("occlusion", {"window": 112, "stride": 56})])
+def test_batched_methods_give_the_eager_models_map_on_a_static_batch_program(static_pair, method, params):
+    """IG packs path points, Occlusion masked images, several per pass: the program runs them one per call."""
+    exported, eager = static_pair
+    x = exported.preprocessing.to_tensor(load_sample("coffee").image)
+    ours = attribute(exported, x, method, 1, params=params).values
+    theirs = attribute(eager, x, method, 1, params=params).values
+    assert np.allclose(ours, theirs, atol=1e-5 * max(1.0, float(np.abs(theirs).max())))
+
+
+def test_batched_grad_cam_captures_one_image_per_pass_on_a_static_batch_program(static_pair):
+    """A captured layer sees one row per call: batched CAMs run one image per pass on such a program."""
+    from interpret.attribution.batch import attribute_batch, batch_rows
+
+    exported, eager = static_pair
+    assert batch_rows(exported) == 1
+    xs = torch.randn(3, 3, 224, 224)
+    ours = attribute_batch(exported, xs, "gradcam", [0, 1, 2], layer="features.3")
+    theirs = attribute_batch(eager, xs, "gradcam", [0, 1, 2], layer="features.3")
+    for a, b in zip(ours, theirs, strict=True):
+        assert np.allclose(a.values, b.values, atol=1e-5)
+
+
+def test_a_program_exported_for_a_fixed_batch_of_several_is_refused_with_the_fix(tmp_path):
     torch.manual_seed(0)
     tiny = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
                                torch.nn.Linear(4, 2)).eval()
-    path = tmp_path / "fixed.pt2"
-    path.write_bytes(_export(tiny, None))
-    with pytest.raises(ModelLoadError, match=r"fixed batch of 1 image.*dynamic_shapes"):
+    program = torch.export.export(tiny, (torch.randn(4, 3, 224, 224),))
+    buffer = io.BytesIO()
+    torch.export.save(program, buffer)
+    path = tmp_path / "fixed4.pt2"
+    path.write_bytes(buffer.getvalue())
+    with pytest.raises(ModelLoadError, match=r"fixed batch of 4 images.*batch of 1.*dynamic_shapes"):
         load_model(str(path), trust_code=True)
 
 

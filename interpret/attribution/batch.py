@@ -21,6 +21,7 @@ from ..devices import free_memory
 from ..errors import InterpretError
 from ..limits import BATCH_MEMORY_BYTES, MAX_BATCH_ROWS
 from ..models import LoadedModel
+from ..models.static_batch import static_batch
 from ..progress import Progress, report, scaled
 from .base import Attribution, Context, attribute, prepare, result_of, to_input_resolution
 from .target import Target
@@ -52,14 +53,14 @@ def batch_rows(lm: LoadedModel, size: tuple[int, int] | None = None) -> int:
     """Rows (images) one batched forward + backward may hold on this model within the memory budget."""
     per_image = activation_bytes(lm)
     if not per_image:  # no census (a TorchScript model): the budget cannot be split, stay small
-        return 8
+        return min(8, static_batch(lm.model) or 8)
     if size is not None:  # the census ran at the model's own input size
         crop = lm.preprocessing.crop_size
         native = (int(crop[0]), int(crop[1])) if isinstance(crop, (tuple, list)) else (int(crop), int(crop))
         per_image = int(per_image * (size[0] * size[1]) / max(1, native[0] * native[1]))
     free = free_memory(lm.device)
     budget = min(BATCH_MEMORY_BYTES, free // 4) if free else BATCH_MEMORY_BYTES
-    return int(max(1, min(MAX_BATCH_ROWS, budget // max(1, per_image))))
+    return int(max(1, min(MAX_BATCH_ROWS, static_batch(lm.model) or MAX_BATCH_ROWS, budget // max(1, per_image))))
 
 
 def _targets(targets: int | Target | Sequence[int | Target], count: int) -> list[int | Target]:
@@ -100,6 +101,7 @@ def attribute_batch(
     rows = int(batch_size) if batch_size else batch_rows(lm, size)
     if rows < 1:
         raise InterpretError(f"batch_size must be at least 1, got {batch_size}.")
+    rows = min(rows, static_batch(lm.model) or rows)  # a program exported for one image: captures see one row a call
     model_targets = [prepare(lm, size, method, t, layer, params).target if i else first.target for i, t in enumerate(given)]
     images = rows  # IG and the SmoothGrad family pack these images' path points / samples `rows` per pass
     results: list[Attribution] = []

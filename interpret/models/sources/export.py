@@ -1,6 +1,7 @@
 """A `.pt2` path (or `export:PATH`): a torch.export program, run through `torch.export.unflatten` so that its
 submodules keep the original module names (`layer4`, `layer4.1.conv2`) and take forward hooks: CAMs and
-feature maps work on it as on the eager model.
+feature maps work on it as on the eager model. A program exported for one image (`torch.export.export(model, (x,))`,
+the default, a static batch of 1) runs any batch one image per call (interpret/models/static_batch.py).
 
 It is code-bearing: `torch.export.load` unpickles parts of the archive with `weights_only=False` and
 `pickle.loads` (weights and constants saved in pickle form, opaque objects), and loads AOTInductor shared
@@ -22,6 +23,7 @@ from ...errors import ModelLoadError
 from ...policy import require_code_consent
 from ...preprocess import IMAGENET, Preprocessing
 from ..checkpoints import check_zip_records, is_torchscript
+from ..static_batch import StaticBatch
 from .base import Built, LoadRequest, Source, read_model_file
 
 SUFFIX = ".pt2"
@@ -52,11 +54,11 @@ def _input_shape(program: torch.export.ExportedProgram, filename: str) -> tuple[
 def _preprocessing(shape: tuple[object, ...], filename: str) -> Preprocessing:
     """ImageNet's normalisation at the program's fixed input size (224 where the size is dynamic)."""
     batch, channels, height, width = shape
-    if isinstance(batch, int):
+    if isinstance(batch, int) and batch != 1:
         raise ModelLoadError(
-            f"'{filename}' was exported for a fixed batch of {batch} image{'s' if batch != 1 else ''}; the app runs "
-            "batches. Export it with a dynamic batch: torch.export.export(model, (x,), "
-            "dynamic_shapes=({0: torch.export.Dim('batch')},)).")
+            f"'{filename}' was exported for a fixed batch of {batch} images; the app runs one image per call of such a "
+            "program, so export it for a batch of 1 (torch.export.export(model, (x[:1],))) or a dynamic batch: "
+            "torch.export.export(model, (x,), dynamic_shapes=({0: torch.export.Dim('batch')},)).")
     if isinstance(channels, int) and channels != 3:
         raise ModelLoadError(f"'{filename}' takes {channels}-channel images; RGB (3 channels) is needed.")
     if isinstance(height, int) != isinstance(width, int) or (isinstance(height, int) and height != width):
@@ -79,12 +81,15 @@ def load_program(data: bytes, filename: str) -> tuple[nn.Module, Preprocessing]:
     except Exception as exc:
         raise ModelLoadError(f"'{filename}' is not a loadable torch.export program "
                              f"({type(exc).__name__}: {str(exc)[:200]}).") from exc
-    preprocessing = _preprocessing(_input_shape(program, filename), filename)  # refuses fixed batches first
+    shape = _input_shape(program, filename)
+    preprocessing = _preprocessing(shape, filename)  # refuses fixed batches of several first
     try:
         module: nn.Module = torch.export.unflatten(program)
     except Exception as exc:  # a hierarchy that cannot be rebuilt: the flat program runs, without named layers
         logging.getLogger(__name__).info("torch.export.unflatten failed for %s: %s", filename, exc)
         module = program.module()
+    if shape[0] == 1:  # exported the default way, for one image: run row by row (models/static_batch.py)
+        module = StaticBatch(module)
     return module, preprocessing
 
 
