@@ -231,3 +231,14 @@ FORWARD_EXPANSION = 64
 # Masked images in one forward at most: a CPU gains nothing measurable per image beyond 32 (Score-CAM
 # on EfficientNet-Lite0: 16 and 32 rows cost the same per image) and a GPU little beyond 128.
 MAX_MASKED_ROWS = 128
+
+# --- Dataset runs (interpret/dataset/, `interpret explain-set`) --------------------------------------------
+# Images in one dataset listing: the listing itself (ids, paths, labels) is held in memory, about 200 bytes an
+# image; 10 M is ImageNet's training set eight times over. Each image is bounded like an upload when read.
+DATASET_IMAGES = 10_000_000
+# Images in one shard of a dataset store: a shard is the unit written atomically and skipped on resume, so a run
+# killed at any moment loses at most the shards in flight (64 images of Integrated Gradients: about a minute on
+# 2 CPU cores); its rows (a 56 x 56 float16 map each) stay under a few MB.
+DATASET_SHARD_IMAGES = 64
+# Side of the low-resolution map stored in every row (float16): 56 x 56 is 6 KB, a quarter of a 224 px input.
+DATASET_MAP_SIDE = 56

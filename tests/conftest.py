@@ -1,7 +1,12 @@
 """Shared fixtures: the bundled model and sample photos (loaded once), and a real browser session."""
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# Ray reads this when it is first imported: every process of a test's local cluster then binds 127.0.0.1 only
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 
 from browser_support import browser_available, chromium_page, streamlit_server
 

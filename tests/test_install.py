@@ -76,7 +76,7 @@ for line in requires({DISTRIBUTION!r}):
     req = Requirement(line)
     if req.name == {DISTRIBUTION!r}:
         continue
-    extras = [{{"extra": e}} for e in ("", "app", "peers", "test")]
+    extras = [{{"extra": e}} for e in ("", "app", "peers", "scale", "test")]
     if req.marker is not None and not any(req.marker.evaluate(e) for e in extras):
         continue
     try:

@@ -30,6 +30,7 @@ COMMANDS = {
     "mistakes": "mistakes",
     "explain": "explain",
     "methods": "methods",
+    "explain-set": "explain_set",
 }
 
 EXIT_USER_ERROR = 1

@@ -1,0 +1,194 @@
+"""One shard's rows from its images: decode, predict, explain, reduce, and (when asked) score. Both engines run
+exactly this, on the same shards, so they give the same rows.
+
+Maps of a method without randomness are computed for the shard's images in batched passes (attribute_batch);
+a method with a `seed` (SmoothGrad, RISE, noise baselines, ...) runs image by image with a seed derived from
+the image's id, so its map is the same whatever the engine, batch or worker.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..attribution import REGISTRY, Attribution, Target, attribute
+from ..attribution.batch import attribute_batch
+from ..errors import InterpretError, first_line
+from ..images import decode_image
+from ..limits import DATASET_MAP_SIDE, DATASET_SHARD_IMAGES
+from ..metrics import FaithfulnessProbe
+from ..metrics.road import road
+from ..mistakes.labels import match_labels
+from ..models import LoadedModel
+from .listing import Item
+from .stats import low_resolution, map_stats
+
+TARGET_KINDS = ("predicted", "label", "both", "contrast")
+SCORE_STEPS = 14  # deletion / insertion steps per map when scores are asked (as the quality benchmark's)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What a run computes for every image: methods and their parameters, targets, and what each row keeps."""
+
+    methods: tuple[str, ...]
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)  # per method, resolved (every parameter named)
+    targets: str = "predicted"  # predicted, label, both, contrast (why the label rather than the prediction) or a class
+    objective: str = "logit"
+    layer: str | None = None
+    scores: bool = False
+    full_maps: bool = False
+    top_k: int = 5
+    shard_images: int = DATASET_SHARD_IMAGES
+    map_side: int = DATASET_MAP_SIDE
+
+    def describe(self) -> dict:
+        """The settings as the manifest records them."""
+        return {"methods": list(self.methods), "params": {m: self.params.get(m, {}) for m in self.methods},
+                "targets": self.targets, "objective": self.objective, "layer": self.layer, "scores": self.scores,
+                "score_steps": SCORE_STEPS if self.scores else None, "full_maps": self.full_maps, "top_k": self.top_k,
+                "shard_images": self.shard_images, "map_side": self.map_side}
+
+
+def seed_of(item_id: str, seed: int) -> int:
+    """The seed of one image's noise: its id (hex) mixed with the run's seed, in torch's range."""
+    return (int(item_id[:8], 16) + int(seed)) % 2**31
+
+
+def uses_seed(method: str) -> bool:
+    return any(p.name == "seed" for p in REGISTRY[method].params)
+
+
+Decoded = tuple[Item, np.ndarray | None, str | None]  # the item, its model-view pixels (HxWx3 uint8) or its error
+
+
+def decode_items(items: list[Item], read: Callable[[str], bytes], lm_view: Callable[[Any], np.ndarray]) -> list[Decoded]:
+    """Each item's model-view pixels, or its one-line error (a file that is not an image, too large, unreadable)."""
+    out: list[Decoded] = []
+    for item in items:
+        try:
+            out.append((item, lm_view(decode_image(read(item.path), item.path)), None))
+        except InterpretError as exc:
+            out.append((item, None, " ".join(str(exc).split())))
+        except Exception as exc:  # noqa: BLE001 - a decoder's own failure on a hostile file is that row's error
+            out.append((item, None, f"{type(exc).__name__}: {first_line(exc)}"))
+    return out
+
+
+class ShardWork:
+    """The rows of a shard for one model and settings (labels matched to the model's classes once)."""
+
+    def __init__(self, lm: LoadedModel, settings: RunSettings, labels: list[str | None]):
+        self.lm, self.settings = lm, settings
+        match = match_labels((label for label in labels if label is not None), lm.class_names)
+        self.label_index = dict(match.indices)
+
+    def rows(self, decoded: list[Decoded]) -> tuple[list[dict], np.ndarray | None]:
+        """Every row of the shard, and its full-resolution maps (float16, in the order of `full_map`) when asked."""
+        good = [(item, pixels) for item, pixels, error in decoded if pixels is not None]
+        rows = [self._error_row(item, error, method) for item, _, error in decoded if error is not None
+                for method in self.settings.methods]
+        full: list[np.ndarray] = []
+        if good:
+            x = self.lm.preprocessing.normalize(np.stack([pixels for _, pixels in good]))
+            predictions = self._predict(x)
+            for method in self.settings.methods:
+                rows += self._method_rows(method, [item for item, _ in good], x, predictions, full)
+        order = {item.id: i for i, (item, _, _) in enumerate(decoded)}
+        rows.sort(key=lambda r: (order[r["image_id"]], self.settings.methods.index(r["method"])))
+        return rows, (np.stack(full) if full else None) if self.settings.full_maps else None
+
+    def _predict(self, x: torch.Tensor) -> list[tuple[list[int], list[float]]]:
+        k = max(1, min(self.settings.top_k, self.lm.num_classes))
+        with torch.inference_mode():
+            probs = self.lm.probabilities(self.lm.model(self.lm.input_tensor(x)))
+            top_prob, top_index = probs.topk(k, dim=1)
+        return [(i.tolist(), p.tolist()) for i, p in zip(top_index.cpu(), top_prob.cpu(), strict=True)]
+
+    def targets_of(self, item: Item, top: list[int]) -> list[tuple[str, Target | str]]:
+        """(kind, Target) for each row of the image, or (kind, why not) where its label gives no target."""
+        kind, objective, predicted = self.settings.targets, self.settings.objective, top[0]
+        if kind not in TARGET_KINDS:
+            return [("class", Target(int(kind), objective))]
+        out: list[tuple[str, Target | str]] = []
+        if kind in ("predicted", "both"):
+            out.append(("predicted", Target(predicted, objective)))
+        if kind in ("label", "both", "contrast"):
+            label = self.label_index.get(item.label) if item.label is not None else None
+            if label is None:
+                why = "the image has no label" if item.label is None else f"its label '{item.label}' matches no class"
+                out.append((kind if kind != "both" else "label", f"No {kind} target: {why}."))
+            elif kind == "contrast":
+                other = predicted if predicted != label else (top[1] if len(top) > 1 else label)
+                out.append(("contrast", Target(label, objective, contrast=other) if other != label else
+                            "No contrast target: the model has one class."))
+            else:
+                out.append(("label", Target(label, objective)))
+        return out
+
+    def _method_rows(self, method: str, items: list[Item], x: torch.Tensor, predictions: list, full: list) -> list[dict]:
+        params = self.settings.params.get(method, {})
+        wanted = [(i, kind, t) for i, item in enumerate(items) for kind, t in self.targets_of(item, predictions[i][0])]
+        rows = [self._row(items[i], predictions[i], method, kind, error=t) for i, kind, t in wanted if isinstance(t, str)]
+        jobs = [(i, kind, t) for i, kind, t in wanted if isinstance(t, Target)]
+        if not jobs:
+            return rows
+        began = time.perf_counter()
+        try:
+            maps = self._maps(method, [items[i] for i, _, _ in jobs], x[[i for i, _, _ in jobs]], [t for _, _, t in jobs],
+                              params)
+        except InterpretError as exc:
+            return rows + [self._row(items[i], predictions[i], method, kind, error=" ".join(str(exc).split()))
+                           for i, kind, _ in jobs]
+        share = (time.perf_counter() - began) / len(jobs)
+        for (i, kind, target), attribution in zip(jobs, maps, strict=True):
+            rows.append(self._map_row(items[i], predictions[i], method, kind, target, attribution, x[i:i + 1], share, full))
+        return rows
+
+    def _maps(self, method: str, items: list[Item], xs: torch.Tensor, targets: list[Target],
+              params: dict[str, Any]) -> list[Attribution]:
+        layer = self.settings.layer if REGISTRY[method].uses_layer else None
+        if not uses_seed(method):
+            return attribute_batch(self.lm, xs, method, targets, layer=layer, params=params)
+        return [attribute(self.lm, xs[j:j + 1], method, targets[j], layer=layer,
+                          params={**params, "seed": seed_of(item.id, params.get("seed", 0))})
+                for j, item in enumerate(items)]
+
+    def _scores(self, x: torch.Tensor, target: Target, values: np.ndarray) -> tuple[float, float, float]:
+        probe = FaithfulnessProbe(self.lm, x, target=target.index, contrast=target.contrast)
+        deletion, insertion = probe.curves(values, SCORE_STEPS)
+        return deletion.auc, insertion.auc, road(probe, values).combined
+
+    def _map_row(self, item: Item, prediction: tuple, method: str, kind: str, target: Target, a: Attribution,
+                 x: torch.Tensor, seconds: float, full: list) -> dict:
+        small = low_resolution(a.values, self.settings.map_side)
+        stats = map_stats(a.values, small)
+        row = self._row(item, prediction, method, kind)
+        row.update(target=target.index, target_label=self.lm.label(target.index), contrast=target.contrast,
+                   objective=target.objective, layer=a.layer, params=json.dumps(dict(a.params), sort_keys=True),
+                   seed=dict(a.params).get("seed"), map=small.tobytes(), map_side=self.settings.map_side,
+                   seconds=seconds, **{k: getattr(stats, k) for k in stats.__dataclass_fields__})
+        if self.settings.scores:
+            row["deletion_auc"], row["insertion_auc"], row["road"] = self._scores(x, target, a.values)
+        if self.settings.full_maps:
+            row["full_map"] = len(full)
+            full.append(a.values.astype(np.float16))
+        return row
+
+    def _row(self, item: Item, prediction: tuple, method: str, kind: str | None = None, error: str | None = None) -> dict:
+        top, probs = prediction
+        label = self.label_index.get(item.label) if item.label is not None else None
+        return {"image_id": item.id, "path": item.path, "label": item.label, "label_index": label,
+                "predicted": top[0], "predicted_label": self.lm.label(top[0]), "probability": probs[0],
+                "top_indices": top, "top_probabilities": probs, "correct": None if label is None else top[0] == label,
+                "method": method, "params": json.dumps(self.settings.params.get(method, {}), sort_keys=True),
+                "target_kind": kind, "error": error}
+
+    def _error_row(self, item: Item, error: str | None, method: str) -> dict:
+        return {"image_id": item.id, "path": item.path, "label": item.label, "method": method,
+                "params": json.dumps(self.settings.params.get(method, {}), sort_keys=True), "error": error}
