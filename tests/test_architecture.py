@@ -18,9 +18,10 @@ LAYERS: dict[str, int] = {
     "capture": 4, "predict": 4,
     "layers": 5,
     "attribution": 6,
-    "features": 7, "metrics": 7, "mistakes": 7, "dataset": 7,
-    "cli": 8, "ui": 8,
-    "__main__": 9,
+    "features": 7, "metrics": 7, "mistakes": 7,
+    "dataset": 8,
+    "cli": 9, "ui": 9,
+    "__main__": 10,
 }
 
 
