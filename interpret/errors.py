@@ -77,3 +77,8 @@ def first_line(exc: BaseException, limit: int = 300) -> str:
     lines = str(exc).strip().splitlines()
     text = lines[0] if lines else ""
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def exit_call(exc: SystemExit) -> str:
+    """The call that raised a SystemExit, as a user's code wrote it: 'sys.exit()', 'sys.exit(3)', "sys.exit('bye')"."""
+    return "sys.exit()" if exc.code is None else f"sys.exit({exc.code!r})"

@@ -151,6 +151,11 @@ CSV_FIELD_CHARS = 131_072
 # Directories a local folder walk may enter: bounds a walk over a huge tree (or a loop it cannot see).
 FOLDER_DIRECTORIES = 10_000
 
+# Levels of folders a local folder walk descends below the set's folder: class folders sit one level down, a
+# data set's splits a few more; deeper folders are skipped and reported. The walk keeps its own stack (no
+# recursion: a tree 1 100 levels deep broke Python's), so this bounds the paths it lists, not the stack.
+FOLDER_DEPTH = 256
+
 # --- Caches ---------------------------------------------------------------------------------------------
 # Bytes of uploads held by the app's shared upload cache: 64 photos of 1600x1200 (decoded RGB, which Pillow
 # keeps at 4 bytes a pixel: 7.7 MB each) are 490 MB; 256 MB bounds the cache by what it holds, not by count.

@@ -78,6 +78,11 @@ def timm_preprocessing(model_or_cfg: Any) -> Preprocessing:
     )
 
 
+def _positive(value: Any) -> bool:
+    """A finite number above 0 (not a bool): what a processor's crop_pct and rescale_factor must be to divide by."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
 def _get(size: Any, key: str) -> Any:
     if size is None:
         return None
@@ -115,6 +120,8 @@ def transformers_preprocessing(processor: Any) -> Preprocessing:
     if interpolation is None:
         raise refuse(f"resample {resample!r} is not a Pillow filter")
     crop_pct = getattr(processor, "crop_pct", None)
+    if crop_pct is not None and not _positive(crop_pct):  # the resize divides by it
+        raise refuse(f"its crop_pct {crop_pct!r} is not a positive number")
     settings: dict[str, Any] = {"interpolation": interpolation, "size_rounding": "floor", "crop_rounding": "floor"}
     if crop_pct is not None and shortest and name.startswith("ConvNext"):
         if shortest < 384:
@@ -139,7 +146,10 @@ def transformers_preprocessing(processor: Any) -> Preprocessing:
         settings["crop_size"] = int(ch)
     elif settings["resize_mode"] == "shorter" and not name.startswith("ConvNext"):
         raise refuse("it keeps the photo's ratio and does not crop, so its input is not square")
-    factor = float(getattr(processor, "rescale_factor", 1 / 255)) if getattr(processor, "do_rescale", True) else 1.0
+    factor = getattr(processor, "rescale_factor", 1 / 255) if getattr(processor, "do_rescale", True) else 1.0
+    if not _positive(factor):  # mean and std are divided by it
+        raise refuse(f"its rescale_factor {factor!r} is not a positive number")
+    factor = float(factor)
     if getattr(processor, "do_normalize", True):
         mean, std = channel_values(processor.image_mean, name, "mean"), channel_values(processor.image_std, name, "std")
     else:

@@ -93,11 +93,13 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["map.npy"]
 
 
-def test_a_successful_write_replaces_whole_keeps_the_mode_and_appends_npy(tmp_path):
+def test_a_successful_write_replaces_whole_keeps_the_mode_and_never_appends_npy(tmp_path):
     old = tmp_path / "map.npy"
     old.write_bytes(b"old")
     old.chmod(0o640)
-    out = output_path(str(tmp_path / "map"), "--npy", suffix=".npy")  # np.save's rule: .npy appended
+    with pytest.raises(OutputError, match=r"--npy '.*map' must end in \.npy"):  # not np.save's silent map.npy
+        output_path(str(tmp_path / "map"), "--npy", suffix=".npy")
+    out = output_path(str(tmp_path / "map.npy"), "--npy", suffix=".npy")
     write_npy(out, np.arange(3, dtype=np.float32))
     assert np.array_equal(np.load(old), np.arange(3)) and (old.stat().st_mode & 0o777) == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == ["map.npy"]
@@ -105,7 +107,7 @@ def test_a_successful_write_replaces_whole_keeps_the_mode_and_appends_npy(tmp_pa
 
 def test_explain_writes_both_files_and_names_them_in_json(tmp_path, capsys):
     code, out, err = run(capsys, "explain", "sample:coffee", "--model", "torchvision:resnet18", "--weights", "random",
-                         "--out", str(tmp_path / "o.png"), "--npy", str(tmp_path / "m"), "--json")
+                         "--out", str(tmp_path / "o.png"), "--npy", str(tmp_path / "m.npy"), "--json")
     assert code == 0, err
     info = json.loads(out)
     assert info["npy"] == str(tmp_path / "m.npy") and info["out"] == str(tmp_path / "o.png")

@@ -110,7 +110,7 @@ def test_a_hub_name_in_the_local_cache_loads_offline(folders, tmp_path, monkeypa
 
 def test_a_server_folder_is_refused_in_shared_mode(folders, monkeypatch):
     monkeypatch.setenv(SHARED_ENV, "1")
-    with pytest.raises(ModelLoadError, match="folder on the server, and shared mode is on"):
+    with pytest.raises(ModelLoadError, match="shared mode is on: folders on the server are never read"):
         load_model(f"hf:{folders['vit']}")
 
 

@@ -19,7 +19,7 @@ import os
 import sys
 import traceback
 
-from ..errors import InterpretError, first_line, is_device_failure
+from ..errors import InterpretError, exit_call, first_line, is_device_failure
 from ..files import printable
 
 # command name -> module (in this package) exposing add_parser(subparsers) and run(args) -> int
@@ -115,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         return status
     except BrokenPipeError:
         return _quiet_broken_pipe()
+    except SystemExit as exc:  # a model's own code exiting mid-command: without this, status 0 and no word said
+        sys.stderr.write(f"error: {_one_line(exit_call(exc))} was called during the command (by a model's own "
+                         "code?) and ended it unfinished.\n")
+        return EXIT_USER_ERROR
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return EXIT_INTERRUPTED

@@ -25,8 +25,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--objective", default="logit", choices=OBJECTIVES, help="what is explained (default logit)")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="a method parameter (repeatable)")
     parser.add_argument("--out", help="write the map over the photo as a PNG (several images: a name with {name})")
-    parser.add_argument("--npy", help="write the raw map (float32, the model's input resolution) as .npy "
-                                      "(several images: a name with {name})")
+    parser.add_argument("--npy", help="write the raw map (float32, the model's input resolution) to this file, "
+                                      "whose name must end in .npy (several images: a name with {name})")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="images (or samples, path points) per batched pass (default: chosen from free memory)")
     parser.add_argument("--mode", choices=MODES,

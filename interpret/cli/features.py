@@ -22,7 +22,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--top", type=int, default=16, help="how many channels to list (default 16)")
     parser.add_argument("--out", help="write the mosaic of all channels (in the chosen order) to this PNG")
     parser.add_argument("--shared-scale", action="store_true", help="one colour scale for every tile of the mosaic")
-    parser.add_argument("--npy", help="write the layer's activations (float32, channels first) to this .npy file")
+    parser.add_argument("--npy", help="write the layer's activations (float32, channels first) to this file, whose "
+                                      "name must end in .npy")
     parser.add_argument("--json", action="store_true", help="print per-channel statistics of the top channels as JSON")
     parser.add_argument("--visualize", type=int, metavar="CHANNEL",
                         help="also optimise an image that makes this channel as active as possible (needs --vis-out)")

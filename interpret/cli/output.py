@@ -45,7 +45,8 @@ class OutputPath:
 def output_path(text: str, flag: str, suffix: str | None = None) -> OutputPath:
     """Check an output file before any work: a text name, an existing writable folder, not a folder or device.
 
-    `suffix` (e.g. ".npy") is appended when the name lacks it, as `np.save` does.
+    A name without `suffix` (e.g. ".npy") is refused: the file is written under exactly the name given (np.save
+    would append the suffix, and a script looking for the name it gave would not find the file).
     """
     if not text:
         raise OutputError(f"{flag} needs a file name.")
@@ -53,10 +54,8 @@ def output_path(text: str, flag: str, suffix: str | None = None) -> OutputPath:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise OutputError(f"{flag} '{shown(text)}': the file name is not valid UTF-8 text; choose another name.") from exc
-    if os.path.isdir(text) or text.endswith(os.sep):  # before the suffix: `--npy folder` is not folder.npy
+    if os.path.isdir(text) or text.endswith(os.sep):
         raise OutputError(f"{flag} '{text}' names a folder; give a file name inside it.")
-    if suffix and not text.lower().endswith(suffix):
-        text += suffix
     target = os.path.realpath(text)  # a symbolic link is written through: its target file is replaced
     where = f"{flag} '{text}'"
     if os.path.isdir(target):
@@ -68,6 +67,9 @@ def output_path(text: str, flag: str, suffix: str | None = None) -> OutputPath:
         raise OutputError(f"{where} exists and is not a regular file (a device, pipe or socket); give a file name.")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(f"{where}: the folder '{os.path.dirname(text) or '.'}' is not writable.")
+    if suffix and not text.lower().endswith(suffix):
+        raise OutputError(f"{where} must end in {suffix}: the file is written under exactly the name given; add "
+                          f"{suffix} to it.")
     return OutputPath(flag, text, target)
 
 

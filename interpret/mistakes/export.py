@@ -51,12 +51,23 @@ def neutralise(value: object) -> object:
     return "'" + value
 
 
+def encodable(value: object) -> object:
+    """A text cell that encodes as UTF-8: a file name's undecodable bytes (held as surrogate escapes, as os.fsdecode
+    gives them) written as \\x.. escapes, so the CSV can be saved and downloaded."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def to_csv(ev: Evaluation) -> str:
-    """Every image's row as CSV text, every text cell (paths, labels, class names, errors) neutralised."""
+    """Every image's row as CSV text, every text cell (paths, labels, class names, errors) neutralised and encodable."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows({key: neutralise(value) for key, value in row.items()} for row in result_rows(ev))
+    writer.writerows({key: neutralise(encodable(value)) for key, value in row.items()} for row in result_rows(ev))
     return buffer.getvalue()
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from ..errors import ImageError, ImageSetError
 from ..files import printable
 from ..images import declared_size
-from ..limits import FOLDER_DIRECTORIES, SET_BYTES, SET_MEMBER_BYTES, SET_PIXELS
+from ..limits import FOLDER_DEPTH, FOLDER_DIRECTORIES, SET_BYTES, SET_MEMBER_BYTES, SET_PIXELS
 from .safezip import DEFAULT_LIMITS, ZipLimits, open_archive, read_member, scan_zip
 
 Reader = Callable[[str], bytes]
@@ -136,9 +136,42 @@ def read_regular(path: Path, shown: str, limit: int = SET_MEMBER_BYTES, whole: b
     return data
 
 
+def walk(root: Path, skipped: dict[str, list[str]]) -> Iterator[tuple[Path, list[str]]]:
+    """(folder, its non-folder entries' names) for `root` and every folder below it, depth first in name order, as
+    os.walk lists them top-down, without following symbolic links. The walk keeps its own stack: os.walk recurses
+    once per level (Python 3.11) and a tree 1 100 folders deep raised RecursionError. Folders more than FOLDER_DEPTH
+    levels below `root` are not entered (listed in `skipped`), nor unreadable ones."""
+    stack = [(root, 0)]
+    while stack:
+        folder, depth = stack.pop()
+        try:
+            with os.scandir(folder) as entries:
+                listed = [_kind(entry) for entry in entries]
+        except OSError as error:
+            skipped.setdefault("unreadable folder", []).append(str(error.filename))
+            continue
+        yield folder, sorted(name for name, is_folder, _ in listed if not is_folder)
+        below = sorted(name for name, is_folder, link in listed if is_folder and not link)
+        if below and depth >= FOLDER_DEPTH:
+            skipped.setdefault(f"folder more than {FOLDER_DEPTH} levels deep", []).extend(
+                (folder / name).relative_to(root).as_posix() for name in below)
+            continue
+        stack.extend((folder / name, depth + 1) for name in reversed(below))
+
+
+def _kind(entry: os.DirEntry) -> tuple[str, bool, bool]:
+    """(name, a folder or a link to one, a symbolic link), as os.walk sorts entries: links to folders are neither
+    entered nor listed; an entry that cannot be examined is listed as a file (reading it gives the reason)."""
+    try:
+        return entry.name, entry.is_dir(), entry.is_symlink()
+    except OSError:
+        return entry.name, False, False
+
+
 class FolderTree(FileTree):
     """A local folder, walked without following symbolic links (they are skipped and counted); only regular
-    files are listed. The walk stops at SET_MEMBERS entries and FOLDER_DIRECTORIES folders."""
+    files are listed. The walk stops at SET_MEMBERS entries and FOLDER_DIRECTORIES folders, and does not enter
+    folders deeper than FOLDER_DEPTH."""
 
     def __init__(self, root: str | Path, max_files: int = DEFAULT_LIMITS.max_members):
         given = Path(root).expanduser()
@@ -153,16 +186,12 @@ class FolderTree(FileTree):
         skipped: dict[str, list[str]] = {}
         entries, folders, total = 0, 0, 0
 
-        def refuse_walk(error: OSError) -> None:
-            skipped.setdefault("unreadable folder", []).append(str(error.filename))
-
-        for folder, dirs, names in os.walk(self.root, onerror=refuse_walk):  # never follows links
+        for folder, names in walk(self.root, skipped):  # never follows links
             folders += 1
             if folders > FOLDER_DIRECTORIES:
                 raise ImageSetError(f"'{printable(root)}' holds more than {FOLDER_DIRECTORIES} folders; choose a smaller folder "
                                  "(limit FOLDER_DIRECTORIES).")
-            dirs[:] = sorted(d for d in dirs if not (Path(folder) / d).is_symlink())
-            for name in sorted(names):
+            for name in names:
                 entries += 1
                 if entries > max_files:
                     raise ImageSetError(f"'{printable(root)}' holds more than {max_files} files; choose a smaller folder "

@@ -51,7 +51,8 @@ def _candidates(text: str, exact: dict[str, list[int]], folded: dict[str, list[i
         return "exact", exact[text]
     if folded.get(_normal(text)):
         return "case-insensitive", folded[_normal(text)]
-    return "index", [int(text)] if text.isdigit() and int(text) < count else None
+    # ASCII digits only: str.isdigit() is also true of '²' and '①', which int() refuses
+    return "index", [int(text)] if text.isascii() and text.isdigit() and int(text) < count else None
 
 
 def match_labels(labels: Iterable[str], class_names: tuple[str, ...], chosen: dict[str, int] | None = None) -> LabelMatch:

@@ -20,17 +20,18 @@ import torch
 from torch import nn
 
 from ..devices import describe_device_failure, resolve_device
-from ..errors import DeviceError, ModelLoadError
+from ..errors import DeviceError, InterpretError, ModelLoadError
 from ..heads import check_activation
 from ..preprocess import Preprocessing
 from .bundled import BUNDLED
 from .classes import default_classes, fit_class_names, parse_class_names
 from .first_pass import first_pass
 from .keys import canonical_key
+from .library_errors import library_error
 from .loaded import LoadedModel, freeze
 from .preprocessed import with_preprocessing
 from .sources import SOURCES, LoadRequest, find_source, parse_kwargs, parse_spec, spec_forms
-from .sources.base import kwargs_id, preprocessing_id, weights_id
+from .sources.base import Built, Source, kwargs_id, preprocessing_id, weights_id
 from .timm_zoo import timm_names
 from .torchvision_zoo import torchvision_names
 
@@ -95,7 +96,7 @@ def load_model(
     request = LoadRequest(spec=spec.strip(), name=name, device=dev, weights=weights, weights_name=weights_name,
                           trust_code=trust_code, model_kwargs=_check_kwargs(model_kwargs, spec, source.takes_kwargs),
                           prefer=prefer)
-    built = source.load(request)
+    built = _load_source(source, request)
     if callable(preprocessing):
         pre = preprocessing(built.preprocessing)
     else:
@@ -111,6 +112,19 @@ def load_model(
                     prefer=prefer)
     return LoadedModel(spec=label, model=model, preprocessing=pre, class_names=names, device=dev,
                        hookable=built.hookable, activation=chosen, report=built.report, key=key)
+
+
+def _load_source(source: Source, request: LoadRequest) -> Built:
+    """`source.load(request)`; what a model library refuses in it becomes a ModelLoadError naming the spec."""
+    try:
+        return source.load(request)
+    except InterpretError:
+        raise
+    except Exception as exc:
+        refused = library_error(exc, request.spec)
+        if refused is None:
+            raise
+        raise refused from exc
 
 
 def model_key(spec: str, device: torch.device, weights: str | Path | bytes | None, class_names: tuple[str, ...],

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import pickle
 import struct
 import zipfile
@@ -101,11 +102,32 @@ def check_zip_records(archive: zipfile.ZipFile, size: int, filename: str) -> Non
 
 def check_safetensors_header(data: bytes, filename: str) -> None:
     """Refuse a safetensors file whose header declares tensors the file does not hold, or too many bytes."""
-    if len(data) < 8:
+    _check_safetensors(data, len(data), filename)
+
+
+def check_safetensors_file(path: str | os.PathLike[str], filename: str) -> None:
+    """`check_safetensors_header` for a file on disk (a transformers folder's weights), reading its header only:
+    a damaged file is refused by name before a library reads it."""
+    try:
+        with open(path, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            head = file.read(8)
+            if len(head) == 8:
+                head += file.read(min(struct.unpack_from("<Q", head)[0], SAFETENSORS_HEADER_BYTES))
+    except OSError as exc:
+        raise ModelLoadError(f"Cannot read '{filename}': {exc.strerror or exc}.") from exc
+    _check_safetensors(head, size, filename)
+
+
+def _check_safetensors(data: bytes, size: int, filename: str) -> None:
+    """The checks of a safetensors file of `size` bytes whose first bytes (at least its header) are `data`: a header
+    of bounded size, every tensor inside the body, the tensors covering the body end to end (as safetensors' own
+    reader requires), each tensor and their sum within bounds."""
+    if size < 8 or len(data) < 8:
         raise ModelLoadError(f"'{filename}' is too short to be a safetensors file.")
     (length,) = struct.unpack_from("<Q", data)
-    if length > min(SAFETENSORS_HEADER_BYTES, len(data) - 8):
-        raise ModelLoadError(f"'{filename}' declares a {length:,}-byte header in a {len(data):,}-byte file: "
+    if length > min(SAFETENSORS_HEADER_BYTES, size - 8):
+        raise ModelLoadError(f"'{filename}' declares a {length:,}-byte header in a {size:,}-byte file: "
                              "not a readable safetensors file.")
     try:
         header = json.loads(data[8:8 + length])
@@ -113,8 +135,9 @@ def check_safetensors_header(data: bytes, filename: str) -> None:
         raise ModelLoadError(f"'{filename}' has an unreadable safetensors header ({type(exc).__name__}).") from exc
     if not isinstance(header, dict):
         raise ModelLoadError(f"'{filename}' has a safetensors header that is not a mapping of tensors.")
-    body = len(data) - 8 - length
+    body = size - 8 - length
     total = 0
+    spans = []
     for name, entry in header.items():
         if name == "__metadata__":
             continue
@@ -131,9 +154,25 @@ def check_safetensors_header(data: bytes, filename: str) -> None:
                                  f"[{begin}, {end}) of a {body:,}-byte body: the file does not hold it.")
         _check_claim(str(name), claimed, filename)
         total += claimed
+        spans.append((begin, end))
+    _check_covered(sorted(spans), body, filename)
     if total > CHECKPOINT_STORAGE_BYTES:
         raise ModelLoadError(f"'{filename}' declares {_mb(total)} of tensors; checkpoints of up to "
                              f"{_mb(CHECKPOINT_STORAGE_BYTES)} are read (limit CHECKPOINT_STORAGE_BYTES).")
+
+
+def _check_covered(spans: list[tuple[int, int]], body: int, filename: str) -> None:
+    """Refuse tensors (sorted [begin, end) spans) that overlap or leave bytes of a `body`-byte body unclaimed: the
+    file is damaged (truncated, padded or spliced), and safetensors' reader would refuse it without naming it."""
+    reached = 0
+    for begin, end in spans:
+        if begin != reached:  # a gap before this tensor, or an overlap with the one before
+            reached = -1
+            break
+        reached = end
+    if reached != body:
+        raise ModelLoadError(f"'{filename}' is damaged: its tensors do not cover its {body:,}-byte body end to end "
+                             "(they overlap or leave bytes unclaimed).")
 
 
 def _check_claim(name: str, claimed: int, filename: str) -> None:

@@ -22,7 +22,7 @@ from torch import nn
 
 from .. import limits
 from ..devices import describe_device_failure
-from ..errors import DeviceError, InterpretError, ModelLoadError, is_device_failure
+from ..errors import DeviceError, InterpretError, ModelLoadError, exit_call, is_device_failure
 from ..preprocess import Preprocessing
 from ..shutdown import wait_at_exit
 from .outputs import logits_of, with_logits
@@ -125,6 +125,9 @@ def first_pass(model: nn.Module, pre: Preprocessing, device: torch.device, name:
         out = _bounded(model, x, name, time_bound())
     except InterpretError:
         raise
+    except SystemExit as exc:  # a forward that exits: uncaught, it would end the CLI (status 0) or the app's page
+        raise ModelLoadError(f"'{name}' called {exit_call(exc)} in its first forward pass; a model must return "
+                             "its scores.") from exc
     except Exception as exc:
         if device.type != "cpu" and is_device_failure(exc):  # the accelerator's fault, not the file's
             raise DeviceError(describe_device_failure(exc, str(device))) from exc

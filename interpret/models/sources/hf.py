@@ -19,6 +19,7 @@ from ...errors import ModelLoadError, ParameterError, WeightsUnavailableError
 from ...policy import local_files_allowed, require_hub_download
 from ...preprocess import IMAGENET, IMAGENET_MEAN, IMAGENET_STD, Preprocessing
 from ...zoo_preprocessing import channel_values, transformers_preprocessing
+from ..checkpoints import check_safetensors_file
 from ..classes import check_names
 from ..configs import check_config, check_parameters, read_config
 from ..network import reachable
@@ -73,6 +74,8 @@ def _folder_size(folder: Path, name: str) -> None:
     if total > limits.CHECKPOINT_BYTES:
         raise ModelLoadError(f"'{name}' holds {total / 2**20:,.0f} MB of weights; models of up to "
                              f"{limits.CHECKPOINT_BYTES // 2**20:,} MB are loaded (limit CHECKPOINT_BYTES).")
+    for weights in sorted(folder.glob("*.safetensors")):  # a damaged file is named before transformers reads it
+        check_safetensors_file(weights, f"{name.rstrip('/')}/{weights.name}")
 
 
 def _cached_folder(repo: str) -> Path | None:
@@ -101,17 +104,36 @@ def cached_classifiers(limit: int = 200) -> list[str]:
     return sorted(found)[:limit]
 
 
-def resolve(name: str) -> tuple[str, bool]:
-    """Where to load `name` from and whether that is local only: a folder, a cached Hub name, or the Hub."""
-    folder = Path(name).expanduser()
-    if folder.is_dir():
-        if not local_files_allowed():
-            raise ModelLoadError(f"'hf:{name}' is a folder on the server, and shared mode is on: give a Hub name.")
-        if not (folder / "config.json").is_file():
-            raise ModelLoadError(f"The folder '{name}' has no config.json: save the model with save_pretrained(folder).")
-        _folder_size(folder, name)
-        return str(folder), True
+def _hub_name(name: str) -> bool:
+    """Whether `name` is a Hub repository id by the Hub's own rules (no '--' or '..', no '.git' or '-' at an end,
+    huggingface_hub's validate_repo_id), checked before any cache lookup, which would raise HFValidationError."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
     if not _REPO_ID.fullmatch(name) or ".." in name:
+        return False
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        return False
+    return True
+
+
+def resolve(name: str) -> tuple[str, bool]:
+    """Where to load `name` from and whether that is local only: a folder, a cached Hub name, or the Hub.
+
+    In shared mode the server's folders are never looked at: a name that is not a Hub name gets the same answer
+    whether or not such a folder exists, so a remote user learns nothing of the server's files."""
+    if local_files_allowed():
+        folder = Path(name).expanduser()
+        if folder.is_dir():
+            if not (folder / "config.json").is_file():
+                raise ModelLoadError(f"The folder '{name}' has no config.json: save the model with save_pretrained(folder).")
+            _folder_size(folder, name)
+            return str(folder), True
+    if not _hub_name(name):
+        if not local_files_allowed():
+            raise ModelLoadError(f"'hf:{name}' is not a Hugging Face Hub name (ORG/NAME), and shared mode is on: "
+                                 "folders on the server are never read; give a Hub name.")
         raise ModelLoadError(f"'hf:{name}' is neither a folder nor a Hugging Face Hub name (ORG/NAME).")
     cached = _cached_folder(name)
     if cached is not None:

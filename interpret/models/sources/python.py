@@ -17,7 +17,7 @@ from typing import Any
 
 from torch import nn
 
-from ...errors import ModelLoadError
+from ...errors import ModelLoadError, exit_call
 from ...policy import require_code_consent
 from ...preprocess import IMAGENET, Preprocessing
 from ...zoo_preprocessing import timm_preprocessing
@@ -66,6 +66,9 @@ def _import(module: str) -> Any:
                                  f"{str(exc)[:200]}") from exc
         except Exception as exc:  # the module's own code failed while importing
             raise ModelLoadError(f"Importing '{module}' raised {type(exc).__name__}: {str(exc)[:200]}") from exc
+        except SystemExit as exc:  # not an Exception: uncaught, it would end the CLI (status 0) or the app's page
+            raise ModelLoadError(f"Importing '{module}' called {exit_call(exc)}; a model's module must not exit "
+                                 "the process.") from exc
         finally:
             sys.path[:] = saved
 
@@ -95,6 +98,9 @@ def build(factory: Callable[..., Any], spec: str, kwargs: dict[str, Any]) -> nn.
         model = factory(**kwargs)
     except Exception as exc:
         raise ModelLoadError(f"'{spec}' raised {type(exc).__name__} while building the model: {str(exc)[:200]}") from exc
+    except SystemExit as exc:  # not an Exception: uncaught, it would end the CLI (status 0) or the app's page
+        raise ModelLoadError(f"'{spec}' called {exit_call(exc)} while building the model; a factory must return "
+                             "a torch.nn.Module.") from exc
     if not isinstance(model, nn.Module):
         raise ModelLoadError(f"'{spec}' returned a {type(model).__name__}, not a torch.nn.Module.")
     return model
