@@ -212,3 +212,12 @@ def test_id2label_names_are_checked_as_a_class_names_file(tmp_path, label, messa
     folder = _save(model, ViTImageProcessor(size={"height": 32, "width": 32}), tmp_path / "labels")
     with pytest.raises(ModelLoadError, match=f"Name 1 of .*id2label.* {message}"):
         load_model(f"hf:{folder}")
+
+
+def test_without_transformers_the_hint_names_the_install_line_of_a_checkout(monkeypatch):
+    """The defect: the hint named only the PyPI distribution's extra, which does not fit a checkout's install."""
+    from interpret.models.sources.hf import _transformers
+
+    monkeypatch.setitem(sys.modules, "transformers", None)  # `import transformers` now raises ImportError
+    with pytest.raises(ModelLoadError, match=r"pip install -c constraints.txt -e '\.\[app,hf\]'"):
+        _transformers()

@@ -34,8 +34,9 @@ def _transformers() -> Any:
     try:
         import transformers
     except ImportError as exc:
-        raise ModelLoadError("Hugging Face models need the package 'transformers' "
-                             "(pip install 'interpret-image-models[hf]').") from exc
+        raise ModelLoadError("Hugging Face models need the package 'transformers': from a checkout, "
+                             "pip install -c constraints.txt -e '.[app,hf]' in its folder (the app's install with "
+                             "the hf extra); an installed package: pip install 'interpret-image-models[hf]'.") from exc
     return transformers
 
 
