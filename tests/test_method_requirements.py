@@ -12,7 +12,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from interpret.attribution import REGISTRY, attribute
+from interpret.attribution import REGISTRY, Target, attribute
+from interpret.attribution.base import Context
+from interpret.attribution.baselines import baseline_of
 from interpret.attribution.requirements import MethodUnavailable, applicable, split_applicable
 from interpret.models import load_model
 from interpret.models.loaded import LoadedModel, freeze
@@ -197,3 +199,31 @@ def test_transformers_models_get_what_their_activations_allow(tmp_path):
     assert set(reasons) == {"deeplift"} and "transformers" in reasons["deeplift"]
     reasons = refused(load_model(f"hf:{tmp_path / 'vit'}"))
     assert set(reasons) == RELU_RULES and "gelu" in reasons["guided_backprop"]
+
+
+def test_deeplift_explains_the_class_score_only(resnet18, coffee):
+    """A probability or a loss is a softmax of every score, which no rescale rule propagates (the loss map summed to
+    -0.21 where the loss changed by -0.57): refused with the reason; the score's map still sums to the difference."""
+    for objective in ("probability", "loss"):
+        ok, reason = applicable(resnet18, "deeplift", objective)
+        assert not ok and reason.startswith("DeepLIFT: its rules hold for the class score only") and objective in reason
+        assert split_applicable(resnet18, ["gradient", "deeplift"], objective) == (["gradient"], {"deeplift": reason})
+        with pytest.raises(MethodUnavailable, match="class score only"):
+            attribute(resnet18, torch.zeros(1, 3, 64, 64), "deeplift", Target(1, objective))
+        assert applicable(resnet18, "integrated_gradients", objective) == (True, "")
+    assert applicable(resnet18, "deeplift", "logit") == applicable(resnet18, "deeplift") == (True, "")
+    x = resnet18.preprocessing.to_tensor(coffee.image)
+    result = attribute(resnet18, x, "deeplift", Target(1, "logit", contrast=2))
+    assert result.summation_gap is not None and "WARNING" not in result.note
+    black = baseline_of(Context(resnet18, x, Target(1)), "black")
+    with torch.inference_mode():
+        scores = resnet18.model(torch.cat([x, black]))
+    delta = float((scores[0, 1] - scores[0, 2]) - (scores[1, 1] - scores[1, 2]))
+    assert abs(float(result.values.astype(np.float64).sum()) - delta) <= 1e-4 * max(1.0, abs(delta))
+
+
+def test_the_cli_refuses_deeplift_of_a_loss_with_the_reason(capsys):
+    from interpret.cli import main
+
+    assert main(["explain", "sample:coffee", "--method", "deeplift", "--objective", "loss"]) == 1
+    assert "DeepLIFT: its rules hold for the class score only" in capsys.readouterr().err

@@ -21,7 +21,7 @@ from ..limits import MAX_PASSES
 from ..models import LoadedModel
 from ..progress import Progress, report
 from .requirements import Requirement, require
-from .target import Target
+from .target import OBJECTIVES, Target
 
 
 @dataclass(frozen=True)
@@ -154,6 +154,8 @@ class AttributionMethod:
     # what the method needs from a model (interpret.attribution.requirements); `attribute()` refuses a model
     # that lacks one, with the reason, and the pages list the method as not available there
     requires: ClassVar[tuple[Requirement, ...]] = ()
+    # what it can explain (target.OBJECTIVES): a method whose rules hold for the class score only refuses the others
+    objectives: ClassVar[tuple[str, ...]] = OBJECTIVES
 
     # True where `compute_batch` computes the maps of many images in batched passes (interpret.attribution.batch);
     # other methods are computed one image at a time there
@@ -252,8 +254,9 @@ def prepare(lm: LoadedModel, size: tuple[int, int], method: str, target: int | T
     resolved = impl.resolve_params(params)
     cost = impl.passes(size=size, **resolved)
     check_passes(impl.label, cost, _how_to_lower(impl, resolved, size, cost))  # before any forward pass
-    require(lm, method)
-    return Request(impl, resolved, model_target(lm, target), chosen_layer(lm, impl, layer))
+    chosen = model_target(lm, target)
+    require(lm, method, chosen.objective)
+    return Request(impl, resolved, chosen, chosen_layer(lm, impl, layer))
 
 
 def model_target(lm: LoadedModel, target: int | Target) -> Target:

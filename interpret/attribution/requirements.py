@@ -2,7 +2,8 @@
 
 Every method declares `requires` (a tuple of the Requirements below). `applicable(lm, method)` checks
 them on a model and answers (True, "") or (False, one-line reason); the pages offer only the methods that
-can run and list the others with their reason, `attribute()` refuses a method that cannot (a
+can run and list the others with their reason (a method may also explain only some objectives: its
+`objectives`, checked when one is named), `attribute()` refuses a method that cannot (a
 MethodUnavailable naming the reason), and `interpret methods --model SPEC` prints the same table.
 
 Checks are cheap and cached per model architecture (the key before any '|' suffix: the private copies of
@@ -136,8 +137,24 @@ def remember_refusal(lm: LoadedModel, requirement: Requirement, reason: str) -> 
     remember(lm, requirement, reason)
 
 
-def applicable(lm: LoadedModel, method: str) -> tuple[bool, str]:
-    """(True, "") if the method can compute an honest map on this model, else (False, the one-line reason)."""
+# why a method whose rules hold for the class score only cannot explain another objective
+OBJECTIVE_REASONS = {
+    "probability": "a probability is a softmax (or sigmoid) of the class scores",
+    "loss": "a loss is a log-softmax (or log-sigmoid) of the class scores",
+}
+
+
+def unfit_objective(objectives: tuple[str, ...], objective: str | None) -> str | None:
+    """Why a method that explains `objectives` cannot explain `objective` (None: it can, or none was named)."""
+    if objective is None or objective in objectives:
+        return None
+    return (f"its rules hold for the class score only, and {OBJECTIVE_REASONS.get(objective, objective)}, which they "
+            f"do not propagate (the map would not sum to the change of the {objective}); explain the logit instead")
+
+
+def applicable(lm: LoadedModel, method: str, objective: str | None = None) -> tuple[bool, str]:
+    """(True, "") if the method can compute an honest map on this model (of `objective`, when named: 'logit',
+    'probability' or 'loss'), else (False, the one-line reason)."""
     from .base import get_method
 
     impl = get_method(method)
@@ -145,14 +162,18 @@ def applicable(lm: LoadedModel, method: str) -> tuple[bool, str]:
         reason = unmet(lm, requirement)
         if reason is not None:
             return False, f"{impl.label}: {reason}."
+    reason = unfit_objective(impl.objectives, objective)
+    if reason is not None:
+        return False, f"{impl.label}: {reason}."
     return True, ""
 
 
-def split_applicable(lm: LoadedModel, methods: list[str]) -> tuple[list[str], dict[str, str]]:
-    """The methods that can run on `lm` (in order), and {method: reason} for the others."""
+def split_applicable(lm: LoadedModel, methods: list[str], objective: str | None = None
+                     ) -> tuple[list[str], dict[str, str]]:
+    """The methods that can run on `lm` (in order; of `objective`, when named), and {method: reason} for the others."""
     ok, refused = [], {}
     for method in methods:
-        can, reason = applicable(lm, method)
+        can, reason = applicable(lm, method, objective)
         if can:
             ok.append(method)
         else:
@@ -160,8 +181,8 @@ def split_applicable(lm: LoadedModel, methods: list[str]) -> tuple[list[str], di
     return ok, refused
 
 
-def require(lm: LoadedModel, method: str) -> None:
-    """Raise MethodUnavailable with the reason if `method` cannot run on `lm`."""
-    can, reason = applicable(lm, method)
+def require(lm: LoadedModel, method: str, objective: str | None = None) -> None:
+    """Raise MethodUnavailable with the reason if `method` cannot run on `lm` (or explain `objective` there)."""
+    can, reason = applicable(lm, method, objective)
     if not can:
         raise MethodUnavailable(reason)

@@ -80,7 +80,7 @@ def compute_maps(lm: LoadedModel, image: InputImage, methods: list[str], params:
     """
     results = []
     for method in methods:
-        can, reason = applicable(lm, method)
+        can, reason = applicable(lm, method, target.objective)
         if not can:
             st.warning(plain(reason), icon="🚫")
             continue
@@ -177,12 +177,12 @@ def stored_map(key: str) -> Attribution | None:
     return _maps().get(key)
 
 
-def usable_methods(lm: LoadedModel, methods: list[str]) -> list[str]:
-    """The chosen methods that can compute an honest map on this model; each other one is one warning with its
-    reason (a link or an earlier model may have chosen it)."""
+def usable_methods(lm: LoadedModel, methods: list[str], objective: str | None = None) -> list[str]:
+    """The chosen methods that can compute an honest map on this model (of `objective`, when named); each other one
+    is one warning with its reason (a link, an earlier model or another objective may have chosen it)."""
     usable = []
     for method in methods:
-        can, reason = applicable(lm, method)
+        can, reason = applicable(lm, method, objective)
         if can:
             usable.append(method)
         else:

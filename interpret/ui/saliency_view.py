@@ -139,7 +139,7 @@ def live_comparison(lm: LoadedModel, image: InputImage, methods: list[str], para
     redraws the maps from the store without rerunning the page (the value is kept at once; the URL shows it from
     the page's next full run: the browser takes query-string changes from full runs only). Returns the maps drawn
     in the page's run (for the trust table below)."""
-    usable = usable_methods(lm, methods)
+    usable = usable_methods(lm, methods, target.objective)
     decide, asked, stopped = decider(key)
 
     def tasks() -> list[Task]:
@@ -230,7 +230,7 @@ def photo_grid(lm: LoadedModel, images: list[InputImage], methods: list[str], pa
     display controls and the cells in one fragment, as `live_comparison`). A method with a batched form computes
     its column's missing maps in one job (`maps.batch_job`) when the column's estimate is at most
     AUTO_COMPUTE_SECONDS or Compute was clicked; the other cells are one job each. Stop cancels what runs."""
-    usable = usable_methods(lm, methods)
+    usable = usable_methods(lm, methods, target.objective)
     targets = photo_targets(lm, images, target, key)
     decide, asked, stopped = decider(key)
 
