@@ -12,6 +12,7 @@ from interpret.metrics import (
     pointing_game,
     random_map,
     rank_accuracy,
+    same_maps,
     sobel_map,
     spearman,
     ssim,
@@ -109,3 +110,24 @@ def test_ssim_equals_scikit_image(shape):
     expected = structural_similarity(*unit, data_range=1.0, win_size=window)
     assert ssim(a, b) == pytest.approx(expected, abs=1e-6)  # the reference ran in float32
     assert ssim(a, a) == pytest.approx(1.0)
+
+
+def test_same_maps_groups_maps_equal_up_to_a_positive_factor():
+    rng = np.random.default_rng(2)
+    a, b = rng.random((12, 12)), rng.random((12, 12))
+    nearly = 3 * a + 1e-7 * rng.standard_normal((12, 12))  # float rounding of another formula, at another scale
+    maps = [a, b, np.zeros((12, 12)), nearly, a + 1e-3, b.copy(), np.full((12, 12), np.nan), -a]
+    assert same_maps(maps) == [(0, 3), (1, 5)]  # zeros and NaN maps are in no group; -a is not a
+    assert same_maps([a, a[:6]]) == [] and same_maps([a]) == [] and same_maps([]) == []
+
+
+def test_grad_cam_xgrad_cam_and_hirescam_are_one_map_before_global_average_pooling(resnet18, coffee):
+    """On ResNet-18's last stage (global average pooling, then the linear head) their formulas coincide; one stage
+    earlier they do not, and LayerCAM differs at both."""
+    from interpret.attribution import attribute
+
+    x = resnet18.preprocessing.to_tensor(coffee.image)
+    methods = ["gradcam", "layercam", "xgradcam", "hirescam"]
+    for layer, expected in (("layer4", [(0, 2, 3)]), ("layer3", [])):
+        maps = [attribute(resnet18, x, m, 1, layer=layer).values for m in methods]
+        assert same_maps(maps) == expected, layer

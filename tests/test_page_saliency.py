@@ -91,3 +91,24 @@ def test_a_torchscript_model_offers_what_runs_and_lists_the_rest_with_reasons(mo
     reasons = " ".join(str(c.value) for c in at.caption)
     assert "Guided Backprop: a TorchScript model's activations cannot be modified" in reasons
     assert "Grad-CAM: its layers cannot be captured in a TorchScript model" in reasons
+
+
+def test_cams_that_are_one_map_are_said_to_be_one_and_deeplift_of_a_loss_is_refused_with_its_reason():
+    """At the default model's default CAM layer (global average pooling follows it) Grad-CAM, XGrad-CAM and HiResCAM
+    are the same map to float rounding: the page says so under them, and not when only one of them is shown.
+    DeepLIFT of the loss: one warning with the reason (its rules hold for the class score only), no map."""
+    at = open_app("pages/saliency.py", 300)
+    settle(at.multiselect(key="sal-methods").set_value(["gradcam", "xgradcam", "hirescam", "layercam"]).run())
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    notes = [c.value for c in at.caption if "same map" in c.value]
+    assert notes == ["Grad-CAM, XGrad-CAM and HiResCAM are the same map here: at a layer followed by global average "
+                     "pooling the gradient of each channel is the same at every position, and their formulas coincide."]
+    settle(at.multiselect(key="sal-methods").set_value(["gradcam", "layercam", "deeplift"]).run())
+    assert len(images(at)) == 2 * 3 and not [c.value for c in at.caption if "same map" in c.value]
+    settle(at.radio(key="sal-objective").set_value("loss").run())
+    assert not at.exception, at.exception
+    assert [w.value for w in at.warning if "DeepLIFT" in w.value] == [
+        "DeepLIFT: its rules hold for the class score only, and a loss is a log-softmax (or log-sigmoid) of the class "
+        "scores, which they do not propagate (the map would not sum to the change of the loss); explain the logit "
+        "instead."]
+    assert "DeepLIFT" not in map_captions(at)

@@ -17,7 +17,7 @@ from .sanity import (
                      cascading_randomisation_many,
                      randomisation_stages,
 )
-from .similarity import spearman, ssim
+from .similarity import same_maps, spearman, ssim
 
 __all__ = [
     "Curve", "FaithfulnessProbe", "RoadScore", "impute_linear",
@@ -26,5 +26,5 @@ __all__ = [
     "REFERENCE_MAPS", "centre_map", "random_map", "reference_maps", "sobel_map",
     "SanityOptions", "SanityResult", "SanityStage", "Verdict", "cascading_randomisation", "cascading_randomisation_many",
     "randomisation_stages",
-    "spearman", "ssim",
+    "same_maps", "spearman", "ssim",
 ]

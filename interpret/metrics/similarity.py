@@ -53,3 +53,31 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     side = min(x.shape)
     window = min(7, side if side % 2 else side - 1)
     return float(structural_similarity(x, y, data_range=1.0, win_size=window))
+
+
+SAME_MAP_TOLERANCE = 1e-5  # largest pixel difference, of maps scaled to a peak |value| of 1, that is still one map
+
+
+def _peak_scaled(values: np.ndarray) -> np.ndarray | None:
+    """The map divided by its largest |value| (float64); None for a map that is all zeros or not finite."""
+    v = np.asarray(values, dtype=np.float64)
+    peak = float(np.abs(v).max()) if v.size else 0.0
+    return v / peak if peak > 0 and np.isfinite(peak) and np.all(np.isfinite(v)) else None
+
+
+def same_maps(maps: list[np.ndarray], tolerance: float = SAME_MAP_TOLERANCE) -> list[tuple[int, ...]]:
+    """Groups of maps that are numerically the same map up to a positive factor, as indices into `maps` (each group
+    in order, two or more maps, groups in the order of their first map): scaled to a peak |value| of 1, no pixel
+    of one differs from the group's first by more than `tolerance`. All-zero and non-finite maps are in no group."""
+    scaled = [_peak_scaled(m) for m in maps]
+    taken: set[int] = set()
+    groups = []
+    for i, first in enumerate(scaled):
+        if first is None or i in taken:
+            continue
+        group = [i] + [j for j in range(i + 1, len(maps)) if j not in taken and (other := scaled[j]) is not None
+                       and other.shape == first.shape and float(np.abs(other - first).max()) <= tolerance]
+        if len(group) > 1:
+            taken.update(group)
+            groups.append(tuple(group))
+    return groups

@@ -14,6 +14,7 @@ from ..attribution import OBJECTIVES, REGISTRY, Attribution, Target
 from ..images import InputImage
 from ..jobs import Job
 from ..layers import default_cam_layer
+from ..metrics.similarity import SAME_MAP_TOLERANCE, same_maps
 from ..models import LoadedModel
 from ..render import scale_of
 from .downloads import map_png_bytes, npy_bytes
@@ -113,7 +114,28 @@ def render_comparison(lm: LoadedModel, image: InputImage, attributions: list[Att
                 right.download_button(".npy", npy_bytes(a.values), f"{name}.npy", "application/octet-stream",
                                       key=f"{key}-npy-{a.method}")
     scale_note(display_scale(a.values, settings, scale, len(drawable), a.objective) for a in drawable)
+    for note in same_map_notes(drawable):
+        st.caption(plain(note))
     return drawable
+
+
+GAP_CAMS = frozenset({"gradcam", "xgradcam", "hirescam"})  # one formula where the gradient is constant over space
+
+
+def same_map_notes(attributions: list[Attribution]) -> list[str]:
+    """One sentence per group of the shown maps that are numerically one map (metrics.similarity.same_maps), e.g.
+    Grad-CAM, XGrad-CAM and HiResCAM at a layer followed by global average pooling."""
+    notes = []
+    for group in same_maps([a.values for a in attributions]):
+        methods = [attributions[i].method for i in group]
+        labels = [REGISTRY[m].label for m in methods]
+        names = ", ".join(labels[:-1]) + f" and {labels[-1]}"
+        if set(methods) <= GAP_CAMS:
+            notes.append(f"{names} are the same map here: at a layer followed by global average pooling the gradient "
+                         "of each channel is the same at every position, and their formulas coincide.")
+        else:
+            notes.append(f"{names} are the same map here (equal within {SAME_MAP_TOLERANCE:g} of their peak value).")
+    return notes
 
 
 def caption(a: Attribution) -> str:
