@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,12 +59,31 @@ def wants_progress(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "progress", False)) or sys.stderr.isatty()
 
 
+def quiet_libraries(args: argparse.Namespace) -> None:
+    """Keep the model libraries' own progress bars and load reports (transformers, huggingface_hub) off stderr
+    unless progress was asked for: stderr is where the CLI's one-line messages go, and transformers drew a bar and
+    a many-line report above a refusal. A user's own HF_HUB_DISABLE_PROGRESS_BARS or TRANSFORMERS_VERBOSITY wins."""
+    if wants_progress(args):
+        return
+    if "HF_HUB_DISABLE_PROGRESS_BARS" not in os.environ:
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"  # read when huggingface_hub is imported
+        if "huggingface_hub" in sys.modules:  # imported already (a test's process): tell it directly
+            sys.modules["huggingface_hub"].utils.disable_progress_bars()
+        if "transformers" in sys.modules:
+            sys.modules["transformers"].utils.logging.disable_progress_bar()
+    if "TRANSFORMERS_VERBOSITY" not in os.environ:
+        os.environ["TRANSFORMERS_VERBOSITY"] = "error"
+        if "transformers" in sys.modules:
+            sys.modules["transformers"].utils.logging.set_verbosity_error()
+
+
 def model_from_args(args: argparse.Namespace) -> LoadedModel:
     from ..devices import fit_cpu_threads
     from ..models import DEFAULT_SPEC, load_model, parse_kwargs
     from ..models.classes import read_class_names_file
 
     fit_cpu_threads()  # a container's CPU quota, before the first pass
+    quiet_libraries(args)
 
     names = read_class_names_file(args.classes) if getattr(args, "classes", None) else None
 

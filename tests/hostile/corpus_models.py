@@ -298,4 +298,99 @@ HF_CONFIGS = [
     _hf_case("1M-patches", {"image_size": 1024, "patch_size": 1}, ("MODEL_CONFIG_TOKENS",)),
 ]
 
-CASES: list[Case] = WEIGHTS + SCRIPTS + HF_CONFIGS
+
+EXITS = """
+import sys
+
+
+def build():
+    sys.exit()
+"""
+
+
+def _exiting_factory(at_import: bool):
+    """A py: module in the folder (made the working directory, where py: imports from) whose factory, or whose
+    import, calls sys.exit()."""
+    def build(folder: Path):
+        os.chdir(folder)
+        (folder / "exits.py").write_text("import sys\nsys.exit(0)\n" if at_import else EXITS)
+        return {"path": str(folder), "name": "exits"}
+
+    return build
+
+
+def _py_case(id, at_import: bool) -> Case:
+    return Case(f"models/py-{id}", CATEGORY, _exiting_factory(at_import), REFUSE,
+                api=lambda b, env: _load("py:exits:build", trust_code=True),
+                cli=lambda b: ["predict", "sample:coffee", "--model", "py:exits:build", "--trust-code", "--json"],
+                mentions=("exits", "sys.exit"), why="SystemExit passed every catch list: status 0, no output, a blank page")
+
+
+def _vit_folder(change):
+    """A save_pretrained folder of a tiny random ViT, then `change(folder)` (a damaged file, a config that lies)."""
+    def build(folder: Path):
+        import torch
+        from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
+
+        torch.manual_seed(0)
+        labels = {0: "cat", 1: "dog", 2: "fox"}
+        target = folder / "hostile-vit"
+        ViTForImageClassification(ViTConfig(
+            image_size=32, patch_size=16, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+            intermediate_size=64, id2label=labels, label2id={v: k for k, v in labels.items()})).save_pretrained(target)
+        ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(target)
+        change(target)
+        return {"path": str(target), "name": "hostile-vit"}
+
+    return build
+
+
+def _truncated_weights(folder: Path) -> None:
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+
+
+def _five_labels(folder: Path) -> None:
+    import json
+
+    config = json.loads((folder / "config.json").read_text())
+    config["id2label"] = {str(i): f"c{i}" for i in range(5)}
+    config["label2id"] = {f"c{i}": i for i in range(5)}
+    (folder / "config.json").write_text(json.dumps(config))
+
+
+def _hf_load(built, env: Env):
+    return _load(f"hf:{built['path']}")
+
+
+def _hf_cli(built) -> list[str]:
+    return ["predict", "sample:coffee", "--model", f"hf:{built['path']}", "--json"]
+
+
+def _hub_name(name: str, shared: bool = False) -> Case:
+    def build(folder: Path):
+        if shared:
+            os.environ["INTERPRET_SHARED"] = "1"
+        return {"name": name}
+
+    return Case(f"models/hf-name-{'shared-' if shared else ''}{name.strip('/').replace('/', '-')}", CATEGORY, build, REFUSE,
+                api=lambda b, env: _load(f"hf:{name}"), cli=lambda b: ["predict", "sample:coffee", "--model", f"hf:{name}"],
+                mentions=("{name}",), forbid=("neither a folder",) if shared else ())
+
+
+HF_FILES = [
+    _py_case("factory-calls-sys-exit", at_import=False),
+    _py_case("module-calls-sys-exit-on-import", at_import=True),
+    Case("models/hf-safetensors-truncated", CATEGORY, _vit_folder(_truncated_weights), REFUSE, api=_hf_load, cli=_hf_cli,
+         mentions=("model.safetensors",), seconds=20, why="SafetensorError: incomplete metadata"),
+    Case("models/hf-config-labels-do-not-fit-weights", CATEGORY, _vit_folder(_five_labels), REFUSE, api=_hf_load,
+         cli=_hf_cli, mentions=("{name}", "do not fit"), seconds=20, why="transformers: 'look at the above report'"),
+    Case("models/hf-folder-in-shared-mode", CATEGORY, _shared(_vit_folder(lambda folder: None)), REFUSE, api=_hf_load,
+         cli=_hf_cli, mentions=("{name}", "shared mode"), seconds=20),
+    _hub_name("foo-"),
+    _hub_name("a--b/c"),
+    _hub_name("org/name.git"),
+    _hub_name("/no/such/server/folder", shared=True),  # the same answer as for a folder that exists (the case above)
+]
+
+CASES: list[Case] = WEIGHTS + SCRIPTS + HF_CONFIGS + HF_FILES

@@ -169,6 +169,8 @@ CLI = [
               mentions=("{name}",)),
     _cli_case("explain-npy-missing-folder", lambda b: [*EXPLAIN, "--npy", b["path"]], build=_out("missing", "map.npy"),
               mentions=("{name}",)),
+    _cli_case("explain-npy-without-suffix", lambda b: [*EXPLAIN, "--npy", b["path"]], build=_out(None, "map"),
+              mentions=("{name}", ".npy"), after=_nothing_written, why="np.save wrote map.npy, not the name given"),
     _cli_case("explain-out-onto-fifo", lambda b: [*EXPLAIN, "--out", b["path"]], build=_fifo_target("map.png"),
               expect=EITHER, check_cli=_regular_file_written, why="opening a FIFO for writing blocks until a reader comes"),
     _cli_case("features-out-onto-folder", lambda b: [*FEATURES, "--out", b["path"]], build=_out("existing-folder", "m.png"),

@@ -237,11 +237,40 @@ def _mknod_skip() -> str | None:
 
 def _nested(depth: int):
     def make(path: Path) -> None:
-        deep = path / "/".join(["d"] * depth) / "espresso"
-        deep.mkdir(parents=True)
-        (deep / "deep.jpg").write_bytes(_jpeg("coffee"))
+        deep = str(path)
+        for _ in range(depth):  # one level at a time: os.makedirs recurses once per level
+            deep += "/d"
+            os.mkdir(deep)
+        os.mkdir(deep + "/espresso")
+        Path(deep, "espresso", "deep.jpg").write_bytes(_jpeg("coffee"))
 
     return make
+
+
+def _remove_nested(built, result) -> None:
+    """Remove the 'd/d/...' chain deepest first: shutil.rmtree (pytest's clean-up of old runs) recurses once per level
+    and would fail on it."""
+    deep = Path(built["path"], *["d"] * 1100)
+    (deep / "espresso" / "deep.jpg").unlink()
+    (deep / "espresso").rmdir()
+    while deep != Path(built["path"]):
+        deep.rmdir()
+        deep = deep.parent
+
+
+def _non_utf8_member(path: Path) -> None:
+    with open(os.path.join(os.fsencode(path), b"espresso", b"\xff\xfe.jpg"), "wb") as file:
+        file.write(_jpeg("coffee"))
+
+
+def _csv_of_folder(built) -> list[str]:
+    return ["mistakes", built["path"], "--json", "--csv", str(Path(built["path"]).parent / "results.csv")]
+
+
+def _csv_path_escaped(stdout: str, stderr: str, built) -> None:
+    with open(Path(built["path"]).parent / "results.csv", encoding="utf-8") as file:
+        paths = sorted(row["path"] for row in csv.DictReader(file))
+    assert "espresso/\\xff\\xfe.jpg" in paths, f"the undecodable name is not written escaped: {paths}"
 
 
 ZIPS = [
@@ -322,6 +351,14 @@ FOLDERS = [
     _folder_case("sparse-10gb-png", lambda p: sparse(10 * 2**30)(p / "espresso" / "huge.png"), EITHER, check=evaluated(2),
                  check_cli=summarised(2)),
     _folder_case("200-levels-deep", _nested(200), EITHER, check=evaluated(3), cli=False),
+    _folder_case("1100-levels-deep", _nested(1100), ACCEPT, check=evaluated(2, "levels deep"), check_cli=summarised(2),
+                 after=_remove_nested, why="RecursionError: os.walk recursed once per level"),
+    _folder_case("class-folder-named-superscript-two", lambda p: (p / "²").mkdir() or (p / "²" / "x.jpg").write_bytes(
+        _jpeg("coffee")), ACCEPT, check=evaluated(2), check_cli=summarised(2),
+                 why="'²'.isdigit() is true and int('²') raises ValueError"),
+    Case("sets/folder-non-utf8-file-name-in-csv", CATEGORY, _folder_case("h", _non_utf8_member, ACCEPT).build, ACCEPT,
+         cli=_csv_of_folder, check_cli=_csv_path_escaped, mentions=(),
+         why="UnicodeEncodeError writing the results CSV"),
     _folder_case("folder-named-zip", lambda p: None, ACCEPT, check=evaluated(2), name="looks.zip", cli=False),
     Case("sets/path-plain-file", CATEGORY, special("notes.txt", lambda p: p.write_text("hello")), REFUSE, api=_path_api,
          cli=_cli),
