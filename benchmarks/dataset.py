@@ -66,8 +66,8 @@ def make_images(folder: Path, count: int, seed: int = 0) -> Path:
 
 def decoded_tensors(lm, folder: Path) -> torch.Tensor:
     listing = open_listing(folder)
-    read = listing.reader()
-    pixels = np.stack([lm.preprocessing.model_view(decode_image(read(i.path), i.path)) for i in listing.items])
+    with listing.reader() as read:
+        pixels = np.stack([lm.preprocessing.model_view(decode_image(read(i.path), i.path)) for i in listing.items])
     return lm.preprocessing.normalize(pixels)
 
 
@@ -100,14 +100,14 @@ def peer(name: str, lm, folder: Path, method: str, layer: str | None, out: Path)
         .IntegratedGradients(model),
     }
     listing = open_listing(folder)
-    read = listing.reader()
     out.mkdir(parents=True, exist_ok=True)
     rows = batch_rows(lm)
     start = time.perf_counter()
     for s in range(0, len(listing.items), rows):
         items = listing.items[s:s + rows]
-        x = lm.preprocessing.normalize(np.stack([lm.preprocessing.model_view(decode_image(read(i.path), i.path))
-                                                 for i in items]))
+        with listing.reader() as read:
+            x = lm.preprocessing.normalize(np.stack([lm.preprocessing.model_view(decode_image(read(i.path), i.path))
+                                                     for i in items]))
         with torch.no_grad():
             targets = model(x).argmax(1)
         if name == "captum" and (name, method) in calls:
@@ -118,13 +118,13 @@ def peer(name: str, lm, folder: Path, method: str, layer: str | None, out: Path)
             from pytorch_grad_cam import GradCAM
             from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-            with GradCAM(model=model, target_layers=[model.get_submodule(layer)]) as cam:
-                maps = cam(input_tensor=x, targets=[ClassifierOutputTarget(int(t)) for t in targets])
+            with GradCAM(model=model, target_layers=[model.get_submodule(layer)]) as cam:  # frozen weights: through the input
+                maps = cam(input_tensor=x.requires_grad_(), targets=[ClassifierOutputTarget(int(t)) for t in targets])
         elif name == "torchcam" and method == "gradcam":
             from torchcam.methods import GradCAM as TorchCam
 
             with TorchCam(model, target_layer=layer) as extractor:
-                scores = model(x)
+                scores = model(x.requires_grad_())  # frozen weights: gradients reach the layer through the input
                 maps = extractor(targets.tolist(), scores)[0].detach().numpy()
         else:
             return None

@@ -204,6 +204,13 @@ def test_every_kind_of_listing(photos, small, tmp_path):
         assert listing.skipped == {"listed but missing, unsafe or not an image": 1}
     (photos / "listing.csv").unlink()
     (photos / "listing.parquet").unlink()
+    import shutil
+
+    archive = Path(shutil.make_archive(str(tmp_path / "photos"), "zip", photos))
+    zipped = open_listing(archive)
+    assert [(i.path, i.label) for i in zipped.items] == [(i.path, i.label) for i in open_listing(photos).items]
+    done = explain_dataset(archive, tmp_path / "z", small, ["gradient"])
+    assert done.images == 9 and len(open_store(tmp_path / "z")) == 9
     with pytest.raises(InterpretError, match="no 'path' column"):
         (tmp_path / "bad.csv").write_text("file,label\na.png,x\n")
         open_listing(tmp_path / "bad.csv")
@@ -252,3 +259,9 @@ def test_the_cli_writes_a_store_and_resumes_it(photos, tmp_path):
     assert len(table) == 9 and set(table["target_kind"].dropna()) == {"label"}
     assert main(["explain-set", str(photos), "--out", str(out), "--methods", "gradient,nonsense"]) == 1
     assert main(["explain-set", str(photos), "--out", str(out), "--methods", "gradient", "--param", "steps=4"]) == 2
+
+
+def test_a_method_that_cannot_explain_the_objective_is_refused_before_any_image_is_read(photos, small, tmp_path):
+    with pytest.raises(ParameterError, match="DeepLIFT"):
+        explain_dataset(photos, tmp_path / "d", small, ["deeplift"], objective="loss")
+    assert not (tmp_path / "d").exists()

@@ -106,7 +106,7 @@ def check_settings(lm: LoadedModel, listing: Listing, settings: RunSettings) -> 
     for method in settings.methods:
         if method not in REGISTRY:
             raise ParameterError(f"Unknown method '{method}'; `interpret methods` lists them.")
-        can, why = applicable(lm, method)
+        can, why = applicable(lm, method, settings.objective)
         if not can:
             raise ParameterError(why)
     if settings.targets not in TARGET_KINDS and not (settings.targets.isascii() and settings.targets.isdigit()):
@@ -161,11 +161,10 @@ def run_locally(lm: LoadedModel, listing: Listing, run: RunSettings, store: Stor
                 pending: list[int], progress: Progress | None) -> tuple[list[int], bool]:
     """The pending shards in order, each decoded in a background thread while the one before is explained."""
     work = ShardWork(lm, run, [item.label for item in listing.items])
-    read = listing.reader()
     total = len(listing.items)
     done_images = total - sum(len(shards[i]) for i in pending)
     computed: list[int] = []
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="interpret-decode") as pool:
+    with listing.reader() as read, ThreadPoolExecutor(max_workers=1, thread_name_prefix="interpret-decode") as pool:
         def decode(index: int) -> Any:
             return pool.submit(decode_items, shards[index], read, lm.preprocessing.model_view)
 

@@ -15,6 +15,7 @@ import io
 import os
 import stat
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -63,19 +64,17 @@ class Listing:
             digest.update(f"{item.path}\0{item.label}\n".encode("utf-8", "surrogateescape"))
         return digest.hexdigest()
 
-    def reader(self) -> Reader:
-        """A function reading one image's bytes by its relative path (bounded by SET_MEMBER_BYTES)."""
+    @contextmanager
+    def reader(self) -> Iterator[Reader]:
+        """A function reading one image's bytes by its relative path (a file bounded by SET_MEMBER_BYTES, a zip
+        member by the zip's own bounds), valid inside the `with` block (a zip is opened once for all its reads)."""
         if self.zip_data is not None:
-            tree = ZipTree(self.zip_data, self.name)
-            return lambda path: _read_member(tree, path)
+            with ZipTree(self.zip_data, self.name)._raw_reader() as read:
+                yield read
+            return
         root = self.root
         assert root is not None
-        return lambda path: read_regular(root / path, path)
-
-
-def _read_member(tree: ZipTree, path: str) -> bytes:
-    with tree._raw_reader() as raw:  # one member, inflated within the zip's own bounds
-        return raw(path)
+        yield lambda path: read_regular(root / path, path)
 
 
 def is_image(path: str) -> bool:

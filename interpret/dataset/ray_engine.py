@@ -27,7 +27,8 @@ def decode_shard(row: dict[str, Any], listing: Listing, shards: list[list[Item]]
     """A Ray task: read and decode one shard's images into the model's view (a failed image: zeros and its error)."""
     index = int(row["shard"])
     assert args.preprocessing is not None  # resolved by the driver: a task never loads the model
-    decoded = decode_items(shards[index], listing.reader(), args.preprocessing.model_view)
+    with listing.reader() as read:
+        decoded = decode_items(shards[index], read, args.preprocessing.model_view)
     size = next((p.shape for _, p, _ in decoded if p is not None), (1, 1, 3))
     pixels = np.stack([p if p is not None else np.zeros(size, np.uint8) for _, p, _ in decoded])
     return {"shard": index, "pixels": pixels, "errors": [e or "" for _, _, e in decoded]}
