@@ -14,6 +14,7 @@ PAGES = [
     st.Page("pages/feature_maps.py", title="Feature maps", icon=":material/grid_view:"),
     st.Page("pages/mistakes.py", title="Mistakes", icon=":material/error:"),
     st.Page("pages/trust.py", title="Trust", icon=":material/verified:"),
+    st.Page("pages/dataset.py", title="Dataset", icon=":material/dataset:"),
 ]
 
 # .streamlit/config.toml turns client.showSidebarNavigation off, so the very first run of a fresh server (which

@@ -247,3 +247,10 @@ DATASET_IMAGES = 10_000_000
 DATASET_SHARD_IMAGES = 64
 # Side of the low-resolution map stored in every row (float16): 56 x 56 is 6 KB, a quarter of a 224 px input.
 DATASET_MAP_SIDE = 56
+# Maps clustered at once on the Dataset page's Strategies (k-means or spectral clustering of one class's maps at
+# 14 x 14): above it the clusters are fitted on a seeded sample of this many and every map joins its nearest centre
+# (spectral clustering's graph grows with the square of the rows; k-means on 20 000 maps takes about a second).
+DATASET_CLUSTER_ROWS = 20_000
+# Images of the Mistakes page's set that the Dataset page explains in the app (its store kept in a temporary
+# folder): a bigger set is explained with `interpret explain-set` and its store opened by path.
+DATASET_APP_IMAGES = 5_000

@@ -35,6 +35,7 @@ MAIN_ELEMENT = {  # by page title: the element that shows the page did its work
     "Feature maps": lambda at: images(at) >= 2,
     "Mistakes": lambda at: any(m.label == "Top-1 accuracy" for m in at.metric),
     "Trust": lambda at: len(at.dataframe) >= 1 and "sanity" in at.dataframe[0].value.columns,
+    "Dataset": lambda at: any(m.label == "Images" and m.value == "18" for m in at.metric),  # the demo set, explained
 }
 
 

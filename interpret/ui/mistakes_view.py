@@ -46,6 +46,7 @@ from ..models import LoadedModel
 from ..policy import local_files_allowed
 from ..progress import Cancelled, Progress
 from ..render import scale_of
+from . import url_state
 from .caching import cache_data
 from .costs import forward_seconds, pass_seconds
 from .errors import show_error, user_errors
@@ -60,6 +61,7 @@ from .widgets import display_controls, layer_picker, param_widgets
 
 SOURCES = {"demo": "Demo set (sample photos)", "zip": "Upload a .zip", "path": "Folder, .zip or CSV on this machine"}
 ZIP_KEPT = "mistakes_zip_kept"  # the uploaded zip (name, sha256, bytes), kept for the session
+PATH_KEPT = "mistakes_path_kept"  # the path typed last (the Dataset page explains the set chosen here)
 
 
 # ---------------------------------------------------------------- choosing the set
@@ -98,10 +100,24 @@ def set_picker() -> ImageSet | None:
         if not path.strip():
             st.info("Type the path of a folder of class-named subfolders, a .zip of them, or a path,label CSV file.")
             return None
+        st.session_state[PATH_KEPT] = path.strip()
         return open_path(path)
     except InterpretError as exc:
         show_error(exc)
         return None
+
+
+def loaded_set() -> ImageSet | None:
+    """The labelled set last chosen on this page, without drawing anything (for the Dataset page): the demo set,
+    the zip uploaded in this session, or the path typed (local mode only); None when there is none yet."""
+    source = st.session_state.get(url_state.KEPT, {}).get("mistakes-source", "demo")
+    if source == "zip":
+        kept = st.session_state.get(ZIP_KEPT)
+        return None if kept is None else _zip_set(kept["sha"], kept["name"], kept["data"])
+    if source == "path":
+        path = st.session_state.get(PATH_KEPT)
+        return open_path(path) if path and local_files_allowed() else None
+    return _demo()
 
 
 def _kept_zip() -> dict | None:

@@ -1,0 +1,562 @@
+"""Streamlit parts of the Dataset page: opening a store (a folder made by `interpret explain-set`, or the Mistakes
+page's set explained here as a background job), and its views: Summary, Mean maps, Where it looks, Strategies,
+Gallery. The numbers come from interpret/dataset/analysis.py; each view reads only the columns it needs."""
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from PIL import Image
+
+from .. import limits
+from ..attribution import OBJECTIVES, REGISTRY
+from ..dataset import Store, explain_dataset
+from ..dataset import analysis as an
+from ..dataset.from_set import listing_of
+from ..dataset.listing import Listing, Reader, open_listing
+from ..errors import InterpretError
+from ..files import printable
+from ..images import InputImage, decode_image, load_image
+from ..jobs import estimate_seconds
+from ..mistakes import ImageSet
+from ..models import LoadedModel
+from ..policy import local_files_allowed
+from ..progress import Cancelled, Progress
+from ..render import ScaleInfo, colorize, normalise, overlay, resize, with_colour_bar
+from .costs import pass_seconds
+from .downloads import png_bytes
+from .errors import show_error
+from .jobs_view import duration, job_placeholder, job_store, live, soon
+from .map_image import show_map
+from .maps import offered_methods
+from .mistakes_view import loaded_set
+from .plain import plain
+from .state import carry_image
+from .url_state import carry, persistent
+
+SOURCES = {"set": "The Mistakes page's labelled set, explained here", "path": "A store made by interpret explain-set"}
+VIEWS = ("Summary", "Mean maps", "Where it looks", "Strategies", "Gallery")
+RUN = "dataset-run"  # the in-app run's live part (its asked/stopped sets and refresh flag)
+APP_SHARD_IMAGES = 16  # shards of the in-app run: Stop loses at most this many images' work
+THUMBS = 4  # thumbnails per row
+MAP_SCALE_TEXT = "share of the map's mass per pixel"
+APP_ROOT = Path(tempfile.gettempdir()) / "interpret-dataset"  # the in-app runs' stores
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A store opened on the page: its folder, manifest, a key that changes with every finished shard, and how to
+    read its images (None: their folder is not known or not readable here)."""
+
+    store: Store
+    manifest: dict
+    key: str
+    read: Reader | None
+    images_note: str = ""
+
+    @property
+    def side(self) -> int:
+        return int(self.manifest.get("settings", {}).get("map_side", limits.DATASET_MAP_SIDE))
+
+
+# ---------------------------------------------------------------- opening a store
+
+def _sets() -> tuple[set[str], set[str]]:
+    return st.session_state.setdefault(f"{RUN}-asked", set()), st.session_state.setdefault(f"{RUN}-stopped", set())
+
+
+def opened_store(lm: LoadedModel) -> Opened | None:
+    """The store the user chose, opened (its manifest read), or None with a line saying why."""
+    offered = [k for k in SOURCES if k != "path" or local_files_allowed()]  # shared mode: no server folders
+    source = persistent(st.radio, "Store", options=offered, default="set", format_func=SOURCES.get, horizontal=True,
+                        key="dataset-source", url="store")
+    try:
+        if source == "path" and local_files_allowed():
+            return _from_path()
+        return _from_set(lm)
+    except InterpretError as exc:
+        show_error(exc)
+        return None
+
+
+def _open(store: Store, read: Reader | None, note: str = "") -> Opened | None:
+    manifest = store.manifest()
+    if manifest is None:
+        st.info(plain(f"'{printable(store.folder)}' holds no store yet (no manifest.json)."))
+        return None
+    done = sorted(store.done())
+    key = hashlib.sha256(f"{store.folder.resolve()}|{manifest.get('created')}|{done}".encode()).hexdigest()[:20]
+    return Opened(store, manifest, key, read, note)
+
+
+def _from_path() -> Opened | None:
+    folder = st.text_input("Store folder", key="dataset-path", placeholder="/data/val-store (made by interpret explain-set)")
+    if not folder.strip():
+        st.info("Type the folder of a store made by `interpret explain-set SOURCE --out STORE`.")
+        return None
+    store = Store(folder.strip())
+    if not (store.folder / "manifest.json").exists():
+        st.error(plain(f"'{printable(store.folder)}' holds no manifest.json: not a dataset store."))
+        return None
+    manifest = store.manifest() or {}
+    guess = _guess_images(store, manifest)
+    images = st.text_input("Images (the SOURCE given to explain-set)", value=guess, key="dataset-images",
+                           help="Thumbnails, exports and links to Saliency read the images from here.")
+    read, note = _reader(images.strip(), manifest) if images.strip() else (None, "Give the images' SOURCE to see them.")
+    return _open(store, read, note)
+
+
+def _guess_images(store: Store, manifest: dict) -> str:
+    """Where the images probably are: the listing's name beside the store, or in the working folder."""
+    name = str(manifest.get("listing", {}).get("name") or "")
+    for place in (store.folder.parent / name, Path.cwd() / name):
+        if name and place.exists():
+            return str(place)
+    return ""
+
+
+@st.cache_resource(max_entries=2, show_spinner="Listing the images…")
+def _listing(source: str) -> Listing:
+    return open_listing(source)
+
+
+def _reader(source: str, manifest: dict) -> tuple[Reader | None, str]:
+    """A reader of the store's images at `source`, and a note when the listing differs from the store's."""
+    try:
+        listing = _listing(source)
+    except InterpretError as exc:
+        return None, f"The images cannot be read there: {exc}"
+    note = ""
+    if listing.fingerprint() != manifest.get("listing", {}).get("sha256"):
+        note = "These images are not the listing the store was made from: some images may be missing or differ."
+    return one_by_one(listing), note
+
+
+def one_by_one(listing: Listing) -> Reader:
+    """A reader of single images (each read opens the listing's reader for that file: a page reads a few)."""
+    def read(path: str) -> bytes:
+        with listing.reader() as reader:
+            return reader(path)
+
+    return read
+
+
+def app_folder(key: str) -> Path:
+    """The in-app run's store folder: one per model, set, method and targets, in the temporary folder (a rerun, a
+    page switch, another session or a restarted server resumes it)."""
+    return APP_ROOT / hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def _from_set(lm: LoadedModel) -> Opened | None:
+    image_set = loaded_set()
+    if image_set is None:
+        st.info("Choose a labelled set on the Mistakes page first (a zip or a folder), or open a store.")
+        return None
+    if len(image_set.items) > limits.DATASET_APP_IMAGES:
+        st.info(plain(f"{image_set.name} holds {len(image_set.items)} images, more than the app explains "
+                      f"({limits.DATASET_APP_IMAGES}, limit DATASET_APP_IMAGES): run interpret explain-set on it "
+                      "and open its store."))
+        return None
+    left, right = st.columns([2, 3])
+    offered = offered_methods(lm)
+    method = persistent(left.selectbox, "Method", options=offered, default="gradient" if "gradient" in offered
+                        else offered[0], key="dataset-method", url="method", format_func=lambda m: REGISTRY[m].label)
+    targets = persistent(right.radio, "Maps of", options=["both", "predicted", "label"], default="both",
+                         horizontal=True, key="dataset-targets", url="targets",
+                         format_func={"both": "predicted and true class", "predicted": "predicted class",
+                                      "label": "true class"}.get)
+    key = f"{RUN}|{APP_ROOT}|{lm.key}|{image_set.fingerprint}|{method}|{targets}"
+    store = run_in_app(lm, image_set, key, method, targets)
+    return None if store is None else _open(store, one_by_one(listing_of(image_set)))
+
+
+def _done_images(store: Store) -> int:
+    import json
+
+    total = 0
+    for index in store.done():
+        try:
+            total += int(json.loads((store.shards / f"_part-{index:05d}.done").read_text())["images"])
+        except (OSError, ValueError, KeyError):
+            continue
+    return total
+
+
+def _run_work(lm: LoadedModel, image_set: ImageSet, folder: Path, method: str, targets: str):  # noqa: ANN202
+    def work(progress: Progress) -> str:
+        summary = explain_dataset(listing_of(image_set), folder, lm, [method], targets=targets, progress=progress,
+                                  shard_images=APP_SHARD_IMAGES)
+        if summary.stopped:
+            raise Cancelled(f"Stopped after {summary.computed} shards.")
+        return str(folder)
+
+    return work
+
+
+def run_in_app(lm: LoadedModel, image_set: ImageSet, key: str, method: str, targets: str) -> Store | None:
+    """The set explained into its store by a background job: small sets start by themselves, a large one waits
+    for a click; a bar with the images done and the time left, Stop (finished shards are kept) and Continue.
+    Returns the store when it holds rows (complete or not), else None."""
+    store, total = Store(app_folder(key)), len(image_set.items)
+    done = _done_images(store) if store.manifest() is not None else 0
+    partial = store if done else None
+    if done >= total:
+        return store
+    asked, stopped = _sets()
+    jobs = job_store()
+    job = jobs.get(key)
+    if job is not None and job.state == "failed":
+        st.error(plain(job.error or "The run failed."))
+        return partial
+    if key in stopped and (job is None or job.cancel_requested):
+        st.warning(plain(f"Stopped after {done} of {total} images: the views below show those."))
+        if st.button("Continue", key="dataset-continue", help="Explain the rest; the images done are kept."):
+            stopped.discard(key)
+            asked.add(key)
+            if job is not None:
+                job.wait(limits.JOB_EXIT_SECONDS)  # the stopping run ends its shard before the next one starts
+            st.rerun()
+        return partial
+    if job is None:
+        passes = REGISTRY[method].passes(size=(lm.preprocessing.crop_size,) * 2, **REGISTRY[method].resolve_params(None))
+        sample = InputImage("dataset", b"", Image.new("RGB", (lm.preprocessing.crop_size,) * 2, "gray"))
+        per_target = 2 if targets == "both" else 1
+        estimate = estimate_seconds((total - done) * passes * per_target, pass_seconds(lm, sample))
+        if key not in asked and estimate > limits.AUTO_COMPUTE_SECONDS:
+            st.info(plain(f"Explaining {total - done} images of {image_set.name} is estimated at {duration(estimate)}."))
+            if st.button(f"Explain {total - done} images", key="dataset-go"):
+                asked.add(key)
+                st.rerun()
+            return partial
+        job = jobs.submit(key, _run_work(lm, image_set, store.folder, method, targets), f"Explaining {image_set.name}",
+                          estimate)
+    if soon(job, limits.FIRST_PAINT_SECONDS):
+        job.wait(limits.FIRST_PAINT_SECONDS)
+    if job.finished_ok:
+        return store
+    if not job.active:
+        st.rerun()
+    _run_bar(job, key, store, total)
+    return partial
+
+
+def _run_bar(job, key: str, store: Store, total: int) -> None:  # noqa: ANN001 - a Job
+    asked, stopped = _sets()
+
+    def draw() -> bool:
+        left, right = st.columns([5, 1])
+        with left:
+            job_placeholder(job, f"Explaining the set: {_done_images(store)} of {total} images")
+        if job.active and right.button("Stop", key="dataset-stop", help="Stop after the shard in hand; what is "
+                                                                        "written stays, and Continue resumes."):
+            job_store().cancel([key])
+            stopped.add(key)
+            asked.discard(key)
+            st.rerun()
+        return job.active
+
+    live(draw, RUN, True)
+
+
+# ---------------------------------------------------------------- reading (only the columns a view needs)
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _summary_rows(key: str, _store: Store) -> pd.DataFrame:
+    return an.read_rows(_store, an.SUMMARY_COLUMNS)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Reading the maps…")
+def _explained(key: str, _store: Store, method: str, target_kind: str) -> pd.DataFrame:
+    """The rows with a map of one method and target kind: the view columns and the maps' bytes."""
+    rows = an.read_rows(_store, (*an.VIEW_COLUMNS, "target", "map"))
+    return an.explained(rows, method, target_kind)
+
+
+def _maps(opened: Opened, rows: pd.DataFrame) -> np.ndarray:
+    return an.maps_of(rows["map"].tolist(), opened.side)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _photo(key: str, path: str, size: int, _read: Reader) -> np.ndarray | None:
+    """An image of the store as a square thumbnail (None when it cannot be read)."""
+    try:
+        image = decode_image(_read(path), path)
+    except Exception:  # noqa: BLE001 - a file gone or broken: its thumbnail is left out, the page goes on
+        return None
+    side = min(image.size)
+    box = ((image.width - side) // 2, (image.height - side) // 2)
+    return np.asarray(image.crop((*box, box[0] + side, box[1] + side)).resize((size, size)))
+
+
+def _overlay(photo: np.ndarray, values: np.ndarray) -> np.ndarray:
+    heat = colorize(values, "absolute", "inferno", 99.5)
+    return overlay(photo, heat, 0.6, weight=normalise(values, "absolute", 99.5))
+
+
+def _map_rgb(values: np.ndarray, high: float, size: int = 224) -> np.ndarray:
+    return resize(colorize(values, "absolute", "inferno", 100.0, high), (size, size), nearest=True)
+
+
+# ---------------------------------------------------------------- the views
+
+def views(lm: LoadedModel, opened: Opened) -> None:
+    """The store's views, one at a time (each computed only when shown)."""
+    if opened.images_note:
+        st.caption(plain(opened.images_note))
+    model = opened.manifest.get("model", {})
+    if model.get("key") and model.get("key") != lm.key:
+        st.warning(plain(f"The store was made with {model.get('spec')}; the sidebar's model is {lm.spec}: links to "
+                         "Saliency explain with the sidebar's model."))
+    view = persistent(st.radio, "View", options=list(VIEWS), default=VIEWS[0], horizontal=True, key="dataset-view",
+                      url="view")
+    if view == "Summary":
+        summary_view(opened)
+        return
+    rows = _chosen_rows(opened)
+    if rows is None:
+        return
+    if view == "Mean maps":
+        mean_maps_view(opened, rows)
+    elif view == "Where it looks":
+        where_view(lm, opened, rows)
+    elif view == "Strategies":
+        strategies_view(lm, opened, rows)
+    else:
+        gallery_view(lm, opened, rows)
+
+
+def _chosen_rows(opened: Opened) -> pd.DataFrame | None:
+    """The rows with maps of the method and target kind chosen (the store's first by default)."""
+    rows = _summary_rows(opened.key, opened.store)
+    good = rows[rows["error"].isna()]
+    methods, kinds = sorted(good["method"].dropna().unique()), sorted(good["target_kind"].dropna().unique())
+    if not methods:
+        st.info("The store holds no map yet (every row is an error).")
+        return None
+    left, right = st.columns(2)
+    method = persistent(left.selectbox, "Maps of the method", options=methods, default=methods[0],
+                        key="dataset-map-method", format_func=lambda m: REGISTRY[m].label if m in REGISTRY else m)
+    kind = persistent(right.selectbox, "Explaining the", options=kinds, default="predicted" if "predicted" in kinds
+                      else kinds[0], key="dataset-kind", format_func=lambda k: f"{k} class")
+    return _explained(opened.key, opened.store, method, kind)
+
+
+def summary_view(opened: Opened) -> None:
+    st.caption("What the store holds: how many images, how many failed, the accuracy on the labelled ones, and the "
+               "images per class. Start with the classes with many wrong images, then look at their mean maps.")
+    got = an.summary(_summary_rows(opened.key, opened.store))
+    cols = st.columns(4)
+    cols[0].metric("Images", got.images)
+    cols[1].metric("Accuracy", "—" if got.accuracy is None else f"{got.accuracy:.1%}",
+                   help=f"Top-1 accuracy over the {got.labelled} labelled images whose label matches a class.")
+    cols[2].metric("Could not be read or explained", got.failed)
+    cols[3].metric("Classes", len(got.classes))
+    model = opened.manifest.get("model", {})
+    st.caption(plain(f"Model {model.get('spec')} · methods: {', '.join(got.methods) or 'none'} · maps of the "
+                     f"{', '.join(got.targets) or 'none'} class · store {printable(opened.store.folder)}"))
+    st.dataframe(got.classes.sort_values(["wrong", "images"], ascending=False), hide_index=True, width="stretch",
+                 column_config={"accuracy": st.column_config.ProgressColumn("accuracy", min_value=0.0, max_value=1.0,
+                                                                            format="%.2f")})
+
+
+def _class_picker(rows: pd.DataFrame, key: str) -> str:
+    labels = rows["label"].fillna("(no label)")
+    counts = labels.value_counts()
+    wrong = labels[rows["correct"].notna() & ~rows["correct"].fillna(True).astype(bool)].value_counts()
+    options = sorted(counts.index, key=lambda c: (-wrong.get(c, 0), -counts[c], c))
+    return st.selectbox("Class", options, key=key, format_func=lambda c: f"{c} · {counts[c]} images, "
+                                                                           f"{wrong.get(c, 0)} wrong")
+
+
+def mean_maps_view(opened: Opened, rows: pd.DataFrame) -> None:
+    st.caption("Where the model looks on average for one class: the mean map of its right images beside that of its "
+               "wrong ones, on one colour scale (each map counted as its share of mass per pixel). A wrong-image mean "
+               "that glows elsewhere (the border, a corner) says the mistakes look somewhere else than the hits.")
+    label = _class_picker(rows, "dataset-mean-class")
+    mine = rows[rows["label"].fillna("(no label)") == label]
+    means = an.mean_maps(mine, _maps(opened, mine))
+    scale = ScaleInfo("inferno", 0.0, means.high, "absolute", f"shared by the 2 mean maps: {MAP_SCALE_TEXT}")
+    cols = st.columns([1, 1, 2])
+    pictures = []
+    for col, values, name, count in ((cols[0], means.right, "right", means.right_count),
+                                     (cols[1], means.wrong, "wrong", means.wrong_count)):
+        if values is None:
+            col.info(f"No {name} image in this class.")
+            continue
+        rgb = _map_rgb(values, means.high)
+        show_map(rgb, scale, f"Mean map of the {count} {name} images", target=col)
+        pictures.append(with_colour_bar(rgb, scale))
+    with cols[2]:
+        _examples(opened, mine)
+    if pictures:
+        st.download_button("Download these mean maps (PNG)", png_bytes(np.concatenate(pictures, axis=1)),
+                           f"mean-maps-{hashlib.sha256(label.encode()).hexdigest()[:8]}.png", "image/png",
+                           key="dataset-mean-png")
+
+
+def _examples(opened: Opened, rows: pd.DataFrame, count: int = 3) -> None:
+    """A few right and wrong images of the class, each with its map over it."""
+    for name, flag in (("right", True), ("wrong", False)):
+        part = rows[rows["correct"].notna() & (rows["correct"].fillna(not flag).astype(bool) == flag)].head(count)
+        pictures = _thumbnails(opened, part)
+        if pictures:
+            st.image([p for p, _ in pictures], caption=[plain(c) for _, c in pictures], width=120)
+            st.caption(f"Examples: {name} images")
+
+
+def _thumbnails(opened: Opened, rows: pd.DataFrame, size: int = 160) -> list[tuple[np.ndarray, str]]:
+    """(photo with its map over it, caption) for each row whose image can be read."""
+    if opened.read is None or rows.empty:
+        return []
+    maps = _maps(opened, rows)
+    out = []
+    for (_, row), values in zip(rows.iterrows(), maps, strict=True):
+        photo = _photo(opened.key, str(row["path"]), size, opened.read)
+        if photo is not None:
+            mark = "" if pd.isna(row["correct"]) else ("✓ " if row["correct"] else "✗ ")
+            out.append((_overlay(photo, values), f"{mark}{row['predicted_label']} · border {row['border_share']:.2f}"))
+    return out
+
+
+def where_view(lm: LoadedModel, opened: Opened, rows: pd.DataFrame) -> None:
+    st.caption("How each class's maps spread: per class, the distribution of a statistic of its maps (a box: the middle "
+               "half of its images, the line: the median). Classes whose maps rest on the border are explained by the "
+               "background; the suspicious list shows the images with the most mass on the border first.")
+    stat = persistent(st.selectbox, "Statistic", options=list(an.STATS), default="border_share", key="dataset-stat",
+                      format_func=lambda s: f"{s}: {an.STAT_TEXT[s]}")
+    table = an.class_stat_table(rows, stat)
+    shown = table.head(30)["label"].tolist()
+    frame = pd.DataFrame({"class": rows["label"].fillna("(no label)"), stat: rows[stat].astype(float)})
+    import altair as alt
+
+    chart = alt.Chart(frame[frame["class"].isin(shown)]).mark_boxplot(extent="min-max").encode(
+        x=alt.X(f"{stat}:Q", title=stat), y=alt.Y("class:N", sort=shown, title=None))
+    st.altair_chart(chart, width="stretch")
+    st.dataframe(table, hide_index=True, width="stretch")
+    if st.toggle("Suspicious images: the most mass on the border first", key="dataset-suspicious"):
+        top = an.suspicious(rows, 48)
+        st.dataframe(top[["path", "label", "predicted_label", "correct", "border_share", "above class"]],
+                     hide_index=True, width="stretch")
+        _gallery_grid(lm, opened, top.head(12), "dataset-suspicious-grid")
+        st.download_button("Download the suspicious list (CSV)", an.to_csv(top), "suspicious.csv", "text/csv",
+                           key="dataset-suspicious-csv")
+
+
+@st.cache_resource(max_entries=8, show_spinner="Clustering the maps…")
+def _clusters(key: str, method: str, kind: str, label: str, k: int, algorithm: str, _maps: np.ndarray) -> an.Clusters:
+    return an.cluster_maps(_maps, k, algorithm)
+
+
+def strategies_view(lm: LoadedModel, opened: Opened, rows: pd.DataFrame) -> None:
+    st.caption("The strategies the model uses for one class: its maps grouped by where their mass lies (k-means or "
+               "spectral clustering of the maps at 14 x 14). Each group's size, mean map and most typical images: a "
+               "large group whose mean map sits on the background is a class explained by the background.")
+    left, middle, right = st.columns([3, 1, 2])
+    with left:
+        label = _class_picker(rows, "dataset-strategy-class")
+    k = middle.number_input("Groups", 2, 8, 3, key="dataset-k")
+    algorithm = right.radio("Clustering", list(an.ALGORITHMS), horizontal=True, key="dataset-algorithm")
+    mine = rows[rows["label"].fillna("(no label)") == label]
+    maps = _maps(opened, mine)
+    method, kind = str(mine["method"].iloc[0]), str(mine["target_kind"].iloc[0])
+    clusters = _clusters(opened.key, method, kind, label, int(k), algorithm, maps)
+    st.session_state["dataset-clustered"] = (opened.key, method, kind, label, clusters.labels, mine.index.to_numpy())
+    high = float(clusters.means.max())
+    scale = ScaleInfo("inferno", 0.0, high, "absolute", f"shared by the {len(clusters.sizes)} group means: {MAP_SCALE_TEXT}")
+    for c, (size, share) in enumerate(zip(clusters.sizes, clusters.shares, strict=True)):
+        part = mine.iloc[clusters.labels == c]
+        right_share = part["correct"].dropna().astype(bool).mean() if part["correct"].notna().any() else float("nan")
+        st.markdown(plain(f"Group {c + 1}: {share:.0%} of '{label}' ({size} maps) · border share "
+                          f"{part['border_share'].median():.2f} (class {mine['border_share'].median():.2f}) · "
+                          f"right {right_share:.0%}"))
+        cols = st.columns([1, 3])
+        show_map(_map_rgb(clusters.means[c], high), scale, f"Mean map of group {c + 1}", target=cols[0])
+        with cols[1]:
+            typical = mine.iloc[clusters.typical[c]]
+            pictures = _thumbnails(opened, typical, 120)
+            if pictures:
+                st.image([p for p, _ in pictures], caption=[plain(t) for _, t in pictures], width=120)
+            st.download_button(f"Group {c + 1}: images and maps (zip)", an.cluster_zip(part, maps[clusters.labels == c],
+                               opened.read), f"group-{c + 1}.zip", "application/zip", key=f"dataset-zip-{c}")
+
+
+def _gallery_slice(rows: pd.DataFrame) -> tuple[an.Slice, np.ndarray | None]:
+    """The gallery's filters: class, right or wrong, a column's range, a group of the Strategies view; sorting."""
+    cols = st.columns(4)
+    classes = ["(all)", *sorted(rows["label"].fillna("(no label)").unique())]
+    label = cols[0].selectbox("Class", classes, key="dataset-g-class")
+    which = cols[1].radio("Images", ["all", "right", "wrong"], horizontal=True, key="dataset-g-right")
+    column = cols[2].selectbox("Range of", list(an.STATS) + ["probability"], key="dataset-g-column")
+    values = rows[column].astype(float)
+    low, high = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
+    span = cols[3].slider("Between", low, max(high, low + 1e-6), (low, max(high, low + 1e-6)), key="dataset-g-range")
+    sort_cols = st.columns([2, 1, 2])
+    sort_by = sort_cols[0].selectbox("Sort by", [*an.STATS, "probability", "path"], key="dataset-g-sort")
+    descending = sort_cols[1].toggle("Highest first", True, key="dataset-g-desc")
+    groups, clusters = _cluster_filter(rows, label, sort_cols[2])
+    chosen = an.Slice(None if label == "(all)" else label, {"all": None, "right": True, "wrong": False}[which], column,
+                      span[0], span[1], groups, sort_by, descending)
+    return chosen, clusters
+
+
+def _cluster_filter(rows: pd.DataFrame, label: str, where) -> tuple[tuple[int, ...], np.ndarray | None]:  # noqa: ANN001
+    """The groups of the Strategies view's last clustering, when it was of this class and these rows."""
+    found = st.session_state.get("dataset-clustered")
+    if found is None or found[3] != label or not set(found[5]) <= set(rows.index):
+        where.caption("Groups: cluster a class in Strategies, then choose it here.")
+        return (), None
+    labels = np.full(len(rows), -1)
+    labels[rows.index.get_indexer(found[5])] = found[4]
+    picked = where.multiselect("Groups", list(range(int(found[4].max()) + 1)), key="dataset-g-groups",
+                               format_func=lambda c: f"group {c + 1}")
+    return tuple(picked), labels
+
+
+def gallery_view(lm: LoadedModel, opened: Opened, rows: pd.DataFrame) -> None:
+    st.caption("Any slice of the store, sorted by any column: each image with its map over it. Open one in Saliency "
+               "to see its maps at full resolution with the same method and target.")
+    chosen, clusters = _gallery_slice(rows)
+    part = an.slice_rows(rows, chosen, clusters)
+    st.caption(f"{len(part)} maps in this slice.")
+    st.download_button("Download this slice (CSV)", an.to_csv(part), "slice.csv", "text/csv", key="dataset-g-csv")
+    count = st.slider("Images shown", 4, 48, 12, step=4, key="dataset-g-count") if len(part) > 12 else 12
+    _gallery_grid(lm, opened, part.head(count), "dataset-g")
+
+
+def _gallery_grid(lm: LoadedModel, opened: Opened, rows: pd.DataFrame, key: str) -> None:
+    """Thumbnails with their maps, each with a button opening it on the Saliency page."""
+    if opened.read is None:
+        st.info(plain(opened.images_note or "The images of this store cannot be read here."))
+        return
+    maps = _maps(opened, rows)
+    records = list(rows.to_dict("records"))
+    for start in range(0, len(records), THUMBS):
+        cols = st.columns(THUMBS)
+        for col, row, values in zip(cols, records[start:start + THUMBS], maps[start:start + THUMBS], strict=False):
+            photo = _photo(opened.key, str(row["path"]), 224, opened.read)
+            if photo is None:
+                col.caption(plain(f"{row['path']}: cannot be read"))
+                continue
+            mark = "" if pd.isna(row["correct"]) else ("✓ " if row["correct"] else "✗ ")
+            col.image(_overlay(photo, values), caption=plain(f"{mark}{row['predicted_label']} "
+                                                             f"{row['probability']:.0%} · {row['path']}"))
+            if col.button("Open in Saliency", key=f"{key}-open-{row['image_id']}-{row['target_kind']}"):
+                to_saliency(opened, row)
+
+
+def to_saliency(opened: Opened, row: dict) -> None:
+    """Carry the image to the Saliency page (it joins the sidebar's images), with the row's method and target."""
+    assert opened.read is not None
+    path = str(row["path"])
+    carry_image(load_image(opened.read(path), path.rsplit("/", 1)[-1]))
+    values = {"methods": str(row["method"]), "target": str(int(row["target"])),
+              "objective": str(row["objective"]) if row.get("objective") in OBJECTIVES else "logit"}
+    if row.get("layer") and row["method"] in REGISTRY and REGISTRY[str(row["method"])].uses_layer:
+        values["layer"] = str(row["layer"])
+    carry(values)
+    st.switch_page("pages/saliency.py")
