@@ -310,8 +310,9 @@ def views(lm: LoadedModel, opened: Opened) -> None:
         st.caption(plain(opened.images_note))
     model = opened.manifest.get("model", {})
     if model.get("key") and model.get("key") != lm.key:
-        st.warning(plain(f"The store was made with {model.get('spec')}; the sidebar's model is {lm.spec}: links to "
-                         "Saliency explain with the sidebar's model."))
+        made = f"{model.get('spec')}, not the sidebar's {lm.spec}" if model.get("spec") != lm.spec else \
+            f"{lm.spec} with other preprocessing or weights than the sidebar's"
+        st.warning(plain(f"The store was made with {made}: links to Saliency explain with the sidebar's model."))
     view = persistent(st.radio, "View", options=list(VIEWS), default=VIEWS[0], horizontal=True, key="dataset-view",
                       url="view")
     if view == "Summary":
