@@ -47,6 +47,14 @@ class ParameterError(InterpretError):
     """A method parameter or setting that is not a number, not finite, out of range or too costly."""
 
 
+class NotAnsweredError(InterpretError):
+    """A loaded model that has not answered within MODEL_ANSWER_SECONDS: its work goes on in the background."""
+
+    def __init__(self, message: str, waiting: object = None):
+        super().__init__(message)
+        self.waiting = waiting  # what the page waits for (a background job, with `active`), if anything
+
+
 class OutputError(InterpretError):
     """An output file (--out, --npy, --csv, --vis-out) that cannot be written where it was asked for."""
 

@@ -10,12 +10,19 @@ its progress callback then raises `Cancelled`, the work stops after its current 
 job keeps what it finished. Finished jobs are kept in a bounded store (a count and bytes, least recently
 used dropped first); running and queued jobs are never dropped.
 
+A job's thread cannot be killed, so a model that hangs keeps one. A job may name its `group` (the model it runs):
+a running job that reports no progress for MODEL_ANSWER_SECONDS is stalled, the other jobs of its group wait
+behind it instead of taking a second thread, and the store starts another thread in its place (up to
+JOB_THREADS_MAX threads in all) so the hung model does not take the workers from everyone else. `per_group` bounds
+how many jobs of one group run at once (1 for a page's quick answers: ui/answers.py).
+
 No torch, no Streamlit: the UI keeps one store for the process (`ui/jobs_view.py`) and draws from it.
 """
 from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -24,7 +31,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InterpretError, first_line
-from .limits import JOB_EXIT_SECONDS, JOB_WORKERS, JOBS_KEPT, JOBS_KEPT_BYTES
+from .limits import (
+    JOB_EXIT_SECONDS,
+    JOB_THREADS_MAX,
+    JOB_WORKERS,
+    JOBS_KEPT,
+    JOBS_KEPT_BYTES,
+    MODEL_ANSWER_SECONDS,
+    MODEL_ANSWER_SECONDS_ENV,
+)
 from .progress import Cancelled, Progress
 from .shutdown import stop_at_exit
 
@@ -36,6 +51,16 @@ def one_line(exc: BaseException) -> str:
     if isinstance(exc, InterpretError):
         return " ".join(str(exc).split())
     return f"{type(exc).__name__}: {first_line(exc)}"
+
+
+def answer_seconds() -> float:
+    """Seconds a model may go without answering: MODEL_ANSWER_SECONDS, or its environment override."""
+    text = os.environ.get(MODEL_ANSWER_SECONDS_ENV, "")
+    try:
+        seconds = float(text) if text.strip() else MODEL_ANSWER_SECONDS
+    except ValueError:
+        seconds = MODEL_ANSWER_SECONDS
+    return seconds if seconds > 0 and seconds == seconds else MODEL_ANSWER_SECONDS
 
 
 def estimate_seconds(passes: int, pass_seconds: float) -> float:
@@ -61,6 +86,8 @@ class Job:
     nbytes: int = 0
     exception: BaseException | None = field(default=None, repr=False)  # a failure, for the server log
     size_of: Callable[[Any], int] | None = field(default=None, repr=False)
+    group: str | None = None  # what it runs on (a model's key): a stalled job holds back its group's other jobs
+    touched: float | None = None  # when it started or last reported progress
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -76,6 +103,7 @@ class Job:
     def progress(self, fraction: float) -> None:
         """The work's progress callback: records the fraction done; raises Cancelled once cancel() was called."""
         self.fraction = min(1.0, max(self.fraction, float(fraction)))
+        self.touched = time.monotonic()
         if self._cancel.is_set():
             raise Cancelled(f"{self.label} stopped.")
 
@@ -108,16 +136,25 @@ class Job:
             return None
         return max(0.0, self.estimate - elapsed)
 
+    def stalled(self, seconds: float, now: float | None = None) -> bool:
+        """Running without a progress report for more than `seconds`: its model may hang."""
+        return self.state == RUNNING and self.touched is not None and (now or time.monotonic()) - self.touched > seconds
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until it is finished (done, failed or cancelled); False if `timeout` passed first."""
         return self._done.wait(timeout)
 
 
 class JobStore:
-    """Jobs by key: one per key while it runs, finished ones kept up to `kept` jobs and `kept_bytes` bytes."""
+    """Jobs by key: one per key while it runs, finished ones kept up to `kept` jobs and `kept_bytes` bytes.
 
-    def __init__(self, workers: int = JOB_WORKERS, kept: int = JOBS_KEPT, kept_bytes: int = JOBS_KEPT_BYTES):
+    `workers` threads run jobs, plus one for each stalled job, up to `max_threads`; at most `per_group` jobs of one
+    group run at once (None: no bound), and none while one of the group is stalled."""
+
+    def __init__(self, workers: int = JOB_WORKERS, kept: int = JOBS_KEPT, kept_bytes: int = JOBS_KEPT_BYTES,
+                 per_group: int | None = None, max_threads: int = JOB_THREADS_MAX):
         self.workers, self.kept, self.kept_bytes = workers, kept, kept_bytes
+        self.per_group, self.max_threads = per_group, max(workers, max_threads)
         self.guard = threading.Lock()
         self.wake = threading.Condition(self.guard)
         self.jobs: dict[str, Job] = {}                          # active jobs by key
@@ -137,15 +174,16 @@ class JobStore:
             if job is None and key in self.finished:
                 self.finished.move_to_end(key)
                 job = self.finished[key]
+            self._start_workers()  # a job that stalled since the last call gets a thread in its place
             return job
 
     def submit(self, key: str, work: Callable[[Progress], Any], label: str = "", estimate: float | None = None,
-               nbytes: Callable[[Any], int] | None = None) -> Job:
+               nbytes: Callable[[Any], int] | None = None, group: str | None = None) -> Job:
         """The job computing `key`: the one already running or kept, or a new one running `work(progress)`.
 
         A failed job is kept with its one-line error (the same inputs fail the same way); a cancelled one is
         not kept, so submitting its key again starts it again. `nbytes(result)`
-        is what a finished result holds (counted against the store's byte bound).
+        is what a finished result holds (counted against the store's byte bound); `group` is what it runs on.
         """
         with self.guard:
             found = self.jobs.get(key) or self.finished.get(key)
@@ -153,7 +191,7 @@ class JobStore:
                 if key in self.finished:
                     self.finished.move_to_end(key)
                 return found
-            job = Job(key, label or key, work, estimate, size_of=nbytes)
+            job = Job(key, label or key, work, estimate, size_of=nbytes, group=group)
             if self.closed:  # the process is exiting: nothing new starts
                 job.cancel()
             self.jobs[key] = job
@@ -188,33 +226,86 @@ class JobStore:
             thread.join(max(0.0, deadline - time.monotonic()))
         return not any(thread.is_alive() for thread in threads)
 
+    def forget(self, key: str) -> None:
+        """Drop the finished job under `key` (a failure that should be tried again); an active one stays."""
+        with self.guard:
+            job = self.finished.pop(key, None)
+            if job is not None:
+                self.nbytes -= job.nbytes
+
+    def stalled(self) -> list[Job]:
+        """The running jobs that have reported no progress for answer_seconds(): each holds a thread."""
+        seconds, now = answer_seconds(), time.monotonic()
+        with self.guard:
+            return [job for job in self.jobs.values() if job.stalled(seconds, now)]
+
+    def held_back(self, job: Job) -> str | None:
+        """Why a queued job is not running yet, when the reason is stalled work (None otherwise)."""
+        if job.state != QUEUED:
+            return None
+        stalled = self.stalled()
+        if job.group is not None and any(other.group == job.group for other in stalled):
+            return f"its model has not answered for over {answer_seconds():g} s and may hang"
+        with self.guard:
+            full = len([t for t in self.threads if t.is_alive()]) >= self.max_threads
+        if stalled and full:
+            return (f"{len(stalled)} of the {self.max_threads} worker threads are held by work that has not answered "
+                    f"for over {answer_seconds():g} s")
+        return None
+
     def running_labels(self) -> list[str]:
         """The labels of the jobs still running (for the exit's message)."""
         with self.guard:
             return [job.label for job in self.jobs.values() if job.state == RUNNING]
 
     def _start_workers(self) -> None:
+        """(Guard held.) `workers` threads, plus one in place of each stalled job, up to `max_threads`."""
         self.threads = [t for t in self.threads if t.is_alive()]
-        while len(self.threads) < self.workers:
+        if self.closed:
+            return
+        seconds, now = answer_seconds(), time.monotonic()
+        stalled = sum(job.stalled(seconds, now) for job in self.jobs.values())
+        while len(self.threads) < min(self.max_threads, self.workers + stalled):
             thread = threading.Thread(target=self._worker, name=f"interpret-job-{len(self.threads)}", daemon=True)
             self.threads.append(thread)
             thread.start()
 
+    def _runnable(self, job: Job, seconds: float, now: float) -> bool:
+        """(Guard held.) Whether a queued job may start: a cancelled one always (it ends at once); otherwise not
+        while a job of its group is stalled or `per_group` of them run."""
+        if job.group is None or job.cancel_requested:
+            return True
+        running = [other for other in self.jobs.values() if other.group == job.group and other.state == RUNNING]
+        if any(other.stalled(seconds, now) for other in running):
+            return False
+        return self.per_group is None or len(running) < self.per_group
+
+    def _pick(self) -> Job | None:
+        """(Guard held.) The queued job to run next: the shortest estimate among those that may start."""
+        seconds, now = answer_seconds(), time.monotonic()
+        for entry in sorted(self.queue, key=lambda e: (e[0], e[1])):
+            if self._runnable(entry[2], seconds, now):
+                self.queue.remove(entry)
+                heapq.heapify(self.queue)
+                entry[2].state = RUNNING  # claimed: its group's count sees it before its work starts
+                return entry[2]
+        return None
+
     def _worker(self) -> None:
         while True:
             with self.guard:
-                while not self.queue:
-                    if self.closed or not self.wake.wait(timeout=30):  # idle workers end; submit starts new ones
+                while (job := self._pick()) is None:
+                    # idle workers end (submit starts new ones); one held back by stalled work looks again each second
+                    if self.closed or (not self.wake.wait(timeout=1.0 if self.queue else 30) and not self.queue):
                         self.threads = [t for t in self.threads if t is not threading.current_thread()]
                         return
-                _, _, job = heapq.heappop(self.queue)
             self._run(job)
 
     def _run(self, job: Job) -> None:
         if job.cancel_requested:
             self._finish(job, CANCELLED, error=f"{job.label} stopped.")
             return
-        job.started, job.state = time.monotonic(), RUNNING
+        job.started = job.touched = time.monotonic()
         with self.guard:
             self.started += 1
         try:
@@ -243,4 +334,5 @@ class JobStore:
                     _, old = self.finished.popitem(last=False)
                     self.nbytes -= old.nbytes
             job.state = state
+            self.wake.notify_all()  # its group's held-back jobs may start now
         job._done.set()

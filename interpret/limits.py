@@ -160,6 +160,13 @@ FOLDER_DEPTH = 256
 # Bytes of uploads held by the app's shared upload cache: 64 photos of 1600x1200 (decoded RGB, which Pillow
 # keeps at 4 bytes a pixel: 7.7 MB each) are 490 MB; 256 MB bounds the cache by what it holds, not by count.
 UPLOAD_CACHE_BYTES = 256 * 2**20
+# Photos held by that cache, whatever their size: it is also where a reloaded page finds the photos its session had
+# uploaded (by sha256, through the link's unguessable token), so it holds a few sessions' photos at once.
+UPLOAD_CACHE_PHOTOS = 64
+# Sessions whose list of uploaded photos is kept (a token in the link: ui/photo_links.py), least recently used
+# dropped first: each list is up to UPLOAD_CACHE_PHOTOS names and digests (a few KB); a reload of an older link
+# says that its photos could not be restored.
+PHOTO_LINKS = 1024
 
 # --- Methods ---------------------------------------------------------------------------------------------
 # Forward (+ backward) passes of one image that one map may cost (the method's `passes(**params)`):
@@ -197,11 +204,25 @@ FIRST_FORWARD_SECONDS = 60.0
 # load (tests set it to a fraction of a second to refuse a slow model quickly).
 FIRST_FORWARD_SECONDS_ENV = "INTERPRET_FIRST_FORWARD_SECONDS"
 
+# Seconds a page waits for a loaded model to answer what it needs before it draws (a prediction, a map's default
+# target, a measured pass behind an estimate): a pass takes well under a second on 2 CPU cores, 10-35 x that while
+# another process uses them. Past it the page says in one line that the model has not answered, the work goes on in
+# the background (one worker per model at most), and a rerun does not wait again for the same work. A background
+# job that reports no progress for this long is counted as stalled (interpret/jobs.py).
+MODEL_ANSWER_SECONDS = 15.0
+# The environment variable that overrides MODEL_ANSWER_SECONDS with a number of seconds, read at every wait (tests
+# set it to a second to meet a hanging model quickly).
+MODEL_ANSWER_SECONDS_ENV = "INTERPRET_MODEL_ANSWER_SECONDS"
+
 # --- Background jobs (interpret/jobs.py) -------------------------------------------------------------------
 # Worker threads running jobs (maps, trust scores, feature visualisation) for every session together: two
 # on a 2-core machine let one slow map run while the quick ones finish beside it; more would only share the
 # same cores (torch already uses several threads per pass).
 JOB_WORKERS = 2
+# Threads one job store may hold, stalled ones included: a job that reports no progress for MODEL_ANSWER_SECONDS
+# (a model that hangs) keeps its thread, which cannot be killed, and the store starts another in its place, so a hung
+# model does not take the workers from everyone else; past this many, queued jobs wait and their placeholders say why.
+JOB_THREADS_MAX = 8
 # Finished jobs kept for every session, least recently used dropped first: a page of 20 maps for a dozen
 # photos and settings; each map's values are also kept in the map store (ui/maps.py).
 JOBS_KEPT = 256

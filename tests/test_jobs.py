@@ -164,3 +164,72 @@ def test_time_left_comes_from_passes_times_one_pass_then_from_the_measured_pace(
     assert left is not None and 0.4 < left < 1.5  # half done after ~0.6 s: ~0.6 s left, whatever was estimated
     finish.set()
     assert job.wait(5) and job.seconds_left() == 0.0
+
+
+def hangs(release: threading.Event, started: threading.Event):
+    """Work that reports no progress until `release` is set: a model that hangs."""
+    def work(progress):
+        started.set()
+        release.wait()
+        return 1
+
+    return work
+
+
+@pytest.fixture
+def quick_stall(monkeypatch):
+    """A job counts as stalled after 0.2 s without progress (MODEL_ANSWER_SECONDS' override)."""
+    from interpret.limits import MODEL_ANSWER_SECONDS_ENV
+
+    monkeypatch.setenv(MODEL_ANSWER_SECONDS_ENV, "0.2")
+
+
+def test_a_hung_model_holds_one_thread_and_the_others_jobs_still_run(quick_stall):
+    store = JobStore(workers=1, max_threads=3)
+    release, started = threading.Event(), threading.Event()
+    try:
+        hung = store.submit("hung", hangs(release, started), group="model-a")
+        assert started.wait(30)
+        time.sleep(0.3)  # past the stall bound: no progress reported
+        assert store.stalled() == [hung]
+        same = store.submit("same-model", lambda progress: 2, group="model-a")
+        other = store.submit("other-model", lambda progress: 3, group="model-b")
+        assert other.wait(30) and other.result == 3  # a thread started in place of the stalled one
+        assert same.state == "queued"  # held back behind its model's stalled job, not on a second thread
+        assert "has not answered" in (store.held_back(same) or "")
+        assert len([t for t in store.threads if t.is_alive()]) <= 3
+    finally:
+        release.set()
+    assert same.wait(30) and same.result == 2  # the model answered: its held-back job runs
+    assert hung.wait(30) and hung.result == 1
+
+
+def test_when_hung_work_holds_every_thread_a_queued_job_says_so(quick_stall):
+    store = JobStore(workers=1, max_threads=2)
+    release = threading.Event()
+    try:
+        for name in ("a", "b"):
+            started = threading.Event()
+            store.submit(f"hung-{name}", hangs(release, started), group=name)
+            assert started.wait(30)
+            time.sleep(0.3)
+            store.get(f"hung-{name}")  # a caller's look starts the replacement thread
+        waiting = store.submit("c", lambda progress: 3, group="c")
+        assert not waiting.wait(0.5)
+        assert "2 of the 2 worker threads are held" in (store.held_back(waiting) or "")
+    finally:
+        release.set()
+    assert waiting.wait(30) and waiting.result == 3
+
+
+def test_one_job_per_group_at_a_time_where_asked():
+    store = JobStore(workers=2, per_group=1)
+    release, started = threading.Event(), threading.Event()
+    try:
+        first = store.submit("first", hangs(release, started), group="m")
+        assert started.wait(30)
+        second = store.submit("second", lambda progress: 2, group="m")
+        assert not second.wait(0.3) and second.state == "queued"
+    finally:
+        release.set()
+    assert first.wait(30) and second.wait(30) and second.result == 2

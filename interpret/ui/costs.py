@@ -16,6 +16,7 @@ from ..attribution import Target, attribute
 from ..images import InputImage
 from ..metrics.road import impute_linear
 from ..models import LoadedModel
+from .answers import answer
 
 T = TypeVar("T")
 _measured: dict[Any, Any] = {}
@@ -43,7 +44,7 @@ def pass_seconds(lm: LoadedModel, image: InputImage) -> float:
         attribute(lm, x, "gradient", Target(0))  # the first pass pays for warm-up
         return min(attribute(lm, x, "gradient", Target(0)).seconds for _ in range(PASS_SAMPLES))
 
-    return measured(("pass", lm.key), measure)
+    return measured(("pass", lm.key), lambda: answer(lm, "pass-seconds", "timing one pass", measure))
 
 
 def forward_seconds(lm: LoadedModel, x: torch.Tensor, rows: int = 8) -> float:
@@ -61,7 +62,8 @@ def forward_seconds(lm: LoadedModel, x: torch.Tensor, rows: int = 8) -> float:
             lm.model(batch)  # warm-up
             return min(timed(batch) for _ in range(PASS_SAMPLES)) / rows
 
-    return measured(("forward", lm.key, tuple(x.shape[1:])), measure)
+    return measured(("forward", lm.key, tuple(x.shape[1:])),
+                    lambda: answer(lm, f"forward-seconds|{tuple(x.shape[1:])}", "timing a batch", measure))
 
 
 def imputation_seconds(shape: tuple[int, int]) -> float:

@@ -3,6 +3,8 @@
 - an `InterpretError` (a user's file or value was refused) is shown as its one-line message;
 - a real device failure (torch's OutOfMemoryError, a RuntimeError naming CUDA/MPS/the device) gets device
   advice, and advice to switch to cpu only when the device is not cpu already;
+- a model that has not answered within its bound (`NotAnsweredError`, ui/answers.py) is one st.warning, and the
+  page reruns by itself once the answer comes;
 - anything else is logged with its traceback to the server log (`logging.getLogger("interpret")`) and
   shown as one line.
 Each section of a page runs inside its own `user_errors`, so one failing section leaves the others drawn.
@@ -16,7 +18,8 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from ..errors import InterpretError, first_line, is_device_failure
+from ..errors import InterpretError, NotAnsweredError, first_line, is_device_failure
+from ..limits import JOB_REFRESH_SECONDS
 
 log = logging.getLogger("interpret")
 
@@ -55,10 +58,28 @@ def show_error(exc: BaseException, device: str = "the device", what: str | None 
     st.error(plain(f"{what}: {message}" if what else message), icon="⚠️")
 
 
+def show_not_answered(exc: NotAnsweredError) -> None:
+    """The one line for a model that has not answered, and a refresh that reruns the page once its job ends."""
+    from .plain import plain
+
+    st.warning(plain(" ".join(str(exc).split())), icon="⏳")
+    waiting = exc.waiting
+    if waiting is None or not getattr(waiting, "active", False):
+        return
+
+    def body() -> None:
+        if not waiting.active:
+            st.rerun()
+
+    st.fragment(body, run_every=JOB_REFRESH_SECONDS)()
+
+
 @contextmanager
 def user_errors(device: str = "the device", what: str | None = None) -> Iterator[None]:
     """Run a block; any failure becomes one st.error (naming `what` when given) and the rest of the page goes on."""
     try:
         yield
+    except NotAnsweredError as exc:
+        show_not_answered(exc)
     except Exception as exc:  # noqa: BLE001 - the UI's edge: every failure is one line, never a traceback
         show_error(exc, device, what)

@@ -26,9 +26,10 @@ from ..features import (
 )
 from ..features.parameterization import PARAMETERIZATIONS
 from ..images import InputImage
-from ..layers import LayerInfo, default_cam_layer, default_feature_layer, layer_info, list_layers
+from ..layers import LayerInfo, default_feature_layer, layer_info
 from ..models import LoadedModel
 from ..render import colorize, mosaic_scale, normalise, overlay
+from .answers import answer, cam_layer, layers_of
 from .caching import cache_data
 from .downloads import map_png_bytes, npy_bytes, png_bytes
 from .jobs_view import job_placeholder, job_store, live, start_live
@@ -48,15 +49,21 @@ MORE_VIEWS = ("Same channel, all photos", "Two layers side by side", "What does 
 
 @cache_data(max_entries=48, show_spinner="Capturing the layer…")
 def cached_activations(lm: LoadedModel, image: InputImage, layer: str) -> LayerActivations:
-    """One photo's activations of one layer (C x H x W or C), from one forward pass."""
-    return layer_activations(lm, lm.preprocessing.to_tensor(image.image), layer)
+    """One photo's activations of one layer (C x H x W or C), from one forward pass (NotAnsweredError past the bound)."""
+    return answer(lm, f"activations|{image.sha256}|{layer}", f"the activations of {layer}",
+                  lambda: layer_activations(lm, lm.preprocessing.to_tensor(image.image), layer),
+                  nbytes=lambda acts: int(acts.values.nbytes))
 
 
 @cache_data(max_entries=48, show_spinner="Computing gradient × activation…")
 def cached_grad_scores(lm: LoadedModel, image: InputImage, layer: str, target: int) -> np.ndarray:
-    """Per channel: sum over space of d score(target) / d A * A, for one photo."""
-    _, scores = grad_x_activation(lm, lm.preprocessing.to_tensor(image.image), layer, target)
-    return scores[0]
+    """Per channel: sum over space of d score(target) / d A * A, for one photo (NotAnsweredError past the bound)."""
+    def work() -> np.ndarray:
+        _, scores = grad_x_activation(lm, lm.preprocessing.to_tensor(image.image), layer, target)
+        return scores[0]
+
+    return answer(lm, f"grad-x-activation|{image.sha256}|{layer}|{target}", f"gradient × activation of {layer}", work,
+                  nbytes=lambda scores: int(scores.nbytes))
 
 
 @st.cache_resource
@@ -123,7 +130,7 @@ def unit_labels(acts: LayerActivations, units: np.ndarray) -> list[str]:
 
 def layer_browser(lm: LoadedModel, key: str = "fm") -> str | None:
     """A searchable tree of the model's layers and a picker for the one to show (default: a middle block)."""
-    layers = list_layers(lm)
+    layers = layers_of(lm)
     if not layers:
         st.info(SCRIPTED if not lm.hookable else "This model exposes no layers whose outputs are tensors.")
         return None
@@ -258,10 +265,10 @@ def units_view(acts: LayerActivations, order: np.ndarray, image: InputImage, top
 def compare_view(lm: LoadedModel, image: InputImage, layer: str, by: str, target: int | None,
                  cmap: str, key: str = "fm", count: int = 64) -> None:
     """Two layers side by side, each as the mosaic of its top `count` channels in the current order."""
-    names = [info.name for info in list_layers(lm) if info.spatial]
+    names = [info.name for info in layers_of(lm) if info.spatial]
     if not names:
         return
-    default = default_cam_layer(lm)
+    default = cam_layer(lm)
     other = st.selectbox("Compare with", names, index=names.index(default) if default in names else len(names) - 1,
                          format_func=lambda n: layer_info(lm, n).label, key=f"{key}-compare|{_scope(lm)}")
     columns = st.columns(2)
@@ -310,7 +317,7 @@ def visualization_view(lm: LoadedModel, layer: str, channel: int, key: str = "fm
             if job is not None and job.state == "failed":
                 st.error(plain(f"{label}: {job.error}"), icon="⚠️")
             if st.button(f"Visualise channel {channel} of {layer}", key=f"{key}-vis-run", type="primary"):
-                job_store().submit(cache_key, work, label, nbytes=lambda r: int(r.image.nbytes))
+                job_store().submit(cache_key, work, label, nbytes=lambda r: int(r.image.nbytes), group=lm.key)
                 start_live(f"{key}-vis")
             st.caption("Runs in the background on a private copy of the model; other controls stay usable, and "
                        "Stop ends it.")

@@ -42,10 +42,11 @@ class Task:
 
 
 def task(key: str, label: str, estimate: float, work: Callable[[Progress], Any], decide: Decide, kept: SharedLRU,
-         nbytes: Callable[[Any], int] | None = None) -> Task:
+         nbytes: Callable[[Any], int] | None = None, group: str | None = None) -> Task:
     """The state of one piece of work, submitting its job when it may start: `decide(key)` None starts it if its
     estimate is at most AUTO_COMPUTE_SECONDS, True always (a Compute click), False never (stopped, until asked
-    again). A finished result is kept in `kept` under `key`, so it outlives the job store's bound."""
+    again). A finished result is kept in `kept` under `key`, so it outlives the job store's bound. `group`: the model it
+    runs (a job of a stalled model waits behind it, interpret/jobs.py)."""
     start = decide(key)
     found = kept.get(key)
     if found is not None:
@@ -62,7 +63,7 @@ def task(key: str, label: str, estimate: float, work: Callable[[Progress], Any],
             kept.put(key, result, nbytes(result) if nbytes is not None else 0)
             return result
 
-        job = store.submit(key, run, label, estimate, nbytes=nbytes)
+        job = store.submit(key, run, label, estimate, nbytes=nbytes, group=group)
     if job is None:
         return Task(label, key, estimate, waiting=start is None, stopped=start is False)
     return Task(label, key, estimate, job=job)

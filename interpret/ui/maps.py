@@ -28,11 +28,11 @@ from ..attribution.requirements import applicable, split_applicable
 from ..features.activations import layer_activations
 from ..images import InputImage
 from ..jobs import Job, estimate_seconds
-from ..layers import list_layers
 from ..models import LoadedModel
 from ..progress import Progress
 from ..render import colorize, shown_cmap
 from ..render import overlay as blend
+from .answers import answer, layers_of, requirements_checked
 from .costs import forward_seconds, measured, pass_seconds
 from .errors import user_errors
 from .jobs_view import Decide, job_store
@@ -97,7 +97,7 @@ def map_passes(lm: LoadedModel, image: InputImage, method: str, params: dict[str
     height, width = lm.preprocessing.to_tensor(image.image).shape[-2:]
     resolved = spec.resolve_params(params)
     if method == "scorecam" and not resolved.get("channels") and layer:
-        info = next((i for i in list_layers(lm) if i.name == layer), None)
+        info = next((i for i in layers_of(lm) if i.name == layer), None)
         if info is not None and info.spatial is not None:
             return 1 + (info.output_shape[0] if info.spatial == "nchw" else info.output_shape[-1])
     return spec.passes(size=(int(height), int(width)), **resolved)
@@ -113,7 +113,9 @@ def scorecam_masks(lm: LoadedModel, image: InputImage, layer: str, channels: int
             a = a[a.mean((1, 2)).topk(channels).indices]
         return len(distinct_masks(a)[0])
 
-    return measured(("scorecam-masks", lm.key, image.sha256, layer, channels), count)
+    return measured(("scorecam-masks", lm.key, image.sha256, layer, channels),
+                    lambda: answer(lm, f"scorecam-masks|{image.sha256}|{layer}|{channels}", "counting Score-CAM's masks",
+                                   count))
 
 
 def masked_forwards(lm: LoadedModel, image: InputImage, method: str, params: dict[str, Any], layer: str | None) -> int:
@@ -143,7 +145,7 @@ def map_task(lm: LoadedModel, image: InputImage, method: str, params: dict[str, 
 
     return task(map_key(lm, image, method, params, target, use_layer), REGISTRY[method].label,
                 map_estimate(lm, image, method, params, use_layer), work, decide, _maps(),
-                nbytes=lambda a: int(a.values.nbytes))
+                nbytes=lambda a: int(a.values.nbytes), group=lm.key)
 
 
 def batch_key(keys: list[str]) -> str:
@@ -169,7 +171,7 @@ def batch_job(lm: LoadedModel, images: list[InputImage], method: str, params: di
 
     label = f"{REGISTRY[method].label} ({len(images)} photos)"
     return job_store().submit(batch_key(keys), work, label, estimate,
-                              nbytes=lambda maps: sum(int(a.values.nbytes) for a in maps))
+                              nbytes=lambda maps: sum(int(a.values.nbytes) for a in maps), group=lm.key)
 
 
 def stored_map(key: str) -> Attribution | None:
@@ -180,6 +182,7 @@ def stored_map(key: str) -> Attribution | None:
 def usable_methods(lm: LoadedModel, methods: list[str], objective: str | None = None) -> list[str]:
     """The chosen methods that can compute an honest map on this model (of `objective`, when named); each other one
     is one warning with its reason (a link, an earlier model or another objective may have chosen it)."""
+    requirements_checked(lm)
     usable = []
     for method in methods:
         can, reason = applicable(lm, method, objective)
@@ -193,6 +196,7 @@ def usable_methods(lm: LoadedModel, methods: list[str], objective: str | None = 
 def offered_methods(lm: LoadedModel, methods: list[str] | None = None) -> list[str]:
     """The methods (all registered ones by default) that can compute an honest map on this model; the others are
     listed in an expander "Not available for this model", each with its one-line reason."""
+    requirements_checked(lm)
     offered, refused = split_applicable(lm, list(REGISTRY) if methods is None else methods)
     if refused:
         with st.expander(f"Not available for this model ({len(refused)})"):

@@ -13,10 +13,10 @@ from .. import limits
 from ..attribution import OBJECTIVES, REGISTRY, Attribution, Target
 from ..images import InputImage
 from ..jobs import Job
-from ..layers import default_cam_layer
 from ..metrics.similarity import SAME_MAP_TOLERANCE, same_maps
 from ..models import LoadedModel
 from ..render import scale_of
+from .answers import cam_layer
 from .downloads import map_png_bytes, npy_bytes
 from .errors import show_error
 from .jobs_view import decider, duration, first_paint, job_placeholder, job_store, live, start_live, stop_row
@@ -65,7 +65,7 @@ def settings_view(lm: LoadedModel, methods: list[str], key: str = "sal") -> tupl
                 params[method] = param_widgets(method, key, url=True)
     layer = None
     if any(REGISTRY[m].uses_layer for m in methods):
-        layer = layer_picker(lm, f"{key}-layer", default=default_cam_layer(lm), label="CAM layer", url="layer")
+        layer = layer_picker(lm, f"{key}-layer", default=cam_layer(lm), label="CAM layer", url="layer")
         if layer is not None and st.button("This layer's channels in Feature maps", key=f"{key}-to-features",
                                            help="Opens Feature maps on this layer, its channels sorted by how much "
                                                 "they drive the predicted class: the top one first."):

@@ -95,7 +95,7 @@ def curves_task(lm: LoadedModel, probe: FaithfulnessProbe, identity: str, label:
         return ReportingProbe(probe, progress, 2 * steps).curves(values, steps)
 
     return task(f"trust-curves|{identity}|{steps}", f"{label}: deletion and insertion",
-                curves_estimate(lm, probe, steps), work, decide, _scores())
+                curves_estimate(lm, probe, steps), work, decide, _scores(), group=lm.key)
 
 
 def road_task(lm: LoadedModel, probe: FaithfulnessProbe, identity: str, label: str, values: np.ndarray,
@@ -105,7 +105,7 @@ def road_task(lm: LoadedModel, probe: FaithfulnessProbe, identity: str, label: s
         computations["road"] += 1
         return road(ReportingProbe(probe, progress, 2 * len(PERCENTILES)), values).combined
 
-    return task(f"trust-road|{identity}", f"{label}: ROAD", road_estimate(lm, probe), work, decide, _scores())
+    return task(f"trust-road|{identity}", f"{label}: ROAD", road_estimate(lm, probe), work, decide, _scores(), group=lm.key)
 
 
 def sanity_task(lm: LoadedModel, image: InputImage, identity: str, label: str, attribution: Attribution,
@@ -126,4 +126,5 @@ def sanity_task(lm: LoadedModel, image: InputImage, identity: str, label: str, a
 
     what = "sanity (top layers)" if max_stages is not None else "sanity check"
     return task(f"trust-sanity|{identity}|{granularity}|{max_stages}", f"{label}: {what}",
-                sanity_estimate(lm, image, attribution, granularity, max_stages), work, decide, _checks(), nbytes)
+                sanity_estimate(lm, image, attribution, granularity, max_stages), work, decide, _checks(), nbytes,
+                group=lm.key)

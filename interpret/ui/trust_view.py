@@ -22,12 +22,12 @@ from .. import limits
 from ..attribution import REGISTRY, Attribution, Target
 from ..attribution.requirements import applicable
 from ..images import InputImage
-from ..layers import default_cam_layer
 from ..metrics import FaithfulnessProbe, reference_maps
 from ..metrics.faithfulness import DEFAULT_STEPS, Curve
 from ..metrics.sanity import GRANULARITIES, TOP_STAGES, SanityResult
 from ..models import LoadedModel
 from ..render import colorize, map_scale
+from .answers import answer, cam_layer
 from .caching import cache_data, cache_resource
 from .curve_chart import curve_chart
 from .errors import show_error, user_errors
@@ -76,7 +76,9 @@ def _probe(lm: LoadedModel, image: InputImage, follows: Follows | None = None) -
     """The image's followed probability and blurred copy, shared by every map scored on the same target (None: the
     class predicted on the clean image)."""
     target, contrast = follows if follows is not None else (None, None)
-    return FaithfulnessProbe(lm, lm.preprocessing.to_tensor(image.image), target=target, contrast=contrast)
+    return answer(lm, f"probe|{image.sha256}|{follows}", f"the probability the curves follow on {image.name}",
+                  lambda: FaithfulnessProbe(lm, lm.preprocessing.to_tensor(image.image), target=target, contrast=contrast),
+                  nbytes=lambda probe: 3 * probe.x.numel() * probe.x.element_size())  # x, its blur and its fill
 
 
 def followed_text(lm: LoadedModel, image: InputImage, rows: list[Row]) -> str:
@@ -421,7 +423,7 @@ def settings_view(lm: LoadedModel, key: str = "trust") -> TrustSettings:
 def method_entries(lm: LoadedModel, image: InputImage, methods: tuple[str, ...], decide: Decide) -> list[Entry]:
     """Each method's map of the predicted class with its default parameters (CAMs on the default layer), from the
     job store like the Saliency page's (`maps.map_task`): finished, or its task while it runs or waits."""
-    layer = default_cam_layer(lm) if any(REGISTRY[m].uses_layer for m in methods) else None
+    layer = cam_layer(lm) if any(REGISTRY[m].uses_layer for m in methods) else None
     target = Target(predicted_class(lm, image))
     entries = []
     for method in methods:

@@ -11,10 +11,10 @@ from typing import Any
 import streamlit as st
 
 from ..attribution import REGISTRY
-from ..layers import list_layers
 from ..models import LoadedModel
 from ..render import DIVERGING_MAPS
 from ..signs import MODES
+from .answers import layers_of
 from .url_state import persistent
 
 CMAPS = ["inferno", "viridis", "jet", "magma", "gray", "RdBu_r", "coolwarm"]
@@ -50,7 +50,7 @@ def class_key(lm: LoadedModel, key: str) -> str:
 def layer_picker(lm: LoadedModel, key: str, default: str | None = None, spatial_only: bool = True,
                  label: str = "Layer", url: str | None = None) -> str | None:
     """A layer chosen from the model's layers, each shown with its type and output shape."""
-    layers = [info for info in list_layers(lm) if info.spatial or not spatial_only]
+    layers = [info for info in layers_of(lm) if info.spatial or not spatial_only]
     if not layers:
         st.info("This model exposes no layers that can be captured (a TorchScript file?).")
         return None
