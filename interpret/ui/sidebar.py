@@ -24,6 +24,7 @@ from ..models.sources import BY_KEY
 from ..models.sources import SOURCES as MODEL_SOURCES
 from ..policy import CONSENT_LABEL, SHARED_ENV, code_allowed, local_files_allowed, shared_mode
 from ..samples import sample_names
+from . import photo_links
 from .plain import plain
 from .preprocessing_form import preprocessing_editable, preprocessing_request
 from .state import (
@@ -350,11 +351,27 @@ def _sample_box() -> list[str]:
     return samples
 
 
+def _restored_box() -> list[InputImage]:
+    """The photos this session's link restored (the uploader starts empty after a reload): all kept unless the user
+    removes them here."""
+    images = photo_links.restored()
+    if not images:
+        return []
+    by_id = {_image_id("upload", im): im for im in images}
+    chosen = st.multiselect("Uploaded before the reload", list(by_id), default=list(by_id), key="sb-restored",
+                            format_func=lambda i: by_id[i].name,
+                            help="Your uploads, kept on this server for this link; remove one here to drop it.")
+    return [by_id[i] for i in chosen if i in by_id]
+
+
 def image_section() -> None:
     st.subheader("Images")
+    photo_links.restore()  # a reload's new session: the photos its link names
     samples = _sample_box()
     uploads = st.file_uploader("Your images", type=list(ACCEPTED), accept_multiple_files=True, key="sb-uploads",
                                **upload_limit(IMAGE_MEGABYTES), help=f"Up to {IMAGE_MEGABYTES} MB per image.")
+    photo_links.lost_caption()
+    earlier = _restored_box()
     camera = st.camera_input("Camera", key="sb-camera") if st.toggle("Take a photo", key="sb-camera-on") else None
     named: list[tuple[str, InputImage]] = []
     errors: list[str] = []
@@ -363,6 +380,8 @@ def image_section() -> None:
         named += [(sample, im) for im in found]
         errors += failed
     uploaded, upload_errors = collect_images([], uploads, camera)
+    uploaded = [*earlier, *uploaded]
+    photo_links.keep(uploaded)
     for message in errors + upload_errors:
         st.error(plain(message))
     named += [(_image_id("upload", im), im) for im in uploaded] + [(_image_id("carried", im), im) for im in carried_images()]
@@ -370,7 +389,7 @@ def image_section() -> None:
     images = list(by_id.values())
     set_images(images)
     for name in (claim("uploads") or "").split(LIST_SEP):
-        if name:
+        if name and name not in {im.name for im in earlier}:
             notice(f"The uploaded file {name[:80]} is not in the link: upload it again.")
     if uploaded:
         remember("sb-uploads-names", [im.name for im in uploaded], default=[], url="uploads")
@@ -384,6 +403,7 @@ def image_section() -> None:
         claim("image")
         notice(f"The uploaded file {waiting.split(':')[1][:80]} is not in the link: upload it again.")
     seen = st.session_state.setdefault(SEEN_KEY, set())
+    seen.update(_image_id("upload", im) for im in earlier)  # restored, not new: the link's image= stays current
     fresh = [i for i in ids if i not in seen and not i.startswith("sample") and ":" in i]
     carried = take_new_carried()
     newest = next((i for i in ids if carried and i.startswith("carried:") and by_id[i].sha256 == carried), None) \

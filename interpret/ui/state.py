@@ -83,8 +83,9 @@ def _failures() -> SharedLRU:
 
 @st.cache_resource
 def _uploads() -> SharedLRU:
-    """Decoded uploads by sha256 and name, bounded by count and by `limits.UPLOAD_CACHE_BYTES`."""
-    return SharedLRU(64, max_bytes=limits.UPLOAD_CACHE_BYTES)
+    """Decoded uploads by sha256 and name, bounded by `limits.UPLOAD_CACHE_PHOTOS` and `limits.UPLOAD_CACHE_BYTES`;
+    a reloaded page finds its session's photos here (ui/photo_links.py)."""
+    return SharedLRU(limits.UPLOAD_CACHE_PHOTOS, max_bytes=limits.UPLOAD_CACHE_BYTES)
 
 
 def image_bytes(image: InputImage) -> int:
@@ -102,6 +103,11 @@ def _stored_pixel_bytes(mode: str) -> int:
 
 def _cached_upload(sha: str, name: str, data: bytes) -> InputImage:
     return _uploads().get_or_compute(f"{sha}:{name}", lambda: load_image(data, name), nbytes=image_bytes)
+
+
+def stored_upload(sha: str, name: str) -> InputImage | None:
+    """The decoded upload of this sha256 and name, if the upload store still holds it."""
+    return _uploads().get(f"{sha}:{name}")
 
 
 @st.cache_resource(max_entries=16)
