@@ -19,7 +19,6 @@ from ..attribution import OBJECTIVES, REGISTRY
 from ..errors import InterpretError
 from ..images import InputImage, decode_image, load_image
 from ..jobs import Job, estimate_seconds
-from ..layers import default_cam_layer
 from ..mistakes import (
     ContrastiveExplanation,
     Evaluation,
@@ -47,6 +46,7 @@ from ..policy import local_files_allowed
 from ..progress import Cancelled, Progress
 from ..render import scale_of
 from . import url_state
+from .answers import cam_layer
 from .caching import cache_data
 from .costs import forward_seconds, pass_seconds
 from .errors import show_error, user_errors
@@ -272,8 +272,7 @@ def evaluation(lm: LoadedModel, image_set: ImageSet, batch_size: int = 32,
                 st.rerun()
             return None
         job = store.submit(key, _evaluation_work(lm, image_set, kept, key, batch_size, chosen),
-                           f"Evaluating {image_set.name}",
-                           estimate)
+                           f"Evaluating {image_set.name}", estimate, group=lm.key)
     if soon(job, limits.FIRST_PAINT_SECONDS):
         job.wait(limits.FIRST_PAINT_SECONDS)  # a small set is evaluated before the first paint
     if job.finished_ok:
@@ -431,7 +430,7 @@ def method_controls(lm: LoadedModel, key: str = "mistakes") -> tuple[str, dict, 
     layer = None
     if impl.uses_layer:
         with cols[2]:
-            layer = layer_picker(lm, key=f"{key}-layer", default=default_cam_layer(lm))
+            layer = layer_picker(lm, key=f"{key}-layer", default=cam_layer(lm))
     params = {}
     if impl.params:
         with st.expander("Method settings"):
@@ -467,7 +466,8 @@ def _explanation_task(lm: LoadedModel, key: str, photo: np.ndarray, predicted: i
             return result
 
         job = store.submit(key, work, f"{REGISTRY[method].label} for the two classes and their contrast", estimate,
-                           nbytes=lambda r: int(sum(m.values.nbytes for m in (r.predicted, r.true, r.contrast))))
+                           nbytes=lambda r: int(sum(m.values.nbytes for m in (r.predicted, r.true, r.contrast))),
+                           group=lm.key)
     return None, job, estimate
 
 
