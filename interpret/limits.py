@@ -175,6 +175,12 @@ PHOTO_LINKS = 1024
 # stride 1 (49 730 passes) or 20 000 RISE masks are refused before the first pass.
 MAX_PASSES = 5_000
 
+# Pixels one map's masked images may hold together (Occlusion, RISE, Score-CAM: its masked forwards x the input's
+# H x W), checked with MAX_PASSES before the first pass: a forward's cost grows with its pixels, and Occlusion's
+# default grid at 1024 px (3 970 passes of 1 MP) ran past 600 s. MAX_PASSES x 256 x 256 (328 M): every default at
+# 224 px (Occlusion 8.5 M, RISE 50 M) and RISE's 1000 masks up to 572 px pass; at 1024 px a map may score 312 images.
+MASKED_PIXELS = MAX_PASSES * 256 * 256
+
 # Bytes of passes shared by several maps inside one `shared_passes()` block (attribution/passes.py): a
 # CAM layer's activations and gradients (ResNet-50: 0.8 MB), an input gradient (0.6 MB at 224 px) and a
 # SmoothGrad sum (1.2 MB) per image and target; 256 MB holds the passes of a whole page of maps.

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import math
+import types
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -24,9 +26,11 @@ class CountingNet(nn.Module):
         self.features = nn.Sequential(nn.Conv2d(3, width, 3, padding=1), nn.ReLU())
         self.head = nn.Linear(width, classes)
         self.images = 0
+        self.largest = 0  # the most images one forward was fed
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.images += x.shape[0]
+        self.largest = max(self.largest, x.shape[0])
         return self.head(self.features(x).mean((2, 3)))
 
 
@@ -126,3 +130,57 @@ def test_score_cam_checks_the_layer_channel_count_before_its_first_mask(plain_sc
     net.images = 0
     result = attribute(lm, image(8), "scorecam", 0, layer="features.1", params={"channels": 16})
     assert math.isfinite(float(result.values.sum())) and net.images == 1 + 16
+
+
+@pytest.mark.parametrize(("method", "lever"), [("occlusion", "a larger stride or window"), ("rise", "fewer masks")])
+def test_a_default_map_of_a_1024_px_input_is_refused_by_its_pixels_before_any_pass(method, lever):
+    """Occlusion's default grid at 1024 px is 3 970 passes, under MAX_PASSES, but of 1 MP each (it ran past 600 s)."""
+    net = CountingNet()
+    lm = loaded(net, 1024)
+    most = limits.MASKED_PIXELS // 1024**2
+    with pytest.raises(InterpretError, match=rf"of 1024 x 1024 px .*\(limit MASKED_PIXELS\): {most} at this size\. "
+                                             rf"Use {lever}, or a smaller input"):
+        attribute(lm, image(1024), method, 0)
+    assert net.images == 0
+
+
+def test_the_pixel_bound_leaves_every_default_at_224_px_and_rise_up_to_572_px():
+    for method in REGISTRY.values():
+        if method.masked_forwards:
+            assert method.passes(**method.resolve_params({})) * 224 * 224 <= limits.MASKED_PIXELS, method.name
+    assert REGISTRY["rise"].passes(masks=1000) * 572 * 572 <= limits.MASKED_PIXELS < 1000 * 573 * 573
+
+
+def test_occlusion_at_1024_px_within_the_bound_scores_batches_within_the_memory_budget(plain_scorer):
+    from interpret.attribution.perturbation import masked_rows
+
+    net = CountingNet()
+    lm = loaded(net, 1024)
+    x = image(1024)
+    result = attribute(lm, x, "occlusion", 0, params={"window": 512, "stride": 512})
+    assert result.status == "ok" and net.images == 2 * 2 + 1
+    assert net.largest <= masked_rows(x) == 1  # 1 MP images: one per forward within MASKED_BATCH_BYTES
+
+
+def test_rise_at_1024_px_draws_its_masks_within_the_memory_budget(plain_scorer, monkeypatch):
+    """RISE drew 32 masks at full size at once whatever the budget (300 MB at 1024 px): it materialises only the
+    masks of one batch, and the same seed still gives the same map."""
+    import torch.nn.functional as F
+
+    from interpret.attribution import perturbation
+
+    x = image(1024)
+    rows = perturbation.masked_rows(x)
+    upsampled: list[int] = []
+
+    def recording(grid, *args, **kwargs):
+        upsampled.append(grid.shape[0])
+        return F.interpolate(grid, *args, **kwargs)
+
+    net = CountingNet()
+    first = attribute(loaded(net, 1024), x, "rise", 0, params={"masks": 8, "seed": 1})
+    monkeypatch.setattr(perturbation, "F", types.SimpleNamespace(interpolate=recording))
+    again = attribute(loaded(net, 1024), x, "rise", 0, params={"masks": 8, "seed": 1})
+    assert upsampled and max(upsampled) <= rows == 1
+    assert net.largest <= rows
+    np.testing.assert_array_equal(first.values, again.values)

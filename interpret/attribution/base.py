@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import InterpretError, ParameterError
-from ..limits import MAX_PASSES
+from ..limits import MASKED_PIXELS, MAX_PASSES
 from ..models import LoadedModel
 from ..progress import Progress, report
 from .requirements import Requirement, require
@@ -161,8 +161,10 @@ class AttributionMethod:
     # other methods are computed one image at a time there
     batchable: ClassVar[bool] = False
     # True where the method's passes are forward-only scores of masked copies of the input, batched within
-    # MASKED_BATCH_BYTES (Score-CAM, Occlusion, RISE): its cost is counted in masked images, not in backward passes
+    # MASKED_BATCH_BYTES (Score-CAM, Occlusion, RISE): its cost is counted in masked images, not in backward passes,
+    # and bounded by their pixels too (MASKED_PIXELS); `cheaper` says which parameters lower it
     masked_forwards: ClassVar[bool] = False
+    cheaper: ClassVar[str] = ""
 
     def compute(self, ctx: Context, **params: Any) -> torch.Tensor:
         """A map as a tensor of shape H x W (any resolution; resized to the input) or 3 x H x W."""
@@ -227,6 +229,28 @@ def check_passes(label: str, cost: int, how: str) -> None:
                              f"{MAX_PASSES:,} (limit MAX_PASSES). {how}")
 
 
+def check_cost(impl: AttributionMethod, params: dict[str, Any], size: tuple[int, int]) -> None:
+    """Refuse a map whose resolved `params` cost too much for an input of `size`: more than MAX_PASSES passes, or
+    masked images of more than MASKED_PIXELS pixels together. A caller that runs other passes first (the CLI's
+    prediction of the target) calls it before them."""
+    cost = impl.passes(size=size, **params)
+    check_passes(impl.label, cost, _how_to_lower(impl, params, size, cost))
+    check_masked_pixels(impl, cost, size)
+
+
+def check_masked_pixels(impl: AttributionMethod, images: int, size: tuple[int, int]) -> None:
+    """Refuse a `masked_forwards` map whose masked images hold more than MASKED_PIXELS pixels together (`images` of
+    H x W `size`): its cost, which MAX_PASSES alone does not bound at large inputs. Says what to change."""
+    pixels = images * size[0] * size[1]
+    if not impl.masked_forwards or pixels <= MASKED_PIXELS:
+        return
+    most = MASKED_PIXELS // (size[0] * size[1])
+    raise ParameterError(f"{impl.label} with these settings scores {images:,} masked images of {size[0]} x {size[1]} px "
+                         f"({pixels / 1e6:,.0f} M pixels); one map's masked images may hold up to "
+                         f"{MASKED_PIXELS / 1e6:,.0f} M pixels (limit MASKED_PIXELS): {most:,} at this size. "
+                         f"Use {impl.cheaper or 'other settings'}, or a smaller input (the model's crop size).")
+
+
 def _how_to_lower(impl: AttributionMethod, params: dict[str, Any], size: tuple[int, int], cost: int) -> str:
     """The parameters whose default would cost less (e.g. 'Change stride (default 16) or window (default 32).')."""
     levers = []
@@ -249,11 +273,11 @@ class Request:
 
 def prepare(lm: LoadedModel, size: tuple[int, int], method: str, target: int | Target, layer: str | None = None,
             params: dict[str, Any] | None = None) -> Request:
-    """Check a request before any work: parameters, cost (MAX_PASSES), the model's requirements; the default layer."""
+    """Check a request before any work: parameters, cost (MAX_PASSES, MASKED_PIXELS), the model's requirements; the
+    default layer."""
     impl = get_method(method)
     resolved = impl.resolve_params(params)
-    cost = impl.passes(size=size, **resolved)
-    check_passes(impl.label, cost, _how_to_lower(impl, resolved, size, cost))  # before any forward pass
+    check_cost(impl, resolved, size)  # before any forward pass
     chosen = model_target(lm, target)
     require(lm, method, chosen.objective)
     return Request(impl, resolved, chosen, chosen_layer(lm, impl, layer))

@@ -19,7 +19,7 @@ from ..errors import LayerError
 from ..layers import called_once, layer_grid
 from ..limits import MAX_PASSES
 from ..progress import report
-from .base import AttributionMethod, Context, Param, check_passes, register
+from .base import AttributionMethod, Context, Param, check_masked_pixels, check_passes, register
 from .guided import guided_gradient
 from .passes import shared
 from .perturbation import masked_rows
@@ -214,6 +214,7 @@ def distinct_masks(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 class ScoreCAM(AttributionMethod):
     name = "scorecam"
     masked_forwards = True
+    cheaper = "fewer channels"
     label = "Score-CAM"
     family = "cam"
     signed = False
@@ -238,6 +239,7 @@ class ScoreCAM(AttributionMethod):
         if channels and channels < a.shape[1]:
             keep = a[0].mean((1, 2)).topk(channels).indices
         check_passes(self.label, 1 + len(keep), f"Set channels to at most {MAX_PASSES - 1} (this layer has {a.shape[1]}).")
+        check_masked_pixels(self, 1 + len(keep), (int(ctx.x.shape[-2]), int(ctx.x.shape[-1])))
         kept = a[0, keep]
         distinct, inverse = distinct_masks(kept)
         unique_scores = torch.empty(len(distinct), device=a.device)

@@ -58,6 +58,7 @@ def window_starts(size: int, window: int, stride: int) -> list[int]:
 class Occlusion(AttributionMethod):
     name = "occlusion"
     masked_forwards = True
+    cheaper = "a larger stride or window"
     label = "Occlusion"
     family = "perturbation"
     description = ("How much the score drops when a square window is covered, averaged over the windows that cover "
@@ -102,6 +103,7 @@ class Occlusion(AttributionMethod):
 class RISE(AttributionMethod):
     name = "rise"
     masked_forwards = True
+    cheaper = "fewer masks"
     label = "RISE"
     family = "perturbation"
     signed = False
@@ -131,22 +133,27 @@ class RISE(AttributionMethod):
                 return ctx.lm.probabilities(logits)[:, ctx.target.index]
             return ctx.score(logits).float()
 
-        def draw(n: int) -> torch.Tensor:
+        def draw(n: int) -> tuple[torch.Tensor, list[int]]:
+            """n masks' random cells and shifts (small): the masks themselves are made a batch at a time."""
             grid = (torch.rand((n, 1, cells, cells), generator=gen, device=x.device) < keep).float()
+            return grid, torch.randint(0, ch * cw, (n,), generator=gen, device=x.device).tolist()
+
+        def masks_of(grid: torch.Tensor, shifts: list[int]) -> torch.Tensor:
             up = F.interpolate(grid, size=((cells + 1) * ch, (cells + 1) * cw), mode="bilinear", align_corners=False)
-            shifts = torch.randint(0, ch * cw, (n,), generator=gen, device=x.device).tolist()
             return torch.stack([up[i, 0, s // cw:s // cw + h, s % cw:s % cw + w] for i, s in enumerate(shifts)])
 
-        # masks are drawn RISE_DRAW at a time whatever the batch, so the same seed gives the same masks
+        # masks are drawn RISE_DRAW at a time whatever the batch, so the same seed gives the same masks; full-size
+        # masks exist only for the batch being scored (MASKED_BATCH_BYTES: at 1024 px 32 of them were 300 MB)
         rows = masked_rows(x)
         step = max(RISE_DRAW, rows // RISE_DRAW * RISE_DRAW)
         model = scoring_model(ctx.lm, x)
         with torch.inference_mode():
             for start in range(0, masks, step):
                 stop = min(masks, start + step)
-                drawn = torch.cat([draw(min(RISE_DRAW, stop - s)) for s in range(start, stop, RISE_DRAW)])
-                for first in range(0, len(drawn), rows):
-                    batch = drawn[first:first + rows]
+                drawn = [draw(min(RISE_DRAW, stop - s)) for s in range(start, stop, RISE_DRAW)]
+                grid, shifts = torch.cat([g for g, _ in drawn]), [s for _, chunk in drawn for s in chunk]
+                for first in range(0, len(shifts), rows):
+                    batch = masks_of(grid[first:first + rows], shifts[first:first + rows])
                     total += (score(model(x * batch[:, None])).view(-1, 1, 1) * batch).sum(0)
                 report(ctx.progress, stop / masks)
         return total / (masks * keep)

@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..attribution import Target, get_method
+    from ..attribution.base import check_cost
     from ..attribution.batch import attribute_batch
     from ..attribution.requirements import require
     from ..layers import layer_info
@@ -98,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     require(lm, method.name)  # a method that cannot run on this model says why, before any layer lookup or work
     if len({tuple(x.shape) for x in xs}) > 1:
         raise CliError("The images have different sizes after preprocessing; explain them one at a time.")
+    check_cost(method, params, (int(xs[0].shape[-2]), int(xs[0].shape[-1])))  # before the target's prediction
     indices = [lm.find_class(args.target) if args.target is not None else top_k(lm, x, 1)[0][0].index for x in xs]
     layer = layer_info(lm, args.layer).name if args.layer and method.uses_layer else None
     with tqdm_progress(method.label, enabled=wants_progress(args)) as progress:

@@ -80,6 +80,18 @@ def _explain_json_ok(stdout: str, stderr: str, built) -> None:
     assert report["status"] == "ok", f"map status {report['status']}"
 
 
+def _attribute_at(side: int, method: str):
+    """`method` with its defaults on the coffee photo resized to side x side (the model takes any size)."""
+    def api(built, env: Env):
+        import torch.nn.functional as F
+
+        from interpret.attribution import attribute
+
+        return attribute(env.lm, F.interpolate(env.x, size=(side, side), mode="bilinear"), method, env.index)
+
+    return api
+
+
 def _out(folder_name: str | None, file_name: str):
     """A build step that names an output path (in a missing folder, or onto an existing folder)."""
 
@@ -148,6 +160,14 @@ CLI = [
          api=_attribute("occlusion", {"window": 2, "stride": 1}), mentions=("pass",)),
     Case("params/rise-20000-masks-api", CATEGORY, _nothing, REFUSE, api=_attribute("rise", {"masks": 20000}),
          mentions=("pass",)),
+    # at 640 px: the model's own first pass at 1024 px (a batch of 2) alone grows memory past the cases' bound
+    _cli_case("occlusion-default-at-640-px", lambda b: ["explain", "sample:coffee", "--method", "occlusion", "--resize",
+                                                        "640", "--crop", "640"], mentions=("MASKED_PIXELS", "stride"),
+              seconds=20, why="at 1024 px 3 970 passes (under MAX_PASSES) of 1 MP each: past 600 s and 3.2 GB"),
+    _cli_case("rise-default-at-640-px", lambda b: ["explain", "sample:coffee", "--method", "rise", "--resize", "640",
+                                                   "--crop", "640"], mentions=("MASKED_PIXELS", "masks"), seconds=20),
+    Case("params/occlusion-default-at-1024-px-api", CATEGORY, _nothing, REFUSE, api=_attribute_at(1024, "occlusion"),
+         mentions=("MASKED_PIXELS",)),
     _cli_case("alpha-nan", lambda b: [*EXPLAIN, "--alpha", "nan"], mentions=("alpha",)),
     _cli_case("alpha-inf", lambda b: [*EXPLAIN, "--alpha", "inf"], mentions=("alpha",)),
     _cli_case("alpha-minus-1", lambda b: [*EXPLAIN, "--alpha", "-1"], mentions=("alpha",)),
