@@ -47,14 +47,6 @@ def resolve_device(name: str | None) -> torch.device:
     return torch.device(name)
 
 
-def describe_device_failure(exc: BaseException, device: str) -> str:
-    """One clear sentence for an error raised while computing on a device."""
-    text = str(exc).split("\n")[0]
-    if "out of memory" in text.lower():
-        return f"The device {device} ran out of memory. Switch the device to cpu in the sidebar, or use a smaller model or image."
-    return f"The computation failed on {device}: {text}. Switch the device to cpu in the sidebar and try again."
-
-
 def cpu_budget(affinity: int, quota: str | None) -> int:
     """CPUs this process may really use: the CPUs it may run on (`affinity`), capped by a cgroup v2 quota
     (`cpu.max`, e.g. "200000 100000" for two CPUs; "max ..." or None for none)."""

@@ -2,7 +2,11 @@
 
 Each subclass covers one kind of thing a user hands over; its message names the file (or value) and the
 problem in one line, so the edges (`interpret/cli/__init__.py`, `interpret/ui/errors.py`) can print it as is.
+Device advice depends on the edge (a flag in the CLI, the sidebar in the app): `device_advice(exc, device, edge)`.
 """
+from __future__ import annotations
+
+import re
 
 
 class InterpretError(Exception):
@@ -40,7 +44,19 @@ class LayerError(InterpretError):
 
 
 class DeviceError(InterpretError):
-    """A device that does not exist or failed (out of memory, unsupported operation)."""
+    """A device that does not exist or failed (out of memory, unsupported operation).
+
+    `failure` is the device's own error where there was one (the edges advise on it with `device_advice`), and
+    `device` the device's name; the message itself gives no advice, which depends on the edge."""
+
+    def __init__(self, message: str, device: str | None = None, failure: BaseException | None = None):
+        super().__init__(message)
+        self.device, self.failure = device, failure
+
+    @classmethod
+    def failed(cls, exc: BaseException, device: str) -> DeviceError:
+        """A device failure met while loading (moving a model, its first pass), kept for the edge's advice."""
+        return cls(_device_head(exc, device), device, exc)
 
 
 class ParameterError(InterpretError):
@@ -78,6 +94,49 @@ def is_device_failure(exc: BaseException) -> bool:
         return False
     text = str(exc).lower()
     return any(word in text for word in _DEVICE_WORDS)
+
+
+# How each edge says "use the CPU" and "choose another device": the CLI's flag, the app's sidebar.
+EDGES = ("cli", "app")
+_TO_CPU = {"cli": "Try --device cpu", "app": "Choose cpu as the device in the sidebar"}
+_CHOOSE = {"cli": "Give one of them with --device.", "app": "Choose one of them as the device in the sidebar."}
+_MPS_FALLBACK = {"cli": "set PYTORCH_ENABLE_MPS_FALLBACK=1 to run such operators on the CPU",
+                 "app": "restart the app with PYTORCH_ENABLE_MPS_FALLBACK=1 to run such operators on the CPU"}
+_MISSING_OPERATOR = re.compile(r"operator '([^']+)' is not currently implemented for the (\w+) device", re.I)
+
+
+def _device_head(exc: BaseException, device: str | None) -> str:
+    """What happened on the device, in one sentence without advice."""
+    text = first_line(exc)
+    where = device or "the device"
+    missing = _MISSING_OPERATOR.search(text)
+    if "out of memory" in text.lower() or type(exc).__name__ == "OutOfMemoryError":
+        return f"The device {device} ran out of memory." if device else "The device ran out of memory."
+    if missing:
+        return f"The operator '{missing.group(1)}' is not implemented on {device or missing.group(2).lower()}."
+    return f"The computation failed on {where}: {text.rstrip('.')}."
+
+
+def device_advice(exc: BaseException, device: str | None, edge: str) -> str:
+    """One line for a device failure (out of memory, an operator the device lacks, any other failure) or a device
+    this machine does not have, with the fix this `edge` offers ("cli": --device cpu; "app": the sidebar). Switching
+    to cpu is suggested only when the device is not cpu already. The one wording of device advice: the CLI, the app
+    and the model loaders (through DeviceError) all come here."""
+    if edge not in EDGES:
+        raise ValueError(f"edge must be one of {EDGES}, not {edge!r}")
+    if isinstance(exc, DeviceError):
+        if exc.failure is None:  # a device this machine does not have: the message lists the ones it has
+            return f"{' '.join(str(exc).split())} {_CHOOSE[edge]}"
+        device = exc.device or device
+        exc = exc.failure
+    head = _device_head(exc, device)
+    if device == "cpu":
+        return head + (" Use a smaller model or image." if "out of memory" in head else "")
+    if "out of memory" in head:
+        return f"{head} {_TO_CPU[edge]}, or {'a' if edge == 'cli' else 'use a'} smaller model or image."
+    if _MISSING_OPERATOR.search(first_line(exc)):
+        return f"{head} {_TO_CPU[edge]}, or {_MPS_FALLBACK[edge]}."
+    return f"{head} {_TO_CPU[edge]} and try again." if edge == "app" else f"{head} {_TO_CPU[edge]}."
 
 
 def first_line(exc: BaseException, limit: int = 300) -> str:

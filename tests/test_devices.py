@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from interpret.devices import available_devices, default_device, describe_device_failure, resolve_device
+from interpret.devices import available_devices, default_device, resolve_device
 from interpret.errors import DeviceError
 
 
@@ -32,14 +32,6 @@ def test_a_device_that_does_not_exist_is_refused():
         resolve_device("cuda:99")
     with pytest.raises(DeviceError, match="Device 'tpu' is not available here"):
         resolve_device("tpu")
-
-
-def test_device_failures_become_one_sentence_that_says_what_to_do():
-    oom = describe_device_failure(RuntimeError("CUDA out of memory. Tried to allocate 2 GiB\nmore detail"), "cuda:0")
-    assert oom.startswith("The device cuda:0 ran out of memory.") and "cpu" in oom and "\n" not in oom
-    other = describe_device_failure(RuntimeError("illegal memory access\ntrace"), "cuda:0")
-    assert other == ("The computation failed on cuda:0: illegal memory access. "
-                     "Switch the device to cpu in the sidebar and try again.")
 
 
 def test_the_cpu_budget_is_the_affinity_capped_by_a_cgroup_quota():

@@ -19,7 +19,7 @@ import os
 import sys
 import traceback
 
-from ..errors import InterpretError, exit_call, first_line, is_device_failure
+from ..errors import DeviceError, InterpretError, device_advice, exit_call, first_line, is_device_failure
 from ..files import printable
 
 # command name -> module (in this package) exposing add_parser(subparsers) and run(args) -> int
@@ -76,16 +76,6 @@ def _one_line(text: str) -> str:
     return printable(" ".join(line.strip() for line in text.splitlines() if line.strip()))
 
 
-def _device_advice(exc: BaseException, device: str | None) -> str:
-    text = first_line(exc)
-    where = f"The device {device}" if device else "The device"
-    if "out of memory" in text.lower() or type(exc).__name__ == "OutOfMemoryError":
-        head = f"{where} ran out of memory"
-    else:
-        head = f"The computation failed on {device or 'the device'}: {text}"
-    return head + ("." if device == "cpu" else ". Try --device cpu, or a smaller model or image.")
-
-
 def _quiet_broken_pipe() -> int:
     """stdout's reader has gone: point stdout at devnull so the interpreter's final flush cannot fail again."""
     try:
@@ -125,14 +115,15 @@ def main(argv: list[str] | None = None) -> int:
     except InterpretError as exc:
         from .common import CliError
 
-        sys.stderr.write(f"error: {_one_line(str(exc))}\n")
+        text = device_advice(exc, getattr(args, "device", None), "cli") if isinstance(exc, DeviceError) else str(exc)
+        sys.stderr.write(f"error: {_one_line(text)}\n")
         return EXIT_USAGE if isinstance(exc, CliError) else EXIT_USER_ERROR
     except Exception as exc:  # noqa: BLE001 - the edge: anything unexpected is one line (and a traceback with --verbose)
         if verbose:
             traceback.print_exception(exc, file=sys.stderr)
         if is_device_failure(exc):
             device = getattr(args, "device", None)
-            sys.stderr.write(f"error: {_one_line(_device_advice(exc, device))}\n")
+            sys.stderr.write(f"error: {_one_line(device_advice(exc, device, 'cli'))}\n")
         elif isinstance(exc, MemoryError):
             sys.stderr.write("error: the computation ran out of memory; use a smaller image, model or set.\n")
         else:

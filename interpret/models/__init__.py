@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..devices import describe_device_failure, resolve_device
+from ..devices import resolve_device
 from ..errors import DeviceError, InterpretError, ModelLoadError
 from ..heads import check_activation
 from ..preprocess import Preprocessing
@@ -50,7 +50,7 @@ def _to_device(model: nn.Module, device: torch.device) -> nn.Module:
     except (RuntimeError, MemoryError) as exc:
         if device.type == "cpu":
             raise ModelLoadError(f"The model does not fit in this machine's memory ({str(exc)[:160]}).") from exc
-        raise DeviceError(describe_device_failure(exc, str(device))) from exc
+        raise DeviceError.failed(exc, str(device)) from exc  # the edge adds its advice (errors.device_advice)
 
 
 def _check_kwargs(model_kwargs: dict[str, Any] | None, spec: str, takes: bool) -> dict[str, Any]:

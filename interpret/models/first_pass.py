@@ -21,7 +21,6 @@ import torch
 from torch import nn
 
 from .. import limits
-from ..devices import describe_device_failure
 from ..errors import DeviceError, InterpretError, ModelLoadError, exit_call, is_device_failure
 from ..preprocess import Preprocessing
 from ..shutdown import wait_at_exit
@@ -130,7 +129,7 @@ def first_pass(model: nn.Module, pre: Preprocessing, device: torch.device, name:
                              "its scores.") from exc
     except Exception as exc:
         if device.type != "cpu" and is_device_failure(exc):  # the accelerator's fault, not the file's
-            raise DeviceError(describe_device_failure(exc, str(device))) from exc
+            raise DeviceError.failed(exc, str(device)) from exc  # the edge adds its advice
         if isinstance(exc, MemoryError):
             raise ModelLoadError(f"'{name}' ran out of memory in its first forward pass on {device}.") from exc
         raise ModelLoadError(f"'{name}' failed in its first forward pass (a batch of {BATCH} images): "

@@ -1,8 +1,9 @@
 """Showing what went wrong as one clear message, never a traceback: the UI's one catch list.
 
 - an `InterpretError` (a user's file or value was refused) is shown as its one-line message;
-- a real device failure (torch's OutOfMemoryError, a RuntimeError naming CUDA/MPS/the device) gets device
-  advice, and advice to switch to cpu only when the device is not cpu already;
+- a real device failure (torch's OutOfMemoryError, a RuntimeError naming CUDA/MPS/the device) or a device this
+  machine lacks gets the app's device advice (`errors.device_advice(..., "app")`: the sidebar; switching to cpu only
+  when the device is not cpu already);
 - a model that has not answered within its bound (`NotAnsweredError`, ui/answers.py) is one st.warning, and the
   page reruns by itself once the answer comes;
 - anything else is logged with its traceback to the server log (`logging.getLogger("interpret")`) and
@@ -18,32 +19,18 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from ..errors import InterpretError, NotAnsweredError, first_line, is_device_failure
+from ..errors import DeviceError, InterpretError, NotAnsweredError, device_advice, first_line, is_device_failure
 from ..limits import JOB_REFRESH_SECONDS
 
 log = logging.getLogger("interpret")
 
 
-def device_advice(exc: BaseException, device: str) -> str:
-    """One sentence for a real device failure; switching to cpu is suggested only when not on cpu already."""
-    text = first_line(exc)
-    on_cpu = device == "cpu"
-    if "out of memory" in text.lower() or type(exc).__name__ == "OutOfMemoryError":
-        head = f"The device {device} ran out of memory."
-        advice = " Use a smaller model or image." if on_cpu else \
-            " Choose cpu as the device in the sidebar, or use a smaller model or image."
-    else:
-        head = f"The computation failed on {device}: {text}."
-        advice = "" if on_cpu else " Choose cpu as the device in the sidebar and try again."
-    return head + advice
-
-
 def message_for(exc: BaseException, device: str = "the device") -> str:
     """What the user sees for `exc`: one line (unexpected errors are logged with their traceback first)."""
+    if isinstance(exc, DeviceError) or (is_device_failure(exc) and not isinstance(exc, InterpretError)):
+        return device_advice(exc, None if device == "the device" else device, "app")
     if isinstance(exc, InterpretError):
         return " ".join(str(exc).split("\n"))
-    if is_device_failure(exc):
-        return device_advice(exc, device)
     if isinstance(exc, MemoryError):
         return "The computation ran out of memory: use a smaller image, model or set."
     log.error("unexpected error shown to the user as one line", exc_info=exc)

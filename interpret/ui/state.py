@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import streamlit as st
 
 from .. import limits
-from ..devices import describe_device_failure, fit_cpu_threads
-from ..errors import DeviceError, InterpretError, WeightsUnavailableError, first_line, is_device_failure
+from ..devices import fit_cpu_threads
+from ..errors import DeviceError, InterpretError, WeightsUnavailableError, device_advice, first_line, is_device_failure
 from ..images import InputImage, load_image
 from ..models import LoadedModel, load_model, parse_kwargs, with_preprocessing
 from ..models.keys import canonical_key
@@ -131,7 +131,9 @@ def _load(request: ModelRequest) -> LoadedModel | str:
         return known
     try:
         return _cached_model(request)
-    except (WeightsUnavailableError, DeviceError) as exc:  # weights put in place later, a device freed: retried
+    except DeviceError as exc:  # a device freed or plugged in later: retried
+        return device_advice(exc, request.device, "app")
+    except WeightsUnavailableError as exc:  # weights put in place later: retried
         return str(exc)
     except InterpretError as exc:
         failures.put(request.key, str(exc))
@@ -140,7 +142,7 @@ def _load(request: ModelRequest) -> LoadedModel | str:
         return f"Loading {request.spec} ran out of this machine's memory."
     except Exception as exc:
         if is_device_failure(exc):
-            return describe_device_failure(exc, request.device)
+            return device_advice(exc, request.device, "app")
         log.exception("Loading the model %s failed unexpectedly", request.spec)
         message = (f"Loading {request.spec} failed unexpectedly ({type(exc).__name__}: {first_line(exc, 200)}); "
                    "the server log has the details.")
