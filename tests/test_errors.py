@@ -13,6 +13,7 @@ from interpret.errors import (
     InterpretError,
     LayerError,
     ModelLoadError,
+    NotAnsweredError,
     OutputError,
     ParameterError,
     WeightsUnavailableError,
@@ -31,6 +32,7 @@ EXPECTED = {
     DeviceError: InterpretError,
     ParameterError: InterpretError,
     OutputError: InterpretError,
+    NotAnsweredError: InterpretError,  # a page's wait for a model that may hang: one line, the session goes on
 }
 
 
