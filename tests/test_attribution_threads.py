@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from interpret.attribution import REGISTRY, attribute
+from interpret.attribution.requirements import applicable
 
 CHEAP = {  # enough work per method to overlap, little enough for a quick test
     "smoothgrad": {"samples": 4}, "smoothgrad_sq": {"samples": 4}, "vargrad": {"samples": 4},
@@ -22,15 +23,27 @@ def run(lm, x, method, target):
 
 def test_eight_threads_on_one_model_match_single_runs(resnet18):
     x = torch.randn(1, 3, 48, 48, generator=torch.Generator().manual_seed(3))
-    jobs = [(name, i % 10) for i, name in enumerate(REGISTRY)]
-    alone = {job: run(resnet18, x, *job) for job in jobs}
+    jobs = [(name, i % 10) for i, name in enumerate(REGISTRY) if applicable(resnet18, name)[0]]
+    eight_threads_match_single_runs(resnet18, x, jobs)
+
+
+def test_eight_threads_on_one_vit_match_single_runs(gelu_vit):
+    """The attention methods (refused on the ResNet) capture a fused ViT's queries and keys under its lock."""
+    x = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(4))
+    methods = [name for name, method in REGISTRY.items() if method.family == "attention"]
+    jobs = [(methods[i % len(methods)], i % 10) for i in range(8)]
+    eight_threads_match_single_runs(gelu_vit, x, jobs)
+
+
+def eight_threads_match_single_runs(lm, x, jobs):
+    alone = {job: run(lm, x, *job) for job in jobs}
     start = threading.Barrier(8)
 
     def worker(job):
         if threading.current_thread().name not in started:
             started.add(threading.current_thread().name)
             start.wait(timeout=60)  # the first eight jobs begin together
-        return job, run(resnet18, x, *job)
+        return job, run(lm, x, *job)
 
     started: set[str] = set()
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -38,7 +51,7 @@ def test_eight_threads_on_one_model_match_single_runs(resnet18):
     for job in jobs:
         np.testing.assert_allclose(together[job], alone[job], rtol=1e-5, atol=1e-6, err_msg=f"{job} changed under threads")
 
-    model = resnet18.model
+    model = lm.model
     assert not model.training
     for module in model.modules():
         assert not module._forward_hooks and not module._forward_pre_hooks and not module._backward_hooks

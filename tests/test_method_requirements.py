@@ -23,6 +23,7 @@ from interpret.preprocess import Preprocessing
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.(script|save|load)` is deprecated:FutureWarning")
 RELU_RULES = {"guided_backprop", "deconvolution", "guided_gradcam", "deeplift"}
 CAMS = {name for name, method in REGISTRY.items() if method.uses_layer}
+ATTENTION = {"attention_rollout", "chefer"}  # a ViT's own attention: refused on every other model
 # cheap settings: the maps only need to be real maps of each method
 CHEAP = {"scorecam": {"channels": 8}, "rise": {"masks": 32}, "occlusion": {"window": 32, "stride": 32},
          "integrated_gradients": {"steps": 4}, "expected_gradients": {"samples": 2}, "smoothgrad": {"samples": 2},
@@ -67,16 +68,20 @@ def refused(lm: LoadedModel) -> dict[str, str]:
 
 
 def test_every_method_applies_to_relu_and_relu6_networks(resnet18, bundled):
-    assert refused(resnet18) == {}
-    assert refused(bundled) == {}  # EfficientNet-Lite0: ReLU6 only, no squeeze-excitation
+    for lm in (resnet18, bundled):  # EfficientNet-Lite0: ReLU6 only, no squeeze-excitation
+        reasons = refused(lm)
+        assert set(reasons) == ATTENTION
+        assert all("no attention blocks it can read" in reason for reason in reasons.values())
 
 
 @pytest.mark.parametrize("fixture,activation", [("silu_effnet", "silu"), ("gelu_vit", "gelu")])
 def test_relu_rules_are_refused_where_the_model_has_other_activations(request, fixture, activation):
     lm = request.getfixturevalue(fixture)
     reasons = refused(lm)
-    assert set(reasons) == RELU_RULES
+    assert set(reasons) == RELU_RULES | (ATTENTION if fixture == "silu_effnet" else set())
     for method, reason in reasons.items():
+        if method in ATTENTION:
+            continue
         assert reason.startswith(REGISTRY[method].label + ":") and activation in reason and "\n" not in reason
     # and attribute() refuses with the same reason, before any work
     with pytest.raises(MethodUnavailable, match=activation):
@@ -85,7 +90,7 @@ def test_relu_rules_are_refused_where_the_model_has_other_activations(request, f
 
 def test_a_torchscript_model_runs_the_gradient_methods_and_refuses_the_rest(scripted):
     reasons = refused(scripted)
-    assert set(reasons) == RELU_RULES | CAMS
+    assert set(reasons) == RELU_RULES | CAMS | ATTENTION
     assert all("TorchScript" in reason for reason in reasons.values())
     x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     cheap = {**CHEAP, "occlusion": {"window": 16, "stride": 16}}
@@ -123,7 +128,8 @@ def test_no_method_returns_another_methods_map(resnet18, coffee):
     XGrad-CAM and HiResCAM are then Grad-CAM exactly (Fu et al. 2020; Draelos & Carin 2020), as they should be.
     """
     x = F.interpolate(resnet18.preprocessing.to_tensor(coffee.image), size=(96, 96), mode="area")
-    maps = {m: attribute(resnet18, x, m, 3, layer="layer3", params=CHEAP.get(m)).values for m in REGISTRY}
+    maps = {m: attribute(resnet18, x, m, 3, layer="layer3", params=CHEAP.get(m)).values
+            for m in set(REGISTRY) - ATTENTION}
     for (a, va), (b, vb) in itertools.combinations(maps.items(), 2):
         scale = max(float(np.abs(va).max()), float(np.abs(vb).max()))
         assert not np.allclose(va, vb, rtol=1e-3, atol=1e-4 * scale), (a, b)
@@ -176,7 +182,7 @@ def test_a_torch_export_program_gets_the_guided_rule_on_its_aten_relus(exported)
     """torch.export graphs call aten.relu_ ops, not nn.ReLU modules: the rule reaches them, and the maps are those
     of the same network in eager mode. DeepLIFT's torch.fx rewrite cannot trace the program: refused up front."""
     program, eager = exported
-    assert set(refused(program)) == {"deeplift"} and "torch.export" in refused(program)["deeplift"]
+    assert set(refused(program)) == {"deeplift"} | ATTENTION and "torch.export" in refused(program)["deeplift"]
     x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(2))
     for method in ("guided_backprop", "deconvolution", "gradient"):
         np.testing.assert_allclose(attribute(program, x, method, 1).values, attribute(eager, x, method, 1).values,
@@ -196,7 +202,7 @@ def test_transformers_models_get_what_their_activations_allow(tmp_path):
         model.save_pretrained(tmp_path / name)
         processor.save_pretrained(tmp_path / name)
     reasons = refused(load_model(f"hf:{tmp_path / 'resnet'}"))
-    assert set(reasons) == {"deeplift"} and "transformers" in reasons["deeplift"]
+    assert set(reasons) == {"deeplift"} | ATTENTION and "transformers" in reasons["deeplift"]
     reasons = refused(load_model(f"hf:{tmp_path / 'vit'}"))
     assert set(reasons) == RELU_RULES and "gelu" in reasons["guided_backprop"]
 
