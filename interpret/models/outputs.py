@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ..errors import ModelLoadError
+from .wrapper import SharedDicts
 
 # One step from an output towards its logits: ("index", 0), ("key", "logits") or ("attr", "logits").
 Pick = tuple[tuple[str, Any], ...]
@@ -108,43 +109,20 @@ class _ScriptLogits(nn.Module):
         return apply_pick(self.scripted(*args, **kwargs), self.__dict__[_PICK_ATTRIBUTE])
 
 
-class _SharedLogits(nn.Module):
+class _SharedLogits(SharedDicts):
     """The logits of an fx GraphModule's structured output (torch.export's modules among them), under the same
-    layer names: this module's submodule, parameter and buffer dicts are the graph module's own.
-
-    GraphModule keeps its generated forward on a class of its own and rewrites it on `recompile`, so it is not
-    subclassed; the graph module is held unregistered and runs whole, and moves, mode changes and copies go
-    through it (a copy is a copy of it, whose dicts the new wrapper shares again)."""
+    layer names (wrapper.SharedDicts). GraphModule keeps its generated forward on a class of its own and rewrites
+    it on `recompile`, so it is not subclassed."""
 
     def __init__(self, inner: nn.Module, pick: Pick) -> None:
-        super().__init__()
-        self.__dict__["_interpret_inner"] = inner
+        super().__init__(inner)
         self.__dict__[_PICK_ATTRIBUTE] = pick
-        for shared in ("_modules", "_parameters", "_buffers"):
-            self.__dict__[shared] = inner.__dict__[shared]
-        self.training = inner.training
-
-    @property
-    def inner(self) -> nn.Module:
-        return self.__dict__["_interpret_inner"]
 
     def forward(self, *args: Any, **kwargs: Any) -> torch.Tensor:
         return apply_pick(self.inner(*args, **kwargs), self.__dict__[_PICK_ATTRIBUTE])
 
-    def train(self, mode: bool = True) -> _SharedLogits:
-        if self.inner.training != mode:  # exported modules refuse train()/eval() even when nothing changes
-            self.inner.train(mode)
-        self.training = mode
-        return self
-
-    def _apply(self, fn: Any, recurse: bool = True) -> _SharedLogits:
-        self.inner._apply(fn, recurse)
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> _SharedLogits:
-        twin = _SharedLogits(copy.deepcopy(self.inner, memo), self.__dict__[_PICK_ATTRIBUTE])
-        memo[id(self)] = twin
-        return twin
+    def rewrap(self, inner: nn.Module) -> _SharedLogits:
+        return _SharedLogits(inner, self.__dict__[_PICK_ATTRIBUTE])
 
 
 def _logits_class(base: type[nn.Module]) -> type[nn.Module]:

@@ -8,12 +8,13 @@ layer must hold one image: batched captured passes (attribution/batch.py) ask `s
 """
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
+
+from .wrapper import SharedDicts
 
 _BATCH = "_interpret_static_batch"
 
@@ -30,38 +31,19 @@ def _join(parts: list[Any]) -> Any:
     return first
 
 
-class StaticBatch(nn.Module):
-    """A module exported for one image per call, run row by row on a batch (same submodules, same layer names)."""
+class StaticBatch(SharedDicts):
+    """A module exported for one image per call, run row by row on a batch (same submodules, same layer names:
+    wrapper.SharedDicts)."""
 
     def __init__(self, inner: nn.Module) -> None:
-        super().__init__()
-        self.__dict__["_interpret_inner"] = inner
+        super().__init__(inner)
         self.__dict__[_BATCH] = 1
-        for shared in ("_modules", "_parameters", "_buffers"):
-            self.__dict__[shared] = inner.__dict__[shared]
-        self.training = inner.training
-
-    @property
-    def inner(self) -> nn.Module:
-        return self.__dict__["_interpret_inner"]
 
     def forward(self, x: torch.Tensor) -> Any:
         return _join([self.inner(x[i:i + 1]) for i in range(int(x.shape[0]))])
 
-    def train(self, mode: bool = True) -> StaticBatch:
-        if self.inner.training != mode:  # exported modules refuse train()/eval() even when nothing changes
-            self.inner.train(mode)
-        self.training = mode
-        return self
-
-    def _apply(self, fn: Any, recurse: bool = True) -> StaticBatch:
-        self.inner._apply(fn, recurse)
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> StaticBatch:
-        twin = StaticBatch(copy.deepcopy(self.inner, memo))
-        memo[id(self)] = twin
-        return twin
+    def rewrap(self, inner: nn.Module) -> StaticBatch:
+        return StaticBatch(inner)
 
 
 def static_batch(model: nn.Module) -> int | None:
