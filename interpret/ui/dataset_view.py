@@ -31,7 +31,7 @@ from ..render import ScaleInfo, colorize, normalise, overlay, resize, with_colou
 from .costs import pass_seconds
 from .downloads import png_bytes
 from .errors import show_error
-from .jobs_view import duration, job_placeholder, job_store, live, soon
+from .jobs_view import job_placeholder, job_store, live, soon, waits_for_click
 from .map_image import show_map
 from .maps import offered_methods
 from .mistakes_view import loaded_set
@@ -227,11 +227,8 @@ def run_in_app(lm: LoadedModel, image_set: ImageSet, key: str, method: str, targ
         sample = InputImage("dataset", b"", Image.new("RGB", (lm.preprocessing.crop_size,) * 2, "gray"))
         per_target = 2 if targets == "both" else 1
         estimate = estimate_seconds((total - done) * passes * per_target, pass_seconds(lm, sample))
-        if key not in asked and estimate > limits.AUTO_COMPUTE_SECONDS:
-            st.info(plain(f"Explaining {total - done} images of {image_set.name} is estimated at {duration(estimate)}."))
-            if st.button(f"Explain {total - done} images", key="dataset-go"):
-                asked.add(key)
-                st.rerun()
+        if waits_for_click(asked, key, estimate, f"Explaining {total - done} images of {image_set.name}",
+                           f"Explain {total - done} images", "dataset-go"):
             return partial
         job = jobs.submit(key, _run_work(lm, image_set, store.folder, method, targets), f"Explaining {image_set.name}",
                           estimate)

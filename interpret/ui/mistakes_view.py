@@ -50,7 +50,7 @@ from .answers import cam_layer
 from .caching import cache_data
 from .costs import forward_seconds, pass_seconds
 from .errors import show_error, user_errors
-from .jobs_view import duration, job_placeholder, job_store, live, soon
+from .jobs_view import duration, job_placeholder, job_store, live, soon, waits_for_click
 from .map_image import display_scale, scale_note, show_map
 from .maps import offered_methods, shown_image
 from .plain import plain
@@ -265,11 +265,8 @@ def evaluation(lm: LoadedModel, image_set: ImageSet, batch_size: int = 32,
     if job is None:
         left = (ev.total - ev.done) if ev is not None else len(image_set.items)
         estimate = evaluation_estimate(lm, left)
-        if key not in asked and estimate > limits.AUTO_COMPUTE_SECONDS:
-            st.info(plain(f"Evaluating {left} images of {image_set.name} is estimated at {duration(estimate)}."))
-            if st.button(f"Evaluate {left} images", key="mistakes-go"):
-                asked.add(key)
-                st.rerun()
+        if waits_for_click(asked, key, estimate, f"Evaluating {left} images of {image_set.name}",
+                           f"Evaluate {left} images", "mistakes-go"):
             return None
         job = store.submit(key, _evaluation_work(lm, image_set, kept, key, batch_size, chosen),
                            f"Evaluating {image_set.name}", estimate, group=lm.key)
