@@ -384,6 +384,8 @@ def image_section() -> None:
     photo_links.keep(uploaded)
     for message in errors + upload_errors:
         st.error(plain(message))
+    for note in (note for image in uploaded for note in image.notes):  # what decoding changed (NaN pixels replaced)
+        st.caption(plain(note))
     named += [(_image_id("upload", im), im) for im in uploaded] + [(_image_id("carried", im), im) for im in carried_images()]
     by_id = dict(named)
     images = list(by_id.values())
