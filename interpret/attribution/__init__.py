@@ -1,5 +1,5 @@
 """Attribution methods behind one `attribute()` call; importing this package registers them all."""
-from . import attention, cams, deeplift, gradients, guided, path, perturbation  # noqa: F401  (registers methods)
+from . import attention, cams, deeplift, gradients, guided, path, perturbation, surrogate  # noqa: F401  (registers methods)
 from .base import REGISTRY, Attribution, AttributionMethod, Context, Param, attribute, get_method, map_status, register
 from .requirements import MethodUnavailable, Requirement, applicable
 from .target import OBJECTIVES, Target
