@@ -265,3 +265,17 @@ def test_a_method_that_cannot_explain_the_objective_is_refused_before_any_image_
     with pytest.raises(ParameterError, match="DeepLIFT"):
         explain_dataset(photos, tmp_path / "d", small, ["deeplift"], objective="loss")
     assert not (tmp_path / "d").exists()
+
+
+def test_a_correct_images_label_and_prediction_are_one_map_computed_once(photos, bundled, tmp_path, monkeypatch):
+    from interpret.dataset import work
+
+    calls = []
+    real = work.attribute_batch
+    monkeypatch.setattr(work, "attribute_batch", lambda lm, xs, *a, **k: calls.append(len(xs)) or real(lm, xs, *a, **k))
+    explain_dataset(photos, tmp_path / "both", bundled, ["gradient"], targets="both", shard_images=9)
+    table = open_store(tmp_path / "both")
+    good = table[table["error"].isna()]
+    same = int(good.groupby("image_id")["target"].nunique().eq(1).sum())  # images whose label is their prediction
+    assert same > 0 and calls == [2 * 6 - same]
+    assert len(good) == 2 * 6  # still a row for each target

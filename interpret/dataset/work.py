@@ -138,16 +138,19 @@ class ShardWork:
         jobs = [(i, kind, t) for i, kind, t in wanted if isinstance(t, Target)]
         if not jobs:
             return rows
+        unique = list(dict.fromkeys((i, t) for i, _, t in jobs))  # a correct image's label and prediction: one map
         began = time.perf_counter()
         try:
-            maps = self._maps(method, [items[i] for i, _, _ in jobs], x[[i for i, _, _ in jobs]], [t for _, _, t in jobs],
+            maps = self._maps(method, [items[i] for i, _ in unique], x[[i for i, _ in unique]], [t for _, t in unique],
                               params)
         except InterpretError as exc:
             return rows + [self._row(items[i], predictions[i], method, kind, error=" ".join(str(exc).split()))
                            for i, kind, _ in jobs]
-        share = (time.perf_counter() - began) / len(jobs)
-        for (i, kind, target), attribution in zip(jobs, maps, strict=True):
-            rows.append(self._map_row(items[i], predictions[i], method, kind, target, attribution, x[i:i + 1], share, full))
+        share = (time.perf_counter() - began) / len(unique)
+        by_job = dict(zip(unique, maps, strict=True))
+        for i, kind, target in jobs:
+            rows.append(self._map_row(items[i], predictions[i], method, kind, target, by_job[(i, target)], x[i:i + 1],
+                                      share, full))
         return rows
 
     def _maps(self, method: str, items: list[Item], xs: torch.Tensor, targets: list[Target],
