@@ -46,6 +46,11 @@ from .shutdown import stop_at_exit
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 
 
+def _spent(progress: Progress) -> Any:
+    """The work of a finished job: dropped, so that what the work captured is freed while the job is kept."""
+    raise RuntimeError("this job has finished; submit its key again to recompute it")
+
+
 def one_line(exc: BaseException) -> str:
     """A failure as the one line a user sees: an InterpretError's message, otherwise the type and first line."""
     if isinstance(exc, InterpretError):
@@ -321,6 +326,7 @@ class JobStore:
     def _finish(self, job: Job, state: str, result: Any = None, error: str | None = None, nbytes: int = 0,
                 exc: BaseException | None = None) -> None:
         job.result, job.error, job.nbytes, job.exception = result, error, nbytes, exc
+        job.work = _spent  # a kept job keeps its result, not what its work captured (a decoded photo, tensors)
         job.finished = time.monotonic()
         if state == DONE:
             job.fraction = 1.0
