@@ -148,7 +148,7 @@ def test_a_stop_keeps_the_finished_shards_and_the_rerun_does_only_the_rest(photo
 
 
 def test_a_run_killed_with_sigkill_loses_only_its_shard_in_flight(tmp_path):
-    photos = make_set(tmp_path / "set", per_class=5, bad=False, size=64)
+    photos = make_set(tmp_path / "set", per_class=3, bad=False, size=64)
     out = tmp_path / "store"
     command = [sys.executable, "-m", "interpret", "explain-set", str(photos), "--out", str(out), "--methods",
                "integrated_gradients", "--param", "steps=32", "--shard-images", "1", "--resize", "96", "--crop", "96"]
@@ -159,15 +159,15 @@ def test_a_run_killed_with_sigkill_loses_only_its_shard_in_flight(tmp_path):
     run.send_signal(signal.SIGKILL)
     run.wait(30)
     done = {p.stem.lstrip("_") for p in (out / "shards").glob("_*.done")}
-    assert 2 <= len(done) < 10, done
+    assert 2 <= len(done) < 6, done
     kept = {p.name: p.stat().st_mtime_ns for p in (out / "shards").glob("part-*.parquet") if p.stem in done}
     rerun = subprocess.run(command + ["--json"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
     summary = json.loads(rerun.stdout)
-    assert summary["skipped_shards"] == len(done) and summary["computed_shards"] == 10 - len(done)
+    assert summary["skipped_shards"] == len(done) and summary["computed_shards"] == 6 - len(done)
     assert {n: (out / "shards" / n).stat().st_mtime_ns for n in kept} == kept  # no finished shard redone
     table = open_store(out)
-    assert len(table) == 10 and table["image_id"].is_unique and table["error"].isna().all()
+    assert len(table) == 6 and table["image_id"].is_unique and table["error"].isna().all()
     assert not list((out / "shards").glob(".*tmp*"))  # no temporary file left visible as a shard
 
 

@@ -13,7 +13,7 @@ from test_dataset import BAD, make_set
 ray = pytest.importorskip("ray", reason="the Ray engine needs the scale extra")
 
 METHODS = ["gradient", "gradcam", "smoothgrad"]
-SETTINGS = {"targets": "both", "params": {"smoothgrad": {"samples": 4}}, "shard_images": 8}
+SETTINGS = {"params": {"smoothgrad": {"samples": 4}}, "shard_images": 8}  # label targets: tests/test_dataset.py
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def test_ray_and_local_engines_write_the_same_rows(cluster, model, photos, tmp_p
     a, b = open_store(tmp_path / "local"), open_store(tmp_path / "ray")
     keys = ["image_id", "method", "target_kind"]
     a, b = a.sort_values(keys).reset_index(drop=True), b.sort_values(keys).reset_index(drop=True)
-    assert len(a) == len(b) == 44 * 3 * 2 + 3 * 3
+    assert len(a) == len(b) == 44 * 3 + 3 * 3
     for column in ("image_id", "path", "label", "method", "target_kind", "target", "contrast", "predicted", "seed",
                    "params", "error"):
         assert a[column].astype(str).tolist() == b[column].astype(str).tolist(), column

@@ -24,7 +24,7 @@ model = torchvision.models.resnet18().eval()
 finished = []
 
 def work(progress):
-    x = torch.randn(8, 3, 224, 224, requires_grad=True)
+    x = torch.randn(8, 3, 96, 96, requires_grad=True)
     for i in range(200):
         progress(i / 200)
         model(x).sum().backward()
