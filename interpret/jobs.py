@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -39,6 +38,7 @@ from .limits import (
     JOBS_KEPT_BYTES,
     MODEL_ANSWER_SECONDS,
     MODEL_ANSWER_SECONDS_ENV,
+    seconds_bound,
 )
 from .progress import Cancelled, Progress
 from .shutdown import stop_at_exit
@@ -60,12 +60,7 @@ def one_line(exc: BaseException) -> str:
 
 def answer_seconds() -> float:
     """Seconds a model may go without answering: MODEL_ANSWER_SECONDS, or its environment override."""
-    text = os.environ.get(MODEL_ANSWER_SECONDS_ENV, "")
-    try:
-        seconds = float(text) if text.strip() else MODEL_ANSWER_SECONDS
-    except ValueError:
-        seconds = MODEL_ANSWER_SECONDS
-    return seconds if seconds > 0 and seconds == seconds else MODEL_ANSWER_SECONDS
+    return seconds_bound(MODEL_ANSWER_SECONDS, MODEL_ANSWER_SECONDS_ENV)
 
 
 def estimate_seconds(passes: int, pass_seconds: float) -> float:

@@ -6,6 +6,19 @@ Other modules import the constants from here; none defines its own bound.
 """
 from __future__ import annotations
 
+import os
+
+
+def seconds_bound(default: float, env: str) -> float:
+    """A time bound: `default`, or the positive number of seconds in the environment variable `env` (tests lower
+    a bound to meet a slow or hanging model quickly); an empty, unreadable, non-positive or NaN value keeps it."""
+    text = os.environ.get(env, "")
+    try:
+        seconds = float(text) if text.strip() else default
+    except ValueError:
+        return default
+    return seconds if seconds > 0 and seconds == seconds else default
+
 # --- Images -------------------------------------------------------------------------------------------
 # Bytes of one image file: a 50 MB file is far above any camera JPEG (10-20 MB for 50 MP) and is read
 # into memory whole before decoding.

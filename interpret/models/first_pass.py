@@ -13,7 +13,6 @@ bounded here: consent (interpret/policy.py) is what guards against a TorchScript
 """
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
@@ -31,12 +30,7 @@ BATCH = 2  # two images, so a model that ignores the batch (one row per call) is
 
 def time_bound() -> float:
     """Seconds the first pass may take: `FIRST_FORWARD_SECONDS`, or its environment override."""
-    text = os.environ.get(limits.FIRST_FORWARD_SECONDS_ENV, "")
-    try:
-        seconds = float(text) if text.strip() else limits.FIRST_FORWARD_SECONDS
-    except ValueError:
-        seconds = limits.FIRST_FORWARD_SECONDS
-    return seconds if seconds > 0 and seconds == seconds else limits.FIRST_FORWARD_SECONDS
+    return limits.seconds_bound(limits.FIRST_FORWARD_SECONDS, limits.FIRST_FORWARD_SECONDS_ENV)
 
 
 def check_weights(model: nn.Module, name: str) -> None:
