@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,14 +90,6 @@ def per_class(images: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- maps
-
-def maps_of(blobs: Sequence[bytes], side: int) -> np.ndarray:
-    """The low-resolution maps of rows (their `map` bytes, float16) as N x side x side float32."""
-    if not len(blobs):
-        return np.zeros((0, side, side), np.float32)
-    joined = np.frombuffer(b"".join(blobs), np.float16)
-    return joined.reshape(len(blobs), side, side).astype(np.float32)
-
 
 def mass(maps: np.ndarray) -> np.ndarray:
     """Each map's absolute value normalised to sum to 1 (a zero or NaN map stays zero)."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -161,10 +161,17 @@ def _save_npy(path: Path, array: np.ndarray) -> None:
         np.save(handle, array)
 
 
+def maps_of(blobs: Sequence[bytes], side: int) -> np.ndarray:
+    """Rows' low-resolution maps (their `map` bytes, float16) as N x side x side float32."""
+    if not len(blobs):
+        return np.zeros((0, side, side), np.float32)
+    joined = np.frombuffer(b"".join(blobs), np.float16)
+    return joined.reshape(len(blobs), side, side).astype(np.float32)
+
+
 def map_of(row: dict) -> np.ndarray:
     """A row's low-resolution map as a float32 array (side x side)."""
-    side = int(row["map_side"])
-    return np.frombuffer(row["map"], np.float16).reshape(side, side).astype(np.float32)
+    return maps_of([row["map"]], int(row["map_side"]))[0]
 
 
 def open_store(folder: str | Path, columns: Iterable[str] | None = None) -> Any:

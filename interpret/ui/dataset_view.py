@@ -15,7 +15,7 @@ from PIL import Image
 
 from .. import limits
 from ..attribution import OBJECTIVES, REGISTRY
-from ..dataset import Store, explain_dataset
+from ..dataset import Store, explain_dataset, maps_of
 from ..dataset import analysis as an
 from ..dataset.from_set import listing_of
 from ..dataset.listing import Listing, Reader, open_listing
@@ -275,7 +275,7 @@ def _explained(key: str, _store: Store, method: str, target_kind: str) -> pd.Dat
 
 
 def _maps(opened: Opened, rows: pd.DataFrame) -> np.ndarray:
-    return an.maps_of(rows["map"].tolist(), opened.side)
+    return maps_of(rows["map"].tolist(), opened.side)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
