@@ -22,8 +22,8 @@ from pathlib import Path, PurePosixPath
 from ..errors import ImageSetError
 from ..files import printable
 from ..limits import CSV_BYTES, DATASET_IMAGES
-from ..mistakes.filetree import ZipTree, read_regular
-from ..mistakes.imageset import IMAGE_SUFFIXES, from_tree
+from ..mistakes.filetree import FileTree, ZipTree, read_regular
+from ..mistakes.imageset import IMAGE_SUFFIXES, ImageSet, from_tree
 from ..mistakes.safezip import safe_member_path
 
 Reader = Callable[[str], bytes]
@@ -49,8 +49,8 @@ class Listing:
 
     name: str
     items: list[Item]
-    root: Path | None = None  # a folder's (or a listing file's folder's) resolved path; None for a zip
-    zip_data: bytes | None = field(default=None, repr=False)
+    root: Path | None = None  # a folder's (or a listing file's folder's) resolved path
+    tree: FileTree | None = field(default=None, repr=False)  # or the file tree of a zip or of the app's loaded set
     skipped: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -68,8 +68,8 @@ class Listing:
     def reader(self) -> Iterator[Reader]:
         """A function reading one image's bytes by its relative path (a file bounded by SET_MEMBER_BYTES, a zip
         member by the zip's own bounds), valid inside the `with` block (a zip is opened once for all its reads)."""
-        if self.zip_data is not None:
-            with ZipTree(self.zip_data, self.name)._raw_reader() as read:
+        if self.tree is not None:
+            with self.tree._raw_reader() as read:  # no set-wide pixel budget: each image is bounded when decoded
                 yield read
             return
         root = self.root
@@ -117,12 +117,17 @@ def _folder(root: Path, name: str) -> Listing:
     return Listing(Path(name).name or name, items, root=root)
 
 
-def _zip(path: Path) -> Listing:
-    data = read_regular(path.resolve(), path.name)
-    image_set = from_tree(ZipTree(data, path.name))
+def from_image_set(image_set: ImageSet) -> Listing:
+    """A labelled set's images in its order, with their labels, read from its own file tree (a zip, a folder, or the
+    demo set in memory: the Mistakes page's set explained by the Dataset page)."""
     items = [Item(image_id(i.path), i.path, i.label) for i in image_set.items]
-    _bounded(len(items), path.name)
-    return Listing(path.name, items, zip_data=data, skipped={k: len(v) for k, v in image_set.skipped.items()})
+    _bounded(len(items), image_set.name)
+    return Listing(image_set.name, items, tree=image_set.tree,
+                   skipped={k: len(v) for k, v in image_set.skipped.items()})
+
+
+def _zip(path: Path) -> Listing:
+    return from_image_set(from_tree(ZipTree(read_regular(path.resolve(), path.name), path.name)))
 
 
 def _rows_of_csv(path: Path) -> list[dict[str, str | None]]:

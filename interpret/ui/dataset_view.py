@@ -17,8 +17,7 @@ from .. import limits
 from ..attribution import OBJECTIVES, REGISTRY
 from ..dataset import Store, explain_dataset, maps_of
 from ..dataset import analysis as an
-from ..dataset.from_set import listing_of
-from ..dataset.listing import Listing, Reader, open_listing
+from ..dataset.listing import Listing, Reader, from_image_set, open_listing
 from ..errors import InterpretError
 from ..files import printable
 from ..images import InputImage, decode_image, load_image
@@ -172,7 +171,7 @@ def _from_set(lm: LoadedModel) -> Opened | None:
                                       "label": "true class"}.get)
     key = f"{RUN}|{APP_ROOT}|{lm.key}|{image_set.fingerprint}|{method}|{targets}"
     store = run_in_app(lm, image_set, key, method, targets)
-    return None if store is None else _open(store, one_by_one(listing_of(image_set)))
+    return None if store is None else _open(store, one_by_one(from_image_set(image_set)))
 
 
 def _done_images(store: Store) -> int:
@@ -189,7 +188,7 @@ def _done_images(store: Store) -> int:
 
 def _run_work(lm: LoadedModel, image_set: ImageSet, folder: Path, method: str, targets: str):  # noqa: ANN202
     def work(progress: Progress) -> str:
-        summary = explain_dataset(listing_of(image_set), folder, lm, [method], targets=targets, progress=progress,
+        summary = explain_dataset(from_image_set(image_set), folder, lm, [method], targets=targets, progress=progress,
                                   shard_images=APP_SHARD_IMAGES)
         if summary.stopped:
             raise Cancelled(f"Stopped after {summary.computed} shards.")
