@@ -279,3 +279,30 @@ def test_a_correct_images_label_and_prediction_are_one_map_computed_once(photos,
     same = int(good.groupby("image_id")["target"].nunique().eq(1).sum())  # images whose label is their prediction
     assert same > 0 and calls == [2 * 6 - same]
     assert len(good) == 2 * 6  # still a row for each target
+
+
+def test_a_batchs_prediction_and_its_gradient_maps_share_one_forward_pass(photos, small, tmp_path):
+    """The prediction (which picks the targets) and Gradient, Gradient x Input and the gradient CAMs of the same
+    images need the same forward pass: a run does it once per batch, and the maps are still attribute()'s."""
+    from interpret.attribution.requirements import applicable
+
+    methods = ["gradient", "grad_x_input", "gradcam", "gradcam_pp"]
+    assert all(applicable(small, method)[0] for method in methods)  # the model's one-time checks, done before
+    calls = []
+    handle = small.model.register_forward_pre_hook(lambda module, args: calls.append(len(args[0])))
+    try:
+        explain_dataset(photos, tmp_path / "one", small, methods, shard_images=9)
+    finally:
+        handle.remove()
+    assert calls == [6]  # the 6 photos of the one shard (its 3 bad files have no pass): one forward for 4 maps each
+    from interpret.attribution import Target, attribute
+    from interpret.dataset.stats import low_resolution
+    from interpret.images import load_image_file
+
+    table = open_store(tmp_path / "one")
+    for method in ("grad_x_input", "gradcam_pp"):
+        row = table[(table["method"] == method) & table["error"].isna()].iloc[-1]
+        x = small.preprocessing.to_tensor(load_image_file(photos / row["path"]).image)
+        values = attribute(small, x, method, Target(int(row["target"]))).values
+        assert np.allclose(map_of(row.to_dict()), low_resolution(values, 56).astype(np.float32),
+                           atol=2e-3 * np.abs(values).max())

@@ -14,12 +14,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..capture import capture, capture_layers
+from ..capture import capture_layers
 from ..errors import LayerError
 from ..layers import called_once, layer_grid
 from ..limits import MAX_PASSES
 from ..progress import report
 from .base import AttributionMethod, Context, Param, check_masked_pixels, check_passes, register
+from .forward import recorded_forward
 from .guided import guided_gradient
 from .passes import shared
 from .perturbation import masked_rows
@@ -55,11 +56,10 @@ def activations_and_gradients(ctx: Context) -> tuple[torch.Tensor, torch.Tensor]
 
 
 def _layer_pass(ctx: Context) -> tuple[torch.Tensor, torch.Tensor]:
-    with ctx.lm.lock, torch.enable_grad(), capture(ctx.lm.model, [_layer(ctx)], keep="leaf") as captured:
-        logits = ctx.lm.model(ctx.x.detach())
-    activation = _captured(ctx, captured)
+    run = recorded_forward(ctx.lm, ctx.x, layers=(_layer(ctx),))
+    activation = run.layer(_layer(ctx))
     with torch.enable_grad():
-        (grad,) = torch.autograd.grad(ctx.score(logits).sum(), activation)
+        (grad,) = torch.autograd.grad(ctx.score(run.logits).sum(), activation, retain_graph=True)
     return _grid(ctx, activation.detach()).float(), _grid(ctx, grad).float()
 
 

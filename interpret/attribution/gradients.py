@@ -13,6 +13,7 @@ import torch
 
 from ..progress import report
 from .base import AttributionMethod, Context, Param, register
+from .forward import recorded_forward
 from .passes import shared
 from .requirements import AUTOGRAD
 from .target import Target
@@ -40,8 +41,16 @@ def batched_gradients(ctx: Context, count: int, make: Callable[[int, int], torch
 
 
 def plain_gradient(ctx: Context) -> torch.Tensor:
-    """d score / d input at ctx.x (N x 3 x H x W), shared by the maps of one `shared_passes()` block."""
-    return shared(ctx, "input-gradient", (), lambda: input_gradient(ctx, ctx.x))
+    """d score / d input at ctx.x (N x 3 x H x W), shared by the maps of one `shared_passes()` block; from the
+    batch's planned forward pass where one is kept (forward.planned_forward)."""
+    return shared(ctx, "input-gradient", (), lambda: _plain_gradient(ctx))
+
+
+def _plain_gradient(ctx: Context) -> torch.Tensor:
+    run = recorded_forward(ctx.lm, ctx.x, input_grad=True)
+    with torch.enable_grad():
+        (grad,) = torch.autograd.grad(ctx.score(run.logits).sum(), run.x, retain_graph=True)
+    return grad
 
 
 @dataclass

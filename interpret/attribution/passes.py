@@ -11,6 +11,7 @@ other sessions' calls never see it. Cached tensors are detached and must not be 
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 from collections import OrderedDict
@@ -27,11 +28,15 @@ T = TypeVar("T")
 
 
 def nbytes(value: Any) -> int:
-    """Bytes held by a tensor or a tuple of tensors (anything else counts as nothing)."""
+    """Bytes held by a tensor, or the tensors of a tuple, list, dict or dataclass (anything else counts as nothing)."""
     if isinstance(value, torch.Tensor):
         return value.element_size() * value.nelement()
     if isinstance(value, (tuple, list)):
         return sum(nbytes(v) for v in value)
+    if isinstance(value, dict):
+        return sum(nbytes(v) for v in value.values())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return sum(nbytes(getattr(value, f.name)) for f in dataclasses.fields(value))
     return 0
 
 

@@ -17,7 +17,10 @@ import numpy as np
 import torch
 
 from ..attribution import REGISTRY, Attribution, Target, attribute
-from ..attribution.batch import attribute_batch
+from ..attribution.base import chosen_layer
+from ..attribution.batch import attribute_batch, batch_rows
+from ..attribution.forward import planned_forward, recorded_forward
+from ..attribution.planner import SHARED_PASS
 from ..errors import InterpretError, first_line
 from ..images import decode_image
 from ..limits import DATASET_MAP_SIDE, DATASET_SHARD_IMAGES
@@ -64,6 +67,15 @@ def uses_seed(method: str) -> bool:
     return any(p.name == "seed" for p in REGISTRY[method].params)
 
 
+def forward_plan(lm: LoadedModel, settings: RunSettings) -> tuple[bool, tuple[str, ...]]:
+    """What each batch's one forward pass keeps for the run's methods (forward.planned_forward's arguments): the
+    input's gradient for Gradient and Gradient x Input, the layer of the gradient CAMs."""
+    kinds = {m: SHARED_PASS.get(m) for m in settings.methods}
+    layers = tuple(dict.fromkeys(chosen_layer(lm, REGISTRY[m], settings.layer) for m, kind in kinds.items()
+                                 if kind == "layer-gradient"))
+    return "input-gradient" in kinds.values(), tuple(layer for layer in layers if layer is not None)
+
+
 Decoded = tuple[Item, np.ndarray | None, str | None]  # the item, its model-view pixels (HxWx3 uint8) or its error
 
 
@@ -87,6 +99,7 @@ class ShardWork:
         self.lm, self.settings = lm, settings
         match = match_labels((label for label in labels if label is not None), lm.class_names)
         self.label_index = dict(match.indices)
+        self.plan = forward_plan(lm, settings)
 
     def rows(self, decoded: list[Decoded]) -> tuple[list[dict], np.ndarray | None]:
         """Every row of the shard, and its full-resolution maps (float16, in the order of `full_map`) when asked."""
@@ -96,18 +109,27 @@ class ShardWork:
         full: list[np.ndarray] = []
         if good:
             x = self.lm.preprocessing.normalize(np.stack([pixels for _, pixels in good]))
-            predictions = self._predict(x)
-            for method in self.settings.methods:
-                rows += self._method_rows(method, [item for item, _ in good], x, predictions, full)
+            per_pass = batch_rows(self.lm, (int(x.shape[-2]), int(x.shape[-1])))
+            for start in range(0, len(good), per_pass):
+                items = [item for item, _ in good[start:start + per_pass]]
+                rows += self._batch_rows(items, x[start:start + per_pass], per_pass, full)
         order = {item.id: i for i, (item, _, _) in enumerate(decoded)}
         rows.sort(key=lambda r: (order[r["image_id"]], self.settings.methods.index(r["method"])))
         return rows, (np.stack(full) if full else None) if self.settings.full_maps else None
 
+    def _batch_rows(self, items: list[Item], x: torch.Tensor, per_pass: int, full: list) -> list[dict]:
+        """The rows of one batch of images (at most one pass's rows): their prediction and their maps share the
+        batch's forward pass (forward.planned_forward), released when the batch is done."""
+        with planned_forward(*self.plan):
+            predictions = self._predict(x)
+            return [row for method in self.settings.methods
+                    for row in self._method_rows(method, items, x, predictions, per_pass, full)]
+
     def _predict(self, x: torch.Tensor) -> list[tuple[list[int], list[float]]]:
         k = max(1, min(self.settings.top_k, self.lm.num_classes))
-        with torch.inference_mode():
-            probs = self.lm.probabilities(self.lm.model(self.lm.input_tensor(x)))
-            top_prob, top_index = probs.topk(k, dim=1)
+        logits = recorded_forward(self.lm, self.lm.input_tensor(x), *self.plan).logits
+        with torch.no_grad():
+            top_prob, top_index = self.lm.probabilities(logits.detach()).topk(k, dim=1)
         return [(i.tolist(), p.tolist()) for i, p in zip(top_index.cpu(), top_prob.cpu(), strict=True)]
 
     def targets_of(self, item: Item, top: list[int]) -> list[tuple[str, Target | str]]:
@@ -131,7 +153,8 @@ class ShardWork:
                 out.append(("label", Target(label, objective)))
         return out
 
-    def _method_rows(self, method: str, items: list[Item], x: torch.Tensor, predictions: list, full: list) -> list[dict]:
+    def _method_rows(self, method: str, items: list[Item], x: torch.Tensor, predictions: list, per_pass: int,
+                     full: list) -> list[dict]:
         params = self.settings.params.get(method, {})
         wanted = [(i, kind, t) for i, item in enumerate(items) for kind, t in self.targets_of(item, predictions[i][0])]
         rows = [self._row(items[i], predictions[i], method, kind, error=t) for i, kind, t in wanted if isinstance(t, str)]
@@ -142,7 +165,7 @@ class ShardWork:
         began = time.perf_counter()
         try:
             maps = self._maps(method, [items[i] for i, _ in unique], x[[i for i, _ in unique]], [t for _, t in unique],
-                              params)
+                              params, per_pass)
         except InterpretError as exc:
             return rows + [self._row(items[i], predictions[i], method, kind, error=" ".join(str(exc).split()))
                            for i, kind, _ in jobs]
@@ -154,10 +177,10 @@ class ShardWork:
         return rows
 
     def _maps(self, method: str, items: list[Item], xs: torch.Tensor, targets: list[Target],
-              params: dict[str, Any]) -> list[Attribution]:
+              params: dict[str, Any], per_pass: int) -> list[Attribution]:
         layer = self.settings.layer if REGISTRY[method].uses_layer else None
         if not uses_seed(method):
-            return attribute_batch(self.lm, xs, method, targets, layer=layer, params=params)
+            return attribute_batch(self.lm, xs, method, targets, layer=layer, params=params, batch_size=per_pass)
         return [attribute(self.lm, xs[j:j + 1], method, targets[j], layer=layer,
                           params={**params, "seed": seed_of(item.id, params.get("seed", 0))})
                 for j, item in enumerate(items)]
