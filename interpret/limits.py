@@ -294,3 +294,11 @@ DATASET_CLUSTER_ROWS = 20_000
 # Images of the Mistakes page's set that the Dataset page explains in the app (its store kept in a temporary
 # folder): a bigger set is explained with `interpret explain-set` and its store opened by path.
 DATASET_APP_IMAGES = 5_000
+# Channels of the layer a dataset run keeps per image (`--channels LAYER`: each channel's maximum, float32): 4096
+# is twice ResNet-50's widest layer, 16 KB an image; the channel's maps are not stored, the Dataset page computes
+# them again for the few images it shows (DATASET_CHANNEL_IMAGES).
+DATASET_CHANNELS = 4_096
+# Images the Dataset page's channel examples show for one channel (its top images by that channel's maximum): their
+# maps come from one forward pass of this many images (EfficientNet-Lite0 at 224 px: about 1 s for 16 on 2 busy CPU
+# cores), computed when the channel is shown.
+DATASET_CHANNEL_IMAGES = 16

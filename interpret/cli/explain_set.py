@@ -29,6 +29,9 @@ def add_parser(subparsers) -> None:
                         help="a method parameter (repeatable); without METHOD: for every method that takes KEY")
     parser.add_argument("--scores", action="store_true", help="add deletion / insertion AUC and ROAD per map (slower)")
     parser.add_argument("--full-maps", action="store_true", help="also keep full-resolution maps (float16 .npy per shard)")
+    parser.add_argument("--channels", metavar="LAYER",
+                        help="also keep every image's per-channel maxima of LAYER (a map; `interpret layers` lists "
+                             "them): the Dataset page's channel examples")
     parser.add_argument("--top", type=int, default=5, help="predictions kept per image (default 5)")
     parser.add_argument("--shard-images", type=int, default=None,
                         help="images per shard, the unit written and resumed (default limits.DATASET_SHARD_IMAGES)")
@@ -101,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         summary = explain_dataset(listing, args.out, model, methods, engine=args.engine, overwrite=args.overwrite,
                                   progress=progress, ray_address=args.ray_address, actors=args.actors,
                                   targets=args.targets, objective=args.objective, layer=args.layer, params=params,
-                                  scores=args.scores, full_maps=args.full_maps, top_k=args.top,
+                                  scores=args.scores, full_maps=args.full_maps, top_k=args.top, channels=args.channels,
                                   **({"shard_images": args.shard_images} if args.shard_images else {}))
     finally:
         if bar is not None:

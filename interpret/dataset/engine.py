@@ -26,6 +26,7 @@ from ..errors import InterpretError, ParameterError
 from ..models import DEFAULT_SPEC, LoadedModel, load_model
 from ..preprocess import Preprocessing
 from ..progress import Cancelled, Progress, report
+from .channels import channels_layer
 from .listing import Item, Listing, open_listing
 from .store import SCHEMA_VERSION, Store
 from .work import TARGET_KINDS, RunSettings, ShardWork, decode_items
@@ -117,6 +118,8 @@ def check_settings(lm: LoadedModel, listing: Listing, settings: RunSettings) -> 
         raise ParameterError(f"--targets {settings.targets} needs labels, and '{listing.name}' has none.")
     if settings.shard_images < 1:
         raise ParameterError("A shard holds at least one image.")
+    if settings.channels is not None:
+        channels_layer(lm, settings.channels)
     params = {m: REGISTRY[m].resolve_params(settings.params.get(m)) for m in settings.methods}
     return dataclasses.replace(settings, params=params)
 
@@ -128,8 +131,9 @@ def explain_dataset(source: str | Path | Listing, out: str | Path, model: str | 
     """Explain every image of `source` with `methods` into the store folder `out`; resume it if it was stopped.
 
     `settings` are RunSettings' fields (targets, objective, layer, params, scores, full_maps, top_k,
-    shard_images). `engine="ray"` runs on the Ray cluster at `ray_address` (or RAY_ADDRESS; a local one
-    otherwise) with `actors` model actors; `model` must then be a spec or ModelArgs (each actor loads it)."""
+    shard_images, channels: a layer whose per-channel maxima every image keeps). `engine="ray"` runs on the
+    Ray cluster at `ray_address` (or RAY_ADDRESS; a local one otherwise) with `actors` model actors; `model`
+    must then be a spec or ModelArgs (each actor loads it)."""
     check_engine(engine)
     args = ModelArgs(spec=model) if isinstance(model, str) else model if isinstance(model, ModelArgs) else None
     lm = model if isinstance(model, LoadedModel) else args.load() if args is not None else None

@@ -11,6 +11,10 @@
 Every file is written to a temporary name and renamed into place, the marker last: a shard without its marker
 was in flight when the run stopped and is computed again; one with it is never redone. A run into a store whose
 manifest differs is refused, naming what changed, unless it overwrites the store.
+
+A new column joins the end of SCHEMA without a new SCHEMA_VERSION: shards are read with SCHEMA, so an older
+store's rows read it as empty (null) and an older reader leaves it out. Only a change of what a column means bumps
+SCHEMA_VERSION (an older store is then refused in one line). Added so far: `channel_max` (`--channels`).
 """
 from __future__ import annotations
 
@@ -43,6 +47,7 @@ SCHEMA = pa.schema([
     ("map", pa.binary()), ("map_side", pa.int32()), ("full_map", pa.int64()),
     ("deletion_auc", pa.float32()), ("insertion_auc", pa.float32()), ("road", pa.float32()),
     ("seconds", pa.float32()), ("error", pa.string()),
+    ("channel_max", pa.list_(pa.float32())),
 ])
 
 

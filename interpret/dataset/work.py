@@ -21,6 +21,7 @@ from ..attribution.base import chosen_layer
 from ..attribution.batch import attribute_batch, batch_rows
 from ..attribution.forward import planned_forward, recorded_forward
 from ..attribution.planner import SHARED_PASS
+from ..capture import capture
 from ..errors import InterpretError, first_line
 from ..images import decode_image
 from ..limits import DATASET_MAP_SIDE, DATASET_SHARD_IMAGES
@@ -28,6 +29,7 @@ from ..metrics import FaithfulnessProbe
 from ..metrics.road import road
 from ..mistakes.labels import match_labels
 from ..models import LoadedModel
+from .channels import channel_maxima, channels_layer
 from .listing import Item
 from .stats import low_resolution, map_stats
 
@@ -49,13 +51,16 @@ class RunSettings:
     top_k: int = 5
     shard_images: int = DATASET_SHARD_IMAGES
     map_side: int = DATASET_MAP_SIDE
+    channels: str | None = None  # a layer whose per-channel maxima each image keeps (`channel_max`)
 
     def describe(self) -> dict:
-        """The settings as the manifest records them."""
+        """The settings as the manifest records them (`channels` only when asked: a store made before it existed
+        resumes with the same manifest)."""
         return {"methods": list(self.methods), "params": {m: self.params.get(m, {}) for m in self.methods},
                 "targets": self.targets, "objective": self.objective, "layer": self.layer, "scores": self.scores,
                 "score_steps": SCORE_STEPS if self.scores else None, "full_maps": self.full_maps, "top_k": self.top_k,
-                "shard_images": self.shard_images, "map_side": self.map_side}
+                "shard_images": self.shard_images, "map_side": self.map_side,
+                **({"channels": self.channels} if self.channels else {})}
 
 
 def seed_of(item_id: str, seed: int) -> int:
@@ -99,6 +104,7 @@ class ShardWork:
         self.lm, self.settings = lm, settings
         match = match_labels((label for label in labels if label is not None), lm.class_names)
         self.label_index = dict(match.indices)
+        self.channels = channels_layer(lm, settings.channels) if settings.channels else None
         self.plan = forward_plan(lm, settings)
 
     def rows(self, decoded: list[Decoded]) -> tuple[list[dict], np.ndarray | None]:
@@ -121,9 +127,22 @@ class ShardWork:
         """The rows of one batch of images (at most one pass's rows): their prediction and their maps share the
         batch's forward pass (forward.planned_forward), released when the batch is done."""
         with planned_forward(*self.plan):
-            predictions = self._predict(x)
-            return [row for method in self.settings.methods
+            predictions, maxima = self._predicted(x)
+            rows = [row for method in self.settings.methods
                     for row in self._method_rows(method, items, x, predictions, per_pass, full)]
+        return keep_maxima(rows, items, maxima)
+
+    def _predicted(self, x: torch.Tensor) -> tuple[list[tuple[list[int], list[float]]], np.ndarray | None]:
+        """`_predict(x)`, and the maxima of the `channels` layer's channels (N x C) captured in that same forward pass
+        (through the one capture mechanism; a clone, the pass's graph untouched), or None when not asked."""
+        if self.channels is None:
+            return self._predict(x), None
+        name = self.channels.name
+        with self.lm.lock, capture(self.lm.model, [name], keep="clone") as got:
+            predictions = self._predict(x)
+        if name not in got:
+            raise InterpretError(f"The layer '{name}' did not produce a tensor in the forward pass.")
+        return predictions, channel_maxima(self.channels, got[name])
 
     def _predict(self, x: torch.Tensor) -> list[tuple[list[int], list[float]]]:
         k = max(1, min(self.settings.top_k, self.lm.num_classes))
@@ -218,3 +237,15 @@ class ShardWork:
     def _error_row(self, item: Item, error: str | None, method: str) -> dict:
         return {"image_id": item.id, "path": item.path, "label": item.label, "method": method,
                 "params": json.dumps(self.settings.params.get(method, {}), sort_keys=True), "error": error}
+
+
+def keep_maxima(rows: list[dict], items: list[Item], maxima: np.ndarray | None) -> list[dict]:
+    """`rows` with each image's channel maxima on its first row only (its other rows would repeat them)."""
+    if maxima is None:
+        return rows
+    first: dict[str, dict] = {}
+    for row in rows:
+        first.setdefault(row["image_id"], row)
+    for item, values in zip(items, maxima, strict=True):
+        first[item.id]["channel_max"] = values.tolist()
+    return rows
