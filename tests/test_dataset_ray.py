@@ -13,7 +13,9 @@ from test_dataset import BAD, make_set
 ray = pytest.importorskip("ray", reason="the Ray engine needs the scale extra")
 
 METHODS = ["gradient", "gradcam", "smoothgrad"]
-SETTINGS = {"params": {"smoothgrad": {"samples": 4}}, "shard_images": 8}  # label targets: tests/test_dataset.py
+CHANNELS = "blocks.3.2"  # the default model's middle block: each image's 80 channel maxima (--channels)
+SETTINGS = {"params": {"smoothgrad": {"samples": 4}}, "shard_images": 8, "channels": CHANNELS}  # label targets:
+# tests/test_dataset.py; channel maxima against a capture of each image alone: tests/test_dataset_channels.py
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +72,16 @@ def test_ray_and_local_engines_write_the_same_rows(cluster, model, photos, tmp_p
     for (_, x), (_, y) in zip(a[good].iterrows(), b[good].iterrows(), strict=True):
         mx, my = map_of(x.to_dict()), map_of(y.to_dict())
         assert np.abs(mx - my).max() <= 1e-6 * max(np.abs(mx).max(), 1e-12), (x["path"], x["method"])
+    kept = a["channel_max"].notna()
+    assert kept.sum() == 44 and kept.tolist() == b["channel_max"].notna().tolist()  # one row of each read image
+    ma, mb = np.stack(a.loc[kept, "channel_max"]), np.stack(b.loc[kept, "channel_max"])
+    assert ma.shape == (44, 80) and np.abs(ma - mb).max() <= 1e-6 * np.abs(ma).max()
+    from test_dataset_channels import direct_maxima
+
+    lm = model.load()
+    for _, row in b[kept].head(4).iterrows():  # the Ray actors' maxima are those of a capture of the image alone
+        expected = direct_maxima(lm, photos, row["path"], CHANNELS)
+        np.testing.assert_allclose(row["channel_max"], expected, rtol=0, atol=1e-4 * np.abs(expected).max())
 
 
 def test_a_run_stopped_locally_is_finished_on_ray(cluster, model, photos, tmp_path):
