@@ -9,8 +9,9 @@ Images: distinct JPEG files cut from the sample photos (random crops, sizes and 
 method, images per second of: `bare` (our batched attribution over tensors decoded beforehand: the model's work
 alone), `engine` (explain_dataset, local), each peer the way its users would write the job (decode, their call
 per batch, write the maps), and `ray` (2 actors); ratios engine/bare (target >= 0.9), engine/peer (target > 1),
-ray/engine (target >= 0.75). `--memory A,B`: peak RSS of a Gradient run over A and over B images, each in its
-own process (target: B's within 10 % of A's). The load (os.getloadavg) is printed before and after each row.
+ray/engine (target >= 0.75), and each actor's share (the on-paper figure per actor). `--memory A,B`: peak RSS of
+a Gradient run over A and over B images, each in its own process (target: B's within 10 % of A's); with
+`--models ""` those rows alone. The load (os.getloadavg) is printed before and after each row.
 """
 from __future__ import annotations
 
@@ -145,10 +146,10 @@ import resource, sys, tempfile
 from pathlib import Path
 sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
 from benchmarks.dataset import make_images
-from interpret.dataset import explain_dataset
+from interpret.dataset import ModelArgs, explain_dataset
 work = Path(tempfile.mkdtemp())
 folder = make_images(work / "images", {images})
-explain_dataset(folder, work / "store", "torchvision:resnet18", ["gradient"])
+explain_dataset(folder, work / "store", ModelArgs("torchvision:resnet18", weights="random"), ["gradient"])
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -180,7 +181,7 @@ def measure(spec: str, lm, model: ModelArgs, xs: torch.Tensor, folder: Path, met
         runs = iter(range(args.repeats))
         remote = images / best(lambda: engine(model, folder, method, work / f"ray-{tag}-{next(runs)}", "ray"),
                                args.repeats)
-        row(spec, method, "ray (2 actors)", remote, f"ray/engine {remote / ours:.2f}")
+        row(spec, method, "ray (2 actors)", remote, f"ray/engine {remote / ours:.2f}, {remote / 2:.1f}/actor")
     print(f"  {load()}")
 
 
@@ -194,10 +195,11 @@ def main() -> int:
     parser.add_argument("--memory", default="", help="A,B: peak RSS of Gradient runs over A and B images")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="interpret-dataset-bench-"))
-    folder = make_images(work / "images", args.images)
-    print(f"{args.images} distinct JPEG files, {torch.get_num_threads()} torch threads, {load()}")
+    specs = [spec for spec in args.models.split(",") if spec]  # --models "": the memory rows alone
+    folder = make_images(work / "images", args.images if specs else 0)
+    print(f"{args.images if specs else 0} distinct JPEG files, {torch.get_num_threads()} torch threads, {load()}")
     print(f"{'model':<28} {'method':<22} {'who':<18} {'img/s':>7} {'ratio':>24}")
-    for spec in args.models.split(","):
+    for spec in specs:
         weights = "random" if spec.startswith("torchvision:") else None
         lm = load_model(spec, weights=weights)
         xs = decoded_tensors(lm, folder)
