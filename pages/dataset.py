@@ -10,7 +10,8 @@ from interpret.ui.page import require_model, start_page
 
 start_page("Dataset", "Where does the model look across a whole set? Open a store made by `interpret explain-set`, "
            "or explain the Mistakes page's labelled set here: the mean maps of each class's hits and mistakes, the "
-           "classes and images explained by the background, the strategies per class, and any slice of the images.")
+           "classes and images explained by the background, the strategies per class, any slice of the images, and the "
+           "images that excite a channel most.")
 lm = require_model()
 with user_errors(str(lm.device)):
     opened = view.opened_store(lm)

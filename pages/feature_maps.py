@@ -7,6 +7,7 @@ ensure_shell()
 import streamlit as st
 
 from interpret.ui import feature_view as fv
+from interpret.ui.dataset_view import channel_examples_link
 from interpret.ui.errors import user_errors
 from interpret.ui.page import require_image, require_model, start_page
 from interpret.ui.state import current_images
@@ -26,6 +27,7 @@ with user_errors(str(lm.device)):
             st.subheader("One channel")
             channel = fv.channel_picker(order, layer, by, target)
             fv.channel_view(lm, image, acts, channel, scores, cmap)
+            channel_examples_link(lm, layer, channel)
             more = st.radio("More about this channel", list(fv.MORE_VIEWS), index=None, horizontal=True, key="fm-more",
                             help="Each is computed only when chosen (tabs computed all three on every run).")
             with user_errors(str(lm.device)):

@@ -114,3 +114,18 @@ def test_the_cli_flag(photos, small, layer, tmp_path):
     table = open_store(out)
     assert table["channel_max"].notna().sum() == 6 and len(table) == 9
     assert main([*common, "--channels", "classifier", "--overwrite"]) != 0
+
+
+def test_channels_rank_by_the_mean_or_the_highest_of_the_images_maxima_and_their_top_images_come_first(store):
+    from interpret.dataset import analysis as an
+
+    found = an.channel_maxima(open_store(store))
+    assert found.maxima.shape == (6, 80) and found.rows["image_id"].is_unique
+    by_mean, by_max = an.channel_ranking(found.maxima, "mean"), an.channel_ranking(found.maxima, "max")
+    assert by_mean["channel"].iloc[0] == int(np.argmax(found.maxima.mean(axis=0)))
+    assert by_max["channel"].iloc[0] == int(np.argmax(found.maxima.max(axis=0)))
+    assert by_mean["mean"].is_monotonic_decreasing and an.channel_ranking(found.maxima, "index")["channel"].tolist() == \
+        list(range(80))
+    channel = int(by_max["channel"].iloc[0])
+    top = an.top_images(found, channel, 3)
+    assert top["activation"].tolist() == sorted(found.maxima[:, channel], reverse=True)[:3]

@@ -27,6 +27,8 @@ STAT_TEXT = {"border_share": "share of the map's mass on the border (outer tenth
 SUMMARY_COLUMNS = ("image_id", "label", "correct", "method", "target_kind", "predicted_label", "error")
 VIEW_COLUMNS = ("image_id", "path", "label", "predicted_label", "probability", "correct", "method", "target_kind",
                 "target_label", "layer", "objective", *STATS, "error")
+CHANNEL_COLUMNS = ("image_id", "path", "label", "predicted_label", "correct", "channel_max")
+CHANNEL_SORTS = {"mean": "mean of the images' maxima", "max": "highest maximum in the set", "index": "index"}
 CLUSTER_SIDE = 14  # maps are clustered at 14 x 14 (their mass pooled 4 x 4): the layout, not the pixel noise
 ALGORITHMS = ("kmeans", "spectral")
 
@@ -210,6 +212,44 @@ def cluster_maps(maps: np.ndarray, k: int, algorithm: str = "kmeans", seed: int 
     means = np.stack([shares[labels == c].mean(axis=0) for c in range(k)])
     near = [np.flatnonzero(labels == c)[np.argsort(distances[labels == c, c], kind="stable")][:typical] for c in range(k)]
     return Clusters(labels, np.bincount(labels, minlength=k), means, near, len(sample))
+
+
+# ---------------------------------------------------------------- channels
+
+@dataclass(frozen=True)
+class ChannelMaxima:
+    """The images with channel maxima (one row each, indexed 0..n-1) and their maxima (n x channels)."""
+
+    rows: pd.DataFrame
+    maxima: np.ndarray
+
+    @property
+    def channels(self) -> int:
+        return int(self.maxima.shape[1])
+
+
+def channel_maxima(rows: pd.DataFrame) -> ChannelMaxima:
+    """The rows that hold `channel_max` (an image's first row: one per image read) and their maxima as an array."""
+    kept = rows[rows["channel_max"].notna()].reset_index(drop=True)
+    values = np.stack(kept["channel_max"].to_numpy()).astype(np.float32) if len(kept) else np.zeros((0, 0), np.float32)
+    return ChannelMaxima(kept.drop(columns="channel_max"), values)
+
+
+def channel_ranking(maxima: np.ndarray, by: str = "mean") -> pd.DataFrame:
+    """Per channel: the mean of the images' maxima and the highest maximum; sorted by `by` (CHANNEL_SORTS), highest
+    first (by index: in order). A channel that fires strongly on a few images ranks high by max, not by mean."""
+    if by not in CHANNEL_SORTS:
+        raise ValueError(f"by is one of {', '.join(CHANNEL_SORTS)}")
+    table = pd.DataFrame({"channel": np.arange(maxima.shape[1]), "mean": np.nan_to_num(maxima).mean(axis=0),
+                          "max": np.nan_to_num(maxima).max(axis=0)})
+    return table if by == "index" else table.sort_values(by, ascending=False, kind="stable").reset_index(drop=True)
+
+
+def top_images(found: ChannelMaxima, channel: int, count: int) -> pd.DataFrame:
+    """The `count` images with the highest maximum of `channel`, highest first, with that maximum (`activation`)."""
+    values = np.nan_to_num(found.maxima[:, channel], nan=-np.inf)
+    order = np.argsort(-values, kind="stable")[:count]
+    return found.rows.iloc[order].assign(activation=found.maxima[order, channel])
 
 
 # ---------------------------------------------------------------- slices and exports

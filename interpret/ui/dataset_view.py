@@ -1,6 +1,8 @@
 """Streamlit parts of the Dataset page: opening a store (a folder made by `interpret explain-set`, or the Mistakes
 page's set explained here as a background job), and its views: Summary, Mean maps, Where it looks, Strategies,
-Gallery. The numbers come from interpret/dataset/analysis.py; each view reads only the columns it needs."""
+Gallery, Channel examples. The numbers come from interpret/dataset/analysis.py; each view reads only the columns it
+needs, and each can be downloaded as a PNG (dataset_png.py). The Feature maps page links to Channel examples
+(`channel_examples_link`)."""
 from __future__ import annotations
 
 import hashlib
@@ -17,34 +19,42 @@ from .. import limits
 from ..attribution import OBJECTIVES, REGISTRY
 from ..dataset import Store, explain_dataset, maps_of
 from ..dataset import analysis as an
+from ..dataset.channels import channel_maps
 from ..dataset.listing import Listing, Reader, from_image_set, open_listing
 from ..errors import InterpretError
 from ..files import printable
 from ..images import InputImage, decode_image, load_image
 from ..jobs import estimate_seconds
+from ..layers import default_feature_layer
 from ..mistakes import ImageSet
 from ..models import LoadedModel
 from ..policy import local_files_allowed
 from ..progress import Cancelled, Progress
 from ..render import ScaleInfo, colorize, normalise, overlay, resize, with_colour_bar
+from . import dataset_png as sheets
+from .answers import answer, layers_of
 from .costs import pass_seconds
 from .downloads import png_bytes
 from .errors import show_error
+from .feature_view import overlay_channel, visualization_view
 from .jobs_view import job_placeholder, job_store, live, soon, waits_for_click
-from .map_image import show_map
+from .map_image import channel_scale, show_map, show_maps
 from .maps import offered_methods
 from .mistakes_view import loaded_set
 from .plain import plain
 from .state import carry_image
-from .url_state import carry, persistent
+from .url_state import carry, persistent, set_value
 
 SOURCES = {"set": "The Mistakes page's labelled set, explained here", "path": "A store made by interpret explain-set"}
-VIEWS = ("Summary", "Mean maps", "Where it looks", "Strategies", "Gallery")
+VIEWS = ("Summary", "Mean maps", "Where it looks", "Strategies", "Gallery", "Channel examples")
 RUN = "dataset-run"  # the in-app run's live part (its asked/stopped sets and refresh flag)
 APP_SHARD_IMAGES = 16  # shards of the in-app run: Stop loses at most this many images' work
 THUMBS = 4  # thumbnails per row
 MAP_SCALE_TEXT = "share of the map's mass per pixel"
 APP_ROOT = Path(tempfile.gettempdir()) / "interpret-dataset"  # the in-app runs' stores
+LAST_STORE = "dataset-last-store"  # the store this session last opened here: the Feature maps page links to it
+CHANNEL_CMAP = "viridis"  # a channel's map as the Feature maps page draws it by default
+PNG_LABEL = "Download this view (PNG)"
 
 
 @dataclass(frozen=True)
@@ -75,12 +85,14 @@ def opened_store(lm: LoadedModel) -> Opened | None:
     source = persistent(st.radio, "Store", options=offered, default="set", format_func=SOURCES.get, horizontal=True,
                         key="dataset-source", url="store")
     try:
-        if source == "path" and local_files_allowed():
-            return _from_path()
-        return _from_set(lm)
+        opened = _from_path() if source == "path" and local_files_allowed() else _from_set(lm)
     except InterpretError as exc:
         show_error(exc)
         return None
+    if opened is not None:
+        image_set = loaded_set() if source == "set" else None
+        st.session_state[LAST_STORE] = (source, str(opened.store.folder), image_set.fingerprint if image_set else None)
+    return opened
 
 
 def _open(store: Store, read: Reader | None, note: str = "") -> Opened | None:
@@ -94,7 +106,8 @@ def _open(store: Store, read: Reader | None, note: str = "") -> Opened | None:
 
 
 def _from_path() -> Opened | None:
-    folder = st.text_input("Store folder", key="dataset-path", placeholder="/data/val-store (made by interpret explain-set)")
+    folder = persistent(st.text_input, "Store folder", key="dataset-path", default="",  # kept across pages: links
+                        placeholder="/data/val-store (made by interpret explain-set)")
     if not folder.strip():
         st.info("Type the folder of a store made by `interpret explain-set SOURCE --out STORE`.")
         return None
@@ -161,17 +174,29 @@ def _from_set(lm: LoadedModel) -> Opened | None:
                       f"({limits.DATASET_APP_IMAGES}, limit DATASET_APP_IMAGES): run interpret explain-set on it "
                       "and open its store."))
         return None
-    left, right = st.columns([2, 3])
+    left, middle, right = st.columns([2, 3, 2])
     offered = offered_methods(lm)
     method = persistent(left.selectbox, "Method", options=offered, default="gradient" if "gradient" in offered
                         else offered[0], key="dataset-method", url="method", format_func=lambda m: REGISTRY[m].label)
-    targets = persistent(right.radio, "Maps of", options=["both", "predicted", "label"], default="both",
+    targets = persistent(middle.radio, "Maps of", options=["both", "predicted", "label"], default="both",
                          horizontal=True, key="dataset-targets", url="targets",
                          format_func={"both": "predicted and true class", "predicted": "predicted class",
                                       "label": "true class"}.get)
-    key = f"{RUN}|{APP_ROOT}|{lm.key}|{image_set.fingerprint}|{method}|{targets}"
-    store = run_in_app(lm, image_set, key, method, targets)
+    channels = _channels_choice(lm, right)
+    key = f"{RUN}|{APP_ROOT}|{lm.key}|{image_set.fingerprint}|{method}|{targets}" + (f"|{channels}" if channels else "")
+    store = run_in_app(lm, image_set, key, method, targets, channels)
     return None if store is None else _open(store, one_by_one(from_image_set(image_set)))
+
+
+def _channels_choice(lm: LoadedModel, where) -> str | None:  # noqa: ANN001 - a column
+    """The layer whose channel maxima the in-app run keeps (the Feature maps page's default layer), or None."""
+    maps = [info.name for info in layers_of(lm) if info.spatial and (info.channels or 0) <= limits.DATASET_CHANNELS]
+    default = default_feature_layer(lm)
+    chosen = persistent(where.selectbox, "Channel maxima of", options=["", *maps], default=default if default in maps
+                        else "", key="dataset-channels", url="channels", format_func=lambda n: n or "(no layer)",
+                        help="Each image also keeps this layer's per-channel maxima, from the same forward pass: the "
+                             "Channel examples view shows the set's top images for any of its channels.")
+    return chosen or None
 
 
 def _done_images(store: Store) -> int:
@@ -186,10 +211,11 @@ def _done_images(store: Store) -> int:
     return total
 
 
-def _run_work(lm: LoadedModel, image_set: ImageSet, folder: Path, method: str, targets: str):  # noqa: ANN202
+def _run_work(lm: LoadedModel, image_set: ImageSet, folder: Path, method: str, targets: str,  # noqa: ANN202
+              channels: str | None = None):
     def work(progress: Progress) -> str:
         summary = explain_dataset(from_image_set(image_set), folder, lm, [method], targets=targets, progress=progress,
-                                  shard_images=APP_SHARD_IMAGES)
+                                  shard_images=APP_SHARD_IMAGES, channels=channels)
         if summary.stopped:
             raise Cancelled(f"Stopped after {summary.computed} shards.")
         return str(folder)
@@ -197,7 +223,8 @@ def _run_work(lm: LoadedModel, image_set: ImageSet, folder: Path, method: str, t
     return work
 
 
-def run_in_app(lm: LoadedModel, image_set: ImageSet, key: str, method: str, targets: str) -> Store | None:
+def run_in_app(lm: LoadedModel, image_set: ImageSet, key: str, method: str, targets: str,
+               channels: str | None = None) -> Store | None:
     """The set explained into its store by a background job: small sets start by themselves, a large one waits
     for a click; a bar with the images done and the time left, Stop (finished shards are kept) and Continue.
     Returns the store when it holds rows (complete or not), else None."""
@@ -229,8 +256,8 @@ def run_in_app(lm: LoadedModel, image_set: ImageSet, key: str, method: str, targ
         if waits_for_click(asked, key, estimate, f"Explaining {total - done} images of {image_set.name}",
                            f"Explain {total - done} images", "dataset-go"):
             return partial
-        job = jobs.submit(key, _run_work(lm, image_set, store.folder, method, targets), f"Explaining {image_set.name}",
-                          estimate)
+        job = jobs.submit(key, _run_work(lm, image_set, store.folder, method, targets, channels),
+                          f"Explaining {image_set.name}", estimate)
     if soon(job, limits.FIRST_PAINT_SECONDS):
         job.wait(limits.FIRST_PAINT_SECONDS)
     if job.finished_ok:
@@ -314,6 +341,9 @@ def views(lm: LoadedModel, opened: Opened) -> None:
     if view == "Summary":
         summary_view(opened)
         return
+    if view == "Channel examples":
+        channel_view(lm, opened)
+        return
     rows = _chosen_rows(opened)
     if rows is None:
         return
@@ -392,8 +422,12 @@ def mean_maps_view(opened: Opened, rows: pd.DataFrame) -> None:
         _examples(opened, mine)
     if pictures:
         st.download_button("Download these mean maps (PNG)", png_bytes(np.concatenate(pictures, axis=1)),
-                           f"mean-maps-{hashlib.sha256(label.encode()).hexdigest()[:8]}.png", "image/png",
-                           key="dataset-mean-png")
+                           f"mean-maps-{_name_hash(label)}.png", "image/png", key="dataset-mean-png")
+
+
+def _name_hash(text: str) -> str:
+    """A file-name part for a user's text (a class name may hold any character)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 def _examples(opened: Opened, rows: pd.DataFrame, count: int = 3) -> None:
@@ -434,6 +468,9 @@ def where_view(lm: LoadedModel, opened: Opened, rows: pd.DataFrame) -> None:
     chart = alt.Chart(frame[frame["class"].isin(shown)]).mark_boxplot(extent="min-max").encode(
         x=alt.X(f"{stat}:Q", title=stat), y=alt.Y("class:N", sort=shown, title=None))
     st.altair_chart(chart, width="stretch")
+    st.download_button(PNG_LABEL, _where_png(opened.key, str(rows["method"].iloc[0]), str(rows["target_kind"].iloc[0]),
+                                             stat, tuple(shown), frame), f"where-it-looks-{stat}.png", "image/png",
+                       key="dataset-where-png")
     st.dataframe(table, hide_index=True, width="stretch")
     if st.toggle("Suspicious images: the most mass on the border first", key="dataset-suspicious"):
         top = an.suspicious(rows, 48)
@@ -442,6 +479,13 @@ def where_view(lm: LoadedModel, opened: Opened, rows: pd.DataFrame) -> None:
         _gallery_grid(lm, opened, top.head(12), "dataset-suspicious-grid")
         st.download_button("Download the suspicious list (CSV)", an.to_csv(top), "suspicious.csv", "text/csv",
                            key="dataset-suspicious-csv")
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _where_png(key: str, method: str, kind: str, stat: str, shown: tuple[str, ...], _frame: pd.DataFrame) -> bytes:
+    """Where it looks as a PNG: the box plot of `stat` for the classes shown (drawn once per store and choice)."""
+    values = {c: _frame.loc[_frame["class"] == c, stat].dropna().to_numpy() for c in shown}
+    return sheets.boxplot_png(values, stat, f"{stat}: {an.STAT_TEXT[stat]} ({method}, {kind} class)")
 
 
 @st.cache_resource(max_entries=8, show_spinner="Clustering the maps…")
@@ -465,14 +509,16 @@ def strategies_view(lm: LoadedModel, opened: Opened, rows: pd.DataFrame) -> None
     st.session_state["dataset-clustered"] = (opened.key, method, kind, label, clusters.labels, mine.index.to_numpy())
     high = float(clusters.means.max())
     scale = ScaleInfo("inferno", 0.0, high, "absolute", f"shared by the {len(clusters.sizes)} group means: {MAP_SCALE_TEXT}")
+    parts = []
     for c, (size, share) in enumerate(zip(clusters.sizes, clusters.shares, strict=True)):
         part = mine.iloc[clusters.labels == c]
         right_share = part["correct"].dropna().astype(bool).mean() if part["correct"].notna().any() else float("nan")
-        st.markdown(plain(f"Group {c + 1}: {share:.0%} of '{label}' ({size} maps) · border share "
-                          f"{part['border_share'].median():.2f} (class {mine['border_share'].median():.2f}) · "
-                          f"right {right_share:.0%}"))
+        title = (f"Group {c + 1}: {share:.0%} of '{label}' ({size} maps) · border share "
+                 f"{part['border_share'].median():.2f} (class {mine['border_share'].median():.2f}) · right {right_share:.0%}")
+        st.markdown(plain(title))
         cols = st.columns([1, 3])
-        show_map(_map_rgb(clusters.means[c], high), scale, f"Mean map of group {c + 1}", target=cols[0])
+        mean_rgb = _map_rgb(clusters.means[c], high)
+        show_map(mean_rgb, scale, f"Mean map of group {c + 1}", target=cols[0])
         with cols[1]:
             typical = mine.iloc[clusters.typical[c]]
             pictures = _thumbnails(opened, typical, 120)
@@ -480,6 +526,11 @@ def strategies_view(lm: LoadedModel, opened: Opened, rows: pd.DataFrame) -> None
                 st.image([p for p, _ in pictures], caption=[plain(t) for _, t in pictures], width=120)
             st.download_button(f"Group {c + 1}: images and maps (zip)", an.cluster_zip(part, maps[clusters.labels == c],
                                opened.read), f"group-{c + 1}.zip", "application/zip", key=f"dataset-zip-{c}")
+        grid = sheets.sheet([p for p, _ in pictures], [t for _, t in pictures], columns=4) if pictures else None
+        line = sheets.side_by_side([with_colour_bar(mean_rgb, scale), *([grid] if grid is not None else [])])
+        parts.append(sheets.stacked([sheets.text_block(title, line.shape[1]), line]))
+    st.download_button(PNG_LABEL, png_bytes(sheets.stacked(parts)), f"strategies-{_name_hash(label)}.png", "image/png",
+                       key="dataset-strategies-png")
 
 
 def _gallery_slice(rows: pd.DataFrame) -> tuple[an.Slice, np.ndarray | None]:
@@ -522,16 +573,22 @@ def gallery_view(lm: LoadedModel, opened: Opened, rows: pd.DataFrame) -> None:
     st.caption(f"{len(part)} maps in this slice.")
     st.download_button("Download this slice (CSV)", an.to_csv(part), "slice.csv", "text/csv", key="dataset-g-csv")
     count = st.slider("Images shown", 4, 48, 12, step=4, key="dataset-g-count") if len(part) > 12 else 12
-    _gallery_grid(lm, opened, part.head(count), "dataset-g")
+    tiles = _gallery_grid(lm, opened, part.head(count), "dataset-g")
+    if tiles:
+        title = f"{len(part)} maps in this slice; the first {len(tiles)} shown" if len(part) > len(tiles) else ""
+        picture = sheets.sheet([t for t, _ in tiles], [c for _, c in tiles], THUMBS, title)
+        st.download_button(PNG_LABEL, png_bytes(picture), "gallery.png", "image/png", key="dataset-g-png")
 
 
-def _gallery_grid(lm: LoadedModel, opened: Opened, rows: pd.DataFrame, key: str) -> None:
-    """Thumbnails with their maps, each with a button opening it on the Saliency page."""
+def _gallery_grid(lm: LoadedModel, opened: Opened, rows: pd.DataFrame, key: str) -> list[tuple[np.ndarray, str]]:
+    """Thumbnails with their maps, each with a button opening it on the Saliency page; returns them with their
+    captions (for the view's PNG)."""
     if opened.read is None:
         st.info(plain(opened.images_note or "The images of this store cannot be read here."))
-        return
+        return []
     maps = _maps(opened, rows)
     records = list(rows.to_dict("records"))
+    shown = []
     for start in range(0, len(records), THUMBS):
         cols = st.columns(THUMBS)
         for col, row, values in zip(cols, records[start:start + THUMBS], maps[start:start + THUMBS], strict=False):
@@ -540,10 +597,12 @@ def _gallery_grid(lm: LoadedModel, opened: Opened, rows: pd.DataFrame, key: str)
                 col.caption(plain(f"{row['path']}: cannot be read"))
                 continue
             mark = "" if pd.isna(row["correct"]) else ("✓ " if row["correct"] else "✗ ")
-            col.image(_overlay(photo, values), caption=plain(f"{mark}{row['predicted_label']} "
-                                                             f"{row['probability']:.0%} · {row['path']}"))
+            picture, caption = _overlay(photo, values), f"{mark}{row['predicted_label']} {row['probability']:.0%} · {row['path']}"
+            col.image(picture, caption=plain(caption))
+            shown.append((picture, caption))
             if col.button("Open in Saliency", key=f"{key}-open-{row['image_id']}-{row['target_kind']}"):
                 to_saliency(opened, row)
+    return shown
 
 
 def to_saliency(opened: Opened, row: dict) -> None:
@@ -557,3 +616,178 @@ def to_saliency(opened: Opened, row: dict) -> None:
         values["layer"] = str(row["layer"])
     carry(values)
     st.switch_page("pages/saliency.py")
+
+
+# ---------------------------------------------------------------- channel examples
+
+def stored_layer(manifest: dict) -> str | None:
+    """The layer whose channel maxima a store keeps (explain-set --channels), or None."""
+    return manifest.get("settings", {}).get("channels") or None
+
+
+@st.cache_resource(max_entries=4, show_spinner="Reading the channel maxima…")
+def _channel_rows(key: str, _store: Store) -> an.ChannelMaxima:
+    return an.channel_maxima(an.read_rows(_store, an.CHANNEL_COLUMNS))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _model_view(key: str, path: str, model: str, _lm: LoadedModel, _read: Reader) -> np.ndarray | None:
+    """An image of the store as the model saw it in the run (decoded, resized and cropped as the engine does), or
+    None when it cannot be read."""
+    try:
+        return _lm.preprocessing.model_view(decode_image(_read(path), path))
+    except Exception:  # noqa: BLE001 - a file gone or broken: left out, the page goes on
+        return None
+
+
+def channel_view(lm: LoadedModel, opened: Opened) -> None:
+    """Channel examples: a stored layer and one of its channels, the set's top images for it with its region over
+    each, beside the Feature maps page's visualisation of the channel; and the view as a PNG."""
+    st.caption("Which images of the set excite one channel most: its top images by the channel's strongest response, "
+               "each with the channel's map over it (bright: where it fires), beside what the channel looks for "
+               "(feature visualisation). Top images that share an object say what the channel detects; regions on the "
+               "background or a watermark are worth a look.")
+    layer = stored_layer(opened.manifest)
+    if layer is None:
+        st.info("This store keeps no channel maxima: run interpret explain-set with --channels LAYER (in the app, "
+                "choose a layer under 'Channel maxima of' before the run) and open it here.")
+        return
+    found = _channel_rows(opened.key, opened.store)
+    if not len(found.rows):
+        st.info("No image of this store has its channel maxima yet.")
+        return
+    layer, channel, count = _channel_controls(layer, found)
+    top = an.top_images(found, channel, count)
+    same = opened.manifest.get("model", {}).get("key") == lm.key
+    if not same:
+        st.warning(plain(f"The store was made with {opened.manifest.get('model', {}).get('spec')}, not the sidebar's "
+                         f"model: the channel's regions and its visualisation need the store's model. The top images "
+                         "are shown without their regions."))
+    left, right = st.columns([3, 2])
+    with left:
+        tiles = _channel_tiles(lm if same else None, opened, top, layer, channel)
+    with right:
+        st.markdown(plain(f"What channel {channel} of {layer} looks for"))
+        found_vis = visualization_view(lm, layer, channel, key="dataset-ch") if same else None
+        if not same:
+            st.caption("Choose the store's model in the sidebar to visualise this channel.")
+    if tiles:
+        picture = sheets.sheet([t for t, _ in tiles], [c for _, c in tiles], 4,
+                               f"Top {len(tiles)} images of {opened.manifest.get('listing', {}).get('name') or 'the set'} "
+                               f"for channel {channel} of {layer}")
+        if found_vis is not None:
+            vis = sheets.stacked([found_vis.image, sheets.text_block(f"What channel {channel} looks for",
+                                                                      found_vis.image.shape[1])])
+            picture = sheets.side_by_side([picture, vis])
+        st.download_button(PNG_LABEL, png_bytes(picture), f"channel-{_name_hash(layer)}-{channel}.png", "image/png",
+                           key="dataset-ch-png")
+
+
+def _channel_controls(layer: str, found: an.ChannelMaxima) -> tuple[str, int, int]:
+    """The layer (the store's), the channel (in the order chosen) and how many top images to show."""
+    cols = st.columns([2, 2, 3, 2])
+    layer = persistent(cols[0].selectbox, "Layer", options=[layer], default=layer, key="dataset-ch-layer", url="layer",
+                       help="The layer whose channels the store keeps (explain-set --channels).")
+    by = persistent(cols[1].selectbox, "Channels sorted by", options=list(an.CHANNEL_SORTS), default="mean",
+                    key="dataset-ch-sort", format_func=an.CHANNEL_SORTS.get,
+                    help="Each image keeps the strongest response of every channel; a channel is ranked by those.")
+    ranking = an.channel_ranking(found.maxima, by)
+    means, maxima = ranking.set_index("channel")["mean"], ranking.set_index("channel")["max"]
+    options = [int(c) for c in ranking["channel"]]
+    channel = persistent(cols[2].selectbox, "Channel", options=options, default=options[0],
+                         key=f"dataset-ch-channel|{layer}", url="channel",
+                         format_func=lambda c: f"#{c} · mean {means[c]:.3g} · max {maxima[c]:.3g}",
+                         help="Type a channel index to jump to it.")
+    counts = list(range(4, limits.DATASET_CHANNEL_IMAGES + 1, 4))
+    count = persistent(cols[3].select_slider, "Top images", options=counts, default=min(8, counts[-1]),
+                       key="dataset-ch-count")
+    return layer, int(channel), int(count)
+
+
+def _channel_tiles(lm: LoadedModel | None, opened: Opened, top: pd.DataFrame, layer: str,
+                   channel: int) -> list[tuple[np.ndarray, str]]:
+    """The top images, each with the channel's map over it (computed again for these images: one forward pass, as
+    the run saw them), drawn and returned with their captions. Without `lm` (another model than the store's) or
+    without the images, what can be shown is."""
+    if opened.read is None:
+        st.info(plain(opened.images_note or "The images of this store cannot be read here."))
+        st.dataframe(top[["path", "label", "predicted_label", "activation"]], hide_index=True, width="stretch")
+        return []
+    rows = list(top.to_dict("records"))
+    views = [_model_view(opened.key, str(r["path"]), lm.key if lm else "", lm, opened.read) if lm else
+             _photo(opened.key, str(r["path"]), 224, opened.read) for r in rows]
+    kept = [(r, v) for r, v in zip(rows, views, strict=True) if v is not None]
+    if len(kept) < len(rows):
+        st.caption(plain(f"{len(rows) - len(kept)} of the top images cannot be read here and are left out."))
+    if not kept:
+        return []
+    maps = _channel_maps(lm, opened.key, layer, channel, [v for _, v in kept]) if lm else None
+    tiles: list[tuple[np.ndarray, str]] = []
+    scales: list[ScaleInfo | None] = []
+    for i, (row, view) in enumerate(kept):
+        mark = "" if pd.isna(row["correct"]) else ("✓ " if row["correct"] else "✗ ")
+        caption = f"{mark}{row['label'] or '(no label)'} · max {row['activation']:.3g} · {row['path']}"
+        if maps is None:
+            tiles.append((view, caption))
+            scales.append(None)
+            continue
+        now = float(maps[i].max())
+        if not np.isclose(now, row["activation"], rtol=1e-3, atol=1e-5):
+            caption += f" (now {now:.3g}: the image or the model's preprocessing changed since the run)"
+        tiles.append((overlay_channel(view, maps[i], CHANNEL_CMAP), caption))
+        scales.append(channel_scale(maps[i], CHANNEL_CMAP))
+    show_maps([t for t, _ in tiles], scales, [plain(c) for _, c in tiles], columns=4, lines=3)
+    return tiles
+
+
+def _channel_maps(lm: LoadedModel, key: str, layer: str, channel: int, views: list[np.ndarray]) -> np.ndarray:
+    """The channel's map for these images (N x h x w): one forward pass of them, as the run preprocessed them,
+    answered within the model's bound (interpret/ui/answers.py) and kept with the other answers."""
+    digest = hashlib.sha256(b"".join(v.tobytes() for v in views)).hexdigest()[:20]
+
+    def work() -> np.ndarray:
+        return channel_maps(lm, lm.preprocessing.normalize(np.stack(views)), layer, channel)
+
+    return answer(lm, f"dataset-channel|{key}|{layer}|{channel}|{digest}", f"channel {channel} of {layer} on "
+                  f"{len(views)} images", work, nbytes=lambda maps: int(maps.nbytes))
+
+
+# ---------------------------------------------------------------- the Feature maps page's link
+
+def _linked_store(lm: LoadedModel, layer: str) -> tuple[str, str, str] | None:
+    """(source, folder, the set's name) of the store this session last opened on the Dataset page, when it keeps
+    this layer's channels for this model and its images (a loaded set: still the one loaded) are at hand."""
+    last = st.session_state.get(LAST_STORE)
+    if not last:
+        return None
+    source, folder, fingerprint = last
+    image_set = loaded_set() if source == "set" else None
+    if source == "set" and (image_set is None or image_set.fingerprint != fingerprint):
+        return None
+    if source == "path" and not local_files_allowed():
+        return None
+    store = Store(folder)
+    try:
+        manifest = store.manifest()
+    except InterpretError:
+        return None
+    if not manifest or stored_layer(manifest) != layer or manifest.get("model", {}).get("key") != lm.key or not store.done():
+        return None
+    return source, folder, str(manifest.get("listing", {}).get("name") or "the set")
+
+
+def channel_examples_link(lm: LoadedModel, layer: str, channel: int) -> None:
+    """On the Feature maps page, for a set whose store keeps this layer's channels: a button to the Dataset page's
+    Channel examples of this channel (a deep link: the store, the view, the layer and the channel)."""
+    found = _linked_store(lm, layer)
+    if found is None:
+        return
+    source, folder, name = found
+    if st.button(plain(f"Top images of {name} for channel {channel}"), key="fm-dataset-link",
+                 help="The Dataset page's channel examples: the images of the set that excite this channel most, each "
+                      "with its region."):
+        if source == "path":
+            set_value("dataset-path", folder)
+        carry({"store": source, "view": "Channel examples", "layer": layer, "channel": str(channel)})
+        st.switch_page("pages/dataset.py")
+

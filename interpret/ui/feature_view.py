@@ -14,6 +14,7 @@ from ..features import (
     PER_PAGE,
     SORT_LABELS,
     SORTS,
+    FeatureVisualization,
     LayerActivations,
     channel_mosaic,
     channel_order,
@@ -77,11 +78,15 @@ def _vis_store() -> SharedLRU:
 
 
 def channel_overlay(lm: LoadedModel, image: InputImage, channel_map: np.ndarray, cmap: str, alpha: float = 0.75) -> np.ndarray:
-    """Where one channel fires (its positive part), upsampled onto the pixels the model sees.
+    """Where one channel fires (its positive part), upsampled onto the pixels the model sees."""
+    return overlay_channel(lm.preprocessing.model_view(image.image), channel_map, cmap, alpha)
+
+
+def overlay_channel(photo: np.ndarray, channel_map: np.ndarray, cmap: str, alpha: float = 0.75) -> np.ndarray:
+    """One channel's map over `photo` (the pixels the model saw, H x W x 3 uint8), upsampled: its positive part.
 
     Places where it is silent let the photo show; a channel that is nowhere positive is drawn by magnitude.
     """
-    photo = lm.preprocessing.model_view(image.image)
     mode = channel_mode(channel_map)  # the same rule as its colour bar (map_image.channel_scale)
     heat = colorize(channel_map, mode, cmap, clip_percentile=99.5)
     weight = normalise(channel_map, mode, 99.5)
@@ -282,8 +287,9 @@ def compare_view(lm: LoadedModel, image: InputImage, layer: str, by: str, target
                  f"{name} · top {min(count, len(order))} of {len(order)} channels by {SORT_LABELS[by]}", target=column)
 
 
-def visualization_view(lm: LoadedModel, layer: str, channel: int, key: str = "fm") -> None:
-    """'What does this channel look for?': activation maximisation, run on request, stoppable, cached."""
+def visualization_view(lm: LoadedModel, layer: str, channel: int, key: str = "fm") -> FeatureVisualization | None:
+    """'What does this channel look for?': activation maximisation, run on request, stoppable, cached. Returns the
+    finished visualisation, or None while there is none."""
     cols = st.columns(4)
     steps = cols[0].select_slider("Steps", [32, 64, 128, 256, 512], value=128, key=f"{key}-vis-steps")
     param = cols[1].selectbox("Image parameterisation", PARAMETERIZATIONS, key=f"{key}-vis-param",
@@ -327,6 +333,7 @@ def visualization_view(lm: LoadedModel, layer: str, channel: int, key: str = "fm
 
     running = job_store().get(cache_key)
     live(draw, f"{key}-vis", running is not None and running.active)
+    return store.get(cache_key)
 
 
 def visualization_result(result, layer: str, channel: int, steps: int, param: str, key: str = "fm") -> None:
