@@ -23,7 +23,7 @@ from interpret.preprocess import Preprocessing
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.(script|save|load)` is deprecated:FutureWarning")
 RELU_RULES = {"guided_backprop", "deconvolution", "guided_gradcam", "deeplift"}
 CAMS = {name for name, method in REGISTRY.items() if method.uses_layer}
-ATTENTION = {"attention_rollout", "chefer"}  # a ViT's own attention: refused on every other model
+ATTENTION = {"attention_rollout", "chefer", "legrad"}  # a ViT's own attention: refused on every other model
 # cheap settings: the maps only need to be real maps of each method
 CHEAP = {"scorecam": {"channels": 8}, "rise": {"masks": 32}, "occlusion": {"window": 32, "stride": 32},
          "integrated_gradients": {"steps": 4}, "expected_gradients": {"samples": 2}, "smoothgrad": {"samples": 2},

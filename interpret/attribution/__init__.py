@@ -1,5 +1,15 @@
 """Attribution methods behind one `attribute()` call; importing this package registers them all."""
-from . import attention, cams, deeplift, gradients, guided, path, perturbation, surrogate  # noqa: F401  (registers methods)
+from . import (  # noqa: F401  (registers methods)
+    attention,
+    cams,
+    deeplift,
+    gradients,
+    guided,
+    legrad,
+    path,
+    perturbation,
+    surrogate,
+)
 from .base import REGISTRY, Attribution, AttributionMethod, Context, Param, attribute, get_method, map_status, register
 from .requirements import MethodUnavailable, Requirement, applicable
 from .target import OBJECTIVES, Target

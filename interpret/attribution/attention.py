@@ -42,21 +42,25 @@ class Block:
     out: str  # the layer whose output is O W^T + b (O: the heads' outputs side by side, B x N x heads*d)
     out_weight: torch.Tensor  # W
     scale: float
+    name: str  # the whole block, whose output is the token sequence the next block reads
 
 
 @dataclass(frozen=True)
 class Encoder:
     blocks: tuple[Block, ...]
     prefix: int  # class (and distillation, register) tokens before the patch tokens; the class token is first
+    # tokens (B x N x D) -> logits (B x classes): the model's final norm and head applied to the tokens' mean, as
+    # LeGrad reads an intermediate block's output (interpret.attribution.legrad)
+    project: Callable[[torch.Tensor], torch.Tensor]
 
 
-def _heads(t: torch.Tensor, heads: int) -> torch.Tensor:
+def split_heads(t: torch.Tensor, heads: int) -> torch.Tensor:
     """B x N x heads*d -> B x heads x N x d."""
     b, n, _ = t.shape
     return t.reshape(b, n, heads, -1).transpose(1, 2)
 
 
-def _timm_block(name: str, attn: Any) -> Block | str:  # timm's Attention
+def _timm_block(name: str, attn: Any, block: str) -> Block | str:  # timm's Attention
     if getattr(attn, "gate", None) is not None or not isinstance(getattr(attn, "norm", nn.Identity()), nn.Identity):
         return "its attention blocks normalise or gate their output before the projection (the gradient rule here " \
                "reads the heads' outputs through the projection alone)"
@@ -69,7 +73,7 @@ def _timm_block(name: str, attn: Any) -> Block | str:  # timm's Attention
         q, k, v = qkv.reshape(b, n, 3, heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
         return (c[f"{name}.q_norm"] if own_q else q), (c[f"{name}.k_norm"] if own_k else k), v
 
-    return Block(sources, split, f"{name}.proj", attn.proj.weight, float(attn.scale))
+    return Block(sources, split, f"{name}.proj", attn.proj.weight, float(attn.scale), block)
 
 
 def _timm(model: nn.Module) -> Encoder | str | None:
@@ -87,11 +91,15 @@ def _timm(model: nn.Module) -> Encoder | str | None:
         attn = getattr(block, "attn", None)
         if not isinstance(attn, Attention):
             return f"its blocks use {type(attn).__name__} attention, not the standard multi-head attention it reads"
-        made = _timm_block(names[id(attn)], attn)
+        made = _timm_block(names[id(attn)], attn, names[id(block)])
         if isinstance(made, str):
             return made
         blocks.append(made)
-    return Encoder(tuple(blocks), int(vit.num_prefix_tokens))
+
+    def project(tokens: torch.Tensor) -> torch.Tensor:  # the head reads the class token (and a distillation token)
+        return vit.forward_head(vit.norm(tokens.mean(1, keepdim=True)).expand_as(tokens))
+
+    return Encoder(tuple(blocks), int(vit.num_prefix_tokens), project)
 
 
 def _hf(model: nn.Module) -> Encoder | str | None:
@@ -104,19 +112,35 @@ def _hf(model: nn.Module) -> Encoder | str | None:
             heads = int(attn.num_attention_heads)
 
             def split(c: dict[str, torch.Tensor], name: str = name, heads: int = heads):
-                return tuple(_heads(c[f"{name}.{p}_proj"], heads) for p in "qkv")
+                return tuple(split_heads(c[f"{name}.{p}_proj"], heads) for p in "qkv")
 
             blocks.append(Block(tuple(f"{name}.{p}_proj" for p in "qkv"), split, f"{name}.o_proj",
-                                attn.o_proj.weight, float(attn.scaling)))
+                                attn.o_proj.weight, float(attn.scaling), name.rpartition(".")[0]))
     if not blocks:
         return None
-    return Encoder(tuple(blocks), prefix_tokens(model) or 1)
+    return Encoder(tuple(blocks), prefix_tokens(model) or 1, _hf_project(model))
+
+
+def _hf_project(model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The final layer norm and the classifier(s) of a transformers ViT / DeiT (the teacher variant averages its two
+    heads, as its forward does) applied to the tokens' mean."""
+    base: Any = getattr(model, "vit", None) or model.deit
+    norm: nn.Module = base.layernorm
+    heads = [getattr(model, n) for n in ("classifier", "cls_classifier", "distillation_classifier")
+             if isinstance(getattr(model, n, None), nn.Module)]
+
+    def project(tokens: torch.Tensor) -> torch.Tensor:
+        pooled = norm(tokens.mean(1))
+        return sum(head(pooled) for head in heads) / len(heads)
+
+    return project
 
 
 def _torchvision(model: nn.Module) -> Encoder | str | None:
     from torchvision.models.vision_transformer import EncoderBlock, VisionTransformer
 
-    if not any(isinstance(m, VisionTransformer) for m in model.modules()):
+    vit = next((m for m in model.modules() if isinstance(m, VisionTransformer)), None)
+    if vit is None:
         return None
     blocks = []
     for name, block in model.named_modules():
@@ -128,11 +152,15 @@ def _torchvision(model: nn.Module) -> Encoder | str | None:
 
             def split(c: dict[str, torch.Tensor], name: str = name, heads: int = heads, weight=weight, bias=bias):
                 qkv = nn.functional.linear(c[f"{name}.ln_1"], weight, bias)
-                return tuple(_heads(t, heads) for t in qkv.chunk(3, dim=-1))
+                return tuple(split_heads(t, heads) for t in qkv.chunk(3, dim=-1))
 
             blocks.append(Block((f"{name}.ln_1",), split, f"{name}.self_attention",
-                                mha.out_proj.weight, float(mha.head_dim) ** -0.5))
-    return Encoder(tuple(blocks), 1) if blocks else NOT_A_VIT
+                                mha.out_proj.weight, float(mha.head_dim) ** -0.5, name))
+
+    def project(tokens: torch.Tensor) -> torch.Tensor:  # torchcam's projection for LeGrad on these models
+        return vit.heads(vit.encoder.ln(tokens.mean(1)))
+
+    return Encoder(tuple(blocks), 1, project) if blocks else NOT_A_VIT
 
 
 def encoder_of(lm: LoadedModel) -> Encoder | str:
@@ -155,14 +183,16 @@ ATTENTION = Requirement("vit_attention", "a ViT or DeiT (timm, transformers, tor
                         _attention_check)
 
 
-def _encoder(ctx: Context) -> Encoder:
+def encoder_for(ctx: Context) -> Encoder:
+    """ctx's model's attention blocks, or a LayerError with the reason it has none this module reads."""
     found = encoder_of(ctx.lm)
     if isinstance(found, str):
         raise LayerError(f"This method cannot read this model: {found}.")
     return found
 
 
-def _checked(captured: dict, calls: dict[str, int], names: list[str]) -> None:
+def check_calls(captured: dict, calls: dict[str, int], names: list[str]) -> None:
+    """A LayerError unless every named layer ran exactly once in the captured pass."""
     for name in names:
         if name not in captured or calls.get(name) != 1:
             raise LayerError(f"The layer '{name}' did not run exactly once in the forward pass; its attention "
@@ -180,7 +210,7 @@ def attentions(ctx: Context, encoder: Encoder) -> list[torch.Tensor]:
     names = [s for b in encoder.blocks for s in b.sources]
     with ctx.lm.lock, torch.inference_mode(), capture(ctx.lm.model, names, keep="clone", stop=True) as captured:
         captured.run(ctx.x[:1])
-    _checked(captured, captured.calls, names)
+    check_calls(captured, captured.calls, names)
     result = []
     for block in encoder.blocks:
         q, k, _ = block.split(captured)
@@ -195,7 +225,7 @@ def attentions_and_gradients(ctx: Context, encoder: Encoder) -> list[tuple[torch
     x = ctx.x[:1].detach().requires_grad_(True)  # parameters are frozen: something must carry the graph
     with ctx.lm.lock, torch.enable_grad(), capture(ctx.lm.model, sources + outs, keep="graph") as captured:
         logits = captured.run(x)
-    _checked(captured, captured.calls, sources + outs)
+    check_calls(captured, captured.calls, sources + outs)
     with torch.enable_grad():
         grads = torch.autograd.grad(ctx.score(logits).sum(), [captured[name] for name in outs])
     result = []
@@ -203,7 +233,7 @@ def attentions_and_gradients(ctx: Context, encoder: Encoder) -> list[tuple[torch
         for block, grad_out in zip(encoder.blocks, grads, strict=True):
             q, k, v = (t.detach() for t in block.split(captured))
             heads = q.shape[1]
-            grad_o = _heads(grad_out.float() @ block.out_weight.float(), heads)  # d score / d O, per head
+            grad_o = split_heads(grad_out.float() @ block.out_weight.float(), heads)  # d score / d O, per head
             grad_a = grad_o @ v.float().transpose(-2, -1)  # O = A V: d score / d A = (d score / d O) V^T
             result.append((attention_weights(q, k, block.scale)[0], grad_a[0]))
     return result
@@ -277,7 +307,7 @@ class AttentionRollout(AttributionMethod):
     requires = (ATTENTION,)
 
     def compute(self, ctx: Context, head_fusion: str = "mean", discard: float = 0.0) -> torch.Tensor:
-        encoder = _encoder(ctx)
+        encoder = encoder_for(ctx)
         return class_row_map(ctx, rollout(attentions(ctx, encoder), head_fusion, discard), encoder.prefix)
 
 
@@ -293,5 +323,5 @@ class CheferRollout(AttributionMethod):
     requires = (AUTOGRAD, ATTENTION)
 
     def compute(self, ctx: Context) -> torch.Tensor:
-        encoder = _encoder(ctx)
+        encoder = encoder_for(ctx)
         return class_row_map(ctx, chefer_relevance(attentions_and_gradients(ctx, encoder)), encoder.prefix)
