@@ -302,6 +302,19 @@ def _outer_blocks(lm: LoadedModel) -> list[LayerInfo]:
     return [b for b in blocks if not any(b.name.startswith(n + ".") for n in names)]
 
 
+def stage_ends(lm: LoadedModel) -> list[LayerInfo]:
+    """Where the network's resolution stages end, in forward order: the last outer block at each map resolution
+    (layer1.1 ... layer4.1 on a ResNet-18), or the last spatial layer at each one in a model without blocks."""
+    layers = _outer_blocks(lm) or [info for info in list_layers(lm) if info.spatial]
+    ends: list[LayerInfo] = []
+    for info in layers:
+        if ends and ends[-1].grid == info.grid:
+            ends[-1] = info
+        else:
+            ends.append(info)
+    return ends
+
+
 def default_feature_layer(lm: LoadedModel) -> str | None:
     """A middle block with a spatial output (layer2.1 on ResNet-18, as in the origin article)."""
     layers = _outer_blocks(lm)

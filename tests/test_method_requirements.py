@@ -24,6 +24,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.(script|save|load)` i
 RELU_RULES = {"guided_backprop", "deconvolution", "guided_gradcam", "deeplift"}
 CAMS = {name for name, method in REGISTRY.items() if method.uses_layer}
 ATTENTION = {"attention_rollout", "chefer", "legrad"}  # a ViT's own attention: refused on every other model
+ONE_RESOLUTION = {"layercam_fusion"}  # fuses maps of several resolutions: refused where every map has one (ViTs)
 # cheap settings: the maps only need to be real maps of each method
 CHEAP = {"scorecam": {"channels": 8}, "rise": {"masks": 32}, "occlusion": {"window": 32, "stride": 32},
          "integrated_gradients": {"steps": 4}, "expected_gradients": {"samples": 2}, "smoothgrad": {"samples": 2},
@@ -79,9 +80,9 @@ def test_every_method_applies_to_relu_and_relu6_networks(resnet18, bundled):
 def test_relu_rules_are_refused_where_the_model_has_other_activations(request, fixture, activation):
     lm = request.getfixturevalue(fixture)
     reasons = refused(lm)
-    assert set(reasons) == RELU_RULES | (ATTENTION if fixture == "silu_effnet" else set())
+    assert set(reasons) == RELU_RULES | (ATTENTION if fixture == "silu_effnet" else ONE_RESOLUTION)
     for method, reason in reasons.items():
-        if method in ATTENTION:
+        if method in ATTENTION | ONE_RESOLUTION:
             continue
         assert reason.startswith(REGISTRY[method].label + ":") and activation in reason and "\n" not in reason
     # and attribute() refuses with the same reason, before any work
@@ -210,7 +211,7 @@ def test_transformers_models_get_what_their_activations_allow(tmp_path):
     reasons = refused(load_model(f"hf:{tmp_path / 'resnet'}"))
     assert set(reasons) == {"deeplift"} | ATTENTION and "transformers" in reasons["deeplift"]
     reasons = refused(load_model(f"hf:{tmp_path / 'vit'}"))
-    assert set(reasons) == RELU_RULES and "gelu" in reasons["guided_backprop"]
+    assert set(reasons) == RELU_RULES | ONE_RESOLUTION and "gelu" in reasons["guided_backprop"]
 
 
 def test_deeplift_explains_the_class_score_only(resnet18, coffee):

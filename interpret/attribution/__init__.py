@@ -1,6 +1,7 @@
 """Attribution methods behind one `attribute()` call; importing this package registers them all."""
 from . import (  # noqa: F401  (registers methods)
     attention,
+    cam_variants,
     cams,
     deeplift,
     gradients,
