@@ -1,13 +1,15 @@
 """The Dataset page on a large store: how long until its first view is drawn, and each other view's first draw.
 
-    python benchmarks/dataset_page.py [--rows 10000] [--classes 50] [--store DIR]
+    python benchmarks/dataset_page.py [--rows 10000] [--classes 50] [--channels 80] [--store DIR]
 
 A store of `--rows` rows (one method, the predicted class; 64 rows a shard, as explain-set writes them) is written
 with synthetic maps and statistics (the page's reading and drawing do not depend on how the maps were made), its
 images absent (the page says so and draws the rest). Timed, each in the app as a user opens it (AppTest, the
 default model loaded beforehand): the run that opens the store and draws the Summary (target: under 3 s on 2
-cores), then the first draw of Mean maps, Where it looks, Strategies and Gallery; and, outside Streamlit, reading
-the Summary's columns against reading every column (the page reads only what a view needs). Load is printed.
+cores), then the first draw of Mean maps, Where it looks, Strategies, Gallery and Channel examples (each row keeps
+`--channels` synthetic channel maxima, as `explain-set --channels` writes them: the view reads and ranks them all);
+and, outside Streamlit, reading the Summary's columns against reading every column (the page reads only what a view
+needs). Load is printed.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ from interpret.dataset import Store  # noqa: E402
 from interpret.dataset import analysis as an  # noqa: E402
 
 
-def synthetic_rows(start: int, count: int, classes: int, rng: np.random.Generator) -> list[dict]:
+def synthetic_rows(start: int, count: int, classes: int, rng: np.random.Generator, channels: int = 0) -> list[dict]:
     rows = []
     for i in range(start, start + count):
         label = f"class{i % classes:03d}"
@@ -41,17 +43,19 @@ def synthetic_rows(start: int, count: int, classes: int, rng: np.random.Generato
                      "correct": right, "method": "gradient", "params": "{}", "layer": None, "target_kind": "predicted",
                      "target": i % classes, "target_label": label, "objective": "logit",
                      **{s: float(rng.random()) for s in an.STATS}, "peak_row": 0.5, "peak_col": 0.5,
-                     "map": values.tobytes(), "map_side": 56, "seconds": 0.01})
+                     "map": values.tobytes(), "map_side": 56, "seconds": 0.01,
+                     "channel_max": rng.random(channels, np.float32).tolist() if channels else None})
     return rows
 
 
-def write_store(folder: Path, rows: int, classes: int) -> Store:
+def write_store(folder: Path, rows: int, classes: int, channels: int = 0) -> Store:
     store = Store(folder)
+    settings = {"methods": ["gradient"], "map_side": 56, **({"channels": "blocks.3.2"} if channels else {})}
     store.prepare({"schema": 1, "model": {"spec": "bundled:efficientnet_lite0", "key": "synthetic"},
-                   "settings": {"methods": ["gradient"], "map_side": 56}, "listing": {"name": "synthetic"}})
+                   "settings": settings, "listing": {"name": "synthetic"}})
     rng = np.random.default_rng(0)
     for shard, start in enumerate(range(0, rows, 64)):
-        store.write_shard(shard, synthetic_rows(start, min(64, rows - start), classes, rng))
+        store.write_shard(shard, synthetic_rows(start, min(64, rows - start), classes, rng, channels))
     return store
 
 
@@ -65,11 +69,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--classes", type=int, default=50)
+    parser.add_argument("--channels", type=int, default=80, help="channel maxima per row (0: none)")
     parser.add_argument("--store", type=Path, default=None)
     args = parser.parse_args()
     folder = args.store or Path(tempfile.mkdtemp()) / "store"
     if not (folder / "manifest.json").exists():
-        print(f"writing {args.rows} rows: {timed(lambda: write_store(folder, args.rows, args.classes)):.1f} s")
+        print(f"writing {args.rows} rows: {timed(lambda: write_store(folder, args.rows, args.classes, args.channels)):.1f} s")
     store = Store(folder)
     print(f"load {os.getloadavg()[0]:.2f}")
     print(f"read the Summary's columns: {timed(lambda: an.summary(an.read_rows(store, an.SUMMARY_COLUMNS))):.3f} s; "
@@ -83,7 +88,7 @@ def main() -> None:
     images = {m.label: m.value for m in at.metric}.get("Images")
     print(f"open the store and draw the Summary: {first:.2f} s (target < 3 s) · Images shown: {images} · "
           f"errors: {[e.value for e in at.error]}")
-    for view in ("Mean maps", "Where it looks", "Strategies", "Gallery"):
+    for view in ("Mean maps", "Where it looks", "Strategies", "Gallery", "Channel examples"):
         seconds = timed(lambda v=view: at.radio(key="dataset-view").set_value(v).run())
         print(f"first draw of {view}: {seconds:.2f} s · exception: {bool(at.exception)}")
     print(f"load {os.getloadavg()[0]:.2f}")
