@@ -7,6 +7,7 @@ Device advice depends on the edge (a flag in the CLI, the sidebar in the app): `
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 
 class InterpretError(Exception):
@@ -63,10 +64,17 @@ class ParameterError(InterpretError):
     """A method parameter or setting that is not a number, not finite, out of range or too costly."""
 
 
+class Waiting(Protocol):
+    """Background work a page can wait for (a job): whether it is still running."""
+
+    @property
+    def active(self) -> bool: ...
+
+
 class NotAnsweredError(InterpretError):
     """A loaded model that has not answered within MODEL_ANSWER_SECONDS: its work goes on in the background."""
 
-    def __init__(self, message: str, waiting: object = None):
+    def __init__(self, message: str, waiting: Waiting | None = None):
         super().__init__(message)
         self.waiting = waiting  # what the page waits for (a background job, with `active`), if anything
 

@@ -27,6 +27,8 @@ def _skimage(name: str) -> Callable[[], bytes]:
 def _file(package: str, *parts: str) -> Callable[[], bytes]:
     def read() -> bytes:
         module = __import__(package, fromlist=["__file__"])
+        if module.__file__ is None:  # a namespace package: no folder of its own to read from
+            raise FileNotFoundError(f"{package} has no files of its own")
         return Path(module.__file__).parent.joinpath(*parts).read_bytes()
 
     return read

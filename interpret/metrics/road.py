@@ -96,7 +96,7 @@ def impute_linear(image: np.ndarray, removed: np.ndarray, noise: float = NOISE, 
         rhs[ids[known]] += weight * flat_image[:, neighbour[known]].T
     row = np.concatenate(rows)
     col = np.concatenate(cols)
-    weight = np.concatenate([np.full(r.size, w) for r, w in zip(rows, vals, strict=True)])
+    weights = np.concatenate([np.full(r.size, w) for r, w in zip(rows, vals, strict=True)])
     solution = np.empty((unknowns, channels))
     first = np.searchsorted(mask_of, np.arange(count + 1))  # mask m's unknowns: first[m]:first[m + 1]
     pair_mask = mask_of[row]
@@ -113,7 +113,7 @@ def impute_linear(image: np.ndarray, removed: np.ndarray, noise: float = NOISE, 
         # last row, entry (i, j > i) at [band + i - j, j]
         banded = np.zeros((band + 1, b - a))
         banded[band] = weight_sum[a:b]
-        banded[band + r - c, c] = -weight[pairs]
+        banded[band + r - c, c] = -weights[pairs]
         solution[a:b] = banded_solve(banded, rhs[a:b])
     if noise:
         solution = solution + noise * np.random.default_rng(seed).standard_normal(solution.shape)

@@ -16,18 +16,20 @@ from ..images import InputImage
 from ..mistakes import ImageSet
 from ..models import LoadedModel
 
-HASH_FUNCS: dict[type, Callable[[Any], Any]] = {
+HashFuncs = dict[str | type[Any], Callable[[Any], Any]]  # st.cache_data's hash_funcs: a type (or its name) -> a key
+
+HASH_FUNCS: HashFuncs = {
     LoadedModel: lambda lm: lm.key,
     InputImage: lambda image: image.sha256,
     ImageSet: lambda image_set: image_set.fingerprint,
 }
 
 
-def cache_data(hash_funcs: dict[type, Callable[[Any], Any]] | None = None, **options: Any):
+def cache_data(hash_funcs: HashFuncs | None = None, **options: Any):
     """`st.cache_data` with the project's hash functions (and `hash_funcs`, for a type of one module)."""
     return st.cache_data(hash_funcs={**HASH_FUNCS, **(hash_funcs or {})}, **options)
 
 
-def cache_resource(hash_funcs: dict[type, Callable[[Any], Any]] | None = None, **options: Any):
+def cache_resource(hash_funcs: HashFuncs | None = None, **options: Any):
     """`st.cache_resource` with the project's hash functions (and `hash_funcs`, for a type of one module)."""
     return st.cache_resource(hash_funcs={**HASH_FUNCS, **(hash_funcs or {})}, **options)

@@ -51,7 +51,7 @@ def show_not_answered(exc: NotAnsweredError) -> None:
 
     st.warning(plain(" ".join(str(exc).split())), icon="⏳")
     waiting = exc.waiting
-    if waiting is None or not getattr(waiting, "active", False):
+    if waiting is None or not waiting.active:
         return
 
     def body() -> None:

@@ -179,7 +179,9 @@ def ordered(lm: LoadedModel, image: InputImage, layer: str, by: str,
             target: int | None) -> tuple[LayerActivations, np.ndarray, np.ndarray | None]:
     """(activations, channel order top first, grad × activation scores or None) for one photo and layer."""
     acts = cached_activations(lm, image, layer)
-    scores = cached_grad_scores(lm, image, layer, int(target)) if by == "grad" else None
+    if by == "grad" and target is None:
+        raise ValueError("Ordering channels by their drive on a class needs the class.")
+    scores = cached_grad_scores(lm, image, layer, target) if by == "grad" and target is not None else None
     return acts, channel_order(acts.image(0), by, scores), scores
 
 

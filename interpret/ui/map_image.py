@@ -8,7 +8,7 @@ line under a grid that says how the range was chosen and, for signed maps, which
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -97,7 +97,7 @@ def show_map(image: np.ndarray, scale: ScaleInfo | None, caption: str = "", *, b
     return picture
 
 
-def show_maps(images: list[np.ndarray], scales: list[ScaleInfo | None], captions: list[str], *, columns: int = 4,
+def show_maps(images: Sequence[np.ndarray], scales: Sequence[ScaleInfo | None], captions: Sequence[str], *, columns: int = 4,
               lines: int = 2, target: Any = None) -> None:
     """Several maps in a grid, row by row (every row aligned), each with its bar and fixed-height caption."""
     where = st if target is None else target

@@ -365,7 +365,7 @@ def confusion_view(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, key: st
               for t, p, n in pairs}
     if chosen is None or chosen not in labels:
         options = sorted(labels, key=lambda tp: (tp[0] == tp[1], -len(images_of_pair(ev, *tp))))
-        chosen = st.selectbox("True → predicted", options, format_func=labels.get, key=f"{key}-pair")
+        chosen = st.selectbox("True → predicted", options, format_func=labels.__getitem__, key=f"{key}-pair")
     if chosen is not None:
         rows = images_of_pair(ev, *chosen)
         st.markdown(f"**{plain(labels[chosen])}**")

@@ -11,6 +11,7 @@ import hashlib
 import inspect
 import os
 from collections.abc import Callable
+from typing import TypedDict
 
 import streamlit as st
 
@@ -223,13 +224,17 @@ INPUTS: dict[str, Callable[[str, str], ModelRequest | None]] = {
 }
 
 
-def upload_limit(megabytes: int) -> dict[str, int]:
+class UploadLimit(TypedDict, total=False):
+    max_upload_size: int
+
+
+def upload_limit(megabytes: int) -> UploadLimit:
     """file_uploader's per-widget size limit where this Streamlit has one (1.51 and later).
 
     It only makes the browser refuse a larger file before sending it; the readers refuse it anyway
     (images.decode_image, parse_class_names), so older Streamlits of the range lose nothing but the early refusal.
     """
-    return {"max_upload_size": megabytes} if "max_upload_size" in inspect.signature(st.file_uploader).parameters else {}
+    return UploadLimit(max_upload_size=megabytes) if "max_upload_size" in inspect.signature(st.file_uploader).parameters else {}
 
 
 def _class_names() -> tuple[str, ...] | None:
@@ -252,7 +257,7 @@ ACTIVATIONS = {"auto": "the model's own", "softmax": "softmax (one class per ima
 
 def _activation() -> str | None:
     """How scores become probabilities: the model's own (sigmoid for a one-output head or a multi-label config)."""
-    chosen = st.selectbox("Output activation", list(ACTIVATIONS), format_func=ACTIVATIONS.get, key="sb-activation",
+    chosen = st.selectbox("Output activation", list(ACTIVATIONS), format_func=ACTIVATIONS.__getitem__, key="sb-activation",
                           help="Softmax makes the classes compete; sigmoid scores each class on its own. The model's "
                                "own: sigmoid for a one-output head or a multi-label config, else softmax.")
     return None if chosen == "auto" else chosen
@@ -306,9 +311,10 @@ def model_section() -> None:
     _model_from_url()
     st.subheader("Model")
     devices = available_devices()
-    device = st.selectbox("Device", [d.id for d in devices], format_func={d.id: d.label for d in devices}.get, key="sb-device")
+    device = st.selectbox("Device", [d.id for d in devices], format_func={d.id: d.label for d in devices}.__getitem__,
+                          key="sb-device")
     offered = sources()
-    source = st.selectbox("Source", list(offered), format_func=offered.get, key="sb-source")
+    source = st.selectbox("Source", list(offered), format_func=offered.__getitem__, key="sb-source")
     if shared_mode():
         st.caption(f"Shared mode ({SHARED_ENV}): model files that run code and folders on the server are off.")
     request = INPUTS.get(source, _spec_request)(source, device)
