@@ -106,6 +106,14 @@ def test_fusion_shares_its_layer_passes_with_single_layer_cams(resnet18, photo):
     np.testing.assert_allclose(shared, alone, rtol=1e-5, atol=1e-6 * float(np.abs(alone).max()))
 
 
+def test_the_planner_groups_the_fusion_with_the_cams_of_its_layer():
+    from interpret.attribution.planner import plan
+
+    groups = plan(["gradcam", "layercam_fusion", "gradient"], layer="layer4")
+    assert [g.methods for g in groups] == [["gradcam", "layercam_fusion"], ["gradient"]]
+    assert groups[0].passes == 1
+
+
 def test_fusion_is_refused_on_one_resolution_and_without_finer_stages(resnet18, gelu_vit, photo):
     ok, reason = applicable(gelu_vit, "layercam_fusion")
     assert not ok and "its maps all have one resolution (14 x 14)" in reason

@@ -26,6 +26,7 @@ from .target import Target
 SHARED_PASS = {
     "gradcam": "layer-gradient", "gradcam_pp": "layer-gradient", "xgradcam": "layer-gradient",
     "layercam": "layer-gradient", "hirescam": "layer-gradient", "guided_gradcam": "layer-gradient",
+    "layercam_fusion": "layer-gradient",  # its chosen layer's pass is one of the layer passes it computes at once
     "gradient": "input-gradient", "grad_x_input": "input-gradient",
     "smoothgrad": "noisy-gradients", "smoothgrad_sq": "noisy-gradients", "vargrad": "noisy-gradients",
 }
