@@ -302,3 +302,11 @@ DATASET_CHANNELS = 4_096
 # maps come from one forward pass of this many images (EfficientNet-Lite0 at 224 px: about 1 s for 16 on 2 busy CPU
 # cores), computed when the channel is shown.
 DATASET_CHANNEL_IMAGES = 16
+
+# --- Reports and exports (interpret/report/, `interpret report`, the pages' Report button) -------------------
+# Side in pixels of an exported map picture (a map PNG for a slide, the maps of a report's zip): up to the photo's
+# own resolution, and never above 4096 (a 4096 x 4096 RGB picture is 50 MB before PNG coding; a slide shows 2000).
+EXPORT_SIDE_MAX = 4_096
+# Maps in one report: a grid of 8 photos by 16 methods; each map is a PNG in the HTML (about 100 KB at 224 px), so a
+# report stays a file one can mail. A page showing more says that the rest were left out.
+REPORT_MAPS = 128

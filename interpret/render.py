@@ -215,18 +215,21 @@ def map_scale(values: np.ndarray, mode: str = "absolute", cmap: str | None = Non
                      sign_legend(objective) if mode == "signed" else "")
 
 
-def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+def text_font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """Pillow's default font at `size` pixels (the fixed bitmap font where Pillow has no FreeType)."""
     try:
         return ImageFont.load_default(size=size)
     except (TypeError, OSError):  # a Pillow without FreeType: the fixed bitmap font
         return ImageFont.load_default()
 
 
-def colour_bar(scale: ScaleInfo, width: int = 224, bar_height: int | None = None) -> np.ndarray:
-    """A horizontal colour bar (uint8 RGB, white background) with tick values under it, `width` pixels wide."""
+def colour_bar(scale: ScaleInfo, width: int = 224, bar_height: int | None = None,
+               font_size: int | None = None) -> np.ndarray:
+    """A horizontal colour bar (uint8 RGB, white background) with tick values under it, `width` pixels wide
+    (`font_size`: the values' size in pixels; default up to 16, for a page; an exported picture asks for more)."""
     width = max(64, int(width))
     bar_height = bar_height or max(8, width // 20)
-    font_size = max(9, min(16, width // 18))
+    font_size = font_size or max(9, min(16, width // 18))
     margin = font_size * 2  # room for the end labels, centred on the bar's ends
     height = bar_height + 4 + font_size + 4
     canvas = Image.new("RGB", (width, height), (255, 255, 255))
@@ -235,7 +238,7 @@ def colour_bar(scale: ScaleInfo, width: int = 224, bar_height: int | None = None
     ramp = colormap_lut(scale.cmap)[np.linspace(0, 255, inner).round().astype(np.uint8)]
     canvas.paste(Image.fromarray(np.repeat(ramp[None], bar_height, axis=0)), (margin, 0))
     draw.rectangle((margin - 1, 0, margin + inner, bar_height - 1), outline=(120, 120, 120))
-    font = _font(font_size)
+    font = text_font(font_size)
     if scale.normalised:
         labels = [(0.0, "min"), (1.0, "max")]
     else:
@@ -260,7 +263,7 @@ def with_colour_bar(image: np.ndarray, scale: ScaleInfo, text: bool = True) -> n
     parts = [rgb, np.full((4, width, 3), 255, np.uint8), colour_bar(scale, width)]
     if text:
         font_size = max(9, min(14, width // 22))
-        font = _font(font_size)
+        font = text_font(font_size)
         lines = textwrap.wrap(scale.text(), max(16, int(width / (font_size * 0.55))))
         block = Image.new("RGB", (width, (font_size + 3) * len(lines) + 4), (255, 255, 255))
         draw = ImageDraw.Draw(block)

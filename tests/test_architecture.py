@@ -19,7 +19,7 @@ LAYERS: dict[str, int] = {
     "layers": 5,
     "attribution": 6,
     "features": 7, "metrics": 7, "mistakes": 7,
-    "dataset": 8,
+    "dataset": 8, "report": 8,
     "cli": 9, "ui": 9,
     "__main__": 10,
 }

@@ -41,7 +41,7 @@ def layer(small) -> str:
 @pytest.fixture(scope="module")
 def store(photos, small, layer, tmp_path_factory):
     out = tmp_path_factory.mktemp("channels") / "run"
-    explain_dataset(photos, out, small, ["gradient", "gradcam"], targets="both", channels=layer, shard_images=4)
+    explain_dataset(photos, out, small, ["gradient"], targets="both", channels=layer, shard_images=4)
     return out
 
 

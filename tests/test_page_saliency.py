@@ -38,7 +38,7 @@ def test_one_overlay_and_one_heat_map_per_method(page):
     for method in METHODS:
         assert REGISTRY[method].label in captions
     assert "espresso" in captions  # the predicted class is the default target
-    assert len(page.get("download_button")) == 2 * len(METHODS)
+    assert len(page.main.get("download_button")) == 2 * len(METHODS)  # a PNG and a .npy per map
 
 
 def test_display_settings_redraw_from_the_cached_maps(page):

@@ -31,6 +31,7 @@ COMMANDS = {
     "explain": "explain",
     "methods": "methods",
     "explain-set": "explain_set",
+    "report": "report",
 }
 
 EXIT_USER_ERROR = 1

@@ -7,10 +7,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING, Any
 
+from ..report.names import file_part
 from ..signs import MODES
 from .common import CliError, add_model_arguments, add_progress_argument, model_from_args, read_image, wants_progress
 from .output import output_path, print_json, write_npy, write_png
+
+if TYPE_CHECKING:
+    from ..attribution import Attribution
+    from ..images import InputImage
+    from ..models import LoadedModel
 
 # interpret.attribution.OBJECTIVES, spelled out so that --help needs no torch (tests/test_cli_fast.py checks they agree)
 OBJECTIVES = ("logit", "probability", "loss")
@@ -67,12 +74,19 @@ def _safe(name: str) -> str:
     """An image's name as a file name part: its stem, with separators replaced."""
     from pathlib import Path
 
-    stem = Path(name).stem or name
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)
+    return file_part(Path(name).stem or name, 255)
 
 
-def run(args: argparse.Namespace) -> int:
-    import numpy as np
+def check_batch_size(batch_size: int | None) -> None:
+    if batch_size is not None and batch_size < 1:
+        raise CliError(f"--batch-size must be at least 1, got {batch_size}.")
+
+
+def attributions(lm: LoadedModel, images: list[InputImage], method_name: str, params: dict[str, Any],
+                 target: str | None, objective: str, layer: str | None, batch_size: int | None,
+                 progress: bool) -> list[Attribution]:
+    """`method`'s map of every image, in batched passes, each for `target` (a class index or name) or its own
+    predicted class; refused with the reason first where the method cannot run on this model or costs too much."""
     import torch
 
     from ..attribution import Target, get_method
@@ -82,29 +96,38 @@ def run(args: argparse.Namespace) -> int:
     from ..layers import layer_info
     from ..predict import top_k
     from ..progress import tqdm_progress
+
+    method = get_method(method_name)
+    xs = [lm.preprocessing.to_tensor(image.image) for image in images]
+    require(lm, method.name)  # a method that cannot run on this model says why, before any layer lookup or work
+    if len({tuple(x.shape) for x in xs}) > 1:
+        raise CliError("The images have different sizes after preprocessing; explain them one at a time.")
+    check_cost(method, params, (int(xs[0].shape[-2]), int(xs[0].shape[-1])))  # before the target's prediction
+    indices = [lm.find_class(target) if target is not None else top_k(lm, x, 1)[0][0].index for x in xs]
+    use_layer = layer_info(lm, layer).name if layer and method.uses_layer else None
+    with tqdm_progress(method.label, enabled=progress) as bar:
+        return attribute_batch(lm, torch.cat(xs), method.name, [Target(i, objective) for i in indices],
+                               layer=use_layer, params=params, progress=bar, batch_size=batch_size)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..attribution import get_method
     from ..render import check_alpha, check_cmap, colorize, overlay
 
     method = get_method(args.method)
     params = method.resolve_params(parse_params(args.param))  # bad parameters fail before the model loads
     check_cmap(args.cmap)
     check_alpha(args.alpha)
-    if args.batch_size is not None and args.batch_size < 1:
-        raise CliError(f"--batch-size must be at least 1, got {args.batch_size}.")
+    check_batch_size(args.batch_size)
     images = [read_image(text) for text in args.image]
     names = [image.name for image in images]
     npys = _paths(args.npy, "--npy", names, suffix=".npy")
     outs = _paths(args.out, "--out", names)
     lm = model_from_args(args)
-    xs = [lm.preprocessing.to_tensor(image.image) for image in images]
-    require(lm, method.name)  # a method that cannot run on this model says why, before any layer lookup or work
-    if len({tuple(x.shape) for x in xs}) > 1:
-        raise CliError("The images have different sizes after preprocessing; explain them one at a time.")
-    check_cost(method, params, (int(xs[0].shape[-2]), int(xs[0].shape[-1])))  # before the target's prediction
-    indices = [lm.find_class(args.target) if args.target is not None else top_k(lm, x, 1)[0][0].index for x in xs]
-    layer = layer_info(lm, args.layer).name if args.layer and method.uses_layer else None
-    with tqdm_progress(method.label, enabled=wants_progress(args)) as progress:
-        results = attribute_batch(lm, torch.cat(xs), method.name, [Target(i, args.objective) for i in indices],
-                                  layer=layer, params=params, progress=progress, batch_size=args.batch_size)
+    results = attributions(lm, images, method.name, params, args.target, args.objective, args.layer,
+                           args.batch_size, wants_progress(args))
     rows = []
     for image, result, npy, out in zip(images, results, npys, outs, strict=True):
         if npy:

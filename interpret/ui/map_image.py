@@ -7,7 +7,6 @@ line under a grid that says how the range was chosen and, for signed maps, which
 """
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -15,22 +14,16 @@ import numpy as np
 import streamlit as st
 
 from ..render import ScaleInfo, colour_bar, map_scale, tick
+from ..report.escape import html_text
+from ..report.scales import drawn_scale
 from .plain import plain
-from .widgets import DisplaySettings
 
 GAP = 4  # white pixel rows between a picture and its bar
 LINE = 1.35  # rem per caption line
 SHORT_PARTS = {"absolute": "|value|", "positive": "positive", "negative": "−value", "signed": "value"}
 
 
-OBJECTIVES = {"logit": "class score", "probability": "probability", "loss": "loss"}
-
-
-def display_scale(values: np.ndarray, settings: DisplaySettings, scale: float | None = None, shared_by: int = 0,
-                  objective: str = "logit") -> ScaleInfo:
-    """The scale `maps.shown_image(values, photo, settings, scale)` draws with; `shared_by`: the maps sharing it."""
-    return map_scale(values, settings.mode, settings.cmap, settings.clip_percentile, scale,
-                     shared_by if scale is not None else 0, OBJECTIVES.get(objective, objective))
+display_scale = drawn_scale  # the scale `maps.shown_image(values, photo, settings, scale)` draws with (report/scales.py)
 
 
 def with_bar(image: np.ndarray, scale: ScaleInfo | None, pad: bool = False) -> np.ndarray:
@@ -55,13 +48,6 @@ def range_text(scale: ScaleInfo) -> str:
     return f"{SHORT_PARTS.get(scale.mode, 'value')} {tick(scale.low)}{middle}{tick(scale.high)}"
 
 
-_REFERENCES = {c: f"&#{ord(c)};" for c in "\\`*_[]~$|:!#"}  # Markdown's specials, as HTML character references
-
-
-def html_text(text: str) -> str:
-    """Text inside the caption's HTML, shown exactly as written: tags escaped, and Markdown's special characters
-    written as character references, so that no link, image, emphasis or :colour[...] can form."""
-    return "".join(_REFERENCES.get(c) or html.escape(c, quote=True) for c in " ".join(str(text).split()))
 
 
 def fixed_caption(text: str, lines: int = 2, extra: str = "", target: Any = None, extra_line: bool = False) -> None:

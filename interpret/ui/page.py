@@ -8,20 +8,24 @@ import streamlit as st
 
 from ..images import InputImage
 from ..models import LoadedModel
+from . import report_view
 from .plain import plain
 from .state import current_image, current_model, model_error, previous_model
 
 
 def start_page(title: str, caption: str | None = None) -> None:
+    """The page's title and caption, and its Report buttons (the sidebar's Share section: ui/report_view.py)."""
     st.title(title)
     if caption:
         st.caption(caption)
+    report_view.begin(title)
 
 
 def require_model() -> LoadedModel:
     """The sidebar's model; if it did not load, say why and go on with the previous one (if any), else stop."""
     lm = current_model()
     if lm is not None:
+        report_view.note_model(lm)
         return lm
     error = model_error()
     if error is None:
@@ -32,6 +36,7 @@ def require_model() -> LoadedModel:
     if previous is None:
         st.stop()
     st.info(f"Still showing the previous model, {plain(previous.spec)}, until the sidebar's choice loads.")
+    report_view.note_model(previous)
     return previous
 
 
@@ -41,4 +46,5 @@ def require_image() -> InputImage:
     if image is None:
         st.info("Choose a sample photo or upload an image in the sidebar.")
         st.stop()
+    report_view.note_photos([image])
     return image

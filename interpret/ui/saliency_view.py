@@ -5,7 +5,7 @@ layer, for every session), so display settings never recompute anything.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import streamlit as st
 
@@ -15,9 +15,10 @@ from ..images import InputImage
 from ..jobs import Job
 from ..metrics.similarity import SAME_MAP_TOLERANCE, same_maps
 from ..models import LoadedModel
-from ..render import scale_of
+from ..render import ScaleInfo
+from ..report.build import map_caption
+from ..report.scales import shared_top
 from .answers import cam_layer
-from .downloads import map_png_bytes, npy_bytes
 from .errors import show_error
 from .jobs_view import decider, duration, first_paint, job_placeholder, job_store, live, start_live, stop_row
 from .live_task import Task
@@ -35,6 +36,7 @@ from .maps import (
 )
 from .plain import plain
 from .predictions import predicted_class
+from .report_view import MapsShown, grid_button, map_downloads, note_maps
 from .url_state import carry, persistent
 from .widgets import PREDICTED, DisplaySettings, class_key, class_picker, display_controls, layer_picker, param_widgets
 
@@ -86,8 +88,9 @@ def target_view(lm: LoadedModel, predicted: int, key: str = "sal") -> Target:
 
 
 def render_comparison(lm: LoadedModel, image: InputImage, attributions: list[Attribution], settings: DisplaySettings,
-                      show_heat: bool = True, key: str = "sal") -> list[Attribution]:
-    """The maps side by side on the same photo; returns the ones drawn (blank/constant/NaN maps are reported)."""
+                      show_heat: bool = True, key: str = "sal", chosen: MapsShown | None = None) -> list[Attribution]:
+    """The maps side by side on the same photo; returns the ones drawn (blank/constant/NaN maps are reported).
+    `chosen`: what the maps were chosen by, for the page's report (the maps drawn and their scales are added)."""
     photo = lm.preprocessing.model_view(image.image)
     drawable = [a for a in attributions if a.status == "ok"]
     for a in attributions:
@@ -96,8 +99,8 @@ def render_comparison(lm: LoadedModel, image: InputImage, attributions: list[Att
             st.warning(f"{REGISTRY[a.method].label}: the map {reason}, so it is not drawn ({plain(a.caption())}).")
         elif a.note.startswith("WARNING"):  # a method's own check of its map failed (DeepLIFT's summation)
             st.warning(plain(f"{REGISTRY[a.method].label}: {a.note}."))
-    scale = max((scale_of(a.values, settings.mode, settings.clip_percentile) for a in drawable), default=0.0) \
-        if settings.shared_scale else None
+    scale = shared_top((a.values for a in drawable), settings)
+    noted: list[tuple[Attribution, InputImage, ScaleInfo]] = []
     for row in range(0, len(drawable), COLUMNS):
         columns = st.columns(COLUMNS)
         for column, a in zip(columns, drawable[row:row + COLUMNS], strict=False):  # the last row may be short
@@ -107,13 +110,11 @@ def render_comparison(lm: LoadedModel, image: InputImage, attributions: list[Att
                 show_map(over, shown_scale, caption(a), bar=not show_heat, lines=3)
                 if show_heat:
                     show_map(heat, shown_scale, "heat map", lines=0)
-                name = f"{image.name.rsplit('.', 1)[0]}_{a.method}_{a.target}"
-                left, right = st.columns(2)
-                left.download_button("PNG", map_png_bytes(over, shown_scale), f"{name}.png", "image/png",
-                                     key=f"{key}-png-{a.method}")
-                right.download_button(".npy", npy_bytes(a.values), f"{name}.npy", "application/octet-stream",
-                                      key=f"{key}-npy-{a.method}")
+                map_downloads(lm, image, a, shown_scale, settings.alpha, key)
+                noted.append((a, image, shown_scale))
     scale_note(display_scale(a.values, settings, scale, len(drawable), a.objective) for a in drawable)
+    if chosen is not None:
+        note_maps(key, replace(chosen, maps=tuple(noted)))
     for note in same_map_notes(drawable):
         st.caption(plain(note))
     return drawable
@@ -138,9 +139,7 @@ def same_map_notes(attributions: list[Attribution]) -> list[str]:
     return notes
 
 
-def caption(a: Attribution) -> str:
-    objective = "" if a.objective == "logit" else f" ({a.objective})"
-    return f"{REGISTRY[a.method].label}{objective} · " + a.caption().split(" · ", 1)[1]  # plain text: show_map escapes it
+caption = map_caption  # a map's caption, as the page and its report write it (plain text: show_map escapes it)
 
 
 def display_view(key: str = "sal", heat: bool = True) -> tuple[DisplaySettings, bool]:
@@ -205,7 +204,8 @@ def live_comparison(lm: LoadedModel, image: InputImage, methods: list[str], para
                         asked.add(t.key)
                         stopped.discard(t.key)
                         start_live(key)
-        shown[:] = render_comparison(lm, image, done, settings, show_heat, key)
+        chosen = MapsShown((), settings, tuple(usable), params, fixed_target(lm, target, key), target.objective, layer)
+        shown[:] = render_comparison(lm, image, done, settings, show_heat, key, chosen)
         return bool(running)
 
     active = first_paint(lambda: [t.job for t in tasks() if t.job is not None])  # quick maps in the first paint
@@ -224,10 +224,15 @@ def scope_view(key: str = "sal") -> bool:
                            "explained for its own predicted class unless a target class is chosen.") == "all"
 
 
+def fixed_target(lm: LoadedModel, target: Target, key: str = "sal") -> int | None:
+    """The class chosen in the Target class box for every photo, or None where it follows each photo's prediction."""
+    return target.index if st.session_state.get(class_key(lm, f"{key}-target"), PREDICTED) != PREDICTED else None
+
+
 def photo_targets(lm: LoadedModel, images: list[InputImage], target: Target, key: str = "sal") -> list[Target]:
     """Each photo's target: the class chosen in the Target class box, else the photo's own predicted class."""
-    fixed = st.session_state.get(class_key(lm, f"{key}-target"), PREDICTED) != PREDICTED
-    return [Target(target.index if fixed else predicted_class(lm, image), target.objective, target.contrast)
+    fixed = fixed_target(lm, target, key)
+    return [Target(fixed if fixed is not None else predicted_class(lm, image), target.objective, target.contrast)
             for image in images]
 
 
@@ -303,8 +308,8 @@ def photo_grid(lm: LoadedModel, images: list[InputImage], methods: list[str], pa
             stopped.difference_update(c.key for c in waiting)
             stopped.difference_update(j for j in list(stopped) if j.startswith("batch||"))
             start_live(f"{key}-grid")
-        scale = max((scale_of(a.values, settings.mode, settings.clip_percentile) for a in done), default=0.0) \
-            if settings.shared_scale else None
+        scale = shared_top((a.values for a in done), settings)
+        noted: list[tuple[Attribution, InputImage, ScaleInfo]] = []
         header = st.columns([1] + [2] * len(usable))
         header[0].markdown("**photo**")
         for column, method in zip(header[1:], usable, strict=True):
@@ -322,6 +327,7 @@ def photo_grid(lm: LoadedModel, images: list[InputImage], methods: list[str], pa
                         over, _ = shown_image(a.values, photo, settings, scale)
                         shown = display_scale(a.values, settings, scale, len(done), a.objective)
                         scales.append(shown)
+                        noted.append((a, image, shown))
                         show_map(over, shown, f"{lm.label(a.target)} ({a.target})", lines=1)
                     elif a is not None:
                         st.caption(plain(f"{REGISTRY[a.method].label}: not drawn ({a.caption()})."))
@@ -335,6 +341,10 @@ def photo_grid(lm: LoadedModel, images: list[InputImage], methods: list[str], pa
                         why = "stopped" if cell.task.stopped else "waits for a click"
                         st.caption(plain(f"{why}: estimated {duration(cell.task.estimate)}."))
         scale_note(scales)
+        note_maps(f"{key}-grid", MapsShown(tuple(noted), settings, tuple(usable), params, fixed_target(lm, target, key),
+                                           target.objective, layer))
+        if noted:
+            grid_button(f"{key}-grid")
         return bool(jobs)
 
     active = first_paint(lambda: [j for c in cells() for j in (c.batch, c.task.job if c.task else None) if j is not None])

@@ -27,6 +27,7 @@ from ..metrics.faithfulness import DEFAULT_STEPS, Curve
 from ..metrics.sanity import GRANULARITIES, TOP_STAGES, SanityResult
 from ..models import LoadedModel
 from ..render import colorize, map_scale
+from ..report.content import Curves, Section, Series, Table
 from .answers import answer, cam_layer
 from .caching import cache_data, cache_resource
 from .curve_chart import curve_chart
@@ -37,6 +38,7 @@ from .map_image import scale_note, with_bar
 from .maps import map_task, offered_methods
 from .plain import plain
 from .predictions import predicted_class
+from .report_view import curves_button, note_curves, note_section, note_settings, note_table
 from .trust_jobs import curves_task, road_task, sanity_task
 from .url_state import persistent
 from .verdicts import SHORT_LABELS, FaithfulnessVerdict, explain, map_verdicts, styled_table
@@ -257,7 +259,7 @@ def trust_table(scores: list[MapScores], sanity: dict[str, SanityResult]) -> pd.
     return table
 
 
-def table_section(lm: LoadedModel, image: InputImage, rows: list[Row], steps: int) -> list[MapScores]:
+def table_section(lm: LoadedModel, image: InputImage, rows: list[Row], steps: int, key: str = "trust") -> list[MapScores]:
     """The table of every row scored so far, each map's verdict in words, and what the numbers mean."""
     scores = [s for s in (r.scores for r in rows) if s is not None]
     if not scores:
@@ -267,13 +269,18 @@ def table_section(lm: LoadedModel, image: InputImage, rows: list[Row], steps: in
     st.dataframe(styled_table(table), hide_index=True, width="stretch",
                  column_config={c: st.column_config.Column(label, help=text, pinned=c == "map" or None)
                                 for c, (label, text) in SHORT_LABELS.items() if c in table.columns})
-    for label, verdict in faithfulness_verdicts(scores).items():
+    verdicts = faithfulness_verdicts(scores)
+    for label, verdict in verdicts.items():
         st.markdown(f":{verdict.colour}[**{plain(label)}** — {plain(verdict.text)}]")
-    st.caption(f"The {plain(followed_text(lm, image, rows))} (each map's own target) as the most "
-               f"relevant pixels are deleted (filled with the dataset mean) or inserted into a blurred copy, {steps} steps; "
-               "areas in [0, 1]. Reference maps: random, centred Gaussian, Sobel edges. Sanity: the method's map after "
-               "re-initialising the classifier; flagged when it keeps a rank correlation of 0.5 or more with the original "
-               "(of signed maps for signed methods).")
+    about = (f"The {followed_text(lm, image, rows)} (each map's own target) as the most "
+             f"relevant pixels are deleted (filled with the dataset mean) or inserted into a blurred copy, {steps} steps; "
+             "areas in [0, 1]. Reference maps: random, centred Gaussian, Sobel edges. Sanity: the method's map after "
+             "re-initialising the classifier; flagged when it keeps a rank correlation of 0.5 or more with the original "
+             "(of signed maps for signed methods).")
+    st.caption(plain(about))
+    note_table(key, Table("Faithfulness and sanity", tuple(map(str, table.columns)),
+                          tuple(tuple(row) for row in table.itertuples(index=False)),
+                          (*(f"{label} — {verdict.text}" for label, verdict in verdicts.items()), about)))
     return scores
 
 
@@ -296,7 +303,7 @@ def live_table(lm: LoadedModel, image: InputImage, entries: Callable[[Decide], l
         failures(tasks, str(lm.device))
         done = sum(r.scores is not None for r in current)
         running = controls(tasks, done, len(current), "rows", key, asked, stopped)
-        shown[:] = table_section(lm, image, current, steps)
+        shown[:] = table_section(lm, image, current, steps, key)
         if curves and shown:
             with user_errors(str(lm.device)):
                 curves_section(lm, image, shown)
@@ -381,6 +388,9 @@ def sanity_section(lm: LoadedModel, image: InputImage, entries: Callable[[Decide
             st.markdown(f"**{plain(e.label)}** — {icon} {result.verdict}")
             st.caption(explain(result))
             sanity_strip(result)
+        if done:
+            note_section("sanity", Section("Sanity check: cascading randomisation",
+                                           tuple(f"{e.label} — {result.verdict}: {explain(result)}" for e, result in done)))
         return bool(running) or maps_running(current)
 
     def maps_running(current: list[tuple[Entry, Task | None]]) -> bool:
@@ -417,6 +427,9 @@ def settings_view(lm: LoadedModel, key: str = "trust") -> TrustSettings:
     with right:
         with_road = persistent(st.toggle, "ROAD (slower: a linear imputation per step)", default=False, url="road",
                                key=f"{key}-road")
+    note_settings(key, (("methods", ", ".join(f"{REGISTRY[m].label} ({m})" for m in methods)),
+                        ("deletion / insertion steps", str(int(steps))), ("ROAD", "yes" if with_road else "no"),
+                        ("maps", "each method's map of the predicted class, default parameters, default CAM layer")))
     return TrustSettings(tuple(methods), int(steps), bool(with_road))
 
 
@@ -471,3 +484,9 @@ def curves_section(lm: LoadedModel, image: InputImage, scores: list[MapScores]) 
     dcol.altair_chart(curve_chart(curves_frame(scores, "deletion"), references))
     icol.markdown("**Insertion**")
     icol.altair_chart(curve_chart(curves_frame(scores, "insertion"), references))
+    note_curves("trust", Curves("Deletion and insertion curves", tuple(
+        Series(curve.kind, s.label, curve.fractions, curve.probs, s.is_reference)
+        for s in scores for curve in (s.deletion, s.insertion)),
+        f"Probability of '{predicted_label(lm, image)}' as pixels are deleted (lower is better) or inserted (higher is "
+        "better), most relevant first."))
+    curves_button("trust-curves")

@@ -30,6 +30,7 @@ NOTICES = "interpret_url_notices"  # one-line notices about URL values that coul
 READ = "interpret_url_read"
 SHOWN = "interpret_shown"  # keys of the persistent widgets this run drew (fragment reruns add theirs)
 SHOWN_BEFORE = "interpret_shown_before"  # ... and those the previous full run drew
+PAGE = "interpret_page_path"  # the URL path of the page this run shows ("" for the start page)
 MAX_FIELDS = 64  # query parameters read from one URL; more are ignored (a URL is anyone's input)
 MAX_TEXT = 2000  # characters of one query value; a longer one is ignored
 LIST_SEP = ","
@@ -225,6 +226,23 @@ def start_run() -> None:
     st.session_state[DRAWN] = {}
     st.session_state[SHOWN_BEFORE] = st.session_state.get(SHOWN, set())
     st.session_state[SHOWN] = set()
+
+
+def note_page(path: str) -> None:
+    """Remember the URL path of the page this run shows (app.py: `st.navigation(...)`'s page `url_path`)."""
+    st.session_state[PAGE] = path
+
+
+def page_path() -> str:
+    return st.session_state.get(PAGE, "")
+
+
+def query_reader() -> Callable[[], dict[str, str]]:
+    """A reader of the query string this run writes (`write_url`), usable later from any thread (a report made on a
+    click): it reads this run's own dictionaries, which its widgets fill as they are drawn."""
+    waiting: dict[str, str] = st.session_state.setdefault(PENDING, {})
+    drawn: dict[str, str] = st.session_state.setdefault(DRAWN, {})
+    return lambda: {**waiting, **drawn}
 
 
 def write_url(finished: bool) -> None:

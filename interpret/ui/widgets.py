@@ -5,7 +5,6 @@ Each is drawn through `url_state.persistent`: its value lasts across page switch
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
@@ -13,6 +12,7 @@ import streamlit as st
 from ..attribution import REGISTRY
 from ..models import LoadedModel
 from ..render import DIVERGING_MAPS
+from ..report.scales import DisplaySettings  # how maps are drawn: one definition for the pages and the CLI
 from ..signs import MODES
 from .answers import layers_of
 from .url_state import persistent
@@ -90,15 +90,6 @@ def param_widgets(method: str, key: str = "sal", url: bool = False) -> dict[str,
 
 def _bounds(low: float | None, high: float | None) -> tuple[float, float]:
     return (-math.inf if low is None else low, math.inf if high is None else high)
-
-
-@dataclass(frozen=True)
-class DisplaySettings:
-    mode: str = "absolute"
-    cmap: str = "inferno"
-    alpha: float = 0.5
-    clip_percentile: float = 99.5
-    shared_scale: bool = False
 
 
 def display_controls(key: str, default_mode: str = "absolute", url: bool = False) -> DisplaySettings:
