@@ -130,7 +130,8 @@ def link_html(link: str) -> str:
         return ""
     shown = f"<pre>{html_text(link)}</pre>"
     if urlparse(link).scheme in ("http", "https"):
-        return f'<p><a href="{html.escape(link, quote=True)}">Open this view in the app</a> (on the server it was made on)</p>{shown}'
+        return (f'<p><a href="{html.escape(link, quote=True)}">Open this view in the app</a> (on the server it was made '
+                f"on)</p>{shown}")
     return shown
 
 
