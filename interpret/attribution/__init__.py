@@ -7,6 +7,7 @@ from . import (  # noqa: F401  (registers methods)
     gradients,
     guided,
     legrad,
+    lrp,
     path,
     perturbation,
     surrogate,

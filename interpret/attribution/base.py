@@ -78,6 +78,8 @@ class Context:
     # a batch (interpret.attribution.batch): each row's own target, and the rows one batched pass may hold
     row_targets: tuple[Target, ...] | None = None
     batch_rows: int = 8
+    # a batch: each row's (note, summation_gap), where a method checks every map it computes (LRP's conservation)
+    row_checks: tuple[tuple[str, float | None], ...] | None = None
 
     def score(self, logits: torch.Tensor) -> torch.Tensor:
         """One scalar per row of a batch of logits: the target's score, or each row's own in a batch."""

@@ -115,7 +115,8 @@ def attribute_batch(
         values = [to_input_resolution(m, size) for m in maps]
         share = (time.perf_counter() - began) / (stop - start)
         for i, v in enumerate(values):
-            one = Context(lm=lm, x=ctx.x[i:i + 1], target=chunk[i], layer=first.layer)
+            note, gap = ctx.row_checks[i] if ctx.row_checks is not None else ("", None)
+            one = Context(lm=lm, x=ctx.x[i:i + 1], target=chunk[i], layer=first.layer, note=note, summation_gap=gap)
             results.append(result_of(lm, first, one, v, share))
     report(progress, 1.0)
     return results
