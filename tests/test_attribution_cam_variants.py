@@ -96,6 +96,19 @@ def test_fusion_equals_torchcams_fuse_cams(resnet18, photo):
     assert two.note == "fused layer3.1 (14x14), layer4 (7x7)"
 
 
+def test_one_request_for_the_fusion_and_a_cam_of_its_layer_runs_one_forward(resnet18, photo):
+    from interpret.attribution.planner import attribute_many
+
+    assert applicable(resnet18, "gradcam")[0] and applicable(resnet18, "layercam_fusion")[0]  # probes run before
+    calls = []
+    handle = resnet18.model.conv1.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        maps = attribute_many(resnet18, photo, ["gradcam", "layercam_fusion"], TARGET, layer="layer4")
+    finally:
+        handle.remove()
+    assert len(calls) == 1 and set(maps) == {"gradcam", "layercam_fusion"}
+
+
 def test_fusion_shares_its_layer_passes_with_single_layer_cams(resnet18, photo):
     alone = attribute(resnet18, photo, "layercam", TARGET, layer="layer3.1").values
     with shared_passes() as cache:
@@ -110,7 +123,7 @@ def test_the_planner_groups_the_fusion_with_the_cams_of_its_layer():
     from interpret.attribution.planner import plan
 
     groups = plan(["gradcam", "layercam_fusion", "gradient"], layer="layer4")
-    assert [g.methods for g in groups] == [["gradcam", "layercam_fusion"], ["gradient"]]
+    assert [g.methods for g in groups] == [["layercam_fusion", "gradcam"], ["gradient"]]  # its pass covers Grad-CAM's
     assert groups[0].passes == 1
 
 

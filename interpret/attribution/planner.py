@@ -30,6 +30,8 @@ SHARED_PASS = {
     "gradient": "input-gradient", "grad_x_input": "input-gradient",
     "smoothgrad": "noisy-gradients", "smoothgrad_sq": "noisy-gradients", "vargrad": "noisy-gradients",
 }
+# methods whose pass also computes their group's shared pass, but not the other way round: run first in the group
+COMPUTES_FIRST = {"layercam_fusion"}
 
 
 def pass_key(method: str, params: dict[str, Any], layer: str | None) -> tuple | None:
@@ -76,7 +78,7 @@ def plan(methods: Sequence[str], params: dict[str, dict[str, Any]] | None = None
             by_key[key] = Group(key)
             groups.append(by_key[key])
         group = by_key[key]
-        group.methods.append(method)
+        group.methods.insert(0 if method in COMPUTES_FIRST else len(group.methods), method)
         group.passes = max(group.passes, cost)
     return groups
 
