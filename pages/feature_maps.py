@@ -7,6 +7,7 @@ ensure_shell()
 import streamlit as st
 
 from interpret.ui import feature_view as fv
+from interpret.ui.attention_view import attention_section
 from interpret.ui.dataset_view import channel_examples_link
 from interpret.ui.errors import user_errors
 from interpret.ui.page import require_image, require_model, start_page
@@ -37,3 +38,5 @@ with user_errors(str(lm.device)):
                     fv.compare_view(lm, image, layer, by, target, cmap)
                 elif more == "What does this channel look for?":
                     fv.visualization_view(lm, layer, channel)
+with user_errors(str(lm.device)):
+    attention_section(lm, image)

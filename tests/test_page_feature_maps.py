@@ -92,3 +92,19 @@ def test_a_vision_transformer_shows_its_tokens_as_grids(app):
     assert healthy(app), (app.exception, [e.value for e in app.error])
     assert app.selectbox(key=f"fm-layer|{scope(app)}").value == "blocks.5"
     assert has(app, "blocks.5: channels 1–192 of 192 · 14×14 each")
+
+
+def test_a_vision_transformer_shows_its_attention_per_block_and_head(app):
+    """On the timm ViT-Tiny of the test before (random weights, fused attention): the attention view, asked for,
+    draws the last block's three heads and their mean, and another block when one is picked."""
+    assert app.sidebar.selectbox(key="sb-arch-timm").value == "vit_tiny_patch16_224"
+    assert not has(app, "the class token's attention")  # computed only when shown
+    app.toggle(key="fm-attn").set_value(True).run()
+    assert healthy(app), (app.exception, [e.value for e in app.error])
+    block = next(s for s in app.selectbox if s.key and s.key.startswith("fm-attn-block|"))
+    assert block.value == "blocks.11" and len(block.options) == 12
+    assert has(app, "blocks.11: the class token's attention to each of the 14×14 patches, 3 heads and their mean")
+    assert has(app, "blocks.11, mean over the heads, upsampled onto the photo")
+    block.set_value("blocks.2").run()
+    assert healthy(app) and has(app, "blocks.2: the class token's attention")
+    assert "Attention .npy" in {b.label for b in app.get("download_button")}
