@@ -135,66 +135,69 @@ def _layouts(modules: dict[str, nn.Module], order: list[str], shapes: dict[str, 
     """Each captured layer's layout, from its shape (batch included) at input `size` and the model's prefix.
 
     `measure(names)` says which of the 4-D outputs whose three sizes are equal, and whose module type says
-    nothing, are channels last."""
+    nothing, are channels last. The 4-D layers are read first: their sides confirm guessed token grids."""
     token_counts = {s[1] for s in shapes.values() if len(s) == 3 and s[0] == 1}
     result: dict[str, _Layout] = {}
     unsure: list[str] = []
-    for name in order:  # 4-D first: their sides confirm guessed token grids
-        shape = shapes[name]
-        if len(shape) != 4:
-            continue
-        a, b, c = shape[1:]
-        if shape[0] != 1:
-            result[name] = _Layout(None, reason=f"its output {shape} holds windows or heads, not the batch, first")
-            continue
-        first = _fits(b, c, size) and not (b == c and b in token_counts)  # N x tokens x tokens: attention weights
-        last = _fits(a, b, size)
-        if first and last:  # C = h = w: the module type, or else a measurement, says which dimension is space
-            hint = _channels_last_hint(modules[name])
-            if hint is None:
-                unsure.append(name)
-                continue
-            first = not hint
-        if first:
-            result[name] = _Layout("nchw", grid=(b, c))
-        elif last:
-            result[name] = _Layout("nhwc", grid=(a, b))
-        elif (a, b, c)[1:] == (1, 1) or (a, b) == (1, 1):
-            result[name] = _Layout(None, reason=f"shape {shape[1:]}: pooled to 1 × 1")
+    for name in (n for n in order if len(shapes[n]) == 4):
+        layout = _map_layout(shapes[name], modules[name], size, token_counts)
+        if layout is None:
+            unsure.append(name)
         else:
-            result[name] = _Layout(None, reason=f"shape {shape[1:]} is not an image grid (attention heads × tokens?)")
+            result[name] = layout
     for name, last in (measure(unsure) if unsure else {}).items():
         h, w = shapes[name][2:]
         result[name] = _Layout("nhwc" if last else "nchw", grid=(h, w))
     sides = {r.grid for r in result.values() if r.grid}
     patches = _patch_counts(sides, {s[1] for s in shapes.values() if len(s) == 3}, prefix)
-    for name in order:
-        shape = shapes[name]
-        if len(shape) == 4:
-            continue
-        if len(shape) != 3:
-            what = "one value per unit" if len(shape) == 2 else "no image layout"
-            result[name] = _Layout(None, reason=f"shape {shape[1:]}: {what}")
-            continue
-        if shape[0] != 1:
-            result[name] = _Layout(None, reason=f"its output {shape} holds windows, not the batch, first")
-            continue
-        tokens = shape[1]
-        candidates = [(p, False) for p in dict.fromkeys((prefix or 0, 0))]
-        if prefix is None:
-            candidates += [(p, True) for p in range(1, MAX_GUESSED_PREFIX + 1)]
-        candidates.sort(key=lambda c: tokens - c[0] not in patches)  # a whole patch grid left: this layer's prefix
-        layout = None
-        for p, guessed in candidates:
-            grid = token_grid(tokens - p, size) if tokens > p else None
-            if grid is not None and (not guessed or grid in sides):
-                layout = _Layout("tokens", prefix=p, grid=grid)
-                break
-        if layout is None:
-            after = f" after {prefix} class/register tokens" if prefix else ""
-            layout = _Layout(None, reason=f"shape {shape[1:]}: its {tokens} tokens do not form an image grid{after}")
-        result[name] = layout
+    for name in (n for n in order if len(shapes[n]) != 4):
+        result[name] = _other_layout(shapes[name], size, prefix, sides, patches)
     return result
+
+
+def _map_layout(shape: tuple[int, ...], module: nn.Module, size: tuple[int, int],
+                token_counts: set[int]) -> _Layout | None:
+    """A 4-D output's layout: channels first or last by which sides fit the input, or by the module type where
+    both do (C = h = w); None where neither says and a measurement must."""
+    a, b, c = shape[1:]
+    if shape[0] != 1:
+        return _Layout(None, reason=f"its output {shape} holds windows or heads, not the batch, first")
+    first = _fits(b, c, size) and not (b == c and b in token_counts)  # N x tokens x tokens: attention weights
+    last = _fits(a, b, size)
+    if first and last:
+        hint = _channels_last_hint(module)
+        if hint is None:
+            return None
+        first = not hint
+    if first:
+        return _Layout("nchw", grid=(b, c))
+    if last:
+        return _Layout("nhwc", grid=(a, b))
+    if (b, c) == (1, 1) or (a, b) == (1, 1):
+        return _Layout(None, reason=f"shape {shape[1:]}: pooled to 1 × 1")
+    return _Layout(None, reason=f"shape {shape[1:]} is not an image grid (attention heads × tokens?)")
+
+
+def _other_layout(shape: tuple[int, ...], size: tuple[int, int], prefix: int | None, sides: set[tuple[int, int]],
+                  patches: set[int]) -> _Layout:
+    """The layout of an output that is not 4-D: tokens on a grid (after the model's prefix, or a guessed one that
+    leaves a grid some 4-D layer has), or no image layout and why."""
+    if len(shape) != 3:
+        what = "one value per unit" if len(shape) == 2 else "no image layout"
+        return _Layout(None, reason=f"shape {shape[1:]}: {what}")
+    if shape[0] != 1:
+        return _Layout(None, reason=f"its output {shape} holds windows, not the batch, first")
+    tokens = shape[1]
+    candidates = [(p, False) for p in dict.fromkeys((prefix or 0, 0))]
+    if prefix is None:
+        candidates += [(p, True) for p in range(1, MAX_GUESSED_PREFIX + 1)]
+    candidates.sort(key=lambda c: tokens - c[0] not in patches)  # a whole patch grid left: this layer's prefix
+    for p, guessed in candidates:
+        grid = token_grid(tokens - p, size) if tokens > p else None
+        if grid is not None and (not guessed or grid in sides):
+            return _Layout("tokens", prefix=p, grid=grid)
+    after = f" after {prefix} class/register tokens" if prefix else ""
+    return _Layout(None, reason=f"shape {shape[1:]}: its {tokens} tokens do not form an image grid{after}")
 
 
 def _patch_counts(sides: set[tuple[int, int]], token_counts: set[int], prefix: int | None) -> set[int]:
