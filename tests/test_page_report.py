@@ -109,3 +109,40 @@ def test_the_trust_report_holds_the_table_the_verdicts_and_the_curves(app, downl
     assert any(alt == "Deletion and insertion curves" for alt, _ in images_of(page))
     curves = Image.open(io.BytesIO(downloads.named(r"_curves\.png$")))
     assert curves.width > curves.height
+
+
+def test_the_predictions_report_holds_every_loaded_photo_with_its_top_classes(app, downloads, bundled):
+    app.sidebar.multiselect(key="sb-samples").set_value(["coffee", "chelsea"]).run()
+    app.switch_page("pages/overview.py").run()
+    assert not app.exception, app.exception
+    page = report_of(downloads, "predictions")
+    text = text_of(page)
+    assert bundled.key in text and "coffee.png" in text and "chelsea.png" in text and "espresso" in text
+    assert "interpret predict sample:coffee sample:chelsea --model bundled:efficientnet_lite0" in text
+    assert [alt for alt, _ in images_of(page)] == ["coffee.png", "chelsea.png"]
+    app.sidebar.multiselect(key="sb-samples").set_value(["coffee"]).run()
+
+
+def test_the_feature_maps_report_holds_the_mosaic_with_its_scale(app, downloads):
+    app.switch_page("pages/feature_maps.py").run()
+    assert not app.exception, app.exception
+    page = report_of(downloads, "feature_maps")
+    mosaic = [picture for alt, picture in images_of(page) if alt.startswith("Feature maps of ")]
+    assert len(mosaic) == 1 and mosaic[0].width >= 224
+
+
+def test_the_mistakes_report_holds_the_set_s_accuracy_confusions_and_worst_mistakes(app, downloads):
+    app.switch_page("pages/mistakes.py").run()
+    settle(app)
+    assert not app.exception, app.exception
+    text = text_of(report_of(downloads, "mistakes"))
+    assert re.search(r"18 images evaluated\. Top-1 accuracy \d+\.\d%", text), text[:2000]
+    for part in ("Per class, worst first", "Most frequent confusions", "Most confident mistakes"):
+        assert part in text
+
+
+def test_the_dataset_page_has_the_report_buttons_before_a_store_is_open(app, downloads, bundled):
+    app.switch_page("pages/dataset.py").run()
+    assert not app.exception, app.exception
+    assert [b.label for b in app.sidebar.get("download_button")] == ["Report", "zip"]
+    assert bundled.key in text_of(report_of(downloads, "dataset"))

@@ -18,7 +18,7 @@ from PIL import Image
 
 from .. import limits
 from ..render import ScaleInfo
-from .content import Guess, MapPanel, ModelFacts, Photo
+from .content import Guess, MapPanel, ModelFacts, Photo, Section, Table
 from .names import public_spec
 from .scales import DisplaySettings
 
@@ -191,6 +191,11 @@ def commands(images: Sequence[InputImage], methods: Sequence[str], params: dict[
     return tuple(lines)
 
 
+def predict_command(images: Sequence[InputImage], model: Sequence[str]) -> str:
+    """`interpret predict` for the photos: their top classes, as a page without maps shows them."""
+    return shlex.join(["interpret", "predict", *[image_arg(image) for image in images], *model, "--top", "5"])
+
+
 def map_settings(methods: Sequence[str], params: dict[str, dict[str, Any]], target: str, objective: str,
                  layer: str | None, settings: DisplaySettings) -> tuple[tuple[str, str], ...]:
     """The settings a view of maps was drawn with, as rows of (setting, value)."""
@@ -208,3 +213,26 @@ def map_settings(methods: Sequence[str], params: dict[str, dict[str, Any]], targ
              ("clip percentile", f"{settings.clip_percentile:g}"),
              ("scale", "one shared by every map" if settings.shared_scale else "each map its own")]
     return tuple(rows)
+
+
+def mistakes_section(ev: Any, rows: int = 20) -> Section:
+    """The Mistakes page's summary of an evaluated labelled set (mistakes.export.summary): accuracy, calibration,
+    the classes worst first, the most frequent confusions and the most confident mistakes."""
+    from ..mistakes.export import summary
+    from ..mistakes.metrics import per_class
+
+    s = summary(ev, top_mistakes=rows)
+    k = next(key for key in s if key.startswith("top") and key != "top1")
+    lines = [f"Set {s['set']}: {s['images']} images evaluated" + ("" if s["complete"] else f" so far ({s['coverage']})")
+             + f". Top-1 accuracy {s['top1']:.1%}, {k[:3]}-{k[3:]} accuracy {s[k]:.1%}, expected calibration error "
+             f"{s['ece']:.3f}.", *s["unmatched_labels"]]
+    if s["unreadable"]:
+        lines.append(f"{len(s['unreadable'])} images could not be decoded.")
+    classes = Table("Per class, worst first", ("class", "index", "images", "correct", "accuracy", "most often taken for"),
+                    tuple(tuple(row.values()) for row in per_class(ev)[:rows]))
+    pairs = Table("Most frequent confusions", ("true", "predicted", "images"),
+                  tuple((p["true"], p["predicted"], p["count"]) for p in s["confusion_pairs"][:rows]))
+    worst = Table("Most confident mistakes", ("image", "true", "predicted", "probability", "true class probability"),
+                  tuple((m["path"], m["true"], m["predicted"], m["probability"], m["true_class_probability"])
+                        for m in s["mistakes"]))
+    return Section("Mistakes", tuple(lines), (classes, pairs, worst))

@@ -119,8 +119,9 @@ def section_html(section: Section) -> str:
         f"<figure>{img(png(with_colour_bar(p.rgb, p.scale, text=False) if p.scale else p.rgb), p.name)}"
         f"<figcaption>{html_text(p.caption)}"
         f"{'<br>' + html_text(p.scale.text()) if p.scale else ''}</figcaption></figure>" for p in section.pictures)
-    return (f"<h2>{html_text(section.title)}</h2>{paragraphs(section.lines)}"
-            f"{''.join(table_html(t.columns, t.rows) + paragraphs(t.notes) for t in section.tables)}"
+    tables = "".join(f"<h3>{html_text(t.title)}</h3>{table_html(t.columns, t.rows)}{paragraphs(t.notes)}"
+                     for t in section.tables)
+    return (f"<h2>{html_text(section.title)}</h2>{paragraphs(section.lines)}{tables}"
             + (f'<div class="maps">{pictures}</div>' if pictures else ""))
 
 

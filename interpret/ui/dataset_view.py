@@ -42,6 +42,7 @@ from .map_image import channel_scale, show_map, show_maps
 from .maps import offered_methods
 from .mistakes_view import loaded_set
 from .plain import plain
+from .report_view import note_picture
 from .state import carry_image
 from .url_state import carry, persistent, set_value
 
@@ -421,6 +422,7 @@ def mean_maps_view(opened: Opened, rows: pd.DataFrame) -> None:
     with cols[2]:
         _examples(opened, mine)
     if pictures:
+        note_picture("dataset-means", f"Mean maps of {label}", np.concatenate(pictures, axis=1), "right, then wrong images")
         st.download_button("Download these mean maps (PNG)", png_bytes(np.concatenate(pictures, axis=1)),
                            f"mean-maps-{_name_hash(label)}.png", "image/png", key="dataset-mean-png")
 

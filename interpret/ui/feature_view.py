@@ -37,6 +37,7 @@ from .jobs_view import job_placeholder, job_store, live, start_live
 from .map_image import channel_mode, channel_scale, scale_note, show_map, show_maps
 from .plain import plain
 from .predictions import predicted_class
+from .report_view import note_picture
 from .shared_lru import SharedLRU
 from .url_state import persistent
 from .widgets import class_picker
@@ -204,6 +205,7 @@ def mosaic_view(acts: LayerActivations, order: np.ndarray, image: InputImage, ke
     show_map(picture, scale, f"{acts.layer}: channels {first}–{last} of {len(order)} · {values.shape[1]}×{values.shape[2]} "
              f"each · {'shared' if shared else 'per-channel'} scale · number = channel index", lines=1)
     scale_note([scale])
+    note_picture("feature-mosaic", f"Feature maps of {acts.layer}", picture, f"{image.name}: channels {first}–{last}", scale)
     stem = f"{image.name.rsplit('.', 1)[0]}_{acts.layer}"
     d1, d2 = cols[3].columns(2)
     d1.download_button("Mosaic PNG", map_png_bytes(picture, scale), f"{stem}_mosaic.png", "image/png", key=f"{key}-dl-png")

@@ -45,6 +45,7 @@ from ..models import LoadedModel
 from ..policy import local_files_allowed
 from ..progress import Cancelled, Progress
 from ..render import scale_of
+from ..report.build import mistakes_section
 from . import url_state
 from .answers import cam_layer
 from .caching import cache_data
@@ -54,6 +55,7 @@ from .jobs_view import duration, job_placeholder, job_store, live, soon, waits_f
 from .map_image import display_scale, scale_note, show_map
 from .maps import offered_methods, shown_image
 from .plain import plain
+from .report_view import note_section
 from .shared_lru import SharedLRU
 from .state import carry_image
 from .url_state import carry, persistent
@@ -608,6 +610,7 @@ def report(lm: LoadedModel, image_set: ImageSet, ev: Evaluation) -> None:
         set_notes(image_set, ev)
     with user_errors(device):
         scores_view(ev)
+        note_section("mistakes", lambda: mistakes_section(ev))  # summarised for the report on a click
     confusion_tab, wrong, explain, calibration_tab, results = st.tabs(
         ["Confusion", "Wrong predictions", "Explain a mistake", "Calibration", "All results"])
     # each tab in its own catch: a method that does not fit this model, or any failure, leaves the other tabs drawn

@@ -14,6 +14,7 @@ from ..predict import Prediction
 from ..preprocess import Preprocessing
 from .plain import plain
 from .predictions import cached_top_k
+from .report_view import note_photos
 
 
 def model_summary(lm: LoadedModel) -> None:
@@ -76,7 +77,8 @@ def fit_notice_view(lm: LoadedModel, image: InputImage, target: Any = None) -> N
 
 
 def all_images_table(lm: LoadedModel, images: list[InputImage]) -> None:
-    """The top class of every loaded photo, one row each."""
+    """The top class of every loaded photo, one row each (each photo in the page's report with its top classes)."""
+    note_photos(images)
     table = [{"image": im.name, "prediction": top.label, "probability": top.prob}
              for im in images for top in cached_top_k(lm, im, 5)[:1]]
     st.dataframe(table, hide_index=True, width="stretch")

@@ -40,7 +40,8 @@ def to_report(draft: Draft, export: int | None = None) -> Report:
     settings += [row for rows in draft.part("settings:") for row in rows]
     return Report(draft.title, b.now(), b.model_facts(lm, weights_text(draft.request)), tuple(photos),
                   tuple(dict.fromkeys(settings)), tuple(panels), tuple(draft.part("table:")),
-                  tuple(draft.part("curves:")), tuple(draft.part("section:")), reproduce(draft, shown), tuple(notes))
+                  tuple(draft.part("curves:")), tuple(s() if callable(s) else s for s in draft.part("section:")),
+                  reproduce(draft, shown), tuple(notes))
 
 
 def guesses_of(lm: LoadedModel, image: InputImage) -> tuple:
@@ -74,12 +75,13 @@ def model_args(lm: LoadedModel, request: ModelRequest | None) -> list[str]:
 def reproduce(draft: Draft, shown: list[MapsShown]) -> Reproduce:
     lm = draft.lm
     assert lm is not None
-    commands: tuple[str, ...] = ()
+    model = model_args(lm, draft.request)
+    commands: tuple[str, ...] = (b.predict_command(list(draft.photos.values()), model),) if draft.photos else ()
     if shown:
         view = shown[0]
         images = list(dict.fromkeys(image for _, image, _ in view.maps)) or list(draft.photos.values())
         commands = b.commands(images, view.methods, view.params, view.target, view.objective, view.layer,
-                              view.settings, model_args(lm, draft.request))
+                              view.settings, model)
     link, notes = link_of(draft)
     return Reproduce(link, notes, commands, library_versions())
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
 from .. import limits
@@ -24,7 +25,7 @@ from ..images import InputImage
 from ..models import LoadedModel
 from ..policy import shared_mode
 from ..render import ScaleInfo
-from ..report.content import Curves, Section, Table
+from ..report.content import Curves, Picture, Section, Table
 from ..report.escape import html_text
 from ..report.names import file_part, map_file_name, model_part
 from ..report.scales import DisplaySettings
@@ -149,8 +150,14 @@ def note_curves(name: str, curves: Curves) -> None:
     _put(f"curves:{name}", curves)
 
 
-def note_section(name: str, section: Section) -> None:
+def note_section(name: str, section: Section | Callable[[], Section]) -> None:
+    """A part of the page in words, tables and pictures (or what makes it, called when the report is made)."""
     _put(f"section:{name}", section)
+
+
+def note_picture(name: str, title: str, rgb: np.ndarray, caption: str, scale: ScaleInfo | None = None) -> None:
+    """A picture the page shows (a mosaic, a mean map) with its caption and the scale its colours mean."""
+    _put(f"section:{name}", Section(title, pictures=(Picture(title, rgb, caption, scale),)))
 
 
 def note_settings(name: str, rows: tuple[tuple[str, str], ...]) -> None:
