@@ -6,7 +6,7 @@ import html
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_support import open_app, open_app_on_torchscript, settle, small_torchscript
+from app_support import APP, open_app, open_app_on_torchscript, settle, small_torchscript
 from interpret.attribution import REGISTRY
 from interpret.ui import maps
 
@@ -112,3 +112,31 @@ def test_cams_that_are_one_map_are_said_to_be_one_and_deeplift_of_a_loss_is_refu
         "scores, which they do not propagate (the map would not sum to the change of the loss); explain the logit "
         "instead."]
     assert "DeepLIFT" not in map_captions(at)
+
+
+LRP = ["lrp_epsilon_plus_flat", "lrp_epsilon_gamma_box"]
+
+
+def test_lrp_is_drawn_with_its_conservation_gap_and_offered_on_every_page_where_it_applies(monkeypatch):
+    """LRP comes from the registry like every method: refused on the default EfficientNet-Lite0 with the reason, and on
+    a torchvision ResNet drawn with the share of the score its relevance keeps under the map, and offered by the Trust
+    and Mistakes pages."""
+    at = open_app("pages/saliency.py", 300)
+    reasons = " ".join(str(c.value) for c in at.caption)
+    assert "LRP (ε, z⁺, flat): its batch norm" in reasons and "cannot merge it" in reasons
+    labels = {REGISTRY[m].label for m in LRP}  # how a method picker lists its options
+    assert not labels & set(at.multiselect(key="sal-methods").options)
+    at = AppTest.from_file(APP, default_timeout=300)  # a new session opening a link to a ResNet
+    at.query_params.update({"model": "torchvision:resnet18", "weights": "random"})
+    at.run()
+    at.switch_page("pages/saliency.py").run()
+    settle(at.multiselect(key="sal-methods").set_value(LRP).run())
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    captions = map_captions(at)
+    assert len(images(at)) == 2 * len(LRP) and captions.count("relevance sums to") >= len(LRP)  # (title and text)
+    assert all(REGISTRY[m].label in captions for m in LRP) and "the biases keep their share" in captions
+    at.switch_page("pages/trust.py").run()
+    assert labels <= set(at.multiselect(key="trust-methods").options)
+    monkeypatch.setattr("interpret.limits.AUTO_COMPUTE_SECONDS", 1e9)  # the demo set's evaluation starts unasked
+    settle(at.switch_page("pages/mistakes.py").run())
+    assert labels <= set(at.selectbox(key="mistakes-method").options)
