@@ -88,6 +88,7 @@ def test_the_grid_of_all_photos_downloads_as_one_png_and_its_report_is_a_grid(ap
     app.radio(key="sal-photos").set_value("all").run()
     settle(app)
     assert not app.exception, app.exception
+    assert app.query_params["scope"] in ("all", ["all"])  # not `photos`, the uploads' token (ui/photo_links.py)
     grid = Image.open(io.BytesIO(downloads.named(r"_grid\.png$")))
     assert grid.width > grid.height > 300
     page = report_of(downloads, "saliency")

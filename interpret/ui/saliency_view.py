@@ -218,7 +218,7 @@ SCOPES = {"this": "this photo", "all": "all loaded photos"}
 
 def scope_view(key: str = "sal") -> bool:
     """Whether to draw every loaded photo (a photo x method grid) rather than the current one."""
-    return persistent(st.radio, "Photos", options=list(SCOPES), default="this", key=f"{key}-photos", url="photos",
+    return persistent(st.radio, "Photos", options=list(SCOPES), default="this", key=f"{key}-photos", url="scope",
                       horizontal=True, format_func=SCOPES.get,
                       help="All loaded photos: one row per photo of the sidebar, one column per method, each "
                            "explained for its own predicted class unless a target class is chosen.") == "all"
