@@ -51,6 +51,8 @@ def test_the_grid_png_and_the_report_download_and_the_report_opens_offline(app_u
             widths = pictures.evaluate_all("images => images.map(i => i.complete ? i.naturalWidth : 0)")
             assert all(width > 0 for width in widths), widths  # every picture decoded from inside the file
             expect(page.get_by_text("chelsea.png").first).to_be_visible()
+            expect(page.get_by_role("cell", name="espresso").first).to_be_visible()  # the photos' top classes
+            expect(page.get_by_text("No prediction was computed")).to_have_count(0)
             assert [url for url in asked if not url.startswith(("file:", "data:"))] == []
         finally:
             browser.close()

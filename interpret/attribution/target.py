@@ -46,11 +46,3 @@ class Target:
         if self.contrast is not None:
             score = score - values[:, self.contrast]
         return score
-
-    def describe(self, class_names: tuple[str, ...]) -> str:
-        name = class_names[self.index]
-        text = {"logit": f"score of '{name}'", "probability": f"probability of '{name}'",
-                "loss": f"loss for '{name}'"}[self.objective]
-        if self.contrast is not None:
-            text += f" minus '{class_names[self.contrast]}'"
-        return text

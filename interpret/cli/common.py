@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -130,8 +129,3 @@ def _read_image(text: str) -> InputImage:
     if not path.exists():
         raise CliError(f"The image '{text}' does not exist (give a file path, or sample:NAME).")
     return load_image_file(path)
-
-
-def print_json(value) -> None:
-    json.dump(value, sys.stdout, indent=2)
-    sys.stdout.write("\n")

@@ -264,12 +264,6 @@ class RankedOriginal:
                            ssim=ssim(self.values, values), seconds=seconds)
 
 
-def recompute(twin: LoadedModel, x: torch.Tensor, original: Attribution) -> np.ndarray:
-    """The original's method, target, layer and params, on the (randomised) twin."""
-    return attribute(twin, x, original.method, target_of(original), layer=original.layer,
-                     params=dict(original.params)).values
-
-
 def target_of(original: Attribution) -> Target:
     return Target(original.target, original.objective, original.contrast)
 
@@ -277,7 +271,7 @@ def target_of(original: Attribution) -> Target:
 def recompute_all(twin: LoadedModel, x: torch.Tensor, originals: Sequence[Attribution]) -> list[Attribution]:
     """Every original's map on the twin, the maps of one target and layer from one `attribute_many` request
     (passes they share, e.g. the gradient-CAM family's layer pass, computed once; each map is the one
-    `recompute` gives alone, its `seconds` its own share)."""
+    `attribute()` gives alone with the original's method, target, layer and params, its `seconds` its own share)."""
     groups: dict[tuple, list[int]] = {}
     for i, original in enumerate(originals):
         groups.setdefault((target_of(original), original.layer), []).append(i)

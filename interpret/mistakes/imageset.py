@@ -42,9 +42,6 @@ class ImageSet:
         rows = [[item.path, item.label, self.tree.files[item.path]] for item in self.items]
         return canonical_key("imageset", self.tree.identity, rows)
 
-    def labels(self) -> list[str]:
-        return sorted({item.label for item in self.items})
-
     def skipped_summary(self) -> str:
         """One line such as '3 not images, 1 unsafe path', or '' when nothing was skipped."""
         return ", ".join(f"{len(names)} {reason}" for reason, names in self.skipped.items())
