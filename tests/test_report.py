@@ -149,3 +149,14 @@ def test_the_builder_imports_neither_torch_nor_streamlit():
             "print(sorted(m for m in ('torch', 'streamlit') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_report_holds_at_most_report_maps_maps_and_says_so(report):
+    from dataclasses import replace
+
+    from interpret.report.content import capped
+
+    many = replace(report, maps=report.maps * (limits.REPORT_MAPS // len(report.maps) + 1))
+    kept = capped(many)
+    assert len(kept.maps) == limits.REPORT_MAPS and f"holds the first {limits.REPORT_MAPS}" in kept.notes[-1]
+    assert capped(report) is report

@@ -106,6 +106,7 @@ def build_report(args: argparse.Namespace, lm: Any, images: list, methods: list[
     from ..predict import top_k
     from ..report import Report, Reproduce
     from ..report import build as b
+    from ..report.content import capped
     from ..report.scales import drawn_scale, shared_top
     from ..report.versions import library_versions
 
@@ -123,9 +124,9 @@ def build_report(args: argparse.Namespace, lm: Any, images: list, methods: list[
     model = b.model_args(lm, args.weights, bool(getattr(args, "preprocessing", None)), args.activation,
                          args.model_kwargs or "", args.trust_code, args.ema, args.classes or "")
     index = lm.find_class(args.target) if args.target is not None else None
-    return Report("Saliency", b.now(), b.model_facts(lm, args.weights or ""), tuple(photos),
+    return capped(Report("Saliency", b.now(), b.model_facts(lm, args.weights or ""), tuple(photos),
                   b.map_settings(methods, params, str(target), args.objective, layer, settings), tuple(panels),
                   reproduce=Reproduce(commands=b.commands(images, methods, params, index, args.objective, layer,
                                                           settings, model),
                                       versions=library_versions()),
-                  notes=tuple(left_out))
+                  notes=tuple(left_out)))

@@ -3,11 +3,12 @@ what they show or computed; report/html.py and report/bundle.py write them. Noth
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from .. import limits
 from ..render import ScaleInfo
 
 
@@ -154,3 +155,12 @@ class Report:
 
     def photo(self, sha256: str) -> Photo | None:
         return next((p for p in self.photos if p.sha256 == sha256), None)
+
+
+def capped(report: Report) -> Report:
+    """The report with at most REPORT_MAPS maps, saying so when a page showed more."""
+    if len(report.maps) <= limits.REPORT_MAPS:
+        return report
+    note = (f"The page shows {len(report.maps)} maps; this report holds the first {limits.REPORT_MAPS} "
+            "(limit REPORT_MAPS).")
+    return replace(report, maps=report.maps[:limits.REPORT_MAPS], notes=(*report.notes, note))

@@ -14,7 +14,7 @@ from ..models import LoadedModel
 from ..render import ScaleInfo
 from ..report import Report, Reproduce
 from ..report import build as b
-from ..report.content import MapPanel
+from ..report.content import MapPanel, capped
 from ..report.figures import slide_png
 from ..report.names import public_spec
 from ..report.versions import library_versions
@@ -30,18 +30,13 @@ def to_report(draft: Draft, export: int | None = None) -> Report:
         raise InterpretError("No model has loaded on this page yet: there is nothing to report.")
     shown: list[MapsShown] = draft.part("maps:")
     panels = [b.panel(a, image, scale, view.settings.alpha) for view in shown for a, image, scale in view.maps]
-    notes = []
-    if len(panels) > limits.REPORT_MAPS:
-        notes.append(f"The page shows {len(panels)} maps; the report holds the first {limits.REPORT_MAPS} "
-                     "(limit REPORT_MAPS).")
-        panels = panels[:limits.REPORT_MAPS]
     photos = [b.photo(lm, image, guesses_of(lm, image), export) for image in draft.photos.values()]
     settings = [row for view in shown for row in view_settings(view)]
     settings += [row for rows in draft.part("settings:") for row in rows]
-    return Report(draft.title, b.now(), b.model_facts(lm, weights_text(draft.request)), tuple(photos),
+    return capped(Report(draft.title, b.now(), b.model_facts(lm, weights_text(draft.request)), tuple(photos),
                   tuple(dict.fromkeys(settings)), tuple(panels), tuple(draft.part("table:")),
                   tuple(draft.part("curves:")), tuple(s() if callable(s) else s for s in draft.part("section:")),
-                  reproduce(draft, shown), tuple(notes))
+                  reproduce(draft, shown)))
 
 
 def guesses_of(lm: LoadedModel, image: InputImage) -> tuple:
