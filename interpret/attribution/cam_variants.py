@@ -158,9 +158,13 @@ def layer_gradients(ctx: Context, layers: list[str]) -> list[tuple[torch.Tensor,
 
 
 def _layers_pass(ctx: Context, layers: list[str]) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    x = ctx.x.detach().requires_grad_(True)  # the layers stay in one graph (the backward stops at the first)
-    with ctx.lm.lock, torch.enable_grad(), capture(ctx.lm.model, layers, keep="graph") as captured:
-        logits = ctx.lm.model(x)
+    """The first layer is captured as a leaf (the layers before it record no graph), the others in its graph."""
+    first = min(layers, key=lambda name: layer_info(ctx.lm, name).order)
+    rest = [name for name in layers if name != first]
+    with ctx.lm.lock, torch.enable_grad(), capture(ctx.lm.model, [first], keep="leaf") as early, \
+            capture(ctx.lm.model, rest, keep="graph") as late:
+        logits = ctx.lm.model(ctx.x.detach())
+    captured = {**early, **late}
     missing = [name for name in layers if name not in captured]
     if missing:
         raise LayerError(f"The layer '{missing[0]}' did not produce a tensor in the forward pass.")
