@@ -57,6 +57,19 @@ def test_the_saliency_report_holds_the_model_key_the_methods_the_settings_and_de
     assert re.search(r"/saliency\?methods=gradient,gradcam", text)  # the link to this view
 
 
+def test_the_zip_holds_report_json_a_slide_png_and_an_npy_per_map(app, downloads):
+    import json
+    import zipfile
+
+    files = zipfile.ZipFile(io.BytesIO(downloads.named(r"_saliency_report\.zip$")))
+    data = json.loads(files.read("report.json"))
+    assert [m["method"] for m in data["maps"]] == METHODS
+    for entry in data["maps"]:
+        assert Image.open(io.BytesIO(files.read(entry["png"]))).width == 224
+        assert np.load(io.BytesIO(files.read(entry["npy"]))).shape == (224, 224)
+    assert data["settings"]["sign"] == "absolute" and data["photos"][0]["predictions"][0]["label"] == "espresso"
+
+
 def test_a_map_png_is_named_by_model_photo_method_and_target_and_drawn_at_the_chosen_size(app, downloads, bundled):
     names = downloads.names(r"_coffee_gradient_967-espresso\.png$")
     assert names and names[-1].startswith("efficientnet_lite0-" + bundled.key[:6])
@@ -147,3 +160,19 @@ def test_the_dataset_page_has_the_report_buttons_before_a_store_is_open(app, dow
     assert not app.exception, app.exception
     assert [b.label for b in app.sidebar.get("download_button")] == ["Report", "zip"]
     assert bundled.key in text_of(report_of(downloads, "dataset"))
+
+
+def test_a_class_name_with_a_tag_and_markdown_reaches_the_report_as_text(app, downloads):
+    from test_page_labels import HOSTILE, RAW, hostile_class_file
+
+    app.sidebar.selectbox(key="sb-source").set_value("torchvision").run()
+    app.sidebar.radio(key="sb-weights").set_value("random").run()
+    app.sidebar.file_uploader(key="sb-classes").set_value(("classes.txt", hostile_class_file(), "text/plain")).run()
+    app.session_state["sal-methods"] = ["gradient"]
+    app.switch_page("pages/saliency.py").run()
+    settle(app)
+    assert not app.exception, app.exception
+    page = report_of(downloads, "saliency")
+    assert HOSTILE in text_of(page)  # the predicted class's name, shown exactly as written
+    assert not [raw for raw in RAW if raw in page] and "<script" not in page.lower()
+    assert "classes.txt" in text_of(page)  # the commands name the file the user gave, and say it is not in the link
