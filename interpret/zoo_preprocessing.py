@@ -107,55 +107,74 @@ def transformers_preprocessing(processor: Any) -> Preprocessing:
     squash), an optional centre crop at int((side - crop) / 2), rescale and normalise. Resized by torchvision on
     the uint8 tensor for the torchvision backend (transformers' default), by Pillow for the PIL one."""
     name = type(processor).__name__
-
-    def refuse(why: str) -> ModelLoadError:
-        return ModelLoadError(f"The image processor {name} cannot be reproduced: {why}.")
-
     if not getattr(processor, "do_resize", True):
-        raise refuse("it does not resize, so its input's size is the photo's")
-    size = getattr(processor, "size", None)
-    height, width, shortest = _get(size, "height"), _get(size, "width"), _get(size, "shortest_edge")
+        raise _refusal(name, "it does not resize, so its input's size is the photo's")
+    settings: dict[str, Any] = {"interpolation": _hf_interpolation(processor, name), "size_rounding": "floor",
+                                "crop_rounding": "floor", **_hf_resize(processor, name)}
+    settings.update(_hf_crop(processor, name, settings))
+    mean, std = _hf_mean_std(processor, name)
+    backend = "pil" if getattr(processor, "backend", "torchvision") == "pil" else "tensor"
+    return Preprocessing(mean=mean, std=std, backend=backend, **settings)
+
+
+def _refusal(name: str, why: str) -> ModelLoadError:
+    return ModelLoadError(f"The image processor {name} cannot be reproduced: {why}.")
+
+
+def _hf_interpolation(processor: Any, name: str) -> str:
     resample = getattr(processor, "resample", 2)
     interpolation = _PIL_FILTERS.get(int(resample.value if hasattr(resample, "value") else resample))
     if interpolation is None:
-        raise refuse(f"resample {resample!r} is not a Pillow filter")
+        raise _refusal(name, f"resample {resample!r} is not a Pillow filter")
+    return interpolation
+
+
+def _hf_resize(processor: Any, name: str) -> dict[str, Any]:
+    """The resize: ConvNeXt's crop_pct rule, a square squash to height x width, or the shortest edge's."""
+    size = getattr(processor, "size", None)
+    height, width, shortest = _get(size, "height"), _get(size, "width"), _get(size, "shortest_edge")
     crop_pct = getattr(processor, "crop_pct", None)
     if crop_pct is not None and not _positive(crop_pct):  # the resize divides by it
-        raise refuse(f"its crop_pct {crop_pct!r} is not a positive number")
-    settings: dict[str, Any] = {"interpolation": interpolation, "size_rounding": "floor", "crop_rounding": "floor"}
+        raise _refusal(name, f"its crop_pct {crop_pct!r} is not a positive number")
     if crop_pct is not None and shortest and name.startswith("ConvNext"):
         if shortest < 384:
-            settings.update(resize_mode="shorter", resize_size=int(shortest / crop_pct), crop_size=int(shortest))
-        else:
-            settings.update(resize_mode="squash", resize_size=int(shortest), crop_size=int(shortest))
-    elif height and width:
+            return {"resize_mode": "shorter", "resize_size": int(shortest / crop_pct), "crop_size": int(shortest)}
+        return {"resize_mode": "squash", "resize_size": int(shortest), "crop_size": int(shortest)}
+    if height and width:
         if height != width:
-            raise refuse(f"it resizes to {width}x{height}; the app handles square inputs only")
-        settings.update(resize_mode="squash", resize_size=int(height), crop_size=int(height))
-    elif shortest and not _get(size, "longest_edge"):
-        settings.update(resize_mode="shorter", resize_size=int(shortest), crop_size=int(shortest))
-    else:
-        raise refuse(f"its size {size} does not give one fixed input size")
+            raise _refusal(name, f"it resizes to {width}x{height}; the app handles square inputs only")
+        return {"resize_mode": "squash", "resize_size": int(height), "crop_size": int(height)}
+    if shortest and not _get(size, "longest_edge"):
+        return {"resize_mode": "shorter", "resize_size": int(shortest), "crop_size": int(shortest)}
+    raise _refusal(name, f"its size {size} does not give one fixed input size")
+
+
+def _hf_crop(processor: Any, name: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """The centre crop's size where the processor crops (square only); refused where the input would not be square."""
     if getattr(processor, "do_center_crop", False):
         crop = getattr(processor, "crop_size", None)
         ch, cw = _get(crop, "height"), _get(crop, "width")
         if not ch or ch != cw:
-            raise refuse(f"its crop size {crop} is not a square")
+            raise _refusal(name, f"its crop size {crop} is not a square")
         if name.startswith("ConvNext") and settings["resize_mode"] == "shorter" and ch != settings["crop_size"]:
-            raise refuse(f"it crops twice ({settings['crop_size']}, then {ch})")
-        settings["crop_size"] = int(ch)
-    elif settings["resize_mode"] == "shorter" and not name.startswith("ConvNext"):
-        raise refuse("it keeps the photo's ratio and does not crop, so its input is not square")
+            raise _refusal(name, f"it crops twice ({settings['crop_size']}, then {ch})")
+        return {"crop_size": int(ch)}
+    if settings["resize_mode"] == "shorter" and not name.startswith("ConvNext"):
+        raise _refusal(name, "it keeps the photo's ratio and does not crop, so its input is not square")
+    return {}
+
+
+def _hf_mean_std(processor: Any, name: str) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """Mean and std on the 0-1 scale: its rescale factor folded in (input = (x * factor - mean) / std)."""
     factor = getattr(processor, "rescale_factor", 1 / 255) if getattr(processor, "do_rescale", True) else 1.0
     if not _positive(factor):  # mean and std are divided by it
-        raise refuse(f"its rescale_factor {factor!r} is not a positive number")
+        raise _refusal(name, f"its rescale_factor {factor!r} is not a positive number")
     factor = float(factor)
     if getattr(processor, "do_normalize", True):
         mean, std = channel_values(processor.image_mean, name, "mean"), channel_values(processor.image_std, name, "std")
     else:
         mean, std = (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)
-    if factor != 1 / 255:  # input = (x * factor - mean) / std = (x / 255 - m') / s' with m', s' scaled by 1 / (255 factor)
-        mean = tuple(v / (255 * factor) for v in mean)  # type: ignore[assignment]
-        std = tuple(v / (255 * factor) for v in std)  # type: ignore[assignment]
-    backend = "pil" if getattr(processor, "backend", "torchvision") == "pil" else "tensor"
-    return Preprocessing(mean=mean, std=std, backend=backend, **settings)
+    if factor == 1 / 255:
+        return mean, std
+    scale = 255 * factor  # (x * factor - mean) / std = (x / 255 - mean / scale) / (std / scale)
+    return (mean[0] / scale, mean[1] / scale, mean[2] / scale), (std[0] / scale, std[1] / scale, std[2] / scale)
