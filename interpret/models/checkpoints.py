@@ -322,25 +322,31 @@ def normalise_keys(state: dict[str, torch.Tensor], reference: set[str]) -> tuple
             state = rest
             removed.append("n_averaged")
     for _ in range(CHECKPOINT_WRAPPER_DEPTH):
-        before = _overlap(state, reference)
-        for prefix in _PREFIXES:
-            if not all(k.startswith(prefix) for k in state):
-                continue
-            stripped = {k[len(prefix):]: v for k, v in state.items()}
-            after = _overlap(stripped, reference)
-            if after > before or (prefix in _ALWAYS_PREFIXES and after == before
-                                  and not any(k.startswith(prefix) for k in reference)):
-                state = stripped
-                removed.append(prefix)
-                break
-        else:
+        found = _wrapper_prefix(state, reference)
+        if found is None:
             break
+        state = {k[len(found):]: v for k, v in state.items()}
+        removed.append(found)
     if any("._orig_mod." in f".{k}" for k in state):  # a compiled submodule: the segment sits inside the keys
         inner = {k.replace("._orig_mod.", ".").removeprefix("_orig_mod."): v for k, v in state.items()}
         if len(inner) == len(state) and _overlap(inner, reference) > _overlap(state, reference):
             state = inner
             removed.append("._orig_mod.")
     return state, removed
+
+
+def _wrapper_prefix(state: dict[str, torch.Tensor], reference: set[str]) -> str | None:
+    """The first wrapper prefix every key has whose removal fits more keys (or, for the prefixes that are always a
+    wrapper's, no fewer, where the architecture's own keys do not start with it); None when none does."""
+    before = _overlap(state, reference)
+    for prefix in _PREFIXES:
+        if not all(k.startswith(prefix) for k in state):
+            continue
+        after = _overlap((k[len(prefix):] for k in state), reference)
+        if after > before or (prefix in _ALWAYS_PREFIXES and after == before
+                              and not any(k.startswith(prefix) for k in reference)):
+            return prefix
+    return None
 
 
 def _listed(keys: list[str], count: int = 4) -> str:
