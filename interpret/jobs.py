@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from .errors import InterpretError, first_line
@@ -43,7 +45,19 @@ from .limits import (
 from .progress import Cancelled, Progress
 from .shutdown import stop_at_exit
 
-QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
+
+class JobState(StrEnum):
+    """Where a job is: queued, running, then done, failed or cancelled (equal to its name as a string)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+QUEUED, RUNNING, DONE, FAILED, CANCELLED = JobState  # the states by name, as callers import them
+log = logging.getLogger("interpret")
 
 
 def _spent(progress: Progress) -> Any:
@@ -76,7 +90,7 @@ class Job:
     label: str
     work: Callable[[Progress], Any]
     estimate: float | None = None  # seconds predicted before it starts (passes x time of one pass), if known
-    state: str = QUEUED
+    state: JobState = QUEUED
     fraction: float = 0.0
     result: Any = None
     error: str | None = None
@@ -94,6 +108,10 @@ class Job:
     @property
     def finished_ok(self) -> bool:
         return self.state == DONE
+
+    @property
+    def failed(self) -> bool:
+        return self.state == FAILED
 
     @property
     def active(self) -> bool:
@@ -313,12 +331,14 @@ class JobStore:
         except Cancelled as exc:
             self._finish(job, CANCELLED, error=one_line(exc))
         except Exception as exc:  # noqa: BLE001 - a job's failure is its one-line error, shown by its page
+            if not isinstance(exc, InterpretError):  # logged once, here, with its traceback: a page shows one line
+                log.error("job %r (%s) failed", job.label, job.key, exc_info=exc)
             self._finish(job, FAILED, error=one_line(exc), exc=exc)
         else:
             size = job.size_of(result) if job.size_of is not None else 0
             self._finish(job, DONE, result=result, nbytes=size)
 
-    def _finish(self, job: Job, state: str, result: Any = None, error: str | None = None, nbytes: int = 0,
+    def _finish(self, job: Job, state: JobState, result: Any = None, error: str | None = None, nbytes: int = 0,
                 exc: BaseException | None = None) -> None:
         job.result, job.error, job.nbytes, job.exception = result, error, nbytes, exc
         job.work = _spent  # a kept job keeps its result, not what its work captured (a decoded photo, tensors)

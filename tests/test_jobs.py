@@ -141,6 +141,28 @@ def test_a_failure_is_kept_as_one_line_and_not_run_again():
     assert crash.error == "RuntimeError: shape mismatch" and isinstance(crash.exception, RuntimeError)
 
 
+def test_a_failure_is_logged_once_where_it_happens_and_a_refusal_not_at_all(caplog):
+    """The defect: a failed job's traceback was logged by its page on every rerun. The store logs it once, with the
+    traceback, when the job fails; a page shows its one line without logging it again."""
+    from interpret.jobs import JobState
+    from interpret.ui.errors import message_for
+
+    def crashes(progress):
+        raise RuntimeError("shape mismatch")
+
+    def refuses(progress):
+        raise ParameterError("Occlusion: the window is larger than the image.")
+
+    store = JobStore(workers=1)
+    with caplog.at_level("ERROR", logger="interpret"):
+        crash, refusal = store.submit("crash", crashes, "Crash"), store.submit("refused", refuses, "Occlusion")
+        assert crash.wait(5) and refusal.wait(5)
+        for _ in range(3):  # three reruns of the page that shows it
+            assert message_for(crash.exception, logged=True).startswith("Unexpected error: RuntimeError")
+    assert [(r.exc_info[0], r.getMessage()) for r in caplog.records] == [(RuntimeError, "job 'Crash' (crash) failed")]
+    assert crash.state is JobState.FAILED and crash.state == "failed" and crash.failed and not refusal.finished_ok
+
+
 def test_time_left_comes_from_passes_times_one_pass_then_from_the_measured_pace():
     assert estimate_seconds(513, 0.2) == pytest.approx(102.6)
     assert estimate_seconds(170, 0.05) == pytest.approx(8.5)

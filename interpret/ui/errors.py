@@ -20,29 +20,42 @@ from contextlib import contextmanager
 import streamlit as st
 
 from ..errors import DeviceError, InterpretError, NotAnsweredError, device_advice, first_line, is_device_failure
+from ..jobs import Job
 from ..limits import JOB_REFRESH_SECONDS
 
 log = logging.getLogger("interpret")
 
 
-def message_for(exc: BaseException, device: str = "the device") -> str:
-    """What the user sees for `exc`: one line (unexpected errors are logged with their traceback first)."""
+def message_for(exc: BaseException, device: str = "the device", logged: bool = False) -> str:
+    """What the user sees for `exc`: one line (unexpected errors are logged with their traceback first, unless
+    `logged`: a background job's failure is logged once where it happened, interpret/jobs.py)."""
     if isinstance(exc, DeviceError) or (is_device_failure(exc) and not isinstance(exc, InterpretError)):
         return device_advice(exc, None if device == "the device" else device, "app")
     if isinstance(exc, InterpretError):
         return " ".join(str(exc).split("\n"))
     if isinstance(exc, MemoryError):
         return "The computation ran out of memory: use a smaller image, model or set."
-    log.error("unexpected error shown to the user as one line", exc_info=exc)
+    if not logged:
+        log.error("unexpected error shown to the user as one line", exc_info=exc)
     return f"Unexpected error: {type(exc).__name__}: {first_line(exc)} (the traceback is in the server log)."
 
 
-def show_error(exc: BaseException, device: str = "the device", what: str | None = None) -> None:
+def show_error(exc: BaseException, device: str = "the device", what: str | None = None, logged: bool = False) -> None:
     """The one-line message for `exc` as an st.error (prefixed by `what` failed), never read as Markdown."""
     from .plain import plain
 
-    message = message_for(exc, device)
+    message = message_for(exc, device, logged)
     st.error(plain(f"{what}: {message}" if what else message), icon="⚠️")
+
+
+def show_job_error(job: Job, device: str = "the device", what: str | None = None) -> None:
+    """A failed background job's one line (its traceback was logged once, when it failed: not again on each rerun)."""
+    from .plain import plain
+
+    if job.exception is not None:
+        show_error(job.exception, device, what, logged=True)
+    else:
+        st.error(plain(f"{what}: {job.error}" if what else job.error or "It failed."), icon="⚠️")
 
 
 def show_not_answered(exc: NotAnsweredError) -> None:

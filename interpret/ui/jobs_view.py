@@ -14,7 +14,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from .. import limits
-from ..jobs import Job, JobStore, answer_seconds
+from ..jobs import QUEUED, Job, JobStore, answer_seconds
 from ..limits import FIRST_PAINT_SECONDS, JOB_REFRESH_SECONDS
 from .plain import plain
 
@@ -41,10 +41,10 @@ def duration(seconds: float | None) -> str:
 def job_placeholder(job: Job, label: str) -> None:
     """A running or queued job as a progress bar with what it computes and the time left; one held back or stalled by
     a model that does not answer says so (interpret/jobs.py)."""
-    held = job_store().held_back(job) if job.state == "queued" else None
+    held = job_store().held_back(job) if job.state == QUEUED else None
     if held:
         text = f"{label}: waiting, because {held}"
-    elif job.state == "queued":
+    elif job.state == QUEUED:
         text = f"{label}: waiting for a free worker · estimated {duration(job.estimate)}"
     elif job.stalled(answer_seconds()):
         text = f"{label}: {job.fraction:.0%} · no progress for over {answer_seconds():g} s: the model may hang"

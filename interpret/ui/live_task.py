@@ -1,17 +1,28 @@
-"""One piece of a live page's work as a background job: its state for the page (finished, running, failed, waiting
-for a Compute click, stopped), and the one rule for when its job starts. Saliency's maps (ui/maps.py) and the Trust
-page's scores (ui/trust_jobs.py) are both built on it.
+"""The live part: a page's background work (interpret/jobs.py) drawn in one way everywhere.
+
+A `Task` is one piece of a live page's work (a map, a score): its state for the page (finished, running, failed,
+waiting for a Compute click, stopped), submitted by `task` under the one start rule (auto when its estimate is at
+most AUTO_COMPUTE_SECONDS, else on a Compute click; Stop keeps it stopped until asked again). `task_controls` draws
+a set of them above what they feed (each failure once, Stop or 'stopped' with Continue, Compute all, a bar with the
+time left per running one), and `live_tasks` runs the part in a fragment that refreshes in place, after a first
+paint that waits for the quick ones. Saliency's maps (ui/maps.py), the photo grid and the Trust page (ui/trust_jobs.py)
+are built on it; a page with one job of its own uses `one_job`.
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import streamlit as st
+
 from .. import limits
-from ..jobs import FAILED, Job
+from ..jobs import Job
 from ..progress import Progress
-from .jobs_view import Decide, job_store
+from .errors import show_job_error
+from .jobs_view import Decide, decider, duration, first_paint, job_placeholder, job_store, live, start_live, stop_row
+from .plain import plain
 from .shared_lru import SharedLRU
 
 
@@ -27,6 +38,7 @@ class Task:
     job: Job | None = None
     waiting: bool = False
     stopped: bool = False
+    refusal_note: str | None = None  # its failure is shown as a note headed so (the rest stands), not an error
 
     @property
     def done(self) -> bool:
@@ -38,15 +50,15 @@ class Task:
 
     @property
     def failed(self) -> bool:
-        return self.job is not None and self.job.state == FAILED
+        return self.job is not None and self.job.failed
 
 
 def task(key: str, label: str, estimate: float, work: Callable[[Progress], Any], decide: Decide, kept: SharedLRU,
-         nbytes: Callable[[Any], int] | None = None, group: str | None = None) -> Task:
+         nbytes: Callable[[Any], int] | None = None, group: str | None = None, refusal_note: str | None = None) -> Task:
     """The state of one piece of work, submitting its job when it may start: `decide(key)` None starts it if its
     estimate is at most AUTO_COMPUTE_SECONDS, True always (a Compute click), False never (stopped, until asked
     again). A finished result is kept in `kept` under `key`, so it outlives the job store's bound. `group`: the model it
-    runs (a job of a stalled model waits behind it, interpret/jobs.py)."""
+    runs (a job of a stalled model waits behind it, interpret/jobs.py). `refusal_note`: see Task."""
     start = decide(key)
     found = kept.get(key)
     if found is not None:
@@ -66,4 +78,85 @@ def task(key: str, label: str, estimate: float, work: Callable[[Progress], Any],
         job = store.submit(key, run, label, estimate, nbytes=nbytes, group=group)
     if job is None:
         return Task(label, key, estimate, waiting=start is None, stopped=start is False)
-    return Task(label, key, estimate, job=job)
+    return Task(label, key, estimate, job=job, refusal_note=refusal_note)
+
+
+# ---------------------------------------------------------------- the live part of a set of tasks
+
+def failures(tasks: list[Task], device: str) -> None:
+    """Each distinct failure once: an error naming its task, or a note where the task's failure leaves the rest
+    standing (`Task.refusal_note`: a sanity check beside a map's scores). Logged once where it failed, not here."""
+    seen: set[str] = set()
+    for t in tasks:
+        if not t.failed or t.job is None or (t.job.error or "") in seen:
+            continue
+        seen.add(t.job.error or "")
+        if t.refusal_note is not None:
+            st.info(plain(f"{t.refusal_note}: {t.job.error}"))
+        else:
+            show_job_error(t.job, device, t.label)
+
+
+def ask(key: str, job_keys: list[str]) -> None:
+    """A Compute or Continue click: the jobs under `job_keys` may start (stopped ones included), and the live part
+    reruns so that it refreshes while they run."""
+    _, asked, stopped = decider(key)
+    asked.update(job_keys)
+    stopped.difference_update(job_keys)
+    start_live(key)
+
+
+def status_line(tasks: list[Task], key: str, shown: int, total: int, what: str) -> list[Task]:
+    """The line above a live part: what runs with Stop (jobs_view.stop_row), or 'stopped: N of M ... shown' with
+    Continue. Returns the running tasks."""
+    running = [t for t in tasks if t.running]
+    if running:
+        _, asked, stopped = decider(key)
+        stop_row(f"{shown} of {total} {what} shown; computing {', '.join(t.label for t in running)} in the "
+                 "background.", [t.key for t in running], key, asked, stopped)
+        return running
+    halted = [t for t in tasks if t.job is None and t.stopped]
+    if halted:
+        left, right = st.columns([5, 1])
+        left.info(f"stopped: {shown} of {total} {what} shown")
+        if right.button("Continue", key=f"{key}-resume", help="Start again what was stopped."):
+            ask(key, [t.key for t in halted])
+    return running
+
+
+def pending_cell(t: Task, key: str) -> None:
+    """One unfinished task: its bar with the time left, or why it waits (a click, or Stop) and its Compute button."""
+    if t.running and t.job is not None:
+        job_placeholder(t.job, t.label)
+        return
+    why = "stopped" if t.stopped else "waits for a click"
+    st.caption(plain(f"{t.label} {why}: estimated {duration(t.estimate)}."))
+    digest = hashlib.sha256(t.key.encode()).hexdigest()[:12]
+    if st.button(f"Compute {t.label}", key=f"{key}-go-{digest}"):
+        ask(key, [t.key])
+
+
+def task_controls(tasks: list[Task], key: str, shown: int, total: int, what: str, device: str,
+                  columns: int = 4) -> list[Task]:
+    """The live part of a set of tasks, above what they draw: each failure once, the status line (Stop, or
+    stopped with Continue), 'Compute all N' when several wait, and per unfinished task its bar or its Compute
+    button. Returns the running tasks (the fragment refreshes while there are any)."""
+    failures(tasks, device)
+    running = status_line(tasks, key, shown, total, what)
+    pending = [t for t in tasks if not t.done and not t.failed]
+    waiting = [t for t in pending if t.job is None]
+    if len(waiting) > 1 and st.button(f"Compute all {len(waiting)}", key=f"{key}-go-all",
+                                      help="Start every job that waits for a click (they run one or two at a time)."):
+        ask(key, [t.key for t in waiting])
+    if pending:
+        cells = st.columns(columns)
+        for i, t in enumerate(pending):
+            with cells[i % columns]:
+                pending_cell(t, key)
+    return running
+
+
+def live_tasks(key: str, jobs: Callable[[], list[Job]], draw: Callable[[], bool]) -> None:
+    """First paint (the quick jobs' results without a flicker of bars), then `draw` in a fragment that refreshes
+    in place while it returns True (jobs_view.live)."""
+    live(draw, key, first_paint(lambda: [j for j in jobs() if j is not None]))

@@ -19,9 +19,8 @@ from ..render import ScaleInfo
 from ..report.build import map_caption
 from ..report.scales import shared_top
 from .answers import cam_layer
-from .errors import show_error
-from .jobs_view import decider, duration, first_paint, job_placeholder, job_store, live, start_live, stop_row
-from .live_task import Task
+from .jobs_view import Decide, decider, duration, job_placeholder, job_store, stop_row
+from .live_task import Task, ask, live_tasks, task_controls
 from .map_image import display_scale, scale_note, show_map
 from .maps import (
     batch_job,
@@ -161,7 +160,7 @@ def live_comparison(lm: LoadedModel, image: InputImage, methods: list[str], para
     the page's next full run: the browser takes query-string changes from full runs only). Returns the maps drawn
     in the page's run (for the trust table below)."""
     usable = usable_methods(lm, methods, target.objective)
-    decide, asked, stopped = decider(key)
+    decide, _, _ = decider(key)
 
     def tasks() -> list[Task]:
         return [map_task(lm, image, m, params.get(m, {}), target, layer, decide) for m in usable]
@@ -172,44 +171,12 @@ def live_comparison(lm: LoadedModel, image: InputImage, methods: list[str], para
         settings, show_heat = display_view(key)
         chosen = tasks()
         done = [t.result for t in chosen if t.result is not None]
-        failed = [t for t in chosen if t.failed]
-        for t in failed:
-            if t.job is not None and t.job.exception is not None:
-                show_error(t.job.exception, str(lm.device), t.label)
-            else:
-                st.error(plain(f"{t.label}: {t.job.error if t.job else ''}"), icon="⚠️")
-        pending = [t for t in chosen if t.result is None and t not in failed]
-        running = [t for t in pending if t.running]
-        if running:
-            stop_row(f"{len(done)} of {len(chosen)} maps shown; computing {', '.join(t.label for t in running)} in the "
-                     "background.", [t.key for t in running], key, asked, stopped)
-        elif any(t.stopped for t in pending):
-            st.info(f"stopped: {len(done)} of {len(chosen)} maps shown")
-        waiting = [t for t in pending if t.job is None]
-        if len(waiting) > 1 and st.button(f"Compute all {len(waiting)}", key=f"{key}-go-all",
-                                          help="Start every map that waits for a click (they run one or two at a time)."):
-            asked.update(t.key for t in waiting)
-            stopped.difference_update(t.key for t in waiting)
-            start_live(key)
-        if pending:
-            columns = st.columns(COLUMNS)
-            for i, t in enumerate(pending):
-                with columns[i % COLUMNS]:
-                    if t.running and t.job is not None:
-                        job_placeholder(t.job, t.label)
-                        continue
-                    why = "stopped" if t.stopped else "waits for a click"
-                    st.caption(plain(f"{t.label} {why}: estimated {duration(t.estimate)}."))
-                    if st.button(f"Compute {t.label}", key=f"{key}-go-{t.label}"):
-                        asked.add(t.key)
-                        stopped.discard(t.key)
-                        start_live(key)
-        chosen = MapsShown((), settings, tuple(usable), params, fixed_target(lm, target, key), target.objective, layer)
-        shown[:] = render_comparison(lm, image, done, settings, show_heat, key, chosen)
+        running = task_controls(chosen, key, len(done), len(chosen), "maps", str(lm.device), COLUMNS)
+        maps = MapsShown((), settings, tuple(usable), params, fixed_target(lm, target, key), target.objective, layer)
+        shown[:] = render_comparison(lm, image, done, settings, show_heat, key, maps)
         return bool(running)
 
-    active = first_paint(lambda: [t.job for t in tasks() if t.job is not None])  # quick maps in the first paint
-    live(draw, key, active)
+    live_tasks(key, lambda: [t.job for t in tasks() if t.job is not None], draw)  # quick maps in the first paint
     return shown
 
 
@@ -251,101 +218,138 @@ class Cell:
         return self.task.result if self.task is not None else None
 
 
+def column_batch(lm: LoadedModel, images: list[InputImage], method: str, params: dict, targets: list[Target],
+                 layer: str | None, keys: list[str], missing: list[int], decide: Decide, stopped: set[str]) -> Job | None:
+    """The running job computing a column's `missing` maps at once (`maps.batch_job`), started when their estimate
+    is at most AUTO_COMPUTE_SECONDS or one of them was asked for; None for a method without a batched form."""
+    if not REGISTRY[method].batchable or len(missing) < 2:
+        return None
+    chosen = [keys[i] for i in missing]
+    batch = job_store().get(batch_key(chosen))
+    if batch is None and batch_key(chosen) not in stopped:
+        use_layer = layer if REGISTRY[method].uses_layer else None
+        estimate = sum(map_estimate(lm, images[i], method, params, use_layer) for i in missing)
+        if estimate <= limits.AUTO_COMPUTE_SECONDS or any(decide(k) for k in chosen):
+            batch = batch_job(lm, [images[i] for i in missing], method, params, [targets[i] for i in missing],
+                              layer, estimate)
+    return batch if batch is not None and batch.active else None
+
+
+def column_cells(lm: LoadedModel, images: list[InputImage], method: str, params: dict, targets: list[Target],
+                 layer: str | None, decide: Decide, stopped: set[str]) -> list[Cell]:
+    """One method's column of the grid: the maps missing from the store in one batched job (`column_batch`) where
+    the method has that form, the other cells one task each."""
+    use_layer = layer if REGISTRY[method].uses_layer else None
+    keys = [map_key(lm, image, method, params, t, use_layer) for image, t in zip(images, targets, strict=True)]
+    missing = [i for i, k in enumerate(keys) if stored_map(k) is None and job_store().get(k) is None]
+    batch = column_batch(lm, images, method, params, targets, layer, keys, missing, decide, stopped)
+    return [Cell(image, method, cell_key, batch=batch) if batch is not None and i in missing else
+            Cell(image, method, cell_key, task=map_task(lm, image, method, params, targets[i], layer, decide))
+            for i, (image, cell_key) in enumerate(zip(images, keys, strict=True))]
+
+
+def cell_jobs(grid: list[Cell]) -> dict[int, Job]:
+    """The grid's running jobs (a column's batch, single cells), each once."""
+    return {id(j): j for c in grid for j in (c.batch, c.task.job if c.task else None) if j is not None and j.active}
+
+
+def grid_status(grid: list[Cell], key: str, shown: int) -> bool:
+    """The grid's line: what runs with Stop (every unfinished cell stays stopped), or 'stopped', and the button
+    that starts every cell waiting for a click. Returns whether jobs run."""
+    _, asked, stopped = decider(key)
+    jobs = cell_jobs(grid)
+    if jobs:
+        stop_row(f"{shown} of {len(grid)} maps shown; computing {', '.join(j.label for j in jobs.values())} "
+                 "in the background.", [j.key for j in jobs.values()] + [c.key for c in grid if c.result is None],
+                 key, asked, stopped)
+    elif any(c.task is not None and c.task.stopped for c in grid):
+        st.info(f"stopped: {shown} of {len(grid)} maps shown")
+    waiting = [c for c in grid if c.task is not None and c.task.result is None and c.task.job is None]
+    if waiting and st.button(f"Compute the {len(waiting)} waiting", key=f"{key}-go",
+                             help="Start every map that waits for a click (the slow ones run one or two at a time)."):
+        stopped.difference_update(j for j in list(stopped) if j.startswith("batch||"))
+        ask(key, [c.key for c in waiting])
+    return bool(jobs)
+
+
+def pending_grid_cell(cell: Cell) -> None:
+    """A cell without its map yet: its column's or its own bar, its one-line error, or why it waits."""
+    task = cell.task
+    if cell.batch is not None:
+        job_placeholder(cell.batch, cell.batch.label)
+    elif task is not None and task.running and task.job is not None:
+        job_placeholder(task.job, task.label)
+    elif task is not None and task.failed and task.job is not None:
+        st.error(plain(f"{task.label}: {task.job.error}"), icon="⚠️")
+    elif task is not None:
+        why = "stopped" if task.stopped else "waits for a click"
+        st.caption(plain(f"{why}: estimated {duration(task.estimate)}."))
+
+
+@dataclass
+class GridView:
+    """What the grid's rows are drawn with: the model, the display settings, the shared scale and the maps shown."""
+
+    lm: LoadedModel
+    settings: DisplaySettings
+    scale: float | None
+    count: int
+    noted: list[tuple[Attribution, InputImage, ScaleInfo]]
+
+
+def grid_row(view: GridView, image: InputImage, cells: list[Cell], columns: int) -> None:
+    """One photo's row: the photo, then each method's map over it (or what stands in its place)."""
+    row = st.columns([1] + [2] * columns)
+    photo = view.lm.preprocessing.model_view(image.image)
+    with row[0]:
+        show_map(photo, None, image.name, lines=1, pad=True)
+    for column, cell in zip(row[1:], cells, strict=True):
+        with column:
+            a = cell.result
+            if a is not None and a.status == "ok":
+                over, _ = shown_image(a.values, photo, view.settings, view.scale)
+                shown = display_scale(a.values, view.settings, view.scale, view.count, a.objective)
+                view.noted.append((a, image, shown))
+                show_map(over, shown, f"{view.lm.label(a.target)} ({a.target})", lines=1)
+            elif a is not None:
+                st.caption(plain(f"{REGISTRY[a.method].label}: not drawn ({a.caption()})."))
+            else:
+                pending_grid_cell(cell)
+
+
 def photo_grid(lm: LoadedModel, images: list[InputImage], methods: list[str], params: dict[str, dict],
                target: Target, layer: str | None, key: str = "sal") -> None:
     """Every loaded photo x every chosen method, each cell a map from the shared store, drawn as it finishes (the
     display controls and the cells in one fragment, as `live_comparison`). A method with a batched form computes
-    its column's missing maps in one job (`maps.batch_job`) when the column's estimate is at most
-    AUTO_COMPUTE_SECONDS or Compute was clicked; the other cells are one job each. Stop cancels what runs."""
+    its column's missing maps in one job (`column_cells`); the other cells are one job each. Stop cancels what
+    runs."""
     usable = usable_methods(lm, methods, target.objective)
     targets = photo_targets(lm, images, target, key)
-    decide, asked, stopped = decider(key)
+    part = f"{key}-grid"
+    decide, _, stopped = decider(part)
 
     def cells() -> list[Cell]:
-        out: list[Cell] = []
-        for method in usable:
-            use_layer = layer if REGISTRY[method].uses_layer else None
-            keys = [map_key(lm, image, method, params.get(method, {}), t, use_layer)
-                    for image, t in zip(images, targets, strict=True)]
-            batch: Job | None = None
-            missing = [i for i, k in enumerate(keys)
-                       if stored_map(k) is None and job_store().get(k) is None]
-            if REGISTRY[method].batchable and len(missing) > 1:
-                chosen = [keys[i] for i in missing]
-                bkey = batch_key(chosen)
-                batch = job_store().get(bkey)
-                if batch is None and bkey not in stopped:
-                    estimate = sum(map_estimate(lm, images[i], method, params.get(method, {}), use_layer)
-                                   for i in missing)
-                    if estimate <= limits.AUTO_COMPUTE_SECONDS or any(k in asked for k in chosen):
-                        batch = batch_job(lm, [images[i] for i in missing], method, params.get(method, {}),
-                                          [targets[i] for i in missing], layer, estimate)
-                if batch is not None and not batch.active:
-                    batch = None
-            for i, (image, cell_key) in enumerate(zip(images, keys, strict=True)):
-                if batch is not None and i in missing:
-                    out.append(Cell(image, method, cell_key, batch=batch))
-                else:
-                    task = map_task(lm, image, method, params.get(method, {}), targets[i], layer, decide)
-                    out.append(Cell(image, method, cell_key, task=task))
-        return out
+        return [c for m in usable for c in column_cells(lm, images, m, params.get(m, {}), targets, layer, decide,
+                                                          stopped)]
 
     def draw() -> bool:
         settings, _ = display_view(key, heat=False)  # a grid cell shows the map over its photo only
         grid = cells()
         done = [c.result for c in grid if c.result is not None]
-        jobs = {id(j): j for c in grid for j in (c.batch, c.task.job if c.task else None) if j is not None and j.active}
-        if jobs:  # the running jobs (a column's batch, single cells) and every unfinished cell stay stopped
-            stop_row(f"{len(done)} of {len(grid)} maps shown; computing {', '.join(j.label for j in jobs.values())} "
-                     "in the background.", [j.key for j in jobs.values()] + [c.key for c in grid if c.result is None],
-                     f"{key}-grid", asked, stopped)
-        elif any(c.task is not None and c.task.stopped for c in grid):
-            st.info(f"stopped: {len(done)} of {len(grid)} maps shown")
-        waiting = [c for c in grid if c.task is not None and c.task.result is None and c.task.job is None]
-        if waiting and st.button(f"Compute the {len(waiting)} waiting", key=f"{key}-grid-go",
-                                 help="Start every map that waits for a click (the slow ones run one or two at a time)."):
-            asked.update(c.key for c in waiting)
-            stopped.difference_update(c.key for c in waiting)
-            stopped.difference_update(j for j in list(stopped) if j.startswith("batch||"))
-            start_live(f"{key}-grid")
-        scale = shared_top((a.values for a in done), settings)
-        noted: list[tuple[Attribution, InputImage, ScaleInfo]] = []
+        running = grid_status(grid, part, len(done))
         header = st.columns([1] + [2] * len(usable))
         header[0].markdown("**photo**")
         for column, method in zip(header[1:], usable, strict=True):
             column.markdown(f"**{REGISTRY[method].label}**")
-        scales = []
+        view = GridView(lm, settings, shared_top((a.values for a in done), settings), len(done), [])
         for image in images:
-            row = st.columns([1] + [2] * len(usable))
-            photo = lm.preprocessing.model_view(image.image)
-            with row[0]:
-                show_map(photo, None, image.name, lines=1, pad=True)
-            for column, cell in zip(row[1:], [c for c in grid if c.image is image], strict=True):
-                with column:
-                    a = cell.result
-                    if a is not None and a.status == "ok":
-                        over, _ = shown_image(a.values, photo, settings, scale)
-                        shown = display_scale(a.values, settings, scale, len(done), a.objective)
-                        scales.append(shown)
-                        noted.append((a, image, shown))
-                        show_map(over, shown, f"{lm.label(a.target)} ({a.target})", lines=1)
-                    elif a is not None:
-                        st.caption(plain(f"{REGISTRY[a.method].label}: not drawn ({a.caption()})."))
-                    elif cell.batch is not None:
-                        job_placeholder(cell.batch, cell.batch.label)
-                    elif cell.task is not None and cell.task.running and cell.task.job is not None:
-                        job_placeholder(cell.task.job, cell.task.label)
-                    elif cell.task is not None and cell.task.failed and cell.task.job is not None:
-                        st.error(plain(f"{cell.task.label}: {cell.task.job.error}"), icon="⚠️")
-                    elif cell.task is not None:
-                        why = "stopped" if cell.task.stopped else "waits for a click"
-                        st.caption(plain(f"{why}: estimated {duration(cell.task.estimate)}."))
-        scale_note(scales)
-        note_maps(f"{key}-grid", MapsShown(tuple(noted), settings, tuple(usable), params, fixed_target(lm, target, key),
-                                           target.objective, layer))
-        if noted:
-            grid_button(f"{key}-grid")
-        return bool(jobs)
+            grid_row(view, image, [c for c in grid if c.image is image], len(usable))
+        scale_note(shown for _, _, shown in view.noted)
+        note_maps(part, MapsShown(tuple(view.noted), settings, tuple(usable), params, fixed_target(lm, target, key),
+                                  target.objective, layer))
+        if view.noted:
+            grid_button(part)
+        return running
 
-    active = first_paint(lambda: [j for c in cells() for j in (c.batch, c.task.job if c.task else None) if j is not None])
-    live(draw, f"{key}-grid", active)
+    live_tasks(part, lambda: [j for c in cells() for j in (c.batch, c.task.job if c.task else None) if j is not None],
+               draw)
