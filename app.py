@@ -24,7 +24,7 @@ PAGES = [
 show_navigation()
 navigation = st.navigation(PAGES)
 url_state.start_run()
-url_state.note_page(navigation.url_path)  # a report's link names this page
+url_state.note_page(navigation.url_path, navigation.title)  # a report's link and file name name this page
 notices = st.empty()  # notices about the link's settings, above the page
 
 if "torch" not in sys.modules:  # a cold start: say what the blank page is waiting for

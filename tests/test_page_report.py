@@ -78,7 +78,11 @@ def test_a_map_png_is_named_by_model_photo_method_and_target_and_drawn_at_the_ch
     assert not app.exception, app.exception
     big = Image.open(io.BytesIO(downloads.named(r"_coffee_gradient_967-espresso\.png$")))
     assert big.width == 350  # coffee.png is 600 x 400: the model's 224 px crop is 350 px of the photo's own pixels
+    app.switch_page("pages/overview.py").run()
+    assert app.sidebar.selectbox(key="report-size").value == 896  # the choice lasts across pages
     app.sidebar.selectbox(key="report-size").set_value(0).run()
+    app.switch_page("pages/saliency.py").run()
+    settle(app)
 
 
 def test_the_cli_report_of_the_same_inputs_holds_the_same_maps_and_settings(app, downloads, tmp_path, capsys):

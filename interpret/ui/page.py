@@ -14,11 +14,11 @@ from .state import current_image, current_model, model_error, previous_model
 
 
 def start_page(title: str, caption: str | None = None) -> None:
-    """The page's title and caption, and its Report buttons (the sidebar's Share section: ui/report_view.py)."""
+    """The page's title (also its report's: ui/report_view.py) and caption."""
     st.title(title)
     if caption:
         st.caption(caption)
-    report_view.begin(title)
+    report_view.name_page(title)
 
 
 def require_model() -> LoadedModel:

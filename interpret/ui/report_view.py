@@ -1,7 +1,8 @@
 """The Report buttons every page has, and what a page shows, gathered as it draws.
 
-Each page's run starts a draft (`begin`, called by page.start_page) and the sidebar's Share section draws the
-Report buttons. The page's model and photos (`note_model`, `note_photos`) and what each view draws (`note_maps`,
+Each run starts a draft for its page and draws the Report buttons in the sidebar's Share section (`begin`, called
+by the sidebar, so the section's widgets keep their values on every page). The page's title (`name_page`), model and
+photos (`note_model`, `note_photos`) and what each view draws (`note_maps`,
 `note_table`, `note_curves`, `note_section`, `note_settings`) are put in the draft as they are drawn; a live
 fragment that redraws replaces its own part. A button's data is a callable run on click (Streamlit's deferred
 download, on a server thread): it turns the draft, as the page last drew it, into a report.Report
@@ -31,7 +32,7 @@ from ..report.names import file_part, map_file_name, model_part
 from ..report.scales import DisplaySettings
 from .downloads import npy_bytes
 from .state import ModelRequest, current_model, current_request
-from .url_state import page_path, query_reader
+from .url_state import page_path, page_title, query_reader
 
 DRAFT_KEY = "interpret_report_draft"
 SIZES: dict[int, str] = {0: "as shown (the model's input)", 448: "448 px", 896: "896 px", 1792: "1792 px",
@@ -84,17 +85,21 @@ def current() -> Draft | None:
     return st.session_state.get(DRAFT_KEY)
 
 
-def begin(title: str) -> None:
-    """A new draft for this page's run, and the sidebar's Share section with the Report buttons."""
-    try:
-        base = st.context.url
-    except Exception:  # noqa: BLE001 - no browser behind this run (a test): the link is given without its server
-        base = None
-    draft = Draft(title, request=current_request(), query=query_reader(), base_url=base, page_path=page_path(),
-                  shared=shared_mode())
+def begin() -> None:
+    """A new draft for this run's page, and the sidebar's Share section with the Report buttons (drawn by the sidebar,
+    before the page: a widget of the entry script keeps its value on every page)."""
+    draft = Draft(page_title(), request=current_request(), query=query_reader(), base_url=st.context.url,  # None in a test
+                  page_path=page_path(), shared=shared_mode())
     st.session_state[DRAFT_KEY] = draft
     with st.sidebar:
         share_section(draft)
+
+
+def name_page(title: str) -> None:
+    """The title the page itself shows, for its report."""
+    draft = current()
+    if draft is not None:
+        draft.title = title
 
 
 def share_section(draft: Draft) -> None:
@@ -110,9 +115,10 @@ def share_section(draft: Draft) -> None:
                           key="report-zip", on_click="ignore", icon=":material/folder_zip:",
                           help="The report, each map as a PNG fit for a slide and as .npy, the grid and curves as PNGs, "
                                "and report.json with every number.")
-    side = st.selectbox("Size of exported maps", list(SIZES), format_func=lambda s: SIZES[s], key="report-size",
-                        help="The side of each map PNG (the zip's, and the PNG button under a map): at most the "
-                             "photo's own resolution, with its colour bar and caption written to match.")
+    side = st.selectbox("Size of exported maps", options=list(SIZES), key="report-size",
+                        format_func=lambda s: SIZES[s],
+                        help="The side of each map PNG (the zip's, and the PNG button under a map): at most the photo's "
+                             "own resolution, with its colour bar and caption written to match.")
     draft.export_side = side or None
 
 

@@ -25,7 +25,7 @@ from ..models.sources import BY_KEY
 from ..models.sources import SOURCES as MODEL_SOURCES
 from ..policy import CONSENT_LABEL, SHARED_ENV, code_allowed, local_files_allowed, shared_mode
 from ..samples import sample_names
-from . import photo_links
+from . import photo_links, report_view
 from .plain import plain
 from .preprocessing_form import preprocessing_editable, preprocessing_request
 from .state import (
@@ -429,3 +429,4 @@ def draw_sidebar() -> None:
     with st.sidebar:
         model_section()
         image_section()
+        report_view.begin()  # the Share section, and the draft of this run's page for its Report buttons

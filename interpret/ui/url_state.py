@@ -30,7 +30,7 @@ NOTICES = "interpret_url_notices"  # one-line notices about URL values that coul
 READ = "interpret_url_read"
 SHOWN = "interpret_shown"  # keys of the persistent widgets this run drew (fragment reruns add theirs)
 SHOWN_BEFORE = "interpret_shown_before"  # ... and those the previous full run drew
-PAGE = "interpret_page_path"  # the URL path of the page this run shows ("" for the start page)
+PAGE = "interpret_page"  # (URL path, title) of the page this run shows (path "" for the start page)
 MAX_FIELDS = 64  # query parameters read from one URL; more are ignored (a URL is anyone's input)
 MAX_TEXT = 2000  # characters of one query value; a longer one is ignored
 LIST_SEP = ","
@@ -228,13 +228,17 @@ def start_run() -> None:
     st.session_state[SHOWN] = set()
 
 
-def note_page(path: str) -> None:
-    """Remember the URL path of the page this run shows (app.py: `st.navigation(...)`'s page `url_path`)."""
-    st.session_state[PAGE] = path
+def note_page(path: str, title: str) -> None:
+    """Remember the page this run shows (app.py: `st.navigation(...)`'s page's `url_path` and `title`)."""
+    st.session_state[PAGE] = (path, title)
 
 
 def page_path() -> str:
-    return st.session_state.get(PAGE, "")
+    return st.session_state.get(PAGE, ("", ""))[0]
+
+
+def page_title() -> str:
+    return st.session_state.get(PAGE, ("", ""))[1]
 
 
 def query_reader() -> Callable[[], dict[str, str]]:
