@@ -37,15 +37,16 @@ def chosen_blocks(encoder: Encoder, blocks: int) -> Encoder:
 
 def key_relevance(ctx: Context, encoder: Encoder) -> torch.Tensor:
     """Per image of ctx.x and per block: relu(d s_l / d A_l) averaged over heads and queries, at every key token
-    (N x blocks x tokens). One forward pass keeping the graph, one short backward pass per block (from s_l to the
-    block's output projection: the layers before it are not visited)."""
-    sources = [s for b in encoder.blocks for s in b.sources]
+    (N x blocks x tokens). One forward pass, one short backward pass per block (from s_l to the block's output
+    projection). The projections' outputs are captured as leaves, so the forward records a graph from the first
+    block used on, and no backward goes further back."""
+    sources = [s for b in encoder.blocks for s in b.sources] + [b.name for b in encoder.blocks]
     outs = [b.out for b in encoder.blocks]
-    names = [b.name for b in encoder.blocks]
-    x = ctx.x.detach().requires_grad_(True)  # parameters are frozen: something must carry the graph
-    with ctx.lm.lock, torch.enable_grad(), capture(ctx.lm.model, sources + outs + names, keep="graph") as captured:
-        captured.run(x)
-    check_calls(captured, captured.calls, sources + outs + names)
+    with ctx.lm.lock, torch.enable_grad(), capture(ctx.lm.model, outs, keep="leaf") as cut, \
+            capture(ctx.lm.model, sources, keep="graph") as kept:
+        kept.run(ctx.x.detach())
+    captured = {**kept, **cut}
+    check_calls(captured, {**kept.calls, **cut.calls}, sources + outs)
     rows = []
     for i, block in enumerate(encoder.blocks):
         with torch.enable_grad():
