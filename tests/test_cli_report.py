@@ -96,3 +96,16 @@ def test_bad_arguments_are_refused_in_one_line_before_the_model_loads(capsys, tm
     code, _, err = run(capsys, "report", "sample:coffee", "--out", str(tmp_path / "r.txt"))
     assert code == 1 and ".html" in err
     assert not list(tmp_path.iterdir())
+
+
+def test_the_preprocessing_flags_a_report_writes_give_back_the_same_preprocessing():
+    from interpret.cli import build_parser
+    from interpret.cli.preprocessing_args import apply_changes, preprocessing_from_args
+    from interpret.preprocess import IMAGENET
+    from interpret.report.build import preprocessing_args
+
+    edited = IMAGENET.replace(resize_size=300, crop_size=256, interpolation="bicubic", mean=(0.5, 0.25, 0.125),
+                              std=(0.2, 0.3, 0.4), channel_order="BGR", resize_mode="longer", pad_fill=(1, 2, 3),
+                              crop_rounding="floor", backend="tensor")
+    args = build_parser().parse_args(["predict", "sample:coffee", *preprocessing_args(edited)])
+    assert apply_changes(IMAGENET, preprocessing_from_args(args)) == edited
