@@ -127,4 +127,4 @@ def sanity_task(lm: LoadedModel, image: InputImage, identity: str, label: str, a
     what = "sanity (top layers)" if max_stages is not None else "sanity check"
     return task(f"trust-sanity|{identity}|{granularity}|{max_stages}", f"{label}: {what}",
                 sanity_estimate(lm, image, attribution, granularity, max_stages), work, decide, _checks(), nbytes,
-                group=lm.key)
+                group=lm.key, refusal_note="Sanity check" if max_stages is not None else None)

@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from .. import limits
 from ..attribution import REGISTRY, Attribution, Target
 from ..attribution.requirements import applicable
 from ..images import InputImage
@@ -31,9 +30,9 @@ from ..report.content import Curves, Section, Series, Table
 from .answers import answer, cam_layer
 from .caching import cache_data, cache_resource
 from .curve_chart import curve_chart
-from .errors import show_error, user_errors
-from .jobs_view import Decide, decider, duration, first_paint, job_placeholder, live, start_live, stop_row
-from .live_task import Task
+from .errors import user_errors
+from .jobs_view import Decide, decider, first_paint, live
+from .live_task import Task, live_tasks, task_controls
 from .map_image import scale_note, with_bar
 from .maps import map_task, offered_methods
 from .plain import plain
@@ -173,56 +172,6 @@ def rows_of(lm: LoadedModel, image: InputImage, entries: list[Entry], steps: int
     return rows
 
 
-def failures(tasks: list[Task], device: str) -> None:
-    """Each distinct failure once: a map's as an error, a sanity check's refusal as a note (the scores stand)."""
-    seen: set[str] = set()
-    for t in tasks:
-        if not t.failed or t.job is None or t.job.error in seen:
-            continue
-        seen.add(t.job.error or "")
-        if isinstance(t, Task) and "sanity" in t.label:
-            st.info(plain(f"Sanity check: {t.job.error}"))
-        elif t.job.exception is not None:
-            show_error(t.job.exception, device, t.label)
-        else:
-            st.error(plain(f"{t.label}: {t.job.error}"), icon="⚠️")
-
-
-def controls(tasks: list[Task], shown: int, total: int, what: str, key: str, asked: set[str],
-             stopped: set[str]) -> list[Task]:
-    """The line above a live part: what runs and a Stop button, "stopped: N of M ... shown" with Continue, or a
-    Compute button per job that waits for a click. Returns the running tasks."""
-    running = [t for t in tasks if t.running]
-    if running:
-        stop_row(f"{shown} of {total} {what} shown; computing {len(running)} job{'s' if len(running) != 1 else ''} "
-                 "in the background.", [t.key for t in running], key, asked, stopped)
-    halted = [t for t in tasks if t.job is None and t.stopped]
-    if halted and not running:
-        left, right = st.columns([5, 1])
-        left.info(f"stopped: {shown} of {total} {what} shown")
-        if right.button("Continue", key=f"{key}-resume", help="Start again what was stopped."):
-            asked.update(t.key for t in halted)
-            stopped.difference_update(t.key for t in halted)
-            start_live(key)
-    waiting = [t for t in tasks if t.job is None and t.waiting]
-    if waiting:
-        st.caption(plain("Waiting for a click (estimated over "
-                         f"{duration(limits.AUTO_COMPUTE_SECONDS)}): "
-                         + "; ".join(f"{t.label}, {duration(t.estimate)}" for t in waiting) + "."))
-        if st.button(f"Compute {'all ' + str(len(waiting)) if len(waiting) > 1 else waiting[0].label}",
-                     key=f"{key}-go", help="Start every job that waits for a click (they run one or two at a time)."):
-            asked.update(t.key for t in waiting)
-            stopped.difference_update(t.key for t in waiting)
-            start_live(key)
-    if running:
-        columns = st.columns(2)
-        for i, t in enumerate(running):
-            with columns[i % 2]:
-                if t.job is not None:
-                    job_placeholder(t.job, t.label if isinstance(t, Task) else f"{t.label} map")
-    return running
-
-
 def faithfulness_verdicts(scores: list[MapScores]) -> dict[str, FaithfulnessVerdict]:
     """Each method's map against the best reference map (verdicts.faithfulness_verdict), by label."""
     return map_verdicts([(s.label, s.insertion.auc, s.deletion.auc, s.is_reference) for s in scores])
@@ -290,7 +239,7 @@ def live_table(lm: LoadedModel, image: InputImage, entries: Callable[[Decide], l
     map or score (refreshed in place), Compute for work over AUTO_COMPUTE_SECONDS, Stop keeping what finished.
     `entries(decide)` gives the maps (submitting their jobs where the page computes them). Returns the rows
     scored in this run."""
-    decide, asked, stopped = decider(key)
+    decide, _, _ = decider(key)
 
     def rows() -> list[Row]:
         return rows_of(lm, image, entries(decide), steps, with_road, decide)
@@ -300,17 +249,15 @@ def live_table(lm: LoadedModel, image: InputImage, entries: Callable[[Decide], l
     def draw() -> bool:
         current = rows()
         tasks = [t for r in current for t in r.tasks()]
-        failures(tasks, str(lm.device))
         done = sum(r.scores is not None for r in current)
-        running = controls(tasks, done, len(current), "rows", key, asked, stopped)
+        running = task_controls(tasks, key, done, len(current), "rows", str(lm.device), columns=2)
         shown[:] = table_section(lm, image, current, steps, key)
         if curves and shown:
             with user_errors(str(lm.device)):
                 curves_section(lm, image, shown)
         return bool(running)
 
-    active = first_paint(lambda: [t.job for r in rows() for t in r.tasks() if t.job is not None])
-    live(draw, key, active)
+    live_tasks(key, lambda: [t.job for r in rows() for t in r.tasks() if t.job is not None], draw)
     return shown
 
 
@@ -364,7 +311,7 @@ def sanity_section(lm: LoadedModel, image: InputImage, entries: Callable[[Decide
                   help="Recomputes each map once per randomisation stage, on a private copy of the model.")
         return
     maps_decide, _, _ = decider(key)
-    _, asked, stopped = decider(part)
+    _, _, stopped = decider(part)
 
     def decide(job_key: str) -> bool | None:
         return False if job_key in stopped else True  # the click asked for every check
@@ -377,9 +324,8 @@ def sanity_section(lm: LoadedModel, image: InputImage, entries: Callable[[Decide
     def draw() -> bool:
         current = checks()
         tasks: list[Task] = [t for _, t in current if t is not None]
-        failures_as_errors(tasks, str(lm.device))
         done = [(e, t.result) for e, t in current if t is not None and t.done]
-        running = controls(tasks, len(done), len(current), "sanity checks", part, asked, stopped)
+        running = task_controls(tasks, part, len(done), len(current), "sanity checks", str(lm.device), columns=2)
         for e, t in current:
             if t is None:
                 st.caption(plain(f"{e.label}: waits for its map (above)."))
@@ -398,12 +344,6 @@ def sanity_section(lm: LoadedModel, image: InputImage, entries: Callable[[Decide
 
     active = first_paint(lambda: [t.job for _, t in checks() if t is not None and t.job is not None])
     live(draw, part, active or maps_running(checks()))
-
-
-def failures_as_errors(tasks: list[Task], device: str) -> None:
-    """Each distinct failure of a sanity check once, as an error (it was asked for)."""
-    for error in dict.fromkeys(t.job.error for t in tasks if t.failed and t.job is not None):
-        st.error(plain(error or "The sanity check failed."), icon="⚠️")
 
 
 @dataclass(frozen=True)
