@@ -12,6 +12,7 @@ import pytest
 
 from app_support import open_app, settle
 from interpret.dataset import explain_dataset
+from interpret.ui.jobs_view import job_store
 from test_dataset import make_set
 
 VIEWS = ("Summary", "Mean maps", "Where it looks", "Strategies", "Gallery")
@@ -110,7 +111,7 @@ def test_the_in_app_run_stops_and_continues_without_losing_rows(tmp_path, monkey
     at.button(key="dataset-stop").click().run()
     folder = next(tmp_path.iterdir())
     deadline = time.monotonic() + 60
-    while dataset_view.job_store().active() and time.monotonic() < deadline:
+    while job_store().active() and time.monotonic() < deadline:
         time.sleep(0.2)
     at.run()
     stopped = [w.value for w in at.warning if w.value.startswith("Stopped after")]

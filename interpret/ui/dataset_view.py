@@ -37,7 +37,8 @@ from .costs import pass_seconds
 from .downloads import png_bytes
 from .errors import show_error
 from .feature_view import overlay_channel, visualization_view
-from .jobs_view import job_placeholder, job_store, live, soon, waits_for_click
+from .jobs_view import duration
+from .live_task import OneJob, Phase, one_job
 from .map_image import channel_scale, show_map, show_maps
 from .maps import offered_methods
 from .mistakes_view import loaded_set
@@ -75,10 +76,6 @@ class Opened:
 
 
 # ---------------------------------------------------------------- opening a store
-
-def _sets() -> tuple[set[str], set[str]]:
-    return st.session_state.setdefault(f"{RUN}-asked", set()), st.session_state.setdefault(f"{RUN}-stopped", set())
-
 
 def opened_store(lm: LoadedModel) -> Opened | None:
     """The store the user chose, opened (its manifest read), or None with a line saying why."""
@@ -234,57 +231,20 @@ def run_in_app(lm: LoadedModel, image_set: ImageSet, key: str, method: str, targ
     partial = store if done else None
     if done >= total:
         return store
-    asked, stopped = _sets()
-    jobs = job_store()
-    job = jobs.get(key)
-    if job is not None and job.state == "failed":
-        st.error(plain(job.error or "The run failed."))
-        return partial
-    if key in stopped and (job is None or job.cancel_requested):
-        st.warning(plain(f"Stopped after {done} of {total} images: the views below show those."))
-        if st.button("Continue", key="dataset-continue", help="Explain the rest; the images done are kept."):
-            stopped.discard(key)
-            asked.add(key)
-            if job is not None:
-                job.wait(limits.JOB_EXIT_SECONDS)  # the stopping run ends its shard before the next one starts
-            st.rerun()
-        return partial
-    if job is None:
-        passes = REGISTRY[method].passes(size=(lm.preprocessing.crop_size,) * 2, **REGISTRY[method].resolve_params(None))
-        sample = InputImage("dataset", b"", Image.new("RGB", (lm.preprocessing.crop_size,) * 2, "gray"))
-        per_target = 2 if targets == "both" else 1
-        estimate = estimate_seconds((total - done) * passes * per_target, pass_seconds(lm, sample))
-        if waits_for_click(asked, key, estimate, f"Explaining {total - done} images of {image_set.name}",
-                           f"Explain {total - done} images", "dataset-go"):
-            return partial
-        job = jobs.submit(key, _run_work(lm, image_set, store.folder, method, targets, channels),
-                          f"Explaining {image_set.name}", estimate)
-    if soon(job, limits.FIRST_PAINT_SECONDS):
-        job.wait(limits.FIRST_PAINT_SECONDS)
-    if job.finished_ok:
-        return store
-    if not job.active:
-        st.rerun()
-    _run_bar(job, key, store, total)
-    return partial
-
-
-def _run_bar(job, key: str, store: Store, total: int) -> None:  # noqa: ANN001 - a Job
-    asked, stopped = _sets()
-
-    def draw() -> bool:
-        left, right = st.columns([5, 1])
-        with left:
-            job_placeholder(job, f"Explaining the set: {_done_images(store)} of {total} images")
-        if job.active and right.button("Stop", key="dataset-stop", help="Stop after the shard in hand; what is "
-                                                                        "written stays, and Continue resumes."):
-            job_store().cancel([key])
-            stopped.add(key)
-            asked.discard(key)
-            st.rerun()
-        return job.active
-
-    live(draw, RUN, True)
+    passes = REGISTRY[method].passes(size=(lm.preprocessing.crop_size,) * 2, **REGISTRY[method].resolve_params(None))
+    sample = InputImage("dataset", b"", Image.new("RGB", (lm.preprocessing.crop_size,) * 2, "gray"))
+    per_target = 2 if targets == "both" else 1
+    estimate = estimate_seconds((total - done) * passes * per_target, pass_seconds(lm, sample))
+    spec = OneJob(RUN, key, f"Explaining {image_set.name}", estimate,
+                  _run_work(lm, image_set, store.folder, method, targets, channels),
+                  asking=f"Explaining {total - done} images of {image_set.name} is estimated at {duration(estimate)}.",
+                  go=f"Explain {total - done} images",
+                  bar=lambda job: f"Explaining the set: {_done_images(store)} of {total} images", device=str(lm.device),
+                  stopped=f"Stopped after {done} of {total} images: the views below show those.",
+                  stop_help="Stop after the shard in hand; what is written stays, and Continue resumes.",
+                  keys={"go": "dataset-go", "again": "dataset-continue", "stop": "dataset-stop"})
+    phase, _ = one_job(spec)
+    return store if phase is Phase.DONE else partial
 
 
 # ---------------------------------------------------------------- reading (only the columns a view needs)

@@ -29,11 +29,12 @@ from ..features.parameterization import PARAMETERIZATIONS
 from ..images import InputImage
 from ..layers import LayerInfo, default_feature_layer, layer_info
 from ..models import LoadedModel
+from ..progress import Progress
 from ..render import colorize, mosaic_scale, normalise, overlay
 from .answers import answer, cam_layer, layers_of
 from .caching import cache_data
 from .downloads import map_png_bytes, npy_bytes, png_bytes
-from .jobs_view import job_placeholder, job_store, live, start_live
+from .live_task import OneJob, Phase, one_job
 from .map_image import channel_mode, channel_scale, scale_note, show_map, show_maps
 from .plain import plain
 from .predictions import predicted_class
@@ -305,39 +306,25 @@ def visualization_view(lm: LoadedModel, layer: str, channel: int, key: str = "fm
     cache_key = f"{lm.key}|{layer}|{channel}|{steps}|{param}|{decorrelate}|{transforms}"
     label = f"Visualising channel {channel} of {layer}"
 
-    def work(progress):
+    def work(progress: Progress) -> FeatureVisualization:
         found = visualize_channel(lm, layer, channel, steps=steps, parameterization=param, decorrelate=decorrelate,
                                   transforms=transforms, progress=progress)
         store.put(cache_key, found)
         return found
 
-    def draw() -> bool:
-        """The result, or the running job's bar with Stop, or the button that starts it; True while it runs."""
-        job = job_store().get(cache_key)
-        found = store.get(cache_key)
-        if found is None and job is not None and job.active and not job.cancel_requested:
-            left, right = st.columns([5, 1])
-            with left:
-                job_placeholder(job, label)
-            if right.button("Stop", key=f"{key}-vis-stop", help="Stop the optimisation (it runs in the background)."):
-                job.cancel()
-                st.rerun()
-            return True
-        if found is None:
-            if job is not None and job.state == "failed":
-                st.error(plain(f"{label}: {job.error}"), icon="⚠️")
-            if st.button(f"Visualise channel {channel} of {layer}", key=f"{key}-vis-run", type="primary"):
-                job_store().submit(cache_key, work, label, nbytes=lambda r: int(r.image.nbytes), group=lm.key)
-                start_live(f"{key}-vis")
-            st.caption("Runs in the background on a private copy of the model; other controls stay usable, and "
-                       "Stop ends it.")
-        else:
-            visualization_result(found, layer, channel, steps, param, key)
-        return False
-
-    running = job_store().get(cache_key)
-    live(draw, f"{key}-vis", running is not None and running.active)
-    return store.get(cache_key)
+    found = store.get(cache_key)
+    if found is None:
+        spec = OneJob(f"{key}-vis", cache_key, label, None, work, go=f"Visualise channel {channel} of {layer}",
+                      asking="Runs in the background on a private copy of the model; other controls stay usable, and "
+                             "Stop ends it.", again=f"Visualise channel {channel} of {layer}", bar=lambda job: label,
+                      device=str(lm.device), stop_help="Stop the optimisation (it runs in the background).",
+                      nbytes=lambda r: int(r.image.nbytes), group=lm.key,
+                      keys={"go": f"{key}-vis-run", "again": f"{key}-vis-run", "stop": f"{key}-vis-stop"})
+        phase, job = one_job(spec)
+        found = job.result if phase is Phase.DONE and job is not None else None
+    if found is not None:
+        visualization_result(found, layer, channel, steps, param, key)
+    return found
 
 
 def visualization_result(result, layer: str, channel: int, steps: int, param: str, key: str = "fm") -> None:

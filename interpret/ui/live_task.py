@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import streamlit as st
@@ -21,7 +22,18 @@ from .. import limits
 from ..jobs import Job
 from ..progress import Progress
 from .errors import show_job_error
-from .jobs_view import Decide, decider, duration, first_paint, job_placeholder, job_store, live, start_live, stop_row
+from .jobs_view import (
+    Decide,
+    decider,
+    duration,
+    first_paint,
+    job_placeholder,
+    job_store,
+    live,
+    soon,
+    start_live,
+    stop_row,
+)
 from .plain import plain
 from .shared_lru import SharedLRU
 
@@ -160,3 +172,105 @@ def live_tasks(key: str, jobs: Callable[[], list[Job]], draw: Callable[[], bool]
     """First paint (the quick jobs' results without a flicker of bars), then `draw` in a fragment that refreshes
     in place while it returns True (jobs_view.live)."""
     live(draw, key, first_paint(lambda: [j for j in jobs() if j is not None]))
+
+
+# ---------------------------------------------------------------- the live part of one job
+
+class Phase(StrEnum):
+    """Where a page's one job is for the page: its result is there, it failed, was stopped, waits for a click, runs."""
+
+    DONE = "done"
+    FAILED = "failed"
+    STOPPED = "stopped"
+    WAITING = "waiting"
+    RUNNING = "running"
+
+
+@dataclass
+class OneJob:
+    """A page's one piece of background work and its words: `part` keys the live part (its asked and stopped sets,
+    its refresh), `key` the job; `asking` is said while it waits for a click on `go`, `stopped` (if any) once Stop was
+    clicked, with `again` to resume it; `bar(job)` is the running bar's text."""
+
+    part: str
+    key: str
+    label: str
+    estimate: float | None  # None: unknown, it waits for a click
+    work: Callable[[Progress], Any]
+    asking: str
+    go: str
+    bar: Callable[[Job], str]
+    device: str = "the device"
+    stopped: str | None = None
+    again: str = "Continue"
+    stop: str = "Stop"
+    stop_help: str = "Stop it; what is done stays, and Continue resumes."
+    nbytes: Callable[[Any], int] | None = None
+    group: str | None = None
+    keys: dict[str, str] = field(default_factory=dict)  # widget keys by role (go, again, stop): part-go, ... otherwise
+
+    def widget(self, role: str) -> str:
+        return self.keys.get(role, f"{self.part}-{role}")
+
+
+def one_job(spec: OneJob) -> tuple[Phase, Job | None]:
+    """The live part of a page's one job, by the one start rule: submitted at once when its estimate is at most
+    AUTO_COMPUTE_SECONDS or it was asked for, else `asking` and a button; while it runs, a bar with the time left and
+    Stop (refreshed in place, the rest of the page not rerun); once stopped, the `stopped` line and `again`; a
+    failure's one line. Returns the phase and the job (the finished job for DONE)."""
+    _, asked, stopped = decider(spec.part)
+    store = job_store()
+    job = store.get(spec.key)
+    if job is not None and job.failed:
+        show_job_error(job, spec.device, spec.label)
+        return Phase.FAILED, job
+    if job is not None and job.finished_ok:
+        return Phase.DONE, job
+    if spec.key in stopped and (job is None or job.cancel_requested):
+        _stopped_line(spec, job)
+        return Phase.STOPPED, job
+    if job is None:
+        if spec.key not in asked and (spec.estimate is None or spec.estimate > limits.AUTO_COMPUTE_SECONDS):
+            st.info(plain(spec.asking))
+            if st.button(spec.go, key=spec.widget("go")):
+                asked.add(spec.key)
+                st.rerun()
+            return Phase.WAITING, None
+        job = store.submit(spec.key, spec.work, spec.label, spec.estimate, nbytes=spec.nbytes, group=spec.group)
+    if job.active and soon(job, limits.FIRST_PAINT_SECONDS):
+        job.wait(limits.FIRST_PAINT_SECONDS)  # a quick job is done before the first paint
+    if job.finished_ok:
+        return Phase.DONE, job
+    if not job.active:  # failed, or stopped by another session: the next run says so
+        st.rerun()
+    _running(spec, job)
+    return Phase.RUNNING, job
+
+
+def _stopped_line(spec: OneJob, job: Job | None) -> None:
+    _, asked, stopped = decider(spec.part)
+    if spec.stopped:
+        st.warning(plain(spec.stopped))
+    if st.button(spec.again, key=spec.widget("again")):
+        stopped.discard(spec.key)
+        asked.add(spec.key)
+        if job is not None:
+            job.wait(limits.JOB_EXIT_SECONDS)  # the stopping run ends its unit before the next one starts
+        st.rerun()
+
+
+def _running(spec: OneJob, job: Job) -> None:
+    _, asked, stopped = decider(spec.part)
+
+    def draw() -> bool:
+        left, right = st.columns([5, 1])
+        with left:
+            job_placeholder(job, spec.bar(job))
+        if job.active and right.button(spec.stop, key=spec.widget("stop"), help=spec.stop_help):
+            job_store().cancel([spec.key])
+            stopped.add(spec.key)
+            asked.discard(spec.key)
+            st.rerun()
+        return job.active
+
+    live(draw, spec.part, True)

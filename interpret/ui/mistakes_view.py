@@ -14,7 +14,6 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from .. import limits
 from ..attribution import OBJECTIVES, REGISTRY
 from ..errors import InterpretError
 from ..images import InputImage, decode_image, load_image
@@ -51,7 +50,8 @@ from .answers import cam_layer
 from .caching import cache_data
 from .costs import forward_seconds, pass_seconds
 from .errors import show_error, user_errors
-from .jobs_view import duration, job_placeholder, job_store, live, soon, waits_for_click
+from .jobs_view import duration
+from .live_task import OneJob, Phase, one_job
 from .map_image import display_scale, scale_note, show_map
 from .maps import offered_methods, shown_image
 from .plain import plain
@@ -177,11 +177,6 @@ EVALUATING = "mistakes-eval"  # the live part's key (its asked/stopped sets and 
 computations = {"evaluations": 0, "explanations": 0}  # work actually run (not attached to): evidence for tests
 
 
-def _sets(key: str) -> tuple[set[str], set[str]]:
-    """The session's job keys asked for by a click, and those stopped, for one live part."""
-    return st.session_state.setdefault(f"{key}-asked", set()), st.session_state.setdefault(f"{key}-stopped", set())
-
-
 def evaluation_estimate(lm: LoadedModel, images: int) -> float:
     """`images` forward-only passes in batches, at the measured time of one (decoding runs a batch ahead)."""
     size = lm.preprocessing.crop_size
@@ -244,58 +239,28 @@ def evaluation(lm: LoadedModel, image_set: ImageSet, batch_size: int = 32,
     ev = kept.get(key)
     if ev is not None and ev.complete:
         return _decoded(ev)
-    asked, stopped = _sets(EVALUATING)
-    store = job_store()
-    job = store.get(key)
-    if job is not None and job.finished_ok:
-        return _decoded(job.result)
-    if job is not None and job.state == "failed":
-        if job.exception is not None:
-            show_error(job.exception, str(lm.device))
-        else:
-            st.error(plain(job.error or "The evaluation failed."))
-        return None
-    if key in stopped and (job is None or job.cancel_requested):
-        if ev is not None:
-            st.warning(plain(f"stopped: {ev.describe_coverage()}" +
-                             (" The scores below cover those only." if len(ev.ok) else "")))
-        if st.button("Continue evaluation", key="mistakes-continue"):
-            stopped.discard(key)
-            asked.add(key)
-            st.rerun()
-        return ev if ev is not None and len(ev.ok) else None
-    if job is None:
-        left = (ev.total - ev.done) if ev is not None else len(image_set.items)
-        estimate = evaluation_estimate(lm, left)
-        if waits_for_click(asked, key, estimate, f"Evaluating {left} images of {image_set.name}",
-                           f"Evaluate {left} images", "mistakes-go"):
-            return None
-        job = store.submit(key, _evaluation_work(lm, image_set, kept, key, batch_size, chosen),
-                           f"Evaluating {image_set.name}", estimate, group=lm.key)
-    if soon(job, limits.FIRST_PAINT_SECONDS):
-        job.wait(limits.FIRST_PAINT_SECONDS)  # a small set is evaluated before the first paint
-    if job.finished_ok:
-        return _decoded(job.result)
-    if not job.active:  # failed, or stopped by another session: the next run says so
-        st.rerun()
-    running = job
+    left = (ev.total - ev.done) if ev is not None else len(image_set.items)
+    estimate = evaluation_estimate(lm, left)
 
-    def draw() -> bool:
+    def bar(job: Job) -> str:
         current = kept.get(key)
-        done = f": {current.done} of {current.total} images" if current is not None else ""
-        left, right = st.columns([5, 1])
-        with left:
-            job_placeholder(running, f"Evaluating {image_set.name}{done}")
-        if running.active and right.button("Stop evaluation", key="mistakes-stop",
-                                           help="Stop after the current batch; the images done so far are kept and "
-                                                "shown."):
-            store.cancel([key])
-            stopped.add(key)
-            asked.discard(key)
-            st.rerun()
-        return running.active
+        return f"Evaluating {image_set.name}" + (f": {current.done} of {current.total} images" if current else "")
 
-    live(draw, EVALUATING, True)
+    spec = OneJob(EVALUATING, key, f"Evaluating {image_set.name}", estimate,
+                  _evaluation_work(lm, image_set, kept, key, batch_size, chosen),
+                  asking=f"Evaluating {left} images of {image_set.name} is estimated at "
+                         f"{duration(estimate)}.",
+                  go=f"Evaluate {left} images", bar=bar, device=str(lm.device), group=lm.key,
+                  stopped=(f"stopped: {ev.describe_coverage()}" + (" The scores below cover those only." if len(ev.ok)
+                                                                   else "")) if ev is not None else None,
+                  again="Continue evaluation", stop="Stop evaluation",
+                  stop_help="Stop after the current batch; the images done so far are kept and shown.",
+                  keys={"go": "mistakes-go", "again": "mistakes-continue", "stop": "mistakes-stop"})
+    phase, job = one_job(spec)
+    if phase is Phase.DONE and job is not None:
+        return _decoded(job.result)
+    if phase is Phase.STOPPED:
+        return ev if ev is not None and len(ev.ok) else None
     return None
 
 
@@ -437,83 +402,38 @@ def method_controls(lm: LoadedModel, key: str = "mistakes") -> tuple[str, dict, 
     return method, params, layer, objective
 
 
-def _explanation_task(lm: LoadedModel, key: str, photo: np.ndarray, predicted: int, true: int, method: str,
-                      params: dict, layer: str | None, objective: str) -> tuple[ContrastiveExplanation | None, Job | None,
-                                                                               float]:
-    """The three maps as a background job, computed once per (model, set, image, method, settings) for every
-    session: (the maps if finished, else the job if it runs or failed, and the estimate). A job estimated over
-    AUTO_COMPUTE_SECONDS waits for a click (None, None)."""
+def explanation_view(lm: LoadedModel, key: str, photo: np.ndarray, predicted: int, true: int, method: str,
+                     params: dict, layer: str | None, objective: str) -> ContrastiveExplanation | None:
+    """The three maps (predicted class, true class, their contrast) as the live part's one job, computed once per
+    (model, set, image, method, settings) for every session: the maps once finished; meanwhile a bar with the time
+    left and Stop, a Compute button for a slow one, or its one-line error."""
     kept = _explanations()
     found = kept.get(key)
     if found is not None:
-        return found, None, 0.0
-    store = job_store()
-    job = store.get(key)
-    if job is not None and job.finished_ok:
-        return job.result, None, 0.0
+        return found
     image = InputImage("mistake", b"", Image.fromarray(photo))
     resolved = REGISTRY[method].resolve_params(params)
     passes = 3 * REGISTRY[method].passes(size=photo.shape[:2], **resolved)  # the predicted, true and contrast maps
     estimate = estimate_seconds(passes, pass_seconds(lm, image))
-    asked, stopped = _sets("mistakes-explain")
-    if job is None and (key in asked or (key not in stopped and estimate <= limits.AUTO_COMPUTE_SECONDS)):
-        def work(progress: Progress) -> ContrastiveExplanation:
-            computations["explanations"] += 1
-            result = explain_mistake(lm, lm.preprocessing.normalize(photo), predicted, true, method,
-                                     objective=objective, layer=layer, params=params, progress=progress)
-            kept.put(key, result)
-            return result
-
-        job = store.submit(key, work, f"{REGISTRY[method].label} for the two classes and their contrast", estimate,
-                           nbytes=lambda r: int(sum(m.values.nbytes for m in (r.predicted, r.true, r.contrast))),
-                           group=lm.key)
-    return None, job, estimate
-
-
-def explanation_view(lm: LoadedModel, key: str, photo: np.ndarray, predicted: int, true: int, method: str,
-                     params: dict, layer: str | None, objective: str) -> ContrastiveExplanation | None:
-    """The three maps once finished; meanwhile a bar with the time left (refreshed in place) and Stop, a Compute
-    button for a slow one, or its one-line error."""
-    result, job, estimate = _explanation_task(lm, key, photo, predicted, true, method, params, layer, objective)
-    if result is not None:
-        return result
-    asked, stopped = _sets("mistakes-explain")
     label = REGISTRY[method].label
-    if job is None:
-        why = "stopped" if key in stopped else "waits for a click"
-        st.caption(plain(f"{label} for this mistake {why}: estimated {duration(estimate)}."))
-        if st.button(f"Compute {label}", key="mistakes-explain-go"):
-            asked.add(key)
-            stopped.discard(key)
-            st.rerun()
-        return None
-    if job.active and soon(job, limits.FIRST_PAINT_SECONDS):
-        job.wait(limits.FIRST_PAINT_SECONDS)
-    if job.finished_ok:
-        return job.result
-    if job.state == "failed":
-        if job.exception is not None:
-            show_error(job.exception, str(lm.device), label)
-        else:
-            st.error(plain(f"{label}: {job.error}"))
-        return None
-    running = job
 
-    def draw() -> bool:
-        left, right = st.columns([5, 1])
-        with left:
-            job_placeholder(running, f"Computing {label} for the two classes and their contrast")
-        if running.active and right.button("Stop", key="mistakes-explain-stop",
-                                           help="Stop these maps; ask again with Compute."):
-            store = job_store()
-            store.cancel([key])
-            stopped.add(key)
-            asked.discard(key)
-            st.rerun()
-        return running.active
+    def work(progress: Progress) -> ContrastiveExplanation:
+        computations["explanations"] += 1
+        result = explain_mistake(lm, lm.preprocessing.normalize(photo), predicted, true, method,
+                                 objective=objective, layer=layer, params=params, progress=progress)
+        kept.put(key, result)
+        return result
 
-    live(draw, "mistakes-explain", running.active)
-    return None
+    spec = OneJob("mistakes-explain", key, f"{label} for the two classes and their contrast", estimate, work,
+                  asking=f"{label} for this mistake waits for a click: estimated {duration(estimate)}.",
+                  go=f"Compute {label}", bar=lambda job: f"Computing {label} for the two classes and their contrast",
+                  device=str(lm.device), group=lm.key, stopped=f"{label} for this mistake stopped: estimated "
+                  f"{duration(estimate)}.", again=f"Compute {label}", stop_help="Stop these maps; ask "
+                  "again with Compute.", nbytes=lambda r: int(sum(m.values.nbytes for m in (r.predicted, r.true,
+                                                                                            r.contrast))),
+                  keys={"go": "mistakes-explain-go", "again": "mistakes-explain-go", "stop": "mistakes-explain-stop"})
+    phase, job = one_job(spec)
+    return job.result if phase is Phase.DONE and job is not None else None
 
 
 def explain_view(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, key: str = "mistakes") -> None:
