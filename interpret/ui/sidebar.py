@@ -370,15 +370,10 @@ def _restored_box() -> list[InputImage]:
     return [by_id[i] for i in chosen if i in by_id]
 
 
-def image_section() -> None:
-    st.subheader("Images")
-    photo_links.restore()  # a reload's new session: the photos its link names
-    samples = _sample_box()
-    uploads = st.file_uploader("Your images", type=list(ACCEPTED), accept_multiple_files=True, key="sb-uploads",
-                               **upload_limit(IMAGE_MEGABYTES), help=f"Up to {IMAGE_MEGABYTES} MB per image.")
-    photo_links.lost_caption()
-    earlier = _restored_box()
-    camera = st.camera_input("Camera", key="sb-camera") if st.toggle("Take a photo", key="sb-camera-on") else None
+def _collected(samples: list[str], uploads: list, camera: object, earlier: list[InputImage]) \
+        -> tuple[dict[str, InputImage], list[InputImage]]:
+    """Every image of the sidebar by its id (samples by name, uploads, restored and carried ones by content), and
+    the uploaded ones; decoding errors and notes are said here."""
     named: list[tuple[str, InputImage]] = []
     errors: list[str] = []
     for sample in samples:  # one at a time: each keeps its name as its id (the URL's image=coffee)
@@ -393,18 +388,20 @@ def image_section() -> None:
     for note in (note for image in uploaded for note in image.notes):  # what decoding changed (NaN pixels replaced)
         st.caption(plain(note))
     named += [(_image_id("upload", im), im) for im in uploaded] + [(_image_id("carried", im), im) for im in carried_images()]
-    by_id = dict(named)
-    images = list(by_id.values())
-    set_images(images)
+    return dict(named), uploaded
+
+
+def _links_missing_uploads(earlier: list[InputImage], uploaded: list[InputImage]) -> None:
+    """A link names uploads this session does not have: say which to upload again; keep the names of those it has."""
     for name in (claim("uploads") or "").split(LIST_SEP):
         if name and name not in {im.name for im in earlier}:
             notice(f"The uploaded file {name[:80]} is not in the link: upload it again.")
     if uploaded:
         remember("sb-uploads-names", [im.name for im in uploaded], default=[], url="uploads")
-    if not images:
-        st.info("Choose a sample photo or upload an image.")
-        set_current_image(None)
-        return
+
+
+def _newest(by_id: dict[str, InputImage], earlier: list[InputImage]) -> str | None:
+    """The image that becomes current on its own: the newest upload, or an image carried from another page."""
     ids = list(by_id)
     waiting = pending("image") or ""
     if waiting and waiting not in by_id and ":" in waiting:  # an upload named in a link: not in the link itself
@@ -414,11 +411,32 @@ def image_section() -> None:
     seen.update(_image_id("upload", im) for im in earlier)  # restored, not new: the link's image= stays current
     fresh = [i for i in ids if i not in seen and not i.startswith("sample") and ":" in i]
     carried = take_new_carried()
-    newest = next((i for i in ids if carried and i.startswith("carried:") and by_id[i].sha256 == carried), None) \
+    seen.update(ids)
+    return next((i for i in ids if carried and i.startswith("carried:") and by_id[i].sha256 == carried), None) \
         or (fresh[-1] if fresh else None)
+
+
+def image_section() -> None:
+    st.subheader("Images")
+    photo_links.restore()  # a reload's new session: the photos its link names
+    samples = _sample_box()
+    uploads = st.file_uploader("Your images", type=list(ACCEPTED), accept_multiple_files=True, key="sb-uploads",
+                               **upload_limit(IMAGE_MEGABYTES), help=f"Up to {IMAGE_MEGABYTES} MB per image.")
+    photo_links.lost_caption()
+    earlier = _restored_box()
+    camera = st.camera_input("Camera", key="sb-camera") if st.toggle("Take a photo", key="sb-camera-on") else None
+    by_id, uploaded = _collected(samples, uploads or [], camera, earlier)
+    images = list(by_id.values())
+    set_images(images)
+    _links_missing_uploads(earlier, uploaded)
+    if not images:
+        st.info("Choose a sample photo or upload an image.")
+        set_current_image(None)
+        return
+    newest = _newest(by_id, earlier)
     if newest is not None:  # the newest upload (or an image carried from another page) becomes the current image
         set_value("sb-current", newest)
-    seen.update(ids)
+    ids = list(by_id)
     labels = {i: f"{n + 1}. {im.name}" for n, (i, im) in enumerate(by_id.items())}
     chosen = persistent(st.selectbox, "Current image", options=ids, default=ids[0], key="sb-current", url="image",
                         format_func=labels.get)
