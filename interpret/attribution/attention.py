@@ -43,6 +43,12 @@ class Block:
     out_weight: torch.Tensor  # W
     scale: float
     name: str  # the whole block, whose output is the token sequence the next block reads
+    # captured sources -> v alone (B x heads x N x d) where that is cheaper than `split` (None: split's v)
+    value: Callable[[dict[str, torch.Tensor]], torch.Tensor] | None = None
+
+    def values(self, captured: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The block's values V, per head (what LeGrad's gradient rule needs of the block)."""
+        return self.value(captured) if self.value is not None else self.split(captured)[2]
 
 
 @dataclass(frozen=True)
@@ -154,8 +160,13 @@ def _torchvision(model: nn.Module) -> Encoder | str | None:
                 qkv = nn.functional.linear(c[f"{name}.ln_1"], weight, bias)
                 return tuple(split_heads(t, heads) for t in qkv.chunk(3, dim=-1))
 
+            def value(c: dict[str, torch.Tensor], name: str = name, heads: int = heads, weight=weight, bias=bias):
+                third = weight.shape[0] // 3  # the values' rows of the joint projection
+                v = nn.functional.linear(c[f"{name}.ln_1"], weight[2 * third:], None if bias is None else bias[2 * third:])
+                return split_heads(v, heads)
+
             blocks.append(Block((f"{name}.ln_1",), split, f"{name}.self_attention",
-                                mha.out_proj.weight, float(mha.head_dim) ** -0.5, name))
+                                mha.out_proj.weight, float(mha.head_dim) ** -0.5, name, value))
 
     def project(tokens: torch.Tensor) -> torch.Tensor:  # torchcam's projection for LeGrad on these models
         return vit.heads(vit.encoder.ln(tokens.mean(1)))

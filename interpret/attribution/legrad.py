@@ -53,7 +53,7 @@ def key_relevance(ctx: Context, encoder: Encoder) -> torch.Tensor:
             score = ctx.score(encoder.project(captured[block.name])).sum()
             (grad_out,) = torch.autograd.grad(score, captured[block.out], retain_graph=i + 1 < len(encoder.blocks))
         with torch.no_grad():
-            _, _, v = block.split(captured)
+            v = block.values(captured)
             grad_o = split_heads(grad_out.float() @ block.out_weight.float(), v.shape[1])  # d s / d O, per head
             grad_a = grad_o @ v.detach().float().transpose(-2, -1)  # O = A V: d s / d A = (d s / d O) V^T
             rows.append(grad_a.clamp_min(0).mean((1, 2)))  # N x keys
