@@ -42,7 +42,7 @@ def test_the_sidebar_and_the_cli_list_the_tables_sources(monkeypatch):
     from interpret.ui import sidebar
 
     assert list(sidebar.SOURCES) == [source.key for source in SOURCES]
-    assert set(sidebar.INPUTS) == set(sidebar.SOURCES)
+    assert set(sidebar.FORMS) == set(sidebar.SOURCES)
     code = {source.key for source in SOURCES if source.code}
     assert set(sidebar.sources()) == set(sidebar.SOURCES)
     monkeypatch.setenv(SHARED_ENV, "1")

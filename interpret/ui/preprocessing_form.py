@@ -14,6 +14,7 @@ import streamlit as st
 
 from ..errors import InterpretError, ParameterError
 from ..limits import PREPROCESS_SIDE_MAX, PREPROCESS_SIDE_MIN
+from ..models.sources import BY_KEY
 from ..preprocess import BACKENDS, CHANNEL_ORDERS, INTERPOLATIONS, RESIZE_MODES, ROUNDINGS, Preprocessing
 from .plain import plain
 from .state import ModelRequest, current_model, request_model
@@ -99,13 +100,11 @@ def preprocessing_editor(default: Preprocessing, key: str, editable: bool = True
         return chosen
 
 
-ZOO_SOURCES = ("bundled", "torchvision", "timm")  # their weights come with their preprocessing
-
-
 def preprocessing_editable(source: str, request: ModelRequest) -> bool:
     """Whether the sidebar lets the user edit the preprocessing: not for a zoo's own (or random) weights, whose
-    pipeline is the zoo's; yes for a model file, a py: factory, a transformers folder and a user's weights file."""
-    return source not in ZOO_SOURCES or request.weights_data is not None
+    pipeline is the zoo's (`Source.own_preprocessing`); yes for a model file, a py: factory, a transformers folder
+    and a user's weights file."""
+    return not BY_KEY[source].own_preprocessing or request.weights_data is not None
 
 
 def preprocessing_request(request: ModelRequest, key: str, editable: bool = True) -> ModelRequest:

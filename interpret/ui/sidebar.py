@@ -11,6 +11,7 @@ import hashlib
 import inspect
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypedDict
 
 import streamlit as st
@@ -21,7 +22,7 @@ from ..errors import InterpretError
 from ..images import ACCEPTED, InputImage
 from ..models import DEFAULT_SPEC, parse_class_names, parse_kwargs
 from ..models.checkpoints import is_torchscript
-from ..models.sources import BY_KEY
+from ..models.sources import BY_KEY, Source, find_source
 from ..models.sources import SOURCES as MODEL_SOURCES
 from ..policy import CONSENT_LABEL, SHARED_ENV, code_allowed, local_files_allowed, shared_mode
 from ..samples import sample_names
@@ -69,17 +70,26 @@ def _consent(what: str, identity: str, help_text: str) -> bool:
     return st.checkbox(CONSENT_LABEL, value=False, key=f"sb-trust-{what}-{sha}", help=help_text)
 
 
-def _zoo_request(source: str, device: str) -> ModelRequest | None:
+ZOO_DEFAULT = "resnet18"  # the Architecture box's first choice in either zoo
+
+
+def _timm_request(source: str, device: str) -> ModelRequest | None:
+    """timm's zoo: an architecture, or a Hub name in its own box."""
+    return _zoo_request(source, device, hub=True)
+
+
+def _zoo_request(source: str, device: str, hub: bool = False) -> ModelRequest | None:
+    """A zoo's architecture (or, with `hub`, a timm Hub name) and its weights: pretrained, random, or a file."""
     names = _zoo(source)
-    default = {"torchvision": "resnet18", "timm": "resnet18"}[source]
-    name = persistent(st.selectbox, "Architecture", options=names, default=default if default in names else names[0],
-                      key=f"sb-arch-{source}")
-    if source == "timm":
-        hub = st.text_input("…or a Hub name", key="sb-timm-hub", placeholder="hf-hub:ORG/NAME",
-                            help="A timm model on the Hugging Face Hub, e.g. hf-hub:timm/resnet18.a1_in1k: loaded from "
-                                 "the local Hugging Face cache, or downloaded where huggingface.co can be reached.")
-        if hub.strip():
-            name = hub.strip() if hub.strip().startswith("hf-hub:") else f"hf-hub:{hub.strip()}"
+    name = persistent(st.selectbox, "Architecture", options=names,
+                      default=ZOO_DEFAULT if ZOO_DEFAULT in names else names[0], key=f"sb-arch-{source}")
+    if hub:
+        hub_name = st.text_input("…or a Hub name", key="sb-timm-hub", placeholder="hf-hub:ORG/NAME",
+                                 help="A timm model on the Hugging Face Hub, e.g. hf-hub:timm/resnet18.a1_in1k: loaded from "
+                                      "the local Hugging Face cache, or downloaded where huggingface.co can be "
+                                      "reached.")
+        if hub_name.strip():
+            name = hub_name.strip() if hub_name.strip().startswith("hf-hub:") else f"hf-hub:{hub_name.strip()}"
     weights = st.radio("Weights", list(WEIGHTS), format_func=WEIGHTS.get, key="sb-weights", horizontal=False)
     if weights == "file":
         file = st.file_uploader("Weights file", type=WEIGHT_TYPES, key="sb-weights-file",
@@ -217,10 +227,57 @@ def _bundled_request(source: str, device: str) -> ModelRequest:
     return ModelRequest(DEFAULT_SPEC, device)
 
 
-# The sidebar's inputs for each source of the table; a source without a row here gets a spec text box.
-INPUTS: dict[str, Callable[[str, str], ModelRequest | None]] = {
-    "bundled": _bundled_request, "torchvision": _zoo_request, "timm": _zoo_request, "hf": _hf_request,
-    "python": _python_request, "export": _export_request, "file": _file_request,
+def _zoo_boxes(source: Source, spec: str, name: str, weights: str | None) -> bool:
+    """A link's zoo model in the Architecture box, its weights pretrained or random; False (with a notice) for a name
+    this server's zoo lacks."""
+    if name in _zoo(source.key):
+        set_value(f"sb-arch-{source.key}", name)
+    else:
+        notice(f"The link's model '{spec[:80]}' is not in this server's {source.label}: choose one in the sidebar.")
+        return False
+    st.session_state["sb-weights"] = "random" if weights == "random" else "pretrained"
+    return True
+
+
+def _timm_boxes(source: Source, spec: str, name: str, weights: str | None) -> bool:
+    """A link's timm model: a Hub name in its own box, else as a zoo's."""
+    if not name.startswith("hf-hub:"):
+        return _zoo_boxes(source, spec, name, weights)
+    st.session_state["sb-timm-hub"] = name
+    st.session_state["sb-weights"] = "random" if weights == "random" else "pretrained"
+    return True
+
+
+def _hf_boxes(source: Source, spec: str, name: str, weights: str | None) -> bool:
+    st.session_state["sb-hf-name"] = name
+    return True
+
+
+def _python_boxes(source: Source, spec: str, name: str, weights: str | None) -> bool:
+    st.session_state["sb-py-spec"] = spec  # still waits for its consent box
+    return True
+
+
+def _no_boxes(source: Source, spec: str, name: str, weights: str | None) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class SourceForm:
+    """A source's sidebar: its inputs (giving the request, None while incomplete) and how a link's spec fills them
+    (`boxes(source, spec, name, weights)`, False where it cannot). Whether its spec can be linked, its preprocessing
+    edited and its head changed are the source's own facts (`Source.linkable`, `own_preprocessing`, `own_head`)."""
+
+    inputs: Callable[[str, str], ModelRequest | None]
+    boxes: Callable[[Source, str, str, str | None], bool] = _no_boxes
+
+
+# The sidebar's form of each source of the table; a source without a row here gets a spec text box.
+FORMS: dict[str, SourceForm] = {
+    "bundled": SourceForm(_bundled_request), "torchvision": SourceForm(_zoo_request, _zoo_boxes),
+    "timm": SourceForm(_timm_request, _timm_boxes), "hf": SourceForm(_hf_request, _hf_boxes),
+    "python": SourceForm(_python_request, _python_boxes), "export": SourceForm(_export_request),
+    "file": SourceForm(_file_request),
 }
 
 
@@ -275,31 +332,24 @@ def _model_from_url() -> None:
         return
     source = next((src for src in MODEL_SOURCES if src.prefix and spec.startswith(src.prefix)), None)
     name = spec[len(source.prefix):] if source is not None else ""
-    if source is None or source.key not in sources() or not name or source.key in ("file", "export"):
+    if source is None or source.key not in sources() or not name or not source.linkable:
         notice(f"The link's model '{spec[:80]}' cannot be opened from a link: choose it in the sidebar.")
         return
-    st.session_state["sb-source"] = source.key
-    if source.key in ("torchvision", "timm"):
-        if name.startswith("hf-hub:") and source.key == "timm":
-            st.session_state["sb-timm-hub"] = name
-        elif name in _zoo(source.key):
-            set_value(f"sb-arch-{source.key}", name)
-        else:
-            notice(f"The link's model '{spec[:80]}' is not in this server's {source.label}: choose one in the sidebar.")
-            st.session_state.pop("sb-source")
-            return
-        st.session_state["sb-weights"] = "random" if weights == "random" else "pretrained"
-    elif source.key == "hf":
-        st.session_state["sb-hf-name"] = name
-    elif source.key == "python":
-        st.session_state["sb-py-spec"] = spec
+    if FORMS.get(source.key, SourceForm(_spec_request)).boxes(source, spec, name, weights):
+        st.session_state["sb-source"] = source.key
+
+
+def _linkable(spec: str) -> bool:
+    try:
+        return find_source(spec)[0].linkable
+    except InterpretError:
+        return False
 
 
 def _model_to_url(request: ModelRequest | None) -> None:
     if request is None:
         return
-    if request.spec != DEFAULT_SPEC and not request.spec.startswith(("file:", "export:")) \
-            and not request.spec.lower().endswith(".pt2"):
+    if request.spec != DEFAULT_SPEC and _linkable(request.spec):
         remember("sb-model-spec", request.spec, default=DEFAULT_SPEC, url="model")
     if request.weights == "random":
         remember("sb-model-weights", "random", url="weights")
@@ -317,9 +367,10 @@ def model_section() -> None:
     source = st.selectbox("Source", list(offered), format_func=offered.__getitem__, key="sb-source")
     if shared_mode():
         st.caption(f"Shared mode ({SHARED_ENV}): model files that run code and folders on the server are off.")
-    request = INPUTS.get(source, _spec_request)(source, device)
-    names = _class_names() if source != "bundled" else None
-    activation = _activation() if source != "bundled" else None
+    request = FORMS.get(source, SourceForm(_spec_request)).inputs(source, device)
+    own_head = BY_KEY[source].own_head
+    names = _class_names() if not own_head else None
+    activation = _activation() if not own_head else None
     if request is not None:
         if names is not None:
             request = dataclasses.replace(request, class_names=names)

@@ -63,6 +63,9 @@ class Source:
     code: ClassVar[str | None] = None  # its policy.CODE_SOURCES kind when loading it runs the file's code
     takes_weights: ClassVar[bool] = False  # accepts a state-dict file (or "random") as `weights`
     takes_kwargs: ClassVar[bool] = False  # accepts `model_kwargs`
+    linkable: ClassVar[bool] = True  # its spec can travel in a page's link (not a file the link cannot carry)
+    own_preprocessing: ClassVar[bool] = False  # its weights come with their preprocessing (a zoo's): not edited
+    own_head: ClassVar[bool] = False  # its class names and output activation are its own (no file, no choice)
 
     def match(self, spec: str) -> str | None:
         """The name part of `spec` if this source reads it, else None."""

@@ -7,6 +7,8 @@ from .base import Built, LoadRequest, Source
 
 class BundledSource(Source):
     key = "bundled"
+    own_preprocessing = True
+    own_head = True
     prefix = "bundled:"
     label = "Bundled offline (EfficientNet-Lite0, ImageNet)"
     form = "bundled:efficientnet_lite0"

@@ -95,6 +95,7 @@ def load_program(data: bytes, filename: str) -> tuple[nn.Module, Preprocessing]:
 
 class ExportSource(Source):
     key = "export"
+    linkable = False
     prefix = "export:"
     label = "My torch.export program (.pt2)"
     form = "PATH.pt2 (torch.export.save)"

@@ -16,6 +16,7 @@ from .base import Built, LoadRequest, Source, read_model_file
 
 class TorchScriptSource(Source):
     key = "file"
+    linkable = False
     prefix = "file:"
     label = "My TorchScript file"
     form = "file:PATH or PATH (a TorchScript file)"

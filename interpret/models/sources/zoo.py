@@ -38,6 +38,7 @@ def zoo_model(build: Builder, request: LoadRequest) -> Built:
 
 class TorchvisionSource(Source):
     key = "torchvision"
+    own_preprocessing = True
     prefix = "torchvision:"
     label = "torchvision zoo"
     form = "torchvision:NAME"
@@ -54,6 +55,7 @@ class TorchvisionSource(Source):
 
 class TimmSource(Source):
     key = "timm"
+    own_preprocessing = True
     prefix = "timm:"
     label = "timm zoo (incl. hf-hub:)"
     form = "timm:NAME or timm:hf-hub:ORG/NAME"
