@@ -25,7 +25,7 @@ from ..heads import check_activation
 from ..preprocess import Preprocessing
 from .bundled import BUNDLED
 from .classes import default_classes, fit_class_names, parse_class_names
-from .first_pass import first_pass
+from .first_pass import checked_pass
 from .keys import canonical_key
 from .library_errors import library_error
 from .loaded import LoadedModel, freeze
@@ -74,6 +74,7 @@ def load_model(
     activation: str | None = None,
     model_kwargs: dict[str, Any] | None = None,
     prefer: str | None = None,
+    kind: str | None = None,
 ) -> LoadedModel:
     """Build, load, freeze, move and check a model; raise ModelLoadError with a readable message on failure.
 
@@ -82,7 +83,9 @@ def load_model(
     mode always. `preprocessing` replaces the source's own (or, a function, changes it: the CLI's flags edit a
     model's own pipeline without loading it twice), `activation` ("softmax" or "sigmoid") the default
     (the source's, else sigmoid for a one-output head), `model_kwargs` are a `py:` factory's keyword arguments,
-    `prefer="ema"` picks a checkpoint's EMA weights. Every argument enters the model's cache key.
+    `prefer="ema"` picks a checkpoint's EMA weights, `kind` names the kind of model (models/kinds.py: classifier,
+    segmentation, detection, embedding, regression) where what it returns does not tell. Every argument enters the
+    model's cache key.
     """
     if activation is not None:
         try:
@@ -103,15 +106,15 @@ def load_model(
         pre = preprocessing if preprocessing is not None else built.preprocessing
     label = source.describe(request)
     model = freeze(_to_device(built.model, dev))
-    model, outputs = first_pass(model, pre, dev, source.shown_name(request))
+    model, outputs, read = checked_pass(model, pre, dev, source.shown_name(request), kind)
     if class_names is None and built.class_names is not None and len(built.class_names) == outputs:
         class_names = built.class_names
     names = fit_class_names(class_names, outputs) if class_names is not None else default_classes(outputs)
     chosen = activation or built.activation or ("sigmoid" if outputs == 1 else "softmax")
     key = model_key(spec, dev, weights, names, preprocessing=pre, activation=chosen, model_kwargs=request.model_kwargs,
-                    prefer=prefer)
+                    prefer=prefer, kind=kind)
     return LoadedModel(spec=label, model=model, preprocessing=pre, class_names=names, device=dev,
-                       hookable=built.hookable, activation=chosen, report=built.report, key=key)
+                       hookable=built.hookable, activation=chosen, report=built.report, key=key, kind=read)
 
 
 def _load_source(source: Source, request: LoadRequest) -> Built:
@@ -129,7 +132,9 @@ def _load_source(source: Source, request: LoadRequest) -> Built:
 
 def model_key(spec: str, device: torch.device, weights: str | Path | bytes | None, class_names: tuple[str, ...],
               preprocessing: Preprocessing | None = None, activation: str | None = None,
-              model_kwargs: dict[str, Any] | None = None, prefer: str | None = None) -> str:
-    """A stable identity of a loaded model: the same inputs give the same key in every process."""
+              model_kwargs: dict[str, Any] | None = None, prefer: str | None = None, kind: str | None = None) -> str:
+    """A stable identity of a loaded model: the same inputs give the same key in every process (a kind read from
+    the model adds nothing: the other inputs decide it; a kind named does)."""
+    named = (kind,) if kind is not None else ()
     return canonical_key("model", spec.strip(), str(device), weights_id(weights), list(class_names),
-                         preprocessing_id(preprocessing), activation, kwargs_id(model_kwargs), prefer)
+                         preprocessing_id(preprocessing), activation, kwargs_id(model_kwargs), prefer, *named)

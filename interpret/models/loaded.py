@@ -11,6 +11,7 @@ from ..errors import InterpretError
 from ..heads import check_activation, probabilities
 from ..preprocess import Preprocessing
 from .keys import canonical_key
+from .kinds import check_kind
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,11 +30,13 @@ class LoadedModel:
     hookable: bool = True  # False for TorchScript files: no module hooks, no layer capture
     activation: str = "softmax"  # "sigmoid" for multi-label or binary heads (interpret/heads.py)
     report: str = ""  # one line on how the weights were matched (checkpoints), shown beside the model
+    kind: str = "classifier"  # what the model returns (interpret/models/kinds.py): read by its first pass
     key: str = ""  # identifies what was loaded (spec, device, weights, class names): the cache key of results
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def __post_init__(self) -> None:
         check_activation(self.activation)
+        check_kind(self.kind)
         if not self.key:
             object.__setattr__(self, "key", canonical_key("loaded", self.spec, str(self.device), list(self.class_names)))
 

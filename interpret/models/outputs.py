@@ -25,7 +25,8 @@ from torch import nn
 from ..errors import ModelLoadError
 from .wrapper import SharedDicts
 
-# One step from an output towards its logits: ("index", 0), ("key", "logits") or ("attr", "logits").
+# One step from an output towards its logits: ("index", 0), ("key", "logits"), ("attr", "logits"), or
+# ("unsqueeze", -1) for a model returning one value per image (a regression's batch, made batch x 1).
 Pick = tuple[tuple[str, Any], ...]
 _PICK_ATTRIBUTE = "_interpret_logits_pick"
 
@@ -74,7 +75,10 @@ def find_logits(output: Any, batch: int | None = None, name: str = "the model") 
 def apply_pick(output: Any, pick: Pick) -> Any:
     """The value `pick` leads to in `output` (the logits, for the pick `find_logits` made)."""
     for how, where in pick:
-        output = getattr(output, where) if how == "attr" else output[where]
+        if how == "unsqueeze":
+            output = output.unsqueeze(where)
+        else:
+            output = getattr(output, where) if how == "attr" else output[where]
     return output
 
 
@@ -87,7 +91,10 @@ def describe_pick(pick: Pick) -> str:
     """The pick in words, e.g. "output[0]", "output['logits']", "output.logits"; "" for a plain tensor."""
     text = "output"
     for how, where in pick:
-        text += f".{where}" if how == "attr" else f"[{where!r}]"
+        if how == "unsqueeze":
+            text = f"{text}.unsqueeze({where})"
+        else:
+            text += f".{where}" if how == "attr" else f"[{where!r}]"
     return text if pick else ""
 
 
@@ -144,7 +151,12 @@ def _logits_class(base: type[nn.Module]) -> type[nn.Module]:
 def with_logits(model: nn.Module, probe_output: Any, batch: int | None = None, name: str = "the model") -> nn.Module:
     """`model` itself when `probe_output` (what it returned for a probe batch) is a tensor; else a model whose
     forward returns the logits picked out of that structure, with the same layer names, modules and weights."""
-    pick = find_logits(probe_output, batch, name)
+    return with_pick(model, find_logits(probe_output, batch, name))
+
+
+def with_pick(model: nn.Module, pick: Pick) -> nn.Module:
+    """`model` itself for an empty pick; else a model whose forward returns `apply_pick(model's output, pick)`, with
+    the same layer names, modules and weights (a TorchScript module and an fx GraphModule are held, not subclassed)."""
     if not pick:
         return model
     if isinstance(model, torch.jit.ScriptModule):

@@ -10,7 +10,7 @@ import dataclasses
 
 from ..errors import ModelLoadError
 from ..preprocess import Preprocessing
-from .first_pass import first_pass
+from .first_pass import checked_pass
 from .keys import canonical_key
 from .loaded import LoadedModel
 from .sources.base import preprocessing_id
@@ -22,7 +22,7 @@ def with_preprocessing(lm: LoadedModel, preprocessing: Preprocessing) -> LoadedM
     if preprocessing == lm.preprocessing:
         return lm
     with lm.lock:  # no other session's hooks on the network during the check
-        _, classes = first_pass(lm.model, preprocessing, lm.device, lm.spec)
+        _, classes, _ = checked_pass(lm.model, preprocessing, lm.device, lm.spec, lm.kind)
     if classes != lm.num_classes:
         raise ModelLoadError(f"'{lm.spec}' gives {classes} scores at a {preprocessing.crop_size}-pixel input, not its "
                              f"{lm.num_classes} classes: choose the input size it was built for.")
