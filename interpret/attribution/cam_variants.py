@@ -192,7 +192,7 @@ def fuse(cams: list[torch.Tensor], gamma: float) -> torch.Tensor:
 @register
 class LayerCAMFusion(AttributionMethod):
     name = "layercam_fusion"
-    label = "LayerCAM, fused stages"
+    label = "LayerCAM fused over stages"
     family = "cam"
     signed = False
     uses_layer = True
