@@ -84,3 +84,20 @@ def test_a_links_text_is_shown_as_written_never_as_markdown():
     unescaped = [c for i, c in enumerate(text) if c in "[]*$" and (i == 0 or text[i - 1] != "\\")]
     assert not unescaped, text
     assert plain(image) in text and plain(link[:60]) in text
+
+
+def test_methods_a_model_refuses_come_back_with_a_model_that_offers_them():
+    """The defect: bundled -> a model refusing some of the chosen methods -> bundled left only the methods the second
+    model offered, for good. A ViT refuses Guided Backprop (a ReLU-network rule): it leaves the list while the ViT
+    is loaded and is chosen again when the bundled model is back."""
+    at = open_link("pages/saliency.py", {"methods": "gradient,guided_backprop"})
+    assert at.multiselect(key="sal-methods").value == ["gradient", "guided_backprop"]
+    at.sidebar.selectbox(key="sb-source").set_value("timm").run()
+    at.sidebar.selectbox(key="sb-arch-timm").set_value("vit_tiny_patch16_224")
+    at.sidebar.radio(key="sb-weights").set_value("random").run()
+    assert not at.exception, at.exception
+    assert "vit_tiny" in str(at.query_params.get("model")), at.query_params
+    assert "guided_backprop" not in at.multiselect(key="sal-methods").value
+    at.sidebar.selectbox(key="sb-source").set_value("bundled").run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="sal-methods").value == ["gradient", "guided_backprop"]

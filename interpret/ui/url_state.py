@@ -24,6 +24,7 @@ import streamlit as st
 from .plain import plain
 
 KEPT = "interpret_kept"  # {widget key: last value}: survives page switches (not a widget key)
+ASIDE = "interpret_aside"  # {multiselect key: chosen items its current options lack}: back when they are offered again
 PENDING = "interpret_url_pending"  # {url name: text} read from the URL at the session's start, not yet claimed
 DRAWN = "interpret_url_drawn"  # {url name: text} written by this run's widgets
 NOTICES = "interpret_url_notices"  # one-line notices about URL values that could not be used
@@ -153,6 +154,8 @@ def seed(key: str, default: Any, *, options: Sequence | None = None, bounds: tup
     The kept value is the newest (the widget's on_change keeps it, see `persistent`): a value Streamlit left under
     the key after the widget went stale (a page switch) is older, so the kept one replaces it."""
     kept = _kept()
+    if multi and options is not None and key in kept and isinstance(kept[key], list):
+        kept[key] = _offered_choice(key, kept[key], list(options))
     if key in kept and _valid(kept[key], options, bounds, multi):
         value = kept[key]
     elif key in st.session_state and _valid(st.session_state[key], options, bounds, multi):
@@ -168,6 +171,15 @@ def seed(key: str, default: Any, *, options: Sequence | None = None, bounds: tup
             notice(f"The link's {label or url} '{text[:60]}' does not fit here and is ignored.")
     if key not in st.session_state or st.session_state[key] != value or key not in _shown_before():
         st.session_state[key] = value  # a widget drawn again after a run without it is told its value (see _shown_before)
+
+
+def _offered_choice(key: str, chosen: list, allowed: list) -> list:
+    """A multiselect's kept choice within what is offered now; the items not offered (methods a model refuses) are
+    set aside and come back (after the others) once offered again (another model), instead of being lost for good."""
+    aside: dict[str, list] = st.session_state.setdefault(ASIDE, {})
+    full = list(chosen) + [v for v in aside.get(key, []) if v not in chosen]
+    aside[key] = [v for v in full if v not in allowed]
+    return [v for v in full if v in allowed]
 
 
 def _shown_before() -> set[str]:
