@@ -11,6 +11,9 @@ def test_start_page_shows_the_default_model_and_its_prediction(app_page):
     expect(app_page.get_by_text("Top prediction: espresso").first).to_be_visible()
     expect(app_page.locator("[data-testid='stImage']").first).to_be_visible()
     expect(app_page.get_by_text("bundled:efficientnet_lite0").first).to_be_visible()
+    # a local tool: no Streamlit "Deploy" button in the toolbar (.streamlit/config.toml's client.toolbarMode)
+    expect(app_page.locator("[data-testid='stAppDeployButton']")).to_have_count(0)
+    expect(app_page.get_by_role("button", name="Deploy")).to_have_count(0)
 
 
 def test_saliency_and_feature_pages_draw_images(app_page):
