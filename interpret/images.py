@@ -226,8 +226,10 @@ def fit_notice(w: int, h: int, pre: Preprocessing) -> str | None:
     factor, kept = model_fit(w, h, pre)
     notes = []
     if factor >= ENLARGED_NOTICE:
-        notes.append(f"scaled up {factor:.0f}× ({w}×{h} → {pre.crop_size}×{pre.crop_size}): the model sees interpolated "
-                     "pixels, and maps show them")
+        rw, rh = pre.resized_size(w, h)
+        then = f", then its centre {pre.crop_size}×{pre.crop_size}" if (rw, rh) != (pre.crop_size, pre.crop_size) else ""
+        notes.append(f"scaled up {factor:.0f}× ({w}×{h} → {rw}×{rh}{then}): the model sees interpolated pixels, and maps "
+                     "show them")
     if kept < KEPT_NOTICE:
         notes.append(f"cropped to {kept:.1%} of its area: the model sees only the centre {pre.crop_size}×{pre.crop_size} "
                      "of the resized photo; the rest is not explained")

@@ -170,3 +170,12 @@ def test_a_tiny_image_and_a_panorama_report_how_the_model_sees_them():
     assert kept == pytest.approx(224 / (4000 * 224 / 300), rel=1e-3)
     assert "cropped to 7.5%" in fit_notice(4000, 300, pre)
     assert fit_notice(640, 480, pre) is None and fit_notice(640, 480, Preprocessing()) is None
+
+
+def test_the_enlargement_notice_states_sizes_that_give_its_factor():
+    """The defect: an 8x8 icon resized to 256 then cropped to 224 was 'scaled up 32× (8×8 → 224×224)': 224 / 8 is 28.
+    The notice names the resized size the factor is of, then the crop."""
+    pre = Preprocessing(crop_size=224, resize_size=256)
+    assert model_fit(8, 8, pre)[0] == 32.0
+    assert "scaled up 32× (8×8 → 256×256, then its centre 224×224)" in fit_notice(8, 8, pre)
+    assert "scaled up 28× (8×8 → 224×224)" in fit_notice(8, 8, Preprocessing(crop_size=224, resize_size=224))
