@@ -72,10 +72,19 @@ def test_finer_cam_with_a_contrast_class_compares_with_that_class_only(resnet18,
     assert f"'{resnet18.label(7)}' (the contrast class)" in ctx.note
 
 
-def test_finer_cam_explains_the_class_score_only(resnet18):
+def test_finer_cam_explains_the_class_score_of_a_model_with_other_classes(resnet18):
     ok, reason = applicable(resnet18, "finer_cam", "probability")
     assert not ok and reason.startswith("Finer-CAM: its rules hold for the class score only")
     assert applicable(resnet18, "finer_cam") == (True, "")
+    from interpret.models.loaded import LoadedModel, freeze
+    from interpret.preprocess import Preprocessing
+
+    one = LoadedModel(spec="one-output", model=freeze(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(),
+                      torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(4, 1))),
+                      preprocessing=Preprocessing(crop_size=32, resize_size=32), class_names=("yes",),
+                      device=torch.device("cpu"), activation="sigmoid")
+    ok, reason = applicable(one, "finer_cam")
+    assert not ok and reason == "Finer-CAM: it compares the target with other classes, and this model has one output."
 
 
 def test_fusion_equals_torchcams_fuse_cams(resnet18, photo):

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from ..capture import capture
-from ..errors import LayerError, ParameterError
+from ..errors import LayerError
 from ..heads import probabilities
 from ..layers import layer_grid, layer_info, stage_ends
 from ..models import LoadedModel
@@ -34,6 +34,9 @@ from .requirements import AUTOGRAD, LAYERS, Requirement
 from .target import Target
 
 BASES = ("gradcam", "gradcam_pp", "layercam")
+LOOK_ALIKES = Requirement("classes", "two or more classes, to compare the target with",
+                          lambda lm: None if lm.num_classes >= 2 else "it compares the target with other classes, and "
+                          "this model has one output")
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ class FinerCAM(AttributionMethod):
         Param("alpha", "float", 1.0, 0.0, 10.0, help="Weight of the look-alikes' scores (0: the base CAM alone)."),
         Param("base", "choice", "gradcam", choices=BASES, help="The CAM computed with the contrastive score."),
     )
-    requires = (AUTOGRAD, LAYERS)
+    requires = (AUTOGRAD, LAYERS, LOOK_ALIKES)
     objectives = ("logit",)
 
     def compute(self, ctx: Context, classes: int = 3, alpha: float = 1.0, base: str = "gradcam") -> torch.Tensor:
@@ -90,8 +93,6 @@ class FinerCAM(AttributionMethod):
 
     def compute_batch(self, ctx: Context, classes: int = 3, alpha: float = 1.0, base: str = "gradcam"
                       ) -> list[torch.Tensor]:
-        if ctx.lm.num_classes < 2:
-            raise ParameterError("Finer-CAM compares the target with other classes, and this model has one class.")
         target = _finer(ctx.target, classes, alpha)
         rows = None if ctx.row_targets is None else tuple(_finer(t, classes, alpha) for t in ctx.row_targets)
         a, g = activations_and_gradients(replace(ctx, target=target, row_targets=rows))
