@@ -10,7 +10,7 @@ from ..images import InputImage
 from ..models import LoadedModel
 from . import report_view
 from .plain import plain
-from .state import current_image, current_model, model_error, previous_model
+from .state import ConsentWait, current_image, current_model, model_error, previous_model
 
 
 def start_page(title: str, caption: str | None = None) -> None:
@@ -31,7 +31,10 @@ def require_model() -> LoadedModel:
     if error is None:
         st.info("Choose a model in the sidebar.")
         st.stop()
-    st.error(f"The model did not load: {plain(error)}")
+    if isinstance(error, ConsentWait):  # not a failure: the sidebar's box asks for the user's consent
+        st.info(f"Waiting for your consent in the sidebar: {plain(error)}")
+    else:
+        st.error(f"The model did not load: {plain(error)}")
     previous = previous_model()
     if previous is None:
         st.stop()

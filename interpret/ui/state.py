@@ -21,6 +21,7 @@ from ..images import InputImage, load_image
 from ..models import LoadedModel, load_model, parse_kwargs, with_preprocessing
 from ..models.keys import canonical_key
 from ..models.sources.base import preprocessing_id
+from ..policy import CodeConsentRequired
 from ..preprocess import Preprocessing
 from ..samples import load_sample
 from .caching import cache_resource
@@ -123,6 +124,10 @@ def current_request() -> ModelRequest | None:
     return st.session_state.get(MODEL_KEY)
 
 
+class ConsentWait(str):
+    """Why the model is not loaded yet: it is code and waits for the sidebar's consent box (not a failure)."""
+
+
 def _load(request: ModelRequest) -> LoadedModel | str:
     """The model, or one line saying why it did not load (unexpected errors go to the server log)."""
     failures = _failures()
@@ -135,6 +140,8 @@ def _load(request: ModelRequest) -> LoadedModel | str:
         return device_advice(exc, request.device, "app")
     except WeightsUnavailableError as exc:  # weights put in place later: retried
         return str(exc)
+    except CodeConsentRequired as exc:  # the box is ticked later: a new request
+        return ConsentWait(exc)
     except InterpretError as exc:
         failures.put(request.key, str(exc))
         return str(exc)
