@@ -29,8 +29,7 @@ with user_errors(str(lm.device)):
             channel = fv.channel_picker(order, layer, by, target)
             fv.channel_view(lm, image, acts, channel, scores, cmap)
             channel_examples_link(lm, layer, channel)
-            more = st.radio("More about this channel", list(fv.MORE_VIEWS), index=None, horizontal=True, key="fm-more",
-                            help="Each is computed only when chosen (tabs computed all three on every run).")
+            more = fv.more_picker()
             with user_errors(str(lm.device)):
                 if more == "Same channel, all photos":
                     fv.across_photos_view(lm, current_images(), layer, channel, cmap)

@@ -108,3 +108,16 @@ def test_a_vision_transformer_shows_its_attention_per_block_and_head(app):
     block.set_value("blocks.2").run()
     assert healthy(app) and has(app, "blocks.2: the class token's attention")
     assert "Attention .npy" in {b.label for b in app.get("download_button")}
+
+
+def test_the_more_about_this_channel_choice_survives_a_page_switch():
+    """The defect: Feature maps' 'More about this channel' was a plain radio, reset by a page switch (which also hid
+    a running visualisation). It is kept as every page choice is."""
+    at = open_app("pages/feature_maps.py", TIMEOUT)
+    assert at.radio(key="fm-more").value is None  # nothing is computed until asked
+    at.radio(key="fm-more").set_value("What does this channel look for?").run()
+    at.switch_page("pages/saliency.py").run()
+    at.switch_page("pages/feature_maps.py").run()
+    assert healthy(at)
+    assert at.radio(key="fm-more").value == "What does this channel look for?"
+    assert at.button(key="fm-vis-run")  # the visualisation's part is drawn again

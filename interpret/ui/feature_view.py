@@ -47,6 +47,13 @@ CMAPS = ["viridis", "inferno", "magma", "gray", "jet"]
 MORE_VIEWS = ("Same channel, all photos", "Two layers side by side", "What does this channel look for?")
 
 
+def more_picker(key: str = "fm") -> str | None:
+    """Which of MORE_VIEWS to show about the chosen channel (None: none), kept across page switches like every
+    choice of a page (url_state.persistent), so a switch neither loses it nor hides a visualisation that runs."""
+    return persistent(st.radio, "More about this channel", options=list(MORE_VIEWS), default=None, horizontal=True,
+                      key=f"{key}-more", help="Each is computed only when chosen (tabs computed all three on every run).")
+
+
 # ---------------------------------------------------------------- cached computations
 
 
