@@ -20,6 +20,7 @@ from ..errors import InterpretError, ParameterError
 from ..limits import MASKED_PIXELS, MAX_PASSES
 from ..models import LoadedModel
 from ..progress import Progress, report
+from .kind_targets import RegressionTarget, TargetError
 from .requirements import Requirement, require
 from .target import OBJECTIVES, Target
 
@@ -158,6 +159,9 @@ class AttributionMethod:
     requires: ClassVar[tuple[Requirement, ...]] = ()
     # what it can explain (target.OBJECTIVES): a method whose rules hold for the class score only refuses the others
     objectives: ClassVar[tuple[str, ...]] = OBJECTIVES
+    # the kinds of model it explains (models/kinds.py): a method whose map is honest for other kinds' targets
+    # (kind_targets.py) says so; the others are refused there with the reason (requirements.applicable)
+    kinds: ClassVar[tuple[str, ...]] = ("classifier",)
 
     # True where `compute_batch` computes the maps of many images in batched passes (interpret.attribution.batch);
     # other methods are computed one image at a time there
@@ -286,8 +290,15 @@ def prepare(lm: LoadedModel, size: tuple[int, int], method: str, target: int | T
 
 
 def model_target(lm: LoadedModel, target: int | Target) -> Target:
-    """A Target that reads this model's head (its activation)."""
-    target = target if isinstance(target, Target) else Target(int(target))
+    """A Target that reads this model's head (its activation); an index is a class of a classifier, an output of a
+    regression. A target of another kind of model than `lm`'s is refused."""
+    if not isinstance(target, Target):
+        target = RegressionTarget(int(target)) if lm.kind == "regression" else Target(int(target))
+        if target.kind != lm.kind:
+            raise TargetError(f"'{lm.spec}' is a {lm.kind} model: explain it with a target of its kind "
+                              "(interpret.attribution.kind_targets), not a class index.")
+    if target.kind != lm.kind:
+        raise TargetError(f"'{lm.spec}' is a {lm.kind} model; a {target.kind} target does not apply to it.")
     return replace(target, activation=lm.activation)
 
 
@@ -306,7 +317,7 @@ def result_of(lm: LoadedModel, req: Request, ctx: Context, values: np.ndarray, s
     """The Attribution of one computed map."""
     target = ctx.target
     return Attribution(
-        method=req.impl.name, target=target.index, target_label=lm.label(target.index), params=tuple(req.params.items()),
+        method=req.impl.name, target=target.index, target_label=target.describe(lm), params=tuple(req.params.items()),
         values=values, signed=req.impl.signed, seconds=seconds, layer=ctx.layer, objective=target.objective,
         contrast=target.contrast, note=ctx.note, summation_gap=ctx.summation_gap,
     )

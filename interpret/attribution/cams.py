@@ -18,6 +18,7 @@ from ..capture import capture_layers
 from ..errors import LayerError
 from ..layers import called_once, layer_grid
 from ..limits import MAX_PASSES
+from ..models.kinds import MODEL_KINDS
 from ..progress import report
 from .base import AttributionMethod, Context, Param, check_masked_pixels, check_passes, register
 from .forward import recorded_forward
@@ -77,6 +78,7 @@ class _GradCAMFamily(AttributionMethod):
     family = "cam"
     signed = False
     requires = (AUTOGRAD, LAYERS)
+    kinds = MODEL_KINDS  # only ever scores the target (or, Eigen-CAM, none): every kind of model
     uses_layer = True
 
     def cam(self, a: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
@@ -195,6 +197,7 @@ class EigenCAM(AttributionMethod):
     uses_layer = True
     description = "The layer's first principal component, class-independent (Muhammad & Yeasin 2020)."
     requires = (LAYERS,)
+    kinds = MODEL_KINDS  # only ever scores the target (or, Eigen-CAM, none): every kind of model
 
     def compute(self, ctx: Context) -> torch.Tensor:
         return principal_projection(activations(ctx)).clamp_min(0)

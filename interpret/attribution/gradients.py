@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from ..models.kinds import MODEL_KINDS
 from ..progress import report
 from .base import AttributionMethod, Context, Param, register
 from .forward import recorded_forward
@@ -126,6 +127,7 @@ class Gradient(AttributionMethod):
     description = "The gradient of the target score with respect to the input pixels (Simonyan et al. 2014)."
     params = (CHANNELS,)
     requires = (AUTOGRAD,)
+    kinds = MODEL_KINDS  # only ever scores the target (or, Eigen-CAM, none): every kind of model
 
     batchable = True
 
@@ -142,6 +144,7 @@ class GradientXInput(AttributionMethod):
     label = "Gradient × Input"
     description = "Input times its gradient: each pixel's first-order contribution to the score (Shrikumar et al. 2016)."
     requires = (AUTOGRAD,)
+    kinds = MODEL_KINDS  # only ever scores the target (or, Eigen-CAM, none): every kind of model
 
     batchable = True
 
@@ -162,6 +165,7 @@ class _NoisyGradients(AttributionMethod):
 
     params = (SAMPLES, NOISE, SEED)
     requires = (AUTOGRAD,)
+    kinds = MODEL_KINDS  # only ever scores the target (or, Eigen-CAM, none): every kind of model
 
     def passes(self, samples: int = 16, **_) -> int:
         return samples

@@ -45,6 +45,8 @@ def _autograd(lm: LoadedModel) -> str | None:
     x = probe_input(lm).requires_grad_(True)
     with torch.enable_grad():
         out = lm.model(x)
+    if lm.kind == "detection":  # a detector's scores, one tensor per image
+        out = torch.cat([item["scores"] for item in out]) if isinstance(out, (list, tuple)) and out else None
     if not isinstance(out, torch.Tensor) or out.grad_fn is None:
         return "the model's scores do not depend differentiably on its input (no gradient reaches the pixels)"
     return None
@@ -158,6 +160,9 @@ def applicable(lm: LoadedModel, method: str, objective: str | None = None) -> tu
     from .base import get_method
 
     impl = get_method(method)
+    if lm.kind not in impl.kinds:
+        return False, (f"{impl.label}: it explains {' and '.join(impl.kinds)} models here, and this is a {lm.kind} "
+                       "model.")
     for requirement in impl.requires:
         reason = unmet(lm, requirement)
         if reason is not None:

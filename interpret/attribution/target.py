@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
 
 from ..heads import check_activation, class_loss, probabilities
+
+if TYPE_CHECKING:
+    from ..models import LoadedModel
 
 OBJECTIVES = ("logit", "probability", "loss")
 
@@ -17,9 +21,11 @@ class Target:
     logit: the class score f_c(x); probability: softmax_c (sigmoid_c for a sigmoid head); loss: the
     cross-entropy loss for class c (binary for a sigmoid head), as in the origin article. With `contrast` = b,
     the score is f_c(x) - f_b(x): "why c rather than b". `activation` is the model's (LoadedModel.activation);
-    `attribute()` sets it from the model.
+    `attribute()` sets it from the model. Targets of the other kinds of model are its subclasses
+    (attribution/kind_targets.py), each naming the `kind` of model (models/kinds.py) it scores.
     """
 
+    kind: ClassVar[str] = "classifier"
     index: int
     objective: str = "logit"
     contrast: int | None = None
@@ -46,3 +52,7 @@ class Target:
         if self.contrast is not None:
             score = score - values[:, self.contrast]
         return score
+
+    def describe(self, lm: LoadedModel) -> str:
+        """What is explained, in words (an Attribution's `target_label`): the class's name, for a classifier."""
+        return lm.label(self.index)
