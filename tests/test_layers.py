@@ -61,3 +61,18 @@ def test_a_torchscript_model_has_no_listed_layers(tmp_path):
 def test_an_unknown_layer_is_a_clear_error(resnet18):
     with pytest.raises(LayerError, match="no layer named 'layer9'"):
         layer_info(resnet18, "layer9")
+
+
+def test_the_structure_tree_lists_each_parent_before_its_children(resnet18):
+    """The defect: Feature maps' 'Model structure' listed layer1.0.conv1 ... layer1.0 ... layer1, children before
+    their parents (the order layers finish running). A tree reads parent first, siblings in the order they run."""
+    from interpret.ui.feature_view import layer_tree_rows
+
+    rows = layer_tree_rows(list_layers(resnet18))
+    names = [r["name"] for r in rows]
+    assert names[:8] == ["conv1", "bn1", "relu", "maxpool", "layer1", "layer1.0", "layer1.0.conv1", "layer1.0.bn1"]
+    for i, name in enumerate(names):  # every parent is above its children
+        if "." in name:
+            assert names.index(name.rsplit(".", 1)[0]) < i, name
+    assert names.index("layer4") < names.index("avgpool") < names.index("fc")
+    assert [r["module"] for r in rows[4:7]] == ["layer1", "│ └ 0", "│ │ └ conv1"]

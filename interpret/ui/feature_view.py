@@ -109,11 +109,30 @@ def _scope(lm: LoadedModel) -> str:
 # ---------------------------------------------------------------- layer browser
 
 
+def tree_order(layers: tuple[LayerInfo, ...]) -> list[LayerInfo]:
+    """The layers as a tree reads: each parent before its children, siblings in the order they first run. The
+    layers are listed as they finish running (a block after its layers), so each name is sorted by, for itself and
+    each of its parents, the first run of anything under it."""
+    first: dict[str, int] = {}
+    for info in layers:
+        parts = info.name.split(".")
+        for i in range(1, len(parts) + 1):
+            prefix = ".".join(parts[:i])
+            first[prefix] = min(first.get(prefix, info.order), info.order)
+
+    def key(info: LayerInfo) -> tuple[int, ...]:
+        parts = info.name.split(".")
+        return tuple(first[".".join(parts[:i])] for i in range(1, len(parts) + 1))
+
+    return sorted(layers, key=key)
+
+
 def layer_tree_rows(layers: tuple[LayerInfo, ...], query: str = "", spatial_only: bool = False) -> list[dict]:
-    """The model's modules as indented tree rows, filtered by a case-insensitive query on name or type."""
+    """The model's modules as indented tree rows (`tree_order`), filtered by a case-insensitive query on name or
+    type."""
     query = query.strip().lower()
     rows = []
-    for info in layers:
+    for info in tree_order(layers):
         if spatial_only and not info.spatial:
             continue
         if query and query not in info.name.lower() and query not in info.type.lower():
