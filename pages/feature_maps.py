@@ -22,7 +22,7 @@ with user_errors(str(lm.device)):
         by, target = fv.order_controls(lm, image)
         acts, order, scores = fv.ordered(lm, image, layer, by, target)
         if not acts.spatial:
-            fv.units_view(acts, order, image)
+            fv.units_view(acts, order, image, by=by)
         else:
             cmap = fv.mosaic_view(acts, order, image)
             st.subheader("One channel")

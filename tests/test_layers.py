@@ -1,4 +1,5 @@
 """interpret.layers: every layer in forward order with its real output shape, and the default layers."""
+import numpy as np
 import pytest
 import torch
 from torchvision.models.feature_extraction import create_feature_extractor
@@ -76,3 +77,21 @@ def test_the_structure_tree_lists_each_parent_before_its_children(resnet18):
             assert names.index(name.rsplit(".", 1)[0]) < i, name
     assert names.index("layer4") < names.index("avgpool") < names.index("fc")
     assert [r["module"] for r in rows[4:7]] == ["layer1", "│ └ 0", "│ │ └ conv1"]
+
+
+def test_a_classifier_layers_top_units_are_its_largest_whatever_the_channel_sort(bundled):
+    """The defect: in the default 'channel index' sort, the classifier layer's 'top 20 units' were classes 0-19. A
+    bar chart of a layer's top units shows the largest ones; another chosen sort (max, drive) is kept."""
+    from interpret.features.activations import layer_activations
+    from interpret.features.ranking import channel_order
+    from interpret.samples import load_sample
+    from interpret.ui.feature_view import top_units
+
+    photo = load_sample("coffee")
+    values = layer_activations(bundled, bundled.preprocessing.to_tensor(photo.image), "classifier").image(0)
+    chosen, how = top_units(values, channel_order(values, "index"), "index")
+    assert how == "by activation" and len(chosen) == 20
+    assert int(chosen[0]) == int(np.argmax(values)) and bundled.label(int(chosen[0])) == "espresso"
+    assert np.all(np.diff(values[chosen]) <= 0) and values[chosen[-1]] >= np.sort(values)[-20]
+    order = channel_order(values, "max")
+    assert list(top_units(values, order, "max")[0]) == list(order[:20])

@@ -285,15 +285,24 @@ def across_photos_view(lm: LoadedModel, images: list[InputImage], layer: str, ch
     scale_note(scales)
 
 
-def units_view(acts: LayerActivations, order: np.ndarray, image: InputImage, top: int = 20, key: str = "fm") -> None:
-    """A layer without a spatial output (linear, pooled): its top units as a bar chart."""
+def top_units(values: np.ndarray, order: np.ndarray, by: str, top: int = 20) -> tuple[np.ndarray, str]:
+    """The units a bar chart of a layer's top units shows, and the order they are in: the first `top` of `order`, or
+    of the units by value where the order is the index (units 0-19 of a classifier are no top: the defect)."""
+    if by == "index":
+        return channel_order(values, "mean")[:top], "by activation"
+    return order[:top], f"by {SORT_LABELS[by]}"
+
+
+def units_view(acts: LayerActivations, order: np.ndarray, image: InputImage, top: int = 20, key: str = "fm",
+               by: str = "index") -> None:
+    """A layer without a spatial output (linear, pooled): its top units as a bar chart (`top_units`)."""
     values = acts.image(0)
-    chosen = order[:top]
+    chosen, how = top_units(values, order, by, top)
     st.bar_chart({"unit": unit_labels(acts, chosen), "activation": values[chosen]}, x="unit", y="activation",
                  sort=False, height=320)
     classes = " (one unit per class)" if acts.unit_names is not None else ""
     st.caption(f"{acts.layer} has no spatial output ({' × '.join(map(str, acts.raw_shape))}): the top {len(chosen)} of "
-               f"{len(values)} units{classes} in the current order.")
+               f"{len(values)} units{classes} {how}.")
     st.download_button("Activations .npy", npy_bytes(values), f"{image.name.rsplit('.', 1)[0]}_{acts.layer}.npy",
                        "application/octet-stream", key=f"{key}-dl-npy")
 
