@@ -4,6 +4,8 @@ the gradient CAMs, as pytorch-grad-cam's targets do. Random weights, small input
 from __future__ import annotations
 
 import copy
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -24,6 +26,7 @@ from interpret.attribution.kind_targets import (
 )
 from interpret.attribution.requirements import MethodUnavailable, applicable
 from interpret.errors import ModelLoadError
+from interpret.models import load_model
 from interpret.models.classes import default_classes
 from interpret.models.first_pass import checked_pass
 from interpret.models.loaded import LoadedModel, freeze
@@ -82,7 +85,7 @@ def deeplab() -> LoadedModel:
 def detector() -> LoadedModel:
     torch.manual_seed(0)  # 3 classes: random scores near 1/3, so boxes are found above the default 0.05
     return loaded(torchvision.models.detection.fasterrcnn_mobilenet_v3_large_320_fpn(
-        weights=None, weights_backbone=None, num_classes=3), "faster-rcnn")
+        weights=None, weights_backbone=None, num_classes=3, min_size=SIZE, max_size=SIZE), "faster-rcnn")
 
 
 @pytest.fixture(scope="module")
@@ -236,3 +239,39 @@ def test_each_method_declares_the_kinds_it_explains(embedder, detector):
     with pytest.raises(TargetError, match="is a embedding model: explain it with a target of its kind"):
         attribute(embedder, photo(), "gradient", 3)
 
+
+
+def test_load_model_reads_the_kind_and_takes_a_named_one(monkeypatch):
+    spec = "py:torchvision.models.segmentation:lraspp_mobilenet_v3_large"
+    lm = load_model(spec, model_kwargs={"weights": None, "weights_backbone": None, "num_classes": 3}, trust_code=True)
+    assert (lm.kind, lm.num_classes) == ("segmentation", 3)
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent / "fixtures"))
+    one = {"num_classes": 1}
+    binary = load_model("py:user_models:build_model", model_kwargs=one, trust_code=True)
+    named = load_model("py:user_models:build_model", model_kwargs=one, trust_code=True, kind="regression")
+    assert (binary.kind, named.kind) == ("classifier", "regression") and binary.key != named.key
+    with pytest.raises(ModelLoadError, match="named a object detection model"):
+        load_model("py:user_models:build_model", model_kwargs=one, trust_code=True, kind="detection")
+
+
+def test_maps_of_every_kind_in_eight_threads_match_sequential_runs(deeplab, detector, embedder):
+    """Sessions share each model: Gradient and Grad-CAM maps computed at once in 8 threads are those computed alone."""
+    x = photo()
+    reference = Preprocessing(crop_size=SIZE, resize_size=SIZE).to_tensor(load_sample("chelsea").image)
+    jobs = [(deeplab, segmentation_target(deeplab, x, 0, region=(0, 0, 48, 48)), "backbone.16"),
+            (detector, detection_target(detections(detector, x, threshold=0.0)[0]), "backbone.fpn.layer_blocks.0"),
+            (embedder, embedding_target(embedder, reference), "layer4")]
+    before = [state(lm) for lm, _, _ in jobs]
+
+    def job(i: int) -> np.ndarray:
+        lm, target, layer = jobs[i % len(jobs)]
+        method = "gradient" if i % 2 else "gradcam"
+        return attribute(lm, x, method, target, layer=layer if method == "gradcam" else None).values
+
+    expected = [job(i) for i in range(6)]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(job, [*range(6), *range(2)]))
+    for i, values in enumerate(results):
+        np.testing.assert_allclose(values, expected[i % 6], rtol=1e-5, atol=1e-6 * float(np.abs(values).max()))
+    for (lm, _, _), state_before in zip(jobs, before, strict=True):
+        untouched(lm, state_before)
