@@ -88,3 +88,12 @@ def test_a_bad_zip_is_one_clear_error_and_a_local_folder_works(tmp_path):
     settle(at.text_input(key="mistakes-path").input(str(tmp_path)).run())
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert {m.label: m.value for m in at.metric}["Images"] == "2"
+
+
+def test_a_mistake_is_explained_by_grad_cam_unless_another_method_is_chosen():
+    """The defect: Explain a mistake opened on the signed Gradient, a speckle of both signs that reads as noise beside
+    its contrast. On a CNN a new session opens it on Grad-CAM."""
+    at = settle(open_app("pages/mistakes.py", TIMEOUT))
+    assert not at.exception, at.exception
+    assert at.selectbox(key="mistakes-method").value == "gradcam"
+    assert "Grad-CAM of the logit" in texts(at)

@@ -378,13 +378,18 @@ def gallery(lm: LoadedModel, image_set: ImageSet, ev: Evaluation, rows: np.ndarr
 
 # ---------------------------------------------------------------- one mistake, explained
 
+# The first offered is the default: Grad-CAM's map of where the class evidence is reads at a glance beside the
+# contrast; the signed Gradient (a speckle of both signs) only where no CAM applies.
+CONTRAST_DEFAULTS = ("gradcam", "layercam", "gradient")
+
+
 def method_controls(lm: LoadedModel, key: str = "mistakes") -> tuple[str, dict, str | None, str]:
     """An attribution method from the registry, its parameters, its layer if it needs one, and the objective."""
     names = offered_methods(lm)
-    default = names.index("gradient") if "gradient" in names else 0
+    default = next((m for m in CONTRAST_DEFAULTS if m in names), names[0])
     cols = st.columns(3)
     with cols[0]:
-        method = persistent(st.selectbox, "Method", options=names, default=names[default], url="method",
+        method = persistent(st.selectbox, "Method", options=names, default=default, url="method",
                             format_func=lambda n: REGISTRY[n].label, key=f"{key}-method")
     with cols[1]:
         objective = persistent(st.selectbox, "Score explained", options=["logit", "probability"], default="logit",
