@@ -5,7 +5,9 @@ from dataclasses import dataclass
 
 import torch
 
+from .errors import InterpretError
 from .models import LoadedModel
+from .models.kinds import KINDS
 
 
 @dataclass(frozen=True)
@@ -16,7 +18,12 @@ class Prediction:
 
 
 def probabilities(lm: LoadedModel, x: torch.Tensor) -> torch.Tensor:
-    """Class probabilities (softmax or sigmoid, per the model; N x classes, on the CPU) for a preprocessed batch."""
+    """Class probabilities (softmax or sigmoid, per the model; N x classes, on the CPU) for a preprocessed batch.
+    A model of another kind (models/kinds.py) has none: refused with one line, never a softmax of something else."""
+    if lm.kind != "classifier":
+        kind = KINDS[lm.kind]
+        raise InterpretError(f"'{lm.spec}' is {kind.a_model} ({kind.scores}): it gives no class probabilities, "
+                             "which only an image classifier has.")
     with torch.inference_mode():
         return lm.probabilities(lm.model(lm.input_tensor(x))).cpu()
 

@@ -25,15 +25,18 @@ from interpret.attribution.kind_targets import (
     segmentation_target,
 )
 from interpret.attribution.requirements import MethodUnavailable, applicable
-from interpret.errors import ModelLoadError
+from interpret.errors import InterpretError, ModelLoadError
 from interpret.models import load_model
 from interpret.models.classes import default_classes
 from interpret.models.first_pass import checked_pass
+from interpret.models.kinds import KINDS
 from interpret.models.loaded import LoadedModel, freeze
+from interpret.predict import top_k
 from interpret.preprocess import Preprocessing
 from interpret.samples import load_sample
 
 CPU = torch.device("cpu")
+PAGES = Path(__file__).resolve().parents[1] / "pages"
 SIZE = 96
 
 
@@ -233,11 +236,17 @@ def test_a_regression_target_is_a_value_minus_its_baseline():
 def test_each_method_declares_the_kinds_it_explains(embedder, detector):
     assert applicable(detector, "gradcam") == (True, "")
     ok, reason = applicable(embedder, "occlusion")
-    assert not ok and "explains classifier models here, and this is a embedding model" in reason
-    with pytest.raises(MethodUnavailable, match="this is a detection model"):
+    assert not ok and "explains classifier models here, and this is an embedding model" in reason
+    with pytest.raises(MethodUnavailable, match="this is an object detection model"):
         attribute(detector, photo(), "integrated_gradients", detection_target(detections(detector, photo(), 0.0)[0]))
-    with pytest.raises(TargetError, match="is a embedding model: explain it with a target of its kind"):
+    with pytest.raises(TargetError, match="is an embedding model: explain it with a target of its kind"):
         attribute(embedder, photo(), "gradient", 3)
+
+
+def test_predictions_of_another_kind_are_refused_not_read_as_class_probabilities(deeplab, embedder):
+    for lm in (deeplab, embedder):
+        with pytest.raises(InterpretError, match=f"is {KINDS[lm.kind].a_model} .*no class probabilities"):
+            top_k(lm, photo())
 
 
 
@@ -250,7 +259,7 @@ def test_load_model_reads_the_kind_and_takes_a_named_one(monkeypatch):
     binary = load_model("py:user_models:build_model", model_kwargs=one, trust_code=True)
     named = load_model("py:user_models:build_model", model_kwargs=one, trust_code=True, kind="regression")
     assert (binary.kind, named.kind) == ("classifier", "regression") and binary.key != named.key
-    with pytest.raises(ModelLoadError, match="named a object detection model"):
+    with pytest.raises(ModelLoadError, match="named an object detection model"):
         load_model("py:user_models:build_model", model_kwargs=one, trust_code=True, kind="detection")
 
 
@@ -275,3 +284,20 @@ def test_maps_of_every_kind_in_eight_threads_match_sequential_runs(deeplab, dete
         np.testing.assert_allclose(values, expected[i % 6], rtol=1e-5, atol=1e-6 * float(np.abs(values).max()))
     for (lm, _, _), state_before in zip(jobs, before, strict=True):
         untouched(lm, state_before)
+
+
+def test_every_page_says_in_one_line_that_it_explains_classifiers_only_so_far():
+    from app_support import open_app
+    from interpret.policy import CONSENT_LABEL
+
+    app = open_app()
+    app.sidebar.selectbox(key="sb-source").set_value("python").run()
+    app.sidebar.text_input(key="sb-py-spec").set_value("py:torchvision.models.segmentation:lraspp_mobilenet_v3_large")
+    app.sidebar.text_input(key="sb-py-kwargs").set_value('{"weights": null, "weights_backbone": null, "num_classes": 3}')
+    app.run()
+    next(box for box in app.sidebar.checkbox if box.label == CONSENT_LABEL).check().run()
+    for page in sorted(str(p.relative_to(Path(__file__).resolve().parents[1])) for p in PAGES.glob("*.py")):
+        app.switch_page(page).run()
+        assert not app.exception and not app.error, (page, app.exception, app.error)
+        said = [e.value for e in app.info]
+        assert any("is a semantic segmentation model; the pages explain image classifiers only" in s for s in said), page

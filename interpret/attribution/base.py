@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from ..errors import InterpretError, ParameterError
 from ..limits import MASKED_PIXELS, MAX_PASSES
 from ..models import LoadedModel
+from ..models.kinds import a_model
 from ..progress import Progress, report
 from .kind_targets import RegressionTarget, TargetError
 from .requirements import Requirement, require
@@ -295,10 +296,10 @@ def model_target(lm: LoadedModel, target: int | Target) -> Target:
     if not isinstance(target, Target):
         target = RegressionTarget(int(target)) if lm.kind == "regression" else Target(int(target))
         if target.kind != lm.kind:
-            raise TargetError(f"'{lm.spec}' is a {lm.kind} model: explain it with a target of its kind "
+            raise TargetError(f"'{lm.spec}' is {a_model(lm.kind)}: explain it with a target of its kind "
                               "(interpret.attribution.kind_targets), not a class index.")
     if target.kind != lm.kind:
-        raise TargetError(f"'{lm.spec}' is a {lm.kind} model; a {target.kind} target does not apply to it.")
+        raise TargetError(f"'{lm.spec}' is {a_model(lm.kind)}; a {target.kind} target does not apply to it.")
     return replace(target, activation=lm.activation)
 
 

@@ -27,6 +27,7 @@ from torchvision.ops import box_iou
 
 from ..errors import InterpretError
 from ..models import LoadedModel
+from ..models.kinds import a_model
 from .target import Target
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
@@ -205,7 +206,7 @@ def _output(lm: LoadedModel, x: torch.Tensor) -> Any:
 
 def _need(lm: LoadedModel, kind: str) -> None:
     if lm.kind != kind:
-        raise TargetError(f"'{lm.spec}' is a {lm.kind} model; a {kind} target does not apply to it.")
+        raise TargetError(f"'{lm.spec}' is {a_model(lm.kind)}; a {kind} target does not apply to it.")
 
 
 def segmentation_target(lm: LoadedModel, x: torch.Tensor, index: int | str,

@@ -23,6 +23,7 @@ import torch
 
 from ..errors import InterpretError
 from ..models import LoadedModel
+from ..models.kinds import a_model
 from .activations import census, is_torchscript, probe_input
 
 TORCHSCRIPT_HINT = "load the architecture with its weights, or a torch.export .pt2 file, instead"
@@ -161,8 +162,7 @@ def applicable(lm: LoadedModel, method: str, objective: str | None = None) -> tu
 
     impl = get_method(method)
     if lm.kind not in impl.kinds:
-        return False, (f"{impl.label}: it explains {' and '.join(impl.kinds)} models here, and this is a {lm.kind} "
-                       "model.")
+        return False, (f"{impl.label}: it explains {' and '.join(impl.kinds)} models here, and this is {a_model(lm.kind)}.")
     for requirement in impl.requires:
         reason = unmet(lm, requirement)
         if reason is not None:

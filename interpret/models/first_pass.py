@@ -189,7 +189,7 @@ def checked_pass(model: nn.Module, pre: Preprocessing, device: torch.device, nam
     read = read_kind(out, model, BATCH)
     chosen = kind or read
     if chosen != read and {chosen, read} & {"segmentation", "detection"}:
-        raise ModelLoadError(f"'{name}' was named a {KINDS[chosen].label} model, which returns "
+        raise ModelLoadError(f"'{name}' was named {KINDS[chosen].a_model}, which returns "
                              f"{KINDS[chosen].scores}, but it returns {KINDS[read].scores}.")
     if chosen == "segmentation":
         classes = check_segmentation(out, name)

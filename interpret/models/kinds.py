@@ -39,6 +39,11 @@ class Kind:
     label: str
     scores: str  # what one output of the model holds, as a phrase
 
+    @property
+    def a_model(self) -> str:
+        """"an object detection model", "a regression model": the kind in a sentence."""
+        return f"{'an' if self.label[0] in 'aeiou' else 'a'} {self.label} model"
+
 
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     Kind("classifier", "image classifier", "one score per class"),
@@ -49,6 +54,11 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
 )}
 
 MODEL_KINDS = tuple(KINDS)  # every kind: what a method that explains any target's score declares
+
+
+def a_model(kind: str) -> str:
+    """The kind named in a sentence: "an embedding model"."""
+    return KINDS[kind].a_model
 
 
 def check_kind(kind: str) -> str:

@@ -8,6 +8,7 @@ import streamlit as st
 
 from ..images import InputImage
 from ..models import LoadedModel
+from ..models.kinds import KINDS
 from . import report_view
 from .plain import plain
 from .state import ConsentWait, current_image, current_model, model_error, previous_model
@@ -25,6 +26,7 @@ def require_model() -> LoadedModel:
     """The sidebar's model; if it did not load, say why and go on with the previous one (if any), else stop."""
     lm = current_model()
     if lm is not None:
+        classifier_only(lm)
         report_view.note_model(lm)
         return lm
     error = model_error()
@@ -39,8 +41,17 @@ def require_model() -> LoadedModel:
     if previous is None:
         st.stop()
     st.info(f"Still showing the previous model, {plain(previous.spec)}, until the sidebar's choice loads.")
+    classifier_only(previous)
     report_view.note_model(previous)
     return previous
+
+
+def classifier_only(lm: LoadedModel) -> None:
+    """Stop a page before it reads another kind of model as a classifier (the pages explain classifiers for now)."""
+    if lm.kind != "classifier":
+        st.info(f"{plain(lm.spec)} is {KINDS[lm.kind].a_model}; the pages explain image classifiers only so far "
+                "(its maps are computed by the Python API: interpret.attribution.kind_targets).")
+        st.stop()
 
 
 def require_image() -> InputImage:
