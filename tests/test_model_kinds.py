@@ -16,6 +16,7 @@ from torch import nn
 
 from interpret.attribution import attribute, get_method
 from interpret.attribution.base import Context, model_target
+from interpret.attribution.cams import activations, principal_projection
 from interpret.attribution.kind_targets import (
     TargetError,
     detection_target,
@@ -301,3 +302,17 @@ def test_every_page_says_in_one_line_that_it_explains_classifiers_only_so_far():
         assert not app.exception and not app.error, (page, app.exception, app.error)
         said = [e.value for e in app.info]
         assert any("is a semantic segmentation model; the pages explain image classifiers only" in s for s in said), page
+
+
+@pytest.mark.parametrize("model,layer", [("deeplab", "backbone.16"), ("detector", "backbone.fpn.layer_blocks.0")])
+def test_eigen_cam_is_pytorch_grad_cams_projection_on_segmentation_and_detection(request, model, layer):
+    from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection
+
+    lm, x = request.getfixturevalue(model), photo()
+    target = segmentation_target(lm, x, 0, "image") if model == "deeplab" else detection_target(detections(lm, x, 0.0)[0])
+    a = activations(Context(lm, x, model_target(lm, target), layer=layer))
+    theirs = torch.from_numpy(get_2d_projection(a.numpy()))[0]
+    ours = principal_projection(a)
+    sign = 1.0 if float((ours * theirs).sum()) >= 0 else -1.0
+    np.testing.assert_allclose(ours.numpy(), sign * theirs.numpy(), rtol=1e-3, atol=1e-3 * float(theirs.abs().max()))
+    assert attribute(lm, x, "eigencam", target, layer=layer).status == "ok"
