@@ -1,4 +1,4 @@
-"""Attribution speed next to Captum / pytorch-grad-cam / torchcam, and next to the floor, in one process.
+"""Attribution speed next to Captum / pytorch-grad-cam / torchcam / zennit, and next to the floor, in one process.
 
     python benchmarks/attribution.py [--models resnet18,resnet50] [--quick] [--methods gradient,gradcam]
 
@@ -6,11 +6,13 @@ torchvision ResNets with random weights, one 224 px image, CPU. Per method: our 
 fastest peer's median, their ratio, and our time over the floor = (one forward + backward to the
 input, measured here) x the passes the method needs. Forward-only methods (Occlusion, RISE,
 Score-CAM) and CAMs (backward to a layer only) can be below 1 x floor. Ratios are medians of
-per-round ratios (calls are interleaved round by round), so they hold up on a loaded machine.
+per-round ratios (calls are interleaved round by round), so they hold up on a loaded machine. LRP's rows also print
+how far our map is from zennit's (the same composite and canonizers: 0 expected; target ours / zennit <= 1.0).
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import sys
 import warnings
@@ -26,6 +28,8 @@ from benchmarks.peer_calls import noise_tunnel, pgc_cam, seconds, torchcam_cam, 
 from interpret.attribution import REGISTRY, attribute  # noqa: E402
 from interpret.attribution.base import Context  # noqa: E402
 from interpret.attribution.deeplift import split_copy  # noqa: E402
+from interpret.attribution.lrp import canonical  # noqa: E402
+from interpret.attribution.requirements import applicable  # noqa: E402
 from interpret.attribution.target import Target  # noqa: E402
 from interpret.models import load_model  # noqa: E402
 
@@ -118,8 +122,43 @@ def peers(lm, x: torch.Tensor, quick: bool) -> dict[str, dict[str, callable]]:
         "occlusion": {"Captum (32 per eval)": lambda: Occlusion(frozen).attribute(
             x.clone(), sliding_window_shapes=(3, 32, 32), strides=(3, 16, 16), baselines=0, target=TARGET,
             perturbations_per_eval=32)},
+        **zennit_calls(lm, x),
     }
     return result
+
+
+def zennit_calls(lm, x: torch.Tensor) -> dict[str, dict[str, callable]]:
+    """zennit as its documentation calls it (composite with its canonizers, Gradient attributor, one-hot x logits as
+    the output relevance), on a copy of the model (its canonizers change the model until the call ends)."""
+    from zennit.attribution import Gradient
+    from zennit.composites import EpsilonGammaBox, EpsilonPlusFlat
+    from zennit.torchvision import ResNetCanonizer
+
+    for method in ("lrp_epsilon_plus_flat", "lrp_epsilon_gamma_box"):
+        applicable(lm, method)  # ours checks the model once and builds its canonized copy once (as split_copy above)
+    canonical(lm)
+    model = copy.deepcopy(lm.model)
+    low, high = lm.preprocessing.standardise(torch.zeros(1, 3, 1, 1)), lm.preprocessing.standardise(torch.ones(1, 3, 1, 1))
+
+    def call(make):
+        def run():
+            with Gradient(model, make()) as attributor:
+                return attributor(x.clone(), lambda out: F.one_hot(torch.tensor([TARGET]), out.shape[1]) * out)[1]
+
+        return run
+
+    return {
+        "lrp_epsilon_plus_flat": {"zennit": call(lambda: EpsilonPlusFlat(canonizers=[ResNetCanonizer()]))},
+        "lrp_epsilon_gamma_box": {"zennit": call(lambda: EpsilonGammaBox(low=low, high=high,
+                                                                         canonizers=[ResNetCanonizer()]))},
+    }
+
+
+def same_map(lm, x: torch.Tensor, method: str, peer: callable) -> str:
+    """The largest difference of our map from the peer's, relative to the peer's largest value (LRP: the same map)."""
+    ours = torch.from_numpy(attribute(lm, x, method, TARGET).values)
+    theirs = peer().detach()[0].sum(0)
+    return f"{float((ours - theirs).abs().max() / theirs.abs().max()):.1e}"
 
 
 def passes(lm, method: str, params: dict) -> int:
@@ -173,6 +212,9 @@ def main() -> None:
             else:
                 peer_text = "– | none | –"
             print(f"| {method} | {ours:.3f} | {peer_text} | {n} | {floor_ratio:.2f} |", flush=True)
+            if method.startswith("lrp_"):
+                print(f"|  (max relative difference from zennit's map: {same_map(lm, x, method, table[method]['zennit'])}) |",
+                      flush=True)
 
 
 if __name__ == "__main__":
