@@ -71,7 +71,7 @@ def test_the_mistakes_zip_survives_a_page_switch_and_another_mistake_keeps_the_d
     assert any("mine.zip, uploaded earlier in this session" in c.value for c in at.caption)
     mistake = at.selectbox(key="mistakes-mistake")
     assert len(mistake.options) >= 2  # at least the espresso labelled tabby and the cat labelled espresso
-    display = "mistakes-display-signed"  # Gradient, the default method, is signed
+    display = "mistakes-display-plain"  # Grad-CAM, the default method, is not signed
     at.selectbox(key=f"{display}-mode").set_value("negative")
     at.slider(key=f"{display}-alpha").set_value(0.9).run()
     chosen = at.selectbox(key="mistakes-mistake")
@@ -95,7 +95,7 @@ def test_a_mistake_opens_in_saliency_with_its_image_and_true_class(at):
         path.split("/")[-1])  # the mistake's image is the current one
     target = next(s for s in at.selectbox if s.key and s.key.startswith("sal-target|"))
     assert true_name in target.format_func(target.value)  # explained for its true class
-    assert at.multiselect(key="sal-methods").value == ["gradient"]
+    assert at.multiselect(key="sal-methods").value == ["gradcam"]  # the mistake's method
     at.switch_page("pages/mistakes.py").run()
     assert at.radio(key="mistakes-source").value == "zip"
 

@@ -127,8 +127,11 @@ def test_the_mistakes_evaluation_is_a_job_that_a_slow_set_waits_for_and_a_rerun_
         settle(at.button(key="mistakes-explain-go").click().run())
         assert "the contrastive map attributes logit(" in texts(at)
         explained = mistakes_view.computations["explanations"]
-        at.slider(key="mistakes-display-signed-alpha").set_value(0.9).run()
-        at.selectbox(key="mistakes-display-signed-mode").set_value("positive").run()
+        display = [w for w in [*at.slider, *at.selectbox] if (w.key or "").startswith("mistakes-display-")]
+        alpha = next(w for w in display if w.key.endswith("-alpha"))  # the keys name the method's kind of map
+        alpha.set_value(0.9).run()
+        mode = next(w for w in at.selectbox if (w.key or "").startswith("mistakes-display-") and w.key.endswith("-mode"))
+        mode.set_value(next(o for o in mode.options if o != mode.value)).run()
         assert not at.exception, at.exception
         assert mistakes_view.computations["explanations"] == explained
         assert "the contrastive map attributes logit(" in texts(at)
