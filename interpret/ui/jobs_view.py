@@ -13,7 +13,6 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from .. import limits
 from ..jobs import QUEUED, Job, JobStore, answer_seconds
 from ..limits import FIRST_PAINT_SECONDS, JOB_REFRESH_SECONDS
 from .plain import plain
@@ -89,18 +88,6 @@ def decider(key: str) -> tuple[Decide, set[str], set[str]]:
         return True if job_key in asked else False if job_key in stopped else None
 
     return decide, asked, stopped
-
-
-def waits_for_click(asked: set[str], key: str, estimate: float, what: str, button: str, button_key: str) -> bool:
-    """The start rule for one whole-set job: True (the page waits) when it was not asked for and its estimate is
-    over AUTO_COMPUTE_SECONDS; then `what` and the estimate are said, and a click on `button` asks for it."""
-    if key in asked or estimate <= limits.AUTO_COMPUTE_SECONDS:
-        return False
-    st.info(plain(f"{what} is estimated at {duration(estimate)}."))
-    if st.button(button, key=button_key):
-        asked.add(key)
-        st.rerun()
-    return True
 
 
 def soon(job: Job, seconds: float) -> bool:

@@ -168,10 +168,13 @@ def task_controls(tasks: list[Task], key: str, shown: int, total: int, what: str
     return running
 
 
-def live_tasks(key: str, jobs: Callable[[], list[Job]], draw: Callable[[], bool]) -> None:
+def live_tasks(key: str, jobs: Callable[[], list[Job]], draw: Callable[[], bool],
+               waits: Callable[[], bool] | None = None) -> None:
     """First paint (the quick jobs' results without a flicker of bars), then `draw` in a fragment that refreshes
-    in place while it returns True (jobs_view.live)."""
-    live(draw, key, first_paint(lambda: [j for j in jobs() if j is not None]))
+    in place while it returns True (jobs_view.live); `waits()`: whether it also waits for work of another part (the
+    maps a sanity check needs)."""
+    active = first_paint(lambda: [j for j in jobs() if j is not None])
+    live(draw, key, active or (waits is not None and waits()))
 
 
 # ---------------------------------------------------------------- the live part of one job

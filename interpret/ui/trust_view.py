@@ -31,7 +31,7 @@ from .answers import answer, cam_layer
 from .caching import cache_data, cache_resource
 from .curve_chart import curve_chart
 from .errors import user_errors
-from .jobs_view import Decide, decider, first_paint, live
+from .jobs_view import Decide, decider
 from .live_task import Task, live_tasks, task_controls
 from .map_image import scale_note, with_bar
 from .maps import map_task, offered_methods
@@ -342,8 +342,8 @@ def sanity_section(lm: LoadedModel, image: InputImage, entries: Callable[[Decide
     def maps_running(current: list[tuple[Entry, Task | None]]) -> bool:
         return any(t is None and e.pending is not None and e.pending.running for e, t in current)
 
-    active = first_paint(lambda: [t.job for _, t in checks() if t is not None and t.job is not None])
-    live(draw, part, active or maps_running(checks()))
+    live_tasks(part, lambda: [t.job for _, t in checks() if t is not None and t.job is not None], draw,
+               lambda: maps_running(checks()))
 
 
 @dataclass(frozen=True)
