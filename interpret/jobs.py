@@ -58,6 +58,12 @@ class JobState(StrEnum):
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = JobState  # the states by name, as callers import them
 log = logging.getLogger("interpret")
+LOGGED = "_interpret_logged"  # set on an exception the job store has logged with its traceback
+
+
+def was_logged(exc: BaseException) -> bool:
+    """Whether a job's failure `exc` was logged already, where it happened."""
+    return bool(getattr(exc, LOGGED, False))
 
 
 def _spent(progress: Progress) -> Any:
@@ -333,6 +339,7 @@ class JobStore:
         except Exception as exc:  # noqa: BLE001 - a job's failure is its one-line error, shown by its page
             if not isinstance(exc, InterpretError):  # logged once, here, with its traceback: a page shows one line
                 log.error("job %r (%s) failed", job.label, job.key, exc_info=exc)
+                setattr(exc, LOGGED, True)  # a page that shows it (or re-raises it: ui/answers.py) does not log it again
             self._finish(job, FAILED, error=one_line(exc), exc=exc)
         else:
             size = job.size_of(result) if job.size_of is not None else 0

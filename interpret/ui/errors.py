@@ -20,7 +20,7 @@ from contextlib import contextmanager
 import streamlit as st
 
 from ..errors import DeviceError, InterpretError, NotAnsweredError, device_advice, first_line, is_device_failure
-from ..jobs import Job
+from ..jobs import Job, was_logged
 from ..limits import JOB_REFRESH_SECONDS
 
 log = logging.getLogger("interpret")
@@ -35,7 +35,7 @@ def message_for(exc: BaseException, device: str = "the device", logged: bool = F
         return " ".join(str(exc).split("\n"))
     if isinstance(exc, MemoryError):
         return "The computation ran out of memory: use a smaller image, model or set."
-    if not logged:
+    if not logged and not was_logged(exc):
         log.error("unexpected error shown to the user as one line", exc_info=exc)
     return f"Unexpected error: {type(exc).__name__}: {first_line(exc)} (the traceback is in the server log)."
 
