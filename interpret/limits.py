@@ -73,6 +73,10 @@ BMP_RLE_PIXELS_PER_BYTE = 128
 # A 36 KB state dict whose stride-0 head claims 2 M classes made a 4.5 GB model without it.
 MAX_CLASSES = 100_000
 
+# Boxes a detector may return for one image: torchvision's Faster R-CNN and FCOS keep at most 100, SSD 200,
+# RetinaNet 300, DETR 100; 1000 leaves margin while every box stays a row a page can list and a target can pick.
+MAX_DETECTIONS = 1000
+
 # Bytes of one checkpoint file (state dict, safetensors, TorchScript): ViT-L/16 is 1.2 GB; 2 GB is held
 # in memory with one copy while loading.
 CHECKPOINT_BYTES = 2 * 2**30

@@ -15,7 +15,7 @@ import torchvision
 from torch import nn
 
 from interpret.attribution import attribute, get_method
-from interpret.attribution.base import Context, model_target
+from interpret.attribution.base import Context, model_target, row_scores
 from interpret.attribution.cams import activations, principal_projection
 from interpret.attribution.kind_targets import (
     TargetError,
@@ -27,6 +27,7 @@ from interpret.attribution.kind_targets import (
 )
 from interpret.attribution.requirements import MethodUnavailable, applicable
 from interpret.errors import InterpretError, ModelLoadError
+from interpret.limits import MAX_DETECTIONS
 from interpret.models import load_model
 from interpret.models.classes import default_classes
 from interpret.models.first_pass import checked_pass
@@ -316,3 +317,34 @@ def test_eigen_cam_is_pytorch_grad_cams_projection_on_segmentation_and_detection
     sign = 1.0 if float((ours * theirs).sum()) >= 0 else -1.0
     np.testing.assert_allclose(ours.numpy(), sign * theirs.numpy(), rtol=1e-3, atol=1e-3 * float(theirs.abs().max()))
     assert attribute(lm, x, "eigencam", target, layer=layer).status == "ok"
+
+
+class ManyBoxes(nn.Module):
+    """A detector's output shape with `count` boxes per image."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.count = count
+        self.conv = nn.Conv2d(3, 1, 3)
+
+    def forward(self, x: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+        score = self.conv(x).mean((1, 2, 3)).sigmoid()
+        boxes = torch.tensor([[0.0, 0.0, 8.0, 8.0]]).repeat(self.count, 1)
+        return [{"boxes": boxes, "labels": torch.ones(self.count, dtype=torch.long), "scores": s.repeat(self.count)}
+                for s in score]
+
+
+def test_a_detector_returning_more_boxes_than_the_limit_is_refused():
+    assert loaded(ManyBoxes(MAX_DETECTIONS), "many").kind == "detection"
+    with pytest.raises(ModelLoadError, match=f"'many' returns {MAX_DETECTIONS + 1} boxes for one image; at most"):
+        loaded(ManyBoxes(MAX_DETECTIONS + 1), "many")
+
+
+def test_rows_of_a_batch_are_scored_by_their_own_detection_targets(detector):
+    x = torch.cat([photo(), photo().flip(-1)])
+    targets = tuple(detection_target(detections(detector, x[i:i + 1], 0.0)[0]) for i in range(2))
+    assert targets[0] != targets[1]  # two groups of rows, each scored by its own target
+    with torch.no_grad():
+        out = detector.model(x)
+        alone = [float(t.score([o])[0]) for t, o in zip(targets, out, strict=True)]
+        assert row_scores(targets, out).tolist() == pytest.approx(alone, abs=1e-6)

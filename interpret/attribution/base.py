@@ -90,7 +90,7 @@ class Context:
         return row_scores(self.row_targets, logits)
 
 
-def row_scores(targets: tuple[Target, ...], logits: torch.Tensor) -> torch.Tensor:
+def row_scores(targets: tuple[Target, ...], logits: Any) -> torch.Tensor:
     """Row i's score under targets[i] (N,), differentiable; rows with the same target scored together."""
     if len(targets) != len(logits):
         raise ValueError(f"{len(targets)} targets for {len(logits)} rows of logits")
@@ -100,10 +100,15 @@ def row_scores(targets: tuple[Target, ...], logits: torch.Tensor) -> torch.Tenso
     if len(groups) == 1:
         return targets[0].score(logits)
     order = [row for rows in groups.values() for row in rows]
-    scores = torch.cat([target.score(logits[rows]) for target, rows in groups.items()])
+    scores = torch.cat([target.score(_rows(logits, rows)) for target, rows in groups.items()])
     inverse = torch.empty(len(order), dtype=torch.long, device=scores.device)
     inverse[torch.tensor(order, device=scores.device)] = torch.arange(len(order), device=scores.device)
     return scores[inverse]
+
+
+def _rows(output: Any, rows: list[int]) -> Any:
+    """Those rows of a model's output: a tensor's, or a detector's list of per-image dicts."""
+    return [output[row] for row in rows] if isinstance(output, (list, tuple)) else output[rows]
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torchvision.ops import box_iou
 
 from ..errors import InterpretError
+from ..limits import MAX_DETECTIONS
 from ..models import LoadedModel
 from ..models.kinds import a_model
 from .target import Target
@@ -243,13 +244,13 @@ class Detection:
 
 
 def detections(lm: LoadedModel, x: torch.Tensor, threshold: float = 0.5) -> list[Detection]:
-    """The detections of image `x` scored at least `threshold`, best first."""
+    """The detections of image `x` scored at least `threshold`, best first (at most MAX_DETECTIONS)."""
     _need(lm, "detection")
     found = _output(lm, x)[0]
     rows = zip(found["labels"].tolist(), found["boxes"].tolist(), found["scores"].tolist(), strict=True)
     kept = [Detection(int(label), tuple(float(v) for v in box), float(score))  # type: ignore[arg-type]
             for label, box, score in rows if score >= threshold]
-    return sorted(kept, key=lambda d: -d.score)
+    return sorted(kept, key=lambda d: -d.score)[:MAX_DETECTIONS]
 
 
 def detection_target(detection: Detection, add_iou: bool = False, iou_threshold: float = 0.5) -> DetectionTarget:

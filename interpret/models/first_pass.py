@@ -155,6 +155,9 @@ def check_detections(out: Any, model: nn.Module, name: str) -> int:
         if boxes.ndim != 2 or int(boxes.shape[1]) != 4 or not len(boxes) == len(labels) == len(scores):
             raise ModelLoadError(f"'{name}' returns boxes of shape {tuple(boxes.shape)} with {len(labels)} labels and "
                                  f"{len(scores)} scores: K x 4 boxes with K labels and K scores are needed.")
+        if len(boxes) > limits.MAX_DETECTIONS:
+            raise ModelLoadError(f"'{name}' returns {len(boxes)} boxes for one image; at most {limits.MAX_DETECTIONS} "
+                                 "are supported (interpret/limits.py, MAX_DETECTIONS).")
         _check_scores(scores, name, "detection scores")
         _check_scores(boxes, name, "boxes")
         top = max([top, *(int(v) + 1 for v in labels.tolist())])
