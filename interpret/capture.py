@@ -155,7 +155,8 @@ def capture_layers(lm: LoadedModel, x: torch.Tensor, names: list[str],
                    stop: bool = False) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
     """One inference forward pass; returns ({layer: output on CPU}, logits on CPU).
 
-    stop=True ends the pass after the last requested layer; the logits are None then.
+    stop=True ends the pass after the last requested layer; the logits are None then. A detector's "logits" are its
+    list of per-image dicts (models/kinds.py), each tensor on the CPU.
     """
     if not lm.hookable:
         raise LayerError(SCRIPTED)
@@ -165,4 +166,11 @@ def capture_layers(lm: LoadedModel, x: torch.Tensor, names: list[str],
     missing = [n for n in names if n not in result]
     if missing:
         raise LayerError(f"The layer '{missing[0]}' did not produce a tensor in the forward pass.")
-    return result, None if logits is None else logits.cpu()
+    return result, None if logits is None else _on_cpu(logits)
+
+
+def _on_cpu(output: Any) -> Any:
+    """A model's output on the CPU: a tensor, or a detector's list of dicts of tensors."""
+    if isinstance(output, (list, tuple)):
+        return [{key: value.cpu() for key, value in item.items()} for item in output]
+    return output.cpu()

@@ -334,6 +334,7 @@ def default_cam_layer(lm: LoadedModel) -> str | None:
     first layer inside the last block (its first norm), as is usual for ViT CAMs.
     """
     layers = [info for info in list_layers(lm) if info.spatial]
+    layers = _backbone(lm, layers) or layers
     if not layers:
         return None
     last = layers[-1]
@@ -343,6 +344,19 @@ def default_cam_layer(lm: LoadedModel) -> str | None:
         if inside:
             return min(inside, key=lambda info: info.order).name
     return last.name
+
+
+def _backbone(lm: LoadedModel, layers: list[LayerInfo]) -> list[LayerInfo]:
+    """A segmentation or detection model's maps inside its feature extractor (torchvision's `backbone`, an FPN's
+    `backbone.body`), where CAMs are computed: the heads after it score per pixel or per box, and a detector's
+    region proposals are cut from the gradient's path (their maps get none). [] for other models."""
+    if lm.kind not in ("segmentation", "detection"):
+        return []
+    for prefix in ("backbone.body.", "backbone."):
+        inside = [info for info in layers if info.name.startswith(prefix)]
+        if inside:
+            return inside
+    return []
 
 
 def layer_info(lm: LoadedModel, name: str) -> LayerInfo:

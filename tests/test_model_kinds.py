@@ -26,7 +26,7 @@ from interpret.attribution.kind_targets import (
     segmentation_target,
 )
 from interpret.attribution.requirements import MethodUnavailable, applicable
-from interpret.errors import InterpretError, ModelLoadError
+from interpret.errors import InterpretError, LayerError, ModelLoadError
 from interpret.limits import MAX_DETECTIONS
 from interpret.models import load_model
 from interpret.models.classes import default_classes
@@ -348,3 +348,17 @@ def test_rows_of_a_batch_are_scored_by_their_own_detection_targets(detector):
         out = detector.model(x)
         alone = [float(t.score([o])[0]) for t, o in zip(targets, out, strict=True)]
         assert row_scores(targets, out).tolist() == pytest.approx(alone, abs=1e-6)
+
+
+def test_cams_of_segmentation_and_detection_default_to_the_backbones_last_map(deeplab, detector):
+    from interpret.layers import default_cam_layer
+
+    assert (default_cam_layer(deeplab), default_cam_layer(detector)) == ("backbone.16", "backbone.body.16")
+    x = photo()
+    target = detection_target(detections(detector, x, 0.0)[0])
+    assert attribute(detector, x, "eigencam", target).layer == "backbone.body.16"
+    # a layer run once per feature level is captured through the detector's whole pass (its list of dicts)
+    assert attribute(detector, x, "eigencam", target, layer="rpn.head.conv").status == "ok"
+    # the region proposal network's outputs are cut from the box scores' graph: said, not a RuntimeError
+    with pytest.raises(LayerError, match="does not depend on the output of 'rpn.head.bbox_pred'"):
+        attribute(detector, x, "gradcam", target, layer="rpn.head.bbox_pred")

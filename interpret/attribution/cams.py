@@ -60,7 +60,13 @@ def _layer_pass(ctx: Context) -> tuple[torch.Tensor, torch.Tensor]:
     run = recorded_forward(ctx.lm, ctx.x, layers=(_layer(ctx),))
     activation = run.layer(_layer(ctx))
     with torch.enable_grad():
-        (grad,) = torch.autograd.grad(ctx.score(run.logits).sum(), activation, retain_graph=True)
+        score = ctx.score(run.logits).sum()
+        grad = None
+        if score.requires_grad:
+            (grad,) = torch.autograd.grad(score, activation, retain_graph=True, allow_unused=True)
+    if grad is None:  # e.g. a detector's region proposals: cut from the path of the box scores
+        raise LayerError(f"The target's score does not depend on the output of '{_layer(ctx)}' (no gradient reaches "
+                         "it): choose a layer the score is computed from.")
     return _grid(ctx, activation.detach()).float(), _grid(ctx, grad).float()
 
 
