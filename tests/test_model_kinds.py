@@ -362,3 +362,16 @@ def test_cams_of_segmentation_and_detection_default_to_the_backbones_last_map(de
     # the region proposal network's outputs are cut from the box scores' graph: said, not a RuntimeError
     with pytest.raises(LayerError, match="does not depend on the output of 'rpn.head.bbox_pred'"):
         attribute(detector, x, "gradcam", target, layer="rpn.head.bbox_pred")
+
+
+def test_a_transformers_config_with_problem_type_regression_loads_a_regression(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(0)
+    config = transformers.ViTConfig(image_size=32, patch_size=16, hidden_size=32, num_hidden_layers=1,
+                                    num_attention_heads=2, intermediate_size=64, num_labels=1, problem_type="regression")
+    transformers.ViTForImageClassification(config).save_pretrained(tmp_path)
+    transformers.ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(tmp_path)
+    lm = load_model(f"hf:{tmp_path}")
+    assert lm.kind == "regression" and lm.num_classes == 1
+    x = lm.preprocessing.to_tensor(load_sample("coffee").image)
+    assert attribute(lm, x, "gradient", regression_target(lm, 0, baseline=1.0)).status == "ok"

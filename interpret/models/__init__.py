@@ -106,7 +106,7 @@ def load_model(
         pre = preprocessing if preprocessing is not None else built.preprocessing
     label = source.describe(request)
     model = freeze(_to_device(built.model, dev))
-    model, outputs, read = checked_pass(model, pre, dev, source.shown_name(request), kind)
+    model, outputs, read = checked_pass(model, pre, dev, source.shown_name(request), kind or built.kind)
     if class_names is None and built.class_names is not None and len(built.class_names) == outputs:
         class_names = built.class_names
     names = fit_class_names(class_names, outputs) if class_names is not None else default_classes(outputs)

@@ -47,6 +47,7 @@ class Built:
     preprocessing: Preprocessing
     class_names: tuple[str, ...] | None = None  # None: the model's head size decides (ImageNet for 1000)
     activation: str | None = None  # None: sigmoid for a one-output head, else softmax
+    kind: str | None = None  # what the model's files say it is (models/kinds.py); None: read from its output
     hookable: bool = True  # False where module hooks cannot be registered (TorchScript)
     report: str = ""  # one line on how a checkpoint was matched
 

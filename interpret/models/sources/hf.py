@@ -53,6 +53,11 @@ def class_names(config: Any, source: str = "config.json (id2label)") -> tuple[st
     return check_names(names, source)
 
 
+def model_kind(config: Any) -> str | None:
+    """'regression' for a config whose problem_type says so (its outputs are values, not class scores), else None."""
+    return "regression" if getattr(config, "problem_type", None) == "regression" else None
+
+
 def activation(config: Any) -> str | None:
     """'sigmoid' for a multi-label config, else None (load_model's default for the head size)."""
     return "sigmoid" if getattr(config, "problem_type", None) == "multi_label_classification" else None
@@ -231,7 +236,7 @@ def load_hf(name: str) -> Built:
     _refuse_missing(info, name)
     preprocessing, report = _processor(transformers, name, where, local, model.config)
     names = class_names(model.config, f"hf:{name} config.json (id2label)")
-    return Built(model, preprocessing, names, activation(model.config), report=report)
+    return Built(model, preprocessing, names, activation(model.config), report=report, kind=model_kind(model.config))
 
 
 class HuggingFaceSource(Source):
