@@ -375,3 +375,12 @@ def test_a_transformers_config_with_problem_type_regression_loads_a_regression(t
     assert lm.kind == "regression" and lm.num_classes == 1
     x = lm.preprocessing.to_tensor(load_sample("coffee").image)
     assert attribute(lm, x, "gradient", regression_target(lm, 0, baseline=1.0)).status == "ok"
+
+
+def test_a_torchvision_detector_is_fed_pixels_it_normalises_itself():
+    spec = "py:torchvision.models.detection:fasterrcnn_mobilenet_v3_large_320_fpn"
+    kwargs = {"weights": None, "weights_backbone": None, "num_classes": 3, "min_size": 64, "max_size": 64}
+    lm = load_model(spec, model_kwargs=kwargs, trust_code=True)
+    assert lm.kind == "detection" and (lm.preprocessing.mean, lm.preprocessing.std) == ((0.0,) * 3, (1.0,) * 3)
+    x = lm.preprocessing.to_tensor(load_sample("coffee").image)
+    assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0  # the pixels, which its own transform normalises

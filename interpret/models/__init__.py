@@ -27,6 +27,7 @@ from .bundled import BUNDLED
 from .classes import default_classes, fit_class_names, parse_class_names
 from .first_pass import checked_pass
 from .keys import canonical_key
+from .kinds import normalises_inside
 from .library_errors import library_error
 from .loaded import LoadedModel, freeze
 from .preprocessed import with_preprocessing
@@ -107,6 +108,8 @@ def load_model(
     label = source.describe(request)
     model = freeze(_to_device(built.model, dev))
     model, outputs, read = checked_pass(model, pre, dev, source.shown_name(request), kind or built.kind)
+    if preprocessing is None and normalises_inside(model):  # its mean/std would be applied twice
+        pre = pre.replace(mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
     if class_names is None and built.class_names is not None and len(built.class_names) == outputs:
         class_names = built.class_names
     names = fit_class_names(class_names, outputs) if class_names is not None else default_classes(outputs)

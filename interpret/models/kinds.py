@@ -131,6 +131,14 @@ def read_kind(output: Any, model: nn.Module, batch: int) -> str:
     return "classifier"
 
 
+def normalises_inside(model: nn.Module) -> bool:
+    """Whether the network normalises its input itself (torchvision's detectors: a `transform` holding `image_mean`
+    and `image_std`, applied to pixels in [0, 1]): its input must then be the pixels, not normalised again."""
+    transform = getattr(model, "transform", None)
+    return isinstance(transform, nn.Module) and all(
+        isinstance(getattr(transform, name, None), (list, tuple)) for name in ("image_mean", "image_std"))
+
+
 def detection_classes(model: nn.Module) -> int | None:
     """How many classes a torchvision detector scores (background included), from its head; None if unknown."""
     predictor = getattr(getattr(model, "roi_heads", None), "box_predictor", None)
