@@ -60,7 +60,7 @@ class ExplainShards:
 LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": every Ray process of a local cluster on 127.0.0.1
 
 
-def _start(address: str | None) -> bool:
+def start_cluster(address: str | None) -> bool:
     """Join the cluster at `address` (or RAY_ADDRESS), else start a local one on loopback; True if started here.
 
     Ray reads LOOPBACK_ENV when it is first imported, so it is set before that, for a local cluster only (a
@@ -86,7 +86,7 @@ def run_on_ray(args: ModelArgs, listing: Listing, run: RunSettings, store: Store
     """The pending shards through Ray Data; returns the shards written and whether the run was stopped."""
     if not pending:
         return [], False
-    started = _start(address)
+    started = start_cluster(address)
     import ray
     import torch
 
