@@ -104,29 +104,44 @@ def build_report(args: argparse.Namespace, lm: Any, images: list, methods: list[
                  maps: dict[str, list], settings: Any) -> Any:
     """The report of the computed maps: photo by photo, method by method, drawn as the app draws them."""
     from ..predict import top_k
-    from ..report import Report, Reproduce
+    from ..report import Report
     from ..report import build as b
     from ..report.content import capped
-    from ..report.scales import drawn_scale, shared_top
-    from ..report.versions import library_versions
 
     everything = [a for m in methods for a in maps[m]]
-    drawn = [a for a in everything if a.status == "ok"]
-    top = shared_top((a.values for a in drawn), settings)
-    panels = [b.panel(a, image, drawn_scale(a.values, settings, top, len(drawn), a.objective), settings.alpha)
-              for i, image in enumerate(images) for a in (maps[m][i] for m in methods) if a.status == "ok"]
     photos = [b.photo(lm, image, top_k(lm, lm.preprocessing.to_tensor(image.image), TOP_K)[0], export=args.size)
               for image in images]
     left_out = [f"{a.method} on image {i + 1}: the map is {a.status}, so it is not drawn."
                 for m in methods for i, a in enumerate(maps[m]) if a.status != "ok"]
     target = args.target if args.target is not None else "each photo's predicted class"
     layer = next((a.layer for a in everything if a.layer), args.layer)
+    return capped(Report("Saliency", b.now(), b.model_facts(lm, args.weights or ""), tuple(photos),
+                  b.map_settings(methods, params, str(target), args.objective, layer, settings),
+                  panels_of(images, methods, maps, settings), reproduce=reproduce(args, lm, images, methods, params,
+                                                                                  layer, settings),
+                  notes=tuple(left_out)))
+
+
+def panels_of(images: list, methods: list[str], maps: dict[str, list], settings: Any) -> tuple:
+    """Every drawable map as a panel, photo by photo, on the scale the app would draw it with (one shared top)."""
+    from ..report import build as b
+    from ..report.scales import drawn_scale, shared_top
+
+    drawn = [a for m in methods for a in maps[m] if a.status == "ok"]
+    top = shared_top((a.values for a in drawn), settings)
+    return tuple(b.panel(a, image, drawn_scale(a.values, settings, top, len(drawn), a.objective), settings.alpha)
+                 for i, image in enumerate(images) for a in (maps[m][i] for m in methods) if a.status == "ok")
+
+
+def reproduce(args: argparse.Namespace, lm: Any, images: list, methods: list[str], params: dict[str, dict],
+              layer: str | None, settings: Any) -> Any:
+    """The commands that compute the same maps (with the model's options) and the libraries' versions."""
+    from ..report import Reproduce
+    from ..report import build as b
+    from ..report.versions import library_versions
+
     model = b.model_args(lm, args.weights, bool(getattr(args, "preprocessing", None)), args.activation,
                          args.model_kwargs or "", args.trust_code, args.ema, args.classes or "")
     index = lm.find_class(args.target) if args.target is not None else None
-    return capped(Report("Saliency", b.now(), b.model_facts(lm, args.weights or ""), tuple(photos),
-                  b.map_settings(methods, params, str(target), args.objective, layer, settings), tuple(panels),
-                  reproduce=Reproduce(commands=b.commands(images, methods, params, index, args.objective, layer,
-                                                          settings, model),
-                                      versions=library_versions()),
-                  notes=tuple(left_out)))
+    return Reproduce(commands=b.commands(images, methods, params, index, args.objective, layer, settings, model),
+                     versions=library_versions())
