@@ -43,7 +43,7 @@ def test_the_dataset_page_on_a_store_of_a_few_hundred_rows(app_page, store):
     view(app_page, "Where it looks")
     expect(app_page.locator("[data-testid='stVegaLiteChart']")).to_have_count(1)
     view(app_page, "Strategies")
-    expect(app_page.get_by_text("Group 1:", exact=False)).to_be_visible()
+    expect(app_page.get_by_text("Group 1:", exact=False).first).to_be_visible()  # its line, then its zip button
     view(app_page, "Gallery")
     expect(app_page.get_by_role("button", name="Open in Saliency")).to_have_count(12)
     expect(app_page.locator("[data-testid='stException']")).to_have_count(0)

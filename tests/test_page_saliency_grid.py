@@ -19,6 +19,8 @@ METHODS = ["gradient", "gradcam"]
 
 @pytest.fixture(scope="module")
 def grid() -> AppTest:
+    maps._maps.clear()  # the maps and map jobs earlier tests of the session finished: this grid computes its columns
+    job_store.clear()
     at = open_app(timeout=300)
     at.sidebar.multiselect(key="sb-samples").set_value(["coffee", "chelsea"]).run()
     at.session_state["sal-methods"] = METHODS  # chosen before the page's first run: no other maps computed

@@ -96,13 +96,15 @@ def test_a_private_copy_is_new_every_time_and_changing_it_leaves_the_model_alone
 
 def test_methods_that_change_relus_leave_the_shared_model_without_hooks(resnet18, coffee):
     x = resnet18.preprocessing.to_tensor(coffee.image)
+    before = set(_VARIANTS.get(resnet18, {}))  # the session's model: other tests' methods may have made theirs (LRP)
     for method in ("guided_backprop", "deconvolution", "deeplift"):
         assert attribute(resnet18, x, method, Target(3)).status == "ok"
     assert untouched(resnet18)
     variants = _VARIANTS[resnet18]
     # Guided Backprop and Deconvolution change ReLU calls inside their own pass (a thread-local function mode):
     # no copy at all. DeepLIFT's Captum hooks live on a rewritten copy.
-    assert set(variants) - {"channels_last"} == {"deeplift"}  # (the masked-image scorer's twin may exist too)
+    assert "deeplift" in variants
+    assert set(variants) - before - {"channels_last"} <= {"deeplift"}  # (the masked-image scorer's twin may exist too)
     for variant in variants.values():
         assert variant.lock is not resnet18.lock
         assert storages(variant.model).isdisjoint(storages(resnet18.model))
