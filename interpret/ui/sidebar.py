@@ -286,7 +286,7 @@ class UploadLimit(TypedDict, total=False):
 
 
 def upload_limit(megabytes: int) -> UploadLimit:
-    """file_uploader's per-widget size limit where this Streamlit has one (1.51 and later).
+    """file_uploader's per-widget size limit where this Streamlit has one (1.53 and later).
 
     It only makes the browser refuse a larger file before sending it; the readers refuse it anyway
     (images.decode_image, parse_class_names), so older Streamlits of the range lose nothing but the early refusal.
