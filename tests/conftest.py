@@ -30,6 +30,17 @@ def resnet18():
 
 
 @pytest.fixture(scope="session")
+def trainable_resnet18(resnet18):
+    """The same weights as `resnet18`, trainable, for peer libraries that back-propagate into parameters."""
+    import copy
+
+    model = copy.deepcopy(resnet18.model).eval()
+    for p in model.parameters():
+        p.requires_grad_(True)
+    return model
+
+
+@pytest.fixture(scope="session")
 def silu_effnet():
     """timm EfficientNet-B0, random weights: SiLU activations and sigmoid squeeze-excitation gates."""
     from interpret.models import load_model

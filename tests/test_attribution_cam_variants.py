@@ -25,15 +25,6 @@ def photo(coffee, resnet18):
     return resnet18.preprocessing.to_tensor(coffee.image)  # 224 x 224, as the peers see it
 
 
-@pytest.fixture(scope="module")
-def trainable(resnet18):
-    """The same weights, trainable: pytorch-grad-cam back-propagates into parameters."""
-    model = copy.deepcopy(resnet18.model).eval()
-    for p in model.parameters():
-        p.requires_grad_(True)
-    return model
-
-
 def unit(values: np.ndarray) -> np.ndarray:
     values = values - values.min()
     return values / (values.max() + 1e-7)
@@ -45,11 +36,11 @@ def through_grad_cam_pipeline(cam: torch.Tensor, size: tuple[int, int]) -> np.nd
 
 
 @pytest.mark.parametrize("base", ["gradcam", "layercam", "gradcam_pp"])
-def test_finer_cam_equals_pytorch_grad_cam(resnet18, trainable, photo, base):
+def test_finer_cam_equals_pytorch_grad_cam(resnet18, trainable_resnet18, photo, base):
     import pytorch_grad_cam as pgc
 
     peer_base = {"gradcam": pgc.GradCAM, "layercam": pgc.LayerCAM, "gradcam_pp": pgc.GradCAMPlusPlus}[base]
-    with pgc.FinerCAM(trainable, [trainable.layer4], base_method=peer_base) as cam:
+    with pgc.FinerCAM(trainable_resnet18, [trainable_resnet18.layer4], base_method=peer_base) as cam:
         expected = cam(photo.clone(), target_idx=TARGET)[0]
     ctx = Context(resnet18, photo, Target(TARGET), layer="layer4")
     ours = get_method("finer_cam").compute(ctx, base=base)
@@ -60,11 +51,11 @@ def test_finer_cam_equals_pytorch_grad_cam(resnet18, trainable, photo, base):
     assert ctx.note == "compared with " + ", ".join(f"'{resnet18.label(int(i))}'" for i in closest)
 
 
-def test_finer_cam_with_a_contrast_class_compares_with_that_class_only(resnet18, trainable, photo):
+def test_finer_cam_with_a_contrast_class_compares_with_that_class_only(resnet18, trainable_resnet18, photo):
     import pytorch_grad_cam as pgc
     from pytorch_grad_cam.utils.model_targets import FinerWeightedTarget
 
-    with pgc.FinerCAM(trainable, [trainable.layer4]) as cam:
+    with pgc.FinerCAM(trainable_resnet18, [trainable_resnet18.layer4]) as cam:
         expected = cam(photo.clone(), targets=[FinerWeightedTarget(TARGET, [7], 0.5)])[0]
     ctx = Context(resnet18, photo, Target(TARGET, contrast=7), layer="layer4")
     ours = get_method("finer_cam").compute(ctx, alpha=0.5)

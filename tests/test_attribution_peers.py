@@ -23,12 +23,8 @@ warnings.filterwarnings("ignore", module="captum")
 
 
 @pytest.fixture(scope="module")
-def peer(resnet18):
-    """The same weights as `resnet18`, trainable, for libraries that back-propagate into parameters."""
-    model = copy.deepcopy(resnet18.model).eval()
-    for p in model.parameters():
-        p.requires_grad_(True)
-    return model
+def peer(trainable_resnet18):
+    return trainable_resnet18
 
 
 @pytest.fixture(scope="module")
